@@ -1,6 +1,165 @@
+//! lamina: a minimal guest kernel that runs one static Linux x86_64 binary.
+//!
+//! Boot order: serial console, CPU tables, heap, PVH start info, frames,
+//! then the workload from the boot bundle (a PVH module). The workload's
+//! exit status travels to the host as a console frame, then the kernel
+//! leaves QEMU through `isa-debug-exit`.
 #![no_std]
 #![no_main]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+#[allow(unsafe_code)]
+mod arch;
+mod console;
+mod fd;
+mod mm;
+mod process;
+mod random;
+mod syscall;
+mod time;
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use lamina_boot::{StartInfo, MEMMAP_TYPE_RAM, START_INFO_LEN};
+use lamina_proto::bundle::Bundle;
+use lamina_proto::frame::ExitStatus;
+
+use arch::phys;
+use process::{Process, Ttys};
+
+/// Longest kernel command line read.
+const CMDLINE_MAX: usize = 4096;
+
+/// TSC when the workload is about to run its first instruction.
+static USER_ENTRY_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the process just before its first entry to ring 3.
+pub fn boot_report_ready() {
+    let _ = USER_ENTRY_TSC.compare_exchange(
+        0,
+        arch::cpu::rdtsc(),
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+}
+
+fn parse_u64(bytes: Option<&[u8]>) -> Option<u64> {
+    core::str::from_utf8(bytes?).ok()?.parse().ok()
+}
+
+/// Called by the PVH trampoline (`boot/src/entry.s`) on the boot stack.
+// The unmangled name is the trampoline's only way in.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
+    arch::port::serial_init();
+    arch::init();
+    mm::heap::init();
+
+    let mut raw = [0u8; START_INFO_LEN];
+    phys::read(start_info_paddr, &mut raw);
+    let info = StartInfo::parse(&raw).unwrap_or_else(|e| panic!("bad PVH start info: {e:?}"));
+
+    let mut cmdline = [0u8; CMDLINE_MAX];
+    if info.cmdline_paddr != 0 {
+        phys::read(info.cmdline_paddr, &mut cmdline);
+    }
+    let cmdline = lamina_boot::cmdline(&cmdline);
+    let value = |key: &[u8]| lamina_boot::cmdline_value(cmdline, key);
+    console::set_verbose(value(b"verbose") == Some(b"1"));
+    let tty_mask = parse_u64(value(b"tty")).unwrap_or(0);
+    let ttys = Ttys {
+        stdin: tty_mask & 1 != 0,
+        stdout: tty_mask & 2 != 0,
+        stderr: tty_mask & 4 != 0,
+    };
+    let features = arch::cpu::features();
+    time::init(
+        entry_tsc,
+        parse_u64(value(b"epoch_ns")).unwrap_or(0),
+        features.tsc_khz,
+    );
+
+    let mut memmap = Vec::new();
+    memmap.resize(info.memmap_len(), 0);
+    phys::read(info.memmap_paddr, &mut memmap);
+    let mut modlist = Vec::new();
+    modlist.resize(info.modlist_len(), 0);
+    phys::read(info.modlist_paddr, &mut modlist);
+    let modules: Vec<_> = lamina_boot::parse_modlist(&modlist).collect();
+
+    let mut reserved = Vec::from([arch::kernel_phys_range()]);
+    reserved.extend(modules.iter().map(|m| (m.paddr, m.paddr + m.size)));
+    let ram = lamina_boot::parse_memmap(&memmap)
+        .filter(|r| r.kind == MEMMAP_TYPE_RAM)
+        .map(|r| (r.addr, r.addr + r.size));
+    mm::frame::init(mm::frame::FrameAllocator::new(ram, &reserved));
+    let (free, _) = mm::frame::stats();
+    log!(
+        "boot: {} KiB free, smep {} smap {}, cmdline {:?}",
+        free * 4,
+        features.smep,
+        features.smap,
+        core::str::from_utf8(cmdline).unwrap_or("?")
+    );
+
+    let module = modules
+        .first()
+        .unwrap_or_else(|| panic!("no boot bundle: start lamina with `lamina run`"));
+    let bundle_bytes = phys::boot_slice(module.paddr, module.size as usize);
+    let bundle = Bundle::decode(bundle_bytes).unwrap_or_else(|e| panic!("boot bundle: {e}"));
+
+    let status = match Process::load(
+        bundle.program,
+        &bundle.argv,
+        &bundle.envp,
+        bundle.exe_path,
+        ttys,
+    ) {
+        Ok(mut process) => process.run(),
+        Err(process::LoadError::Memory(errno)) => {
+            console::log_line(format_args!(
+                "exec: cannot load the program: {}",
+                errno.name()
+            ));
+            if errno == lamina_abi::errno::Errno::ENOMEM {
+                ExitStatus::OutOfMemory
+            } else {
+                ExitStatus::Exited(126)
+            }
+        }
+        Err(process::LoadError::Elf(e)) => {
+            console::log_line(format_args!("exec: {e}"));
+            ExitStatus::Exited(126)
+        }
+    };
+    report_boot_time();
+    finish(status)
+}
+
+fn report_boot_time() {
+    let user = USER_ENTRY_TSC.load(Ordering::Relaxed);
+    if console::verbose() && user != 0 {
+        let cycles = user - time::entry_tsc();
+        log!(
+            "boot: entry to user mode in {} us ({} cycles)",
+            time::cycles_to_ns(cycles) / 1000,
+            cycles
+        );
+    }
+}
+
+/// Reports `status` to the host and powers off.
+fn finish(status: ExitStatus) -> ! {
+    console::send_exit(status);
+    arch::port::debug_exit(0);
+    arch::cpu::halt_forever()
+}
+
 #[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {}
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    console::log_line(format_args!("kernel panic: {info}"));
+    finish(ExitStatus::KernelPanic)
 }

@@ -1,1 +1,21 @@
+//! Linux x86_64 ABI types shared by the kernel's syscall layer.
+//!
+//! Pure and host-tested: errno values, syscall numbers, auxiliary vector
+//! keys, the initial process stack, `#[repr(C)]` structures with explicit
+//! little-endian serialisation, flag sets and checked argument decoding.
+//! Nothing here touches user memory: the kernel copies bytes in and out and
+//! hands them to these functions.
 #![no_std]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+pub mod args;
+pub mod auxv;
+pub mod errno;
+pub mod flags;
+pub mod nr;
+pub mod stack;
+pub mod types;
+
+pub use errno::Errno;

@@ -1,0 +1,278 @@
+//! The command line: `lamina run [OPTIONS] PROGRAM [ARGS...]`.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lamina",
+    version,
+    about = "Run one static Linux x86_64 binary in a lamina utility VM under QEMU."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Boot a VM that runs PROGRAM with ARGS; its stdout, stderr and exit
+    /// status become lamina's.
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(override_usage = "lamina run [OPTIONS] PROGRAM [ARGS]...")]
+pub struct RunArgs {
+    /// Set a variable of the workload's environment (repeatable; nothing else is passed)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<OsString>,
+
+    /// Guest RAM, with a K, M or G suffix (at least 16M)
+    #[arg(short = 'm', long, value_name = "SIZE", default_value = "256M")]
+    pub memory: MemorySize,
+
+    /// Accelerator; auto = KVM if /dev/kvm opens and is hardware-assisted, else TCG
+    #[arg(long, value_enum, default_value_t = AccelChoice::Auto)]
+    pub accel: AccelChoice,
+
+    /// QEMU machine type
+    #[arg(long, value_enum, default_value_t = Machine::Microvm)]
+    pub machine: Machine,
+
+    /// Kill the VM after this long (e.g. 30s, 2m) and exit 124
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// Boot this lamina kernel ELF instead of the built-in one
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<PathBuf>,
+
+    /// Show the kernel log, QEMU's stderr and lamina's decisions on stderr
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Static x86_64 ELF to run (host path), then its ARGS, passed verbatim
+    #[arg(
+        value_name = "PROGRAM",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+impl RunArgs {
+    /// PROGRAM as the user typed it.
+    pub fn program(&self) -> &OsString {
+        &self.command[0]
+    }
+
+    /// The arguments after PROGRAM.
+    pub fn args(&self) -> &[OsString] {
+        &self.command[1..]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccelChoice {
+    Auto,
+    Kvm,
+    Tcg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Machine {
+    /// virtio-MMIO, no PCI, no firmware (fast)
+    Microvm,
+    /// i440FX with SeaBIOS (slower to start)
+    Pc,
+    /// Q35 with SeaBIOS (slower to start)
+    Q35,
+}
+
+const KIB: u64 = 1 << 10;
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+/// Below this the kernel has no room for itself, the bundle and a workload.
+pub const MIN_MEMORY_BYTES: u64 = 16 * MIB;
+
+/// Guest RAM in bytes, always a whole number of KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemorySize {
+    bytes: u64,
+}
+
+impl MemorySize {
+    #[cfg(test)]
+    pub fn bytes(self) -> u64 {
+        self.bytes
+    }
+
+    /// The size as QEMU's `-m` takes it.
+    pub fn qemu_arg(self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for MemorySize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.bytes.is_multiple_of(GIB) {
+            write!(f, "{}G", self.bytes / GIB)
+        } else if self.bytes.is_multiple_of(MIB) {
+            write!(f, "{}M", self.bytes / MIB)
+        } else {
+            write!(f, "{}K", self.bytes / KIB)
+        }
+    }
+}
+
+impl FromStr for MemorySize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let expected =
+            || format!("expected a size like 256M or 1G (suffix K, M or G), not '{text}'");
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(expected)?;
+        let (digits, suffix) = text.split_at(split);
+        let unit = match suffix.to_ascii_uppercase().as_str() {
+            "K" | "KB" | "KIB" => KIB,
+            "M" | "MB" | "MIB" => MIB,
+            "G" | "GB" | "GIB" => GIB,
+            _ => return Err(expected()),
+        };
+        let count: u64 = digits.parse().map_err(|_| expected())?;
+        let bytes = count
+            .checked_mul(unit)
+            .ok_or_else(|| format!("{text} is too large"))?;
+        if bytes < MIN_MEMORY_BYTES {
+            return Err(format!("{text} is below the minimum of 16M"));
+        }
+        Ok(Self { bytes })
+    }
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|err| format!("expected a duration like 30s or 2m: {err}"))?;
+    if duration.is_zero() {
+        return Err("the timeout must be longer than zero".into());
+    }
+    Ok(duration)
+}
+
+/// Checks one `-e` value: `KEY=VALUE` with a non-empty key and no NUL byte
+/// (the guest passes it on as a C string). Returns the raw bytes.
+pub fn parse_env(entry: &OsString) -> Result<Vec<u8>, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = entry.as_bytes();
+    let shown = entry.to_string_lossy();
+    if bytes.contains(&0) {
+        return Err(format!("invalid --env '{shown}': contains a NUL byte"));
+    }
+    match bytes.iter().position(|&b| b == b'=') {
+        Some(0) => Err(format!("invalid --env '{shown}': the name is empty")),
+        Some(_) => Ok(bytes.to_vec()),
+        None => Err(format!("invalid --env '{shown}': expected KEY=VALUE")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(text: &str) -> Result<u64, String> {
+        text.parse::<MemorySize>().map(MemorySize::bytes)
+    }
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(size("256M"), Ok(256 * MIB));
+        assert_eq!(size("256m"), Ok(256 * MIB));
+        assert_eq!(size("1G"), Ok(GIB));
+        assert_eq!(size("2GiB"), Ok(2 * GIB));
+        assert_eq!(size("16M"), Ok(16 * MIB));
+        assert_eq!(size("65536K"), Ok(64 * MIB));
+        assert_eq!(size("20000K"), Ok(20000 * KIB));
+    }
+
+    #[test]
+    fn memory_sizes_rejected() {
+        for bad in [
+            "", "M", "256", "256X", "-1M", "1.5G", "15M", "0G", "1M2", " 1G",
+        ] {
+            assert!(size(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(size("99999999999999999999G").is_err());
+        assert!(size("18446744073709551615G")
+            .unwrap_err()
+            .contains("too large"));
+        assert!(size("8M").unwrap_err().contains("minimum of 16M"));
+    }
+
+    #[test]
+    fn memory_display_is_the_qemu_form() {
+        assert_eq!("256M".parse::<MemorySize>().unwrap().qemu_arg(), "256M");
+        assert_eq!("1024M".parse::<MemorySize>().unwrap().qemu_arg(), "1G");
+        assert_eq!("20000K".parse::<MemorySize>().unwrap().qemu_arg(), "20000K");
+    }
+
+    #[test]
+    fn env_entries() {
+        assert_eq!(parse_env(&"A=b".into()), Ok(b"A=b".to_vec()));
+        assert_eq!(parse_env(&"A=".into()), Ok(b"A=".to_vec()));
+        assert_eq!(parse_env(&"A=b=c".into()), Ok(b"A=b=c".to_vec()));
+        assert!(parse_env(&"A".into()).unwrap_err().contains("KEY=VALUE"));
+        assert!(parse_env(&"=b".into()).unwrap_err().contains("empty"));
+        assert!(parse_env(&"A=\0".into()).unwrap_err().contains("NUL"));
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("1m 30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_timeout("soon").is_err());
+        assert!(parse_timeout("0s").is_err());
+    }
+
+    #[test]
+    fn trailing_arguments_pass_through_verbatim() {
+        let cli = Cli::try_parse_from([
+            "lamina", "run", "-m", "64M", "-e", "A=1", "./prog", "-v", "--memory", "x", "--",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.program(), "./prog");
+        assert_eq!(run.args(), ["-v", "--memory", "x", "--"]);
+        assert!(!run.verbose);
+        assert_eq!(run.memory.bytes(), 64 * MIB);
+        assert_eq!(run.env, ["A=1"]);
+        assert_eq!(run.accel, AccelChoice::Auto);
+        assert_eq!(run.machine, Machine::Microvm);
+    }
+
+    #[test]
+    fn defaults_and_verify() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["lamina", "run", "prog"]).unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.memory.bytes(), 256 * MIB);
+        assert!(run.args().is_empty());
+        // A mistyped option before PROGRAM is an error, not a program name.
+        assert!(Cli::try_parse_from(["lamina", "run", "--memroy", "1G", "prog"]).is_err());
+        assert!(Cli::try_parse_from(["lamina", "run"]).is_err());
+        let cli = Cli::try_parse_from(["lamina", "run", "--", "-odd", "-x"]).unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.program(), "-odd");
+        assert_eq!(run.args(), ["-x"]);
+        assert!(run.timeout.is_none());
+    }
+}

@@ -1,0 +1,307 @@
+//! The host end of the console: frames from the guest are routed to
+//! lamina's stdout and stderr, lamina's stdin goes to the guest.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+
+use lamina_proto::frame::{self, Decoder, ExitStatus, GuestKind, HostKind};
+
+/// How many kernel log lines are kept for error reports.
+pub const LOG_TAIL_LINES: usize = 50;
+
+/// Decodes the guest's byte stream and sends each frame where it belongs.
+/// Malformed input is counted and skipped, never fatal: the guest is not
+/// trusted to be well-behaved.
+#[derive(Debug)]
+pub struct Router<O: Write, E: Write> {
+    decoder: Decoder,
+    stdout: O,
+    stderr: E,
+    verbose: bool,
+    stdout_broken: bool,
+    log_tail: VecDeque<String>,
+    exit: Option<ExitStatus>,
+    malformed_frames: u64,
+}
+
+/// What the router learned by the end of the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleReport {
+    pub exit: Option<ExitStatus>,
+    pub log_tail: Vec<String>,
+    pub malformed_frames: u64,
+}
+
+impl<O: Write, E: Write> Router<O, E> {
+    pub fn new(stdout: O, stderr: E, verbose: bool) -> Self {
+        Self {
+            decoder: Decoder::new(),
+            stdout,
+            stderr,
+            verbose,
+            stdout_broken: false,
+            log_tail: VecDeque::with_capacity(LOG_TAIL_LINES),
+            exit: None,
+            malformed_frames: 0,
+        }
+    }
+
+    /// The exit status, once the guest has reported one.
+    pub fn exit(&self) -> Option<ExitStatus> {
+        self.exit
+    }
+
+    /// Feeds bytes as they arrive from the socket.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let Self {
+            decoder,
+            stdout,
+            stderr,
+            verbose,
+            stdout_broken,
+            log_tail,
+            exit,
+            malformed_frames,
+        } = self;
+        for &byte in bytes {
+            let frame = match decoder.push(byte) {
+                None => continue,
+                Some(Ok(frame)) => frame,
+                Some(Err(err)) => {
+                    *malformed_frames += 1;
+                    tracing::info!("malformed console frame: {err}");
+                    continue;
+                }
+            };
+            match GuestKind::try_from(frame.kind) {
+                Ok(GuestKind::Stdout) => {
+                    // A closed stdout (`lamina run ... | head`) drops the
+                    // rest of the output; the workload keeps running.
+                    if !*stdout_broken
+                        && (stdout.write_all(frame.payload).is_err() || stdout.flush().is_err())
+                    {
+                        *stdout_broken = true;
+                        tracing::info!("stdout is closed; discarding the workload's output");
+                    }
+                }
+                Ok(GuestKind::Stderr) => {
+                    let _ = stderr.write_all(frame.payload);
+                    let _ = stderr.flush();
+                }
+                Ok(GuestKind::Log) => {
+                    let line = String::from_utf8_lossy(frame.payload);
+                    let line = line.trim_end_matches('\n');
+                    if *verbose {
+                        let _ = writeln!(stderr, "{line}");
+                    }
+                    if log_tail.len() == LOG_TAIL_LINES {
+                        log_tail.pop_front();
+                    }
+                    log_tail.push_back(line.to_string());
+                }
+                Ok(GuestKind::Exit) => match ExitStatus::decode(frame.payload) {
+                    Ok(status) if exit.is_none() => *exit = Some(status),
+                    Ok(status) => {
+                        *malformed_frames += 1;
+                        tracing::info!("ignoring a second exit status {status:?}");
+                    }
+                    Err(err) => {
+                        *malformed_frames += 1;
+                        tracing::info!("malformed console frame: {err}");
+                    }
+                },
+                Err(err) => {
+                    *malformed_frames += 1;
+                    tracing::info!("malformed console frame: {err}");
+                }
+            }
+        }
+    }
+
+    pub fn report(&self) -> ConsoleReport {
+        ConsoleReport {
+            exit: self.exit,
+            log_tail: self.log_tail.iter().cloned().collect(),
+            malformed_frames: self.malformed_frames,
+        }
+    }
+}
+
+/// Copies `input` to the guest as `Stdin` frames, then sends `StdinEof`.
+/// A guest that has gone away (broken pipe, reset) is not an error.
+pub fn forward_stdin(mut input: impl Read, mut guest: impl Write) {
+    let mut buf = vec![0u8; frame::MAX_PAYLOAD];
+    let mut wire = Vec::with_capacity(frame::HEADER_LEN + frame::MAX_PAYLOAD);
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                tracing::info!("reading stdin failed: {err}; sending end of file");
+                0
+            }
+        };
+        wire.clear();
+        if n == 0 {
+            frame::encode(HostKind::StdinEof as u8, &[], |piece| {
+                wire.extend_from_slice(piece)
+            });
+        } else {
+            frame::encode(HostKind::Stdin as u8, &buf[..n], |piece| {
+                wire.extend_from_slice(piece)
+            });
+        }
+        if let Err(err) = guest.write_all(&wire).and_then(|()| guest.flush()) {
+            tracing::info!("the guest no longer takes stdin: {err}");
+            return;
+        }
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(kind: GuestKind, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        frame::encode(kind as u8, data, |piece| out.extend_from_slice(piece));
+        out
+    }
+
+    fn route(bytes: &[u8], verbose: bool) -> (Vec<u8>, Vec<u8>, ConsoleReport) {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let mut router = Router::new(&mut out, &mut err, verbose);
+        // Uneven chunks, as a socket delivers them.
+        for chunk in bytes.chunks(1000) {
+            router.feed(chunk);
+        }
+        let report = router.report();
+        (out, err, report)
+    }
+
+    #[test]
+    fn routes_each_kind() {
+        let mut wire = frames(GuestKind::Stdout, b"out\0\xff");
+        wire.extend(frames(GuestKind::Log, b"booted\n"));
+        wire.extend(frames(GuestKind::Stderr, b"err"));
+        wire.extend(frames(GuestKind::Exit, &ExitStatus::Exited(3).encode()));
+        let (out, err, report) = route(&wire, false);
+        assert_eq!(out, b"out\0\xff");
+        assert_eq!(err, b"err");
+        assert_eq!(report.exit, Some(ExitStatus::Exited(3)));
+        assert_eq!(report.log_tail, ["booted"]);
+        assert_eq!(report.malformed_frames, 0);
+    }
+
+    #[test]
+    fn logs_go_to_stderr_only_when_verbose() {
+        let wire = frames(GuestKind::Log, b"hello");
+        let (_, err, _) = route(&wire, true);
+        assert_eq!(err, b"hello\n");
+    }
+
+    #[test]
+    fn log_tail_is_bounded() {
+        let mut wire = Vec::new();
+        for i in 0..LOG_TAIL_LINES + 10 {
+            wire.extend(frames(GuestKind::Log, format!("line {i}").as_bytes()));
+        }
+        let (_, _, report) = route(&wire, false);
+        assert_eq!(report.log_tail.len(), LOG_TAIL_LINES);
+        assert_eq!(report.log_tail[0], "line 10");
+    }
+
+    #[test]
+    fn garbage_never_panics_and_stdout_gets_only_stdout_frames() {
+        // Deterministic pseudo-random garbage between well-formed frames.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut wire = Vec::new();
+        let mut expected = Vec::new();
+        for round in 0..200u32 {
+            // Unknown kinds with a plausible length, oversized headers and
+            // bad exit payloads: each resynchronises on a frame boundary.
+            match next() % 4 {
+                0 => wire.extend([0x7f, 2, 0, 1, 2]),
+                1 => wire.extend([1, 0xff, 0xff]),
+                2 => wire.extend([GuestKind::Exit as u8, 1, 0, 9]),
+                _ => wire.extend([0, 0, 0]),
+            }
+            let payload = format!("chunk {round} {}\n", next());
+            expected.extend_from_slice(payload.as_bytes());
+            wire.extend(frames(GuestKind::Stdout, payload.as_bytes()));
+        }
+        let (out, _, report) = route(&wire, false);
+        assert_eq!(out, expected);
+        assert!(report.malformed_frames >= 100);
+        assert_eq!(report.exit, None);
+
+        // Pure noise: whatever it decodes to, no panic.
+        let noise: Vec<u8> = (0..200_000).map(|_| next() as u8).collect();
+        let _ = route(&noise, true);
+    }
+
+    #[test]
+    fn only_the_first_exit_status_counts() {
+        let mut wire = frames(GuestKind::Exit, &ExitStatus::Signaled(11).encode());
+        wire.extend(frames(GuestKind::Exit, &ExitStatus::Exited(0).encode()));
+        let (_, _, report) = route(&wire, false);
+        assert_eq!(report.exit, Some(ExitStatus::Signaled(11)));
+        assert_eq!(report.malformed_frames, 1);
+    }
+
+    struct ClosedPipe;
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn closed_stdout_is_not_fatal() {
+        let mut wire = frames(GuestKind::Stdout, b"lost");
+        wire.extend(frames(GuestKind::Exit, &ExitStatus::Exited(0).encode()));
+        let mut router = Router::new(ClosedPipe, Vec::new(), false);
+        router.feed(&wire);
+        assert_eq!(router.exit(), Some(ExitStatus::Exited(0)));
+    }
+
+    #[test]
+    fn stdin_is_framed_and_ends_with_eof() {
+        let input: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        let mut wire = Vec::new();
+        forward_stdin(input.as_slice(), &mut wire);
+        let mut decoder = Decoder::new();
+        let mut data = Vec::new();
+        let mut kinds = Vec::new();
+        for &b in &wire {
+            if let Some(frame) = decoder.push(b) {
+                let frame = frame.unwrap();
+                kinds.push(HostKind::try_from(frame.kind).unwrap());
+                data.extend_from_slice(frame.payload);
+            }
+        }
+        assert_eq!(data, input);
+        assert_eq!(kinds.last(), Some(&HostKind::StdinEof));
+        assert!(kinds[..kinds.len() - 1]
+            .iter()
+            .all(|&kind| kind == HostKind::Stdin));
+    }
+
+    #[test]
+    fn stdin_to_a_gone_guest_is_not_an_error() {
+        forward_stdin(&b"data"[..], ClosedPipe);
+    }
+}

@@ -1,0 +1,97 @@
+//! PROGRAM and its arguments, checked and packed into the boot bundle.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use lamina_proto::bundle::Bundle;
+
+use crate::error::{os_reason, UserError};
+
+/// Reads PROGRAM, checks that the guest can run it, and encodes the bundle:
+/// `argv[0]` is PROGRAM as typed, `exe_path` the canonical host path.
+pub fn bundle(program: &OsStr, args: &[OsString], env: &[Vec<u8>]) -> Result<Vec<u8>, UserError> {
+    let shown = Path::new(program).display().to_string();
+    let not_executable = |reason: String| UserError::ProgramNotExecutable {
+        program: shown.clone(),
+        reason,
+    };
+    let path = Path::new(program);
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return Err(UserError::ProgramNotFound(shown))
+        }
+        Err(err) => return Err(not_executable(os_reason(&err))),
+    };
+    if metadata.is_dir() {
+        return Err(not_executable("is a directory".into()));
+    }
+    if !metadata.is_file() {
+        return Err(not_executable("not a regular file".into()));
+    }
+    let image = std::fs::read(path).map_err(|err| not_executable(os_reason(&err)))?;
+    lamina_elf::Elf::parse(&image).map_err(|err| not_executable(err.to_string()))?;
+    let exe_path = std::fs::canonicalize(path).map_err(|err| not_executable(os_reason(&err)))?;
+
+    for arg in std::iter::once(program).chain(args.iter().map(OsString::as_os_str)) {
+        if arg.as_bytes().contains(&0) {
+            return Err(UserError::Usage(format!(
+                "argument '{}' contains a NUL byte",
+                arg.to_string_lossy()
+            )));
+        }
+    }
+    let argv = std::iter::once(program.as_bytes())
+        .chain(args.iter().map(|arg| arg.as_bytes()))
+        .collect();
+    let bundle = Bundle {
+        exe_path: exe_path.as_os_str().as_bytes(),
+        argv,
+        envp: env.iter().map(Vec::as_slice).collect(),
+        program: &image,
+    };
+    Ok(bundle.encode())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_program_is_127() {
+        let err = bundle(OsStr::new("./surely/not/here"), &[], &[]).unwrap_err();
+        assert_eq!(err.exit_code(), 127);
+        assert_eq!(err.to_string(), "./surely/not/here: no such file");
+    }
+
+    #[test]
+    fn directory_is_126() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = bundle(dir.path().as_os_str(), &[], &[]).unwrap_err();
+        assert_eq!(err.exit_code(), 126);
+        assert!(err.to_string().ends_with(": is a directory"));
+    }
+
+    #[test]
+    fn not_elf_is_126_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("script.sh");
+        std::fs::write(&script, b"#!/bin/sh\necho hi\n").unwrap();
+        let err = bundle(script.as_os_str(), &[], &[]).unwrap_err();
+        assert_eq!(err.exit_code(), 126);
+        assert!(err.to_string().ends_with(": not an ELF file"), "{err}");
+    }
+
+    #[test]
+    fn dynamic_executable_is_126() {
+        // The test binary itself is dynamically linked on a -gnu host.
+        let me = std::env::current_exe().unwrap();
+        let Err(err) = bundle(me.as_os_str(), &[], &[]) else {
+            return; // a static test binary (musl host): nothing to check
+        };
+        assert_eq!(err.exit_code(), 126);
+        assert!(err.to_string().contains("dynamically linked"), "{err}");
+    }
+}

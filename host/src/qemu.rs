@@ -1,0 +1,336 @@
+//! The QEMU command line, and the guard that owns the QEMU process.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::accel::Accel;
+use crate::cli::{Machine, MemorySize};
+
+pub const QEMU_BINARY: &str = "qemu-system-x86_64";
+/// `isa-debug-exit` port: the guest leaves QEMU by writing here.
+pub const DEBUG_EXIT_IOBASE: &str = "0xf4";
+pub const DEBUG_EXIT_IOSIZE: &str = "0x04";
+/// The chardev that carries the console frames.
+const CONSOLE_CHARDEV_ID: &str = "console";
+
+/// Everything that goes into one VM's QEMU command line.
+#[derive(Debug, Clone)]
+pub struct VmConfig {
+    pub machine: Machine,
+    pub accel: Accel,
+    pub memory: MemorySize,
+    pub kernel: PathBuf,
+    pub bundle: PathBuf,
+    pub kernel_cmdline: KernelCmdline,
+    /// Unix socket lamina listens on; QEMU connects to it as a client.
+    pub console_socket: PathBuf,
+}
+
+/// The kernel command line: space-separated `key=value` tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelCmdline {
+    pub verbose: bool,
+    /// Nanoseconds since the Unix epoch at launch: the guest's
+    /// `CLOCK_REALTIME` base.
+    pub epoch_ns: u128,
+}
+
+impl KernelCmdline {
+    pub fn render(&self) -> String {
+        let mut tokens = Vec::new();
+        if self.verbose {
+            tokens.push("verbose=1".to_string());
+        }
+        tokens.push(format!("epoch_ns={}", self.epoch_ns));
+        tokens.join(" ")
+    }
+}
+
+/// QEMU splits option values at commas; a literal comma is written twice.
+fn escape_option_value(path: &Path) -> OsString {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let mut out = Vec::new();
+    for &byte in path.as_os_str().as_bytes() {
+        out.push(byte);
+        if byte == b',' {
+            out.push(b',');
+        }
+    }
+    OsString::from_vec(out)
+}
+
+fn joined(parts: &[&str]) -> OsString {
+    OsString::from(parts.join(","))
+}
+
+impl VmConfig {
+    /// The `-M` value.
+    fn machine_arg(&self) -> &'static str {
+        match self.machine {
+            // No option ROMs, no RTC: nothing the kernel uses. The PIT and
+            // PIC stay for early timekeeping; isa-serial is the console.
+            Machine::Microvm => "microvm,x-option-roms=off,rtc=off,pit=on,pic=on,isa-serial=on",
+            Machine::Pc => "pc",
+            Machine::Q35 => "q35",
+        }
+    }
+
+    /// `-accel` and `-cpu`: under TCG `max` so the guest sees SMEP, SMAP,
+    /// NX and FSGSBASE; under KVM the host's CPU.
+    fn accel_args(&self) -> [&'static str; 4] {
+        match self.accel {
+            Accel::Kvm => ["-accel", "kvm", "-cpu", "host"],
+            Accel::Tcg => ["-accel", "tcg", "-cpu", "max"],
+        }
+    }
+
+    /// The arguments after the program name.
+    pub fn args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = Vec::new();
+        let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
+        push(&["-M", self.machine_arg()]);
+        push(&self.accel_args());
+        push(&["-m", &self.memory.qemu_arg(), "-smp", "1"]);
+        // `-display none`, not `-nographic`: the latter also points
+        // SeaBIOS's serial console at COM1 (fw_cfg `etc/sercon-port`) on
+        // pc/q35, and its banner would corrupt the console framing.
+        push(&[
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-no-reboot",
+        ]);
+        args.push("-kernel".into());
+        args.push(self.kernel.clone().into());
+        args.push("-initrd".into());
+        args.push(self.bundle.clone().into());
+        args.push("-append".into());
+        args.push(self.kernel_cmdline.render().into());
+        args.push("-chardev".into());
+        let mut chardev = OsString::from(format!("socket,id={CONSOLE_CHARDEV_ID},path="));
+        chardev.push(escape_option_value(&self.console_socket));
+        args.push(chardev);
+        args.push("-serial".into());
+        args.push(format!("chardev:{CONSOLE_CHARDEV_ID}").into());
+        args.push("-device".into());
+        args.push(joined(&[
+            "isa-debug-exit",
+            &format!("iobase={DEBUG_EXIT_IOBASE}"),
+            &format!("iosize={DEBUG_EXIT_IOSIZE}"),
+        ]));
+        args
+    }
+
+    pub fn command(&self, qemu: &Path) -> Command {
+        let mut command = Command::new(qemu);
+        command.args(self.args());
+        command
+    }
+}
+
+/// How many of QEMU's stderr lines are kept for error messages.
+const STDERR_TAIL_LINES: usize = 20;
+
+/// The running QEMU. Dropping it kills the process, so no error path leaks
+/// a VM.
+#[derive(Debug)]
+pub struct Qemu {
+    child: Option<Child>,
+    stderr_tail: Arc<Mutex<Vec<String>>>,
+    stderr_reader: Option<JoinHandle<()>>,
+}
+
+impl Qemu {
+    /// Starts QEMU with stdin closed, stdout discarded and stderr captured
+    /// (echoed when `verbose`).
+    pub fn spawn(mut command: Command, verbose: bool) -> std::io::Result<Self> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        tracing::info!("starting {:?}", command);
+        let mut child = command.spawn()?;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let stderr_tail = Arc::new(Mutex::new(Vec::new()));
+        let tail = Arc::clone(&stderr_tail);
+        let stderr_reader = std::thread::Builder::new()
+            .name("qemu-stderr".into())
+            .spawn(move || {
+                for line in BufReader::new(stderr).split(b'\n') {
+                    let Ok(line) = line else { break };
+                    let line = String::from_utf8_lossy(&line).trim_end().to_string();
+                    if verbose {
+                        eprintln!("{line}");
+                    }
+                    let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                    if tail.len() == STDERR_TAIL_LINES {
+                        tail.remove(0);
+                    }
+                    tail.push(line);
+                }
+            })?;
+        Ok(Self {
+            child: Some(child),
+            stderr_tail,
+            stderr_reader: Some(stderr_reader),
+        })
+    }
+
+    /// The exit status, if QEMU has exited.
+    pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        match self.child.as_mut() {
+            Some(child) => child.try_wait(),
+            None => Ok(None),
+        }
+    }
+
+    /// Kills QEMU (if still running) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+        }
+    }
+
+    /// QEMU's last stderr line that is an error rather than a warning,
+    /// once QEMU has exited (waits for the stderr reader to drain).
+    pub fn last_error_line(&mut self) -> Option<String> {
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
+        tail.iter()
+            .rev()
+            .find(|line| !line.is_empty() && !line.contains("warning:"))
+            .cloned()
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(machine: Machine, accel: Accel) -> VmConfig {
+        VmConfig {
+            machine,
+            accel,
+            memory: "256M".parse().unwrap(),
+            kernel: "/cache/kernel".into(),
+            bundle: "/tmp/x/bundle".into(),
+            kernel_cmdline: KernelCmdline {
+                verbose: false,
+                epoch_ns: 1_700_000_000_000_000_000,
+            },
+            console_socket: "/tmp/x/console.sock".into(),
+        }
+    }
+
+    fn strings(args: Vec<OsString>) -> Vec<String> {
+        args.into_iter()
+            .map(|arg| arg.into_string().unwrap())
+            .collect()
+    }
+
+    const COMMON_TAIL: &[&str] = &[
+        "-m",
+        "256M",
+        "-smp",
+        "1",
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-kernel",
+        "/cache/kernel",
+        "-initrd",
+        "/tmp/x/bundle",
+        "-append",
+        "epoch_ns=1700000000000000000",
+        "-chardev",
+        "socket,id=console,path=/tmp/x/console.sock",
+        "-serial",
+        "chardev:console",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=0x04",
+    ];
+
+    fn expected(machine: &str, accel: &str, cpu: &str) -> Vec<String> {
+        ["-M", machine, "-accel", accel, "-cpu", cpu]
+            .iter()
+            .chain(COMMON_TAIL)
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn microvm_tcg() {
+        assert_eq!(
+            strings(config(Machine::Microvm, Accel::Tcg).args()),
+            expected(
+                "microvm,x-option-roms=off,rtc=off,pit=on,pic=on,isa-serial=on",
+                "tcg",
+                "max"
+            )
+        );
+    }
+
+    #[test]
+    fn microvm_kvm() {
+        assert_eq!(
+            strings(config(Machine::Microvm, Accel::Kvm).args()),
+            expected(
+                "microvm,x-option-roms=off,rtc=off,pit=on,pic=on,isa-serial=on",
+                "kvm",
+                "host"
+            )
+        );
+    }
+
+    #[test]
+    fn pc_and_q35() {
+        for (machine, name) in [(Machine::Pc, "pc"), (Machine::Q35, "q35")] {
+            for (accel, accel_name, cpu) in
+                [(Accel::Tcg, "tcg", "max"), (Accel::Kvm, "kvm", "host")]
+            {
+                assert_eq!(
+                    strings(config(machine, accel).args()),
+                    expected(name, accel_name, cpu)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn verbose_cmdline_and_memory() {
+        let mut vm = config(Machine::Microvm, Accel::Tcg);
+        vm.kernel_cmdline.verbose = true;
+        vm.memory = "1G".parse().unwrap();
+        let args = strings(vm.args());
+        let at = args.iter().position(|a| a == "-append").unwrap();
+        assert_eq!(args[at + 1], "verbose=1 epoch_ns=1700000000000000000");
+        let at = args.iter().position(|a| a == "-m").unwrap();
+        assert_eq!(args[at + 1], "1G");
+    }
+
+    #[test]
+    fn commas_in_paths_are_escaped() {
+        let mut vm = config(Machine::Microvm, Accel::Tcg);
+        vm.console_socket = "/tmp/a,b/console.sock".into();
+        let args = strings(vm.args());
+        assert!(args.contains(&"socket,id=console,path=/tmp/a,,b/console.sock".to_string()));
+    }
+}

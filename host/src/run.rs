@@ -1,0 +1,507 @@
+//! `lamina run`: boot the VM, serve its console, turn the way it ended into
+//! lamina's exit code.
+
+use std::io::{self, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::process::ExitStatus as ProcessStatus;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use lamina_proto::frame::ExitStatus;
+
+use crate::accel::{self, Probe};
+use crate::cli::{self, RunArgs};
+use crate::console::{self, ConsoleReport, Router};
+use crate::error::{UserError, EXIT_LAUNCH_FAILED, EXIT_SIGNAL_BASE, EXIT_TIMED_OUT};
+use crate::kernel_image;
+use crate::program;
+use crate::qemu::{KernelCmdline, Qemu, VmConfig, QEMU_BINARY};
+
+/// How often the supervisor looks at QEMU, the clock and the signal flag.
+const POLL_INTERVAL: Duration = Duration::from_millis(2);
+/// How long QEMU may keep running after the guest reported its exit status.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// Kernel log lines shown when the guest stops without an exit status.
+const LOG_LINES_ON_FAILURE: usize = 10;
+
+/// How the VM ended, before it is reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The guest reported how the workload ended.
+    Guest(ExitStatus),
+    TimedOut(Duration),
+    /// lamina got this signal and killed QEMU.
+    Interrupted(i32),
+    /// QEMU exited without an exit status from the guest.
+    NoExitStatus {
+        qemu_error: Option<String>,
+        qemu_status: Option<String>,
+    },
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Guest(status) => status.shell_code(),
+            Self::TimedOut(_) => EXIT_TIMED_OUT,
+            Self::Interrupted(signo) => EXIT_SIGNAL_BASE.wrapping_add(*signo as u8),
+            Self::NoExitStatus { .. } => EXIT_LAUNCH_FAILED,
+        }
+    }
+
+    /// Writes what the user needs to know to `stderr` (nothing for a
+    /// workload that exited normally).
+    pub fn report(
+        &self,
+        console: &ConsoleReport,
+        memory: cli::MemorySize,
+        verbose: bool,
+        stderr: &mut dyn Write,
+    ) -> io::Result<()> {
+        let log_lines = |stderr: &mut dyn Write, count: usize| -> io::Result<()> {
+            if verbose {
+                return Ok(()); // already shown as it arrived
+            }
+            let skip = console.log_tail.len().saturating_sub(count);
+            for line in &console.log_tail[skip..] {
+                writeln!(stderr, "{line}")?;
+            }
+            Ok(())
+        };
+        match self {
+            Self::Guest(ExitStatus::Exited(_)) => Ok(()),
+            Self::Guest(ExitStatus::Signaled(signo)) if verbose => writeln!(
+                stderr,
+                "lamina: workload killed by signal {signo}{}",
+                signal_name(*signo)
+                    .map(|name| format!(" ({name})"))
+                    .unwrap_or_default()
+            ),
+            Self::Guest(ExitStatus::Signaled(_)) => Ok(()),
+            Self::Guest(ExitStatus::OutOfMemory) => writeln!(
+                stderr,
+                "lamina: workload killed: guest out of memory (-m {memory}); raise --memory"
+            ),
+            Self::Guest(ExitStatus::KernelPanic) => {
+                log_lines(stderr, console.log_tail.len())?;
+                writeln!(stderr, "lamina: guest kernel panic")
+            }
+            Self::TimedOut(after) => writeln!(
+                stderr,
+                "lamina: timed out after {}",
+                humantime::format_duration(*after)
+            ),
+            Self::Interrupted(_) => Ok(()),
+            Self::NoExitStatus {
+                qemu_error: Some(line),
+                ..
+            } => writeln!(stderr, "lamina: {line}"),
+            Self::NoExitStatus {
+                qemu_error: None,
+                qemu_status,
+            } => {
+                log_lines(stderr, LOG_LINES_ON_FAILURE)?;
+                let status = qemu_status
+                    .as_ref()
+                    .map(|s| format!(" (QEMU {s})"))
+                    .unwrap_or_default();
+                writeln!(
+                    stderr,
+                    "lamina: guest kernel stopped without reporting an exit status{status}"
+                )
+            }
+        }
+    }
+}
+
+fn signal_name(signo: u8) -> Option<&'static str> {
+    Some(match signo {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
+/// Signals that make lamina kill the VM; the handler only records which.
+const TERMINATING_SIGNALS: [i32; 2] = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM];
+
+fn install_signal_flag() -> anyhow::Result<Arc<AtomicUsize>> {
+    let flag = Arc::new(AtomicUsize::new(0));
+    for signo in TERMINATING_SIGNALS {
+        signal_hook::flag::register_usize(signo, Arc::clone(&flag), signo as usize)
+            .context("installing a signal handler")?;
+    }
+    Ok(flag)
+}
+
+/// Runs the workload; returns lamina's exit code, or the one-line error.
+pub fn run(args: RunArgs) -> Result<u8, UserError> {
+    let signal = install_signal_flag()?;
+    let env = args
+        .env
+        .iter()
+        .map(cli::parse_env)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(UserError::Usage)?;
+    let bundle = program::bundle(args.program(), args.args(), &env)?;
+
+    let (accel, why) = accel::select(args.accel, &Probe::from_env())?;
+    tracing::info!("accelerator {}: {why}", accel.name());
+
+    let kernel = match &args.kernel {
+        Some(path) => {
+            if !path.is_file() {
+                return Err(UserError::Usage(format!(
+                    "--kernel {}: no such file",
+                    path.display()
+                )));
+            }
+            path.clone()
+        }
+        None => kernel_image::cached_kernel_path(kernel_image::EMBEDDED_KERNEL)?,
+    };
+
+    let workdir = tempfile::Builder::new()
+        .prefix("lamina-")
+        .tempdir()
+        .context("creating a temporary directory")?;
+    let bundle_path = workdir.path().join("bundle");
+    std::fs::write(&bundle_path, &bundle)
+        .with_context(|| format!("writing {}", bundle_path.display()))?;
+    drop(bundle);
+    let console_socket = workdir.path().join("console.sock");
+    let listener = UnixListener::bind(&console_socket)
+        .with_context(|| format!("listening on {}", console_socket.display()))?;
+    listener
+        .set_nonblocking(true)
+        .context("configuring the console socket")?;
+
+    let epoch_ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|since| since.as_nanos())
+        .unwrap_or(0);
+    let vm = VmConfig {
+        machine: args.machine,
+        accel,
+        memory: args.memory,
+        kernel,
+        bundle: bundle_path,
+        kernel_cmdline: KernelCmdline {
+            verbose: args.verbose,
+            epoch_ns,
+        },
+        console_socket,
+    };
+    let qemu = match Qemu::spawn(vm.command(QEMU_BINARY.as_ref()), args.verbose) {
+        Ok(qemu) => qemu,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(UserError::QemuNotFound),
+        Err(err) => {
+            return Err(anyhow::Error::new(err)
+                .context(format!("cannot start {QEMU_BINARY}"))
+                .into())
+        }
+    };
+
+    let (outcome, console) = supervise(qemu, listener, &args, &signal)?;
+    drop(workdir);
+    if console.malformed_frames > 0 {
+        tracing::info!(
+            "ignored {} malformed console frames",
+            console.malformed_frames
+        );
+    }
+    let _ = outcome.report(
+        &console,
+        args.memory,
+        args.verbose,
+        &mut io::stderr().lock(),
+    );
+    Ok(outcome.exit_code())
+}
+
+/// Why the supervisor stopped waiting.
+enum Stop {
+    QemuExited(ProcessStatus),
+    TimedOut(Duration),
+    Interrupted(i32),
+}
+
+/// Watches QEMU until it exits, the timeout expires or a signal arrives.
+fn supervise(
+    mut qemu: Qemu,
+    listener: UnixListener,
+    args: &RunArgs,
+    signal: &AtomicUsize,
+) -> Result<(Outcome, ConsoleReport), UserError> {
+    let started = Instant::now();
+    let deadline = args.timeout.map(|timeout| (started + timeout, timeout));
+    let mut reader: Option<JoinHandle<ConsoleReport>> = None;
+    let (exit_tx, exit_rx) = std::sync::mpsc::channel::<()>();
+    let mut exit_tx = Some(exit_tx);
+    let mut exit_reported_at: Option<Instant> = None;
+
+    let stop = loop {
+        if let Some(signo) = match signal.load(Ordering::Relaxed) {
+            0 => None,
+            signo => Some(signo as i32),
+        } {
+            break Stop::Interrupted(signo);
+        }
+        if let Some(status) = qemu.try_wait().context("waiting for QEMU")? {
+            break Stop::QemuExited(status);
+        }
+        if let Some((deadline, timeout)) = deadline {
+            if Instant::now() >= deadline {
+                break Stop::TimedOut(timeout);
+            }
+        }
+        if reader.is_none() {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    tracing::info!("QEMU connected to the console");
+                    let tx = exit_tx.take().expect("accepted once");
+                    reader = Some(start_console(stream, args.verbose, tx)?);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                Err(err) => {
+                    return Err(anyhow::Error::new(err)
+                        .context("accepting the console connection")
+                        .into())
+                }
+            }
+        }
+        if exit_reported_at.is_none() && exit_rx.try_recv().is_ok() {
+            exit_reported_at = Some(Instant::now());
+        }
+        if let Some(at) = exit_reported_at {
+            if at.elapsed() > EXIT_GRACE {
+                tracing::warn!(
+                    "QEMU still running {EXIT_GRACE:?} after the guest exited; killing it"
+                );
+                qemu.kill();
+                continue;
+            }
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    };
+
+    let outcome_without_guest = match stop {
+        Stop::Interrupted(signo) => {
+            qemu.kill();
+            return Ok((Outcome::Interrupted(signo), join_console(reader)));
+        }
+        Stop::TimedOut(after) => {
+            qemu.kill();
+            return Ok((Outcome::TimedOut(after), join_console(reader)));
+        }
+        Stop::QemuExited(status) => status,
+    };
+    // QEMU is gone, so the console socket is at end of file: the reader
+    // finishes once it has written out everything the guest sent.
+    let console = join_console(reader);
+    if let Some(status) = console.exit {
+        return Ok((Outcome::Guest(status), console));
+    }
+    // QEMU may have died of the same Ctrl-C that lamina got.
+    std::thread::sleep(POLL_INTERVAL);
+    if let signo @ 1.. = signal.load(Ordering::Relaxed) {
+        return Ok((Outcome::Interrupted(signo as i32), console));
+    }
+    tracing::info!("QEMU exited with {outcome_without_guest} and no exit status from the guest");
+    let qemu_error = qemu.last_error_line();
+    Ok((
+        Outcome::NoExitStatus {
+            qemu_error,
+            qemu_status: Some(outcome_without_guest.to_string()),
+        },
+        console,
+    ))
+}
+
+fn join_console(reader: Option<JoinHandle<ConsoleReport>>) -> ConsoleReport {
+    reader
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or(ConsoleReport {
+            exit: None,
+            log_tail: Vec::new(),
+            malformed_frames: 0,
+        })
+}
+
+/// Starts the two console threads: guest output to lamina's stdout and
+/// stderr (returns the report when the guest side closes), and lamina's
+/// stdin to the guest. `exit_seen` fires when the exit status arrives.
+fn start_console(
+    stream: UnixStream,
+    verbose: bool,
+    exit_seen: std::sync::mpsc::Sender<()>,
+) -> anyhow::Result<JoinHandle<ConsoleReport>> {
+    stream
+        .set_nonblocking(false)
+        .context("configuring the console socket")?;
+    let to_guest = stream.try_clone().context("cloning the console socket")?;
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || console::forward_stdin(io::stdin().lock(), to_guest))
+        .context("starting the stdin thread")?;
+    let reader = std::thread::Builder::new()
+        .name("console".into())
+        .spawn(move || {
+            let mut router = Router::new(io::stdout(), io::stderr(), verbose);
+            let mut stream = stream;
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut exit_sent = false;
+            loop {
+                match io::Read::read(&mut stream, &mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => router.feed(&buf[..n]),
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    // QEMU exited with stdin frames unread: everything the
+                    // guest sent has been read by now.
+                    Err(err) if err.kind() == io::ErrorKind::ConnectionReset => break,
+                    Err(err) => {
+                        tracing::info!("console read failed: {err}");
+                        break;
+                    }
+                }
+                if !exit_sent && router.exit().is_some() {
+                    exit_sent = true;
+                    let _ = exit_seen.send(());
+                }
+            }
+            router.report()
+        })
+        .context("starting the console thread")?;
+    Ok(reader)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(outcome: &Outcome, console: &ConsoleReport, verbose: bool) -> String {
+        let mut out = Vec::new();
+        outcome
+            .report(console, "256M".parse().unwrap(), verbose, &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn console_with_logs(lines: &[&str]) -> ConsoleReport {
+        ConsoleReport {
+            exit: None,
+            log_tail: lines.iter().map(|s| s.to_string()).collect(),
+            malformed_frames: 0,
+        }
+    }
+
+    #[test]
+    fn exit_codes() {
+        let cases = [
+            (Outcome::Guest(ExitStatus::Exited(0)), 0),
+            (Outcome::Guest(ExitStatus::Exited(42)), 42),
+            (Outcome::Guest(ExitStatus::Exited(255)), 255),
+            (Outcome::Guest(ExitStatus::Signaled(11)), 139),
+            (Outcome::Guest(ExitStatus::OutOfMemory), 137),
+            (Outcome::Guest(ExitStatus::KernelPanic), 125),
+            (Outcome::TimedOut(Duration::from_secs(30)), 124),
+            (Outcome::Interrupted(2), 130),
+            (Outcome::Interrupted(15), 143),
+            (
+                Outcome::NoExitStatus {
+                    qemu_error: None,
+                    qemu_status: None,
+                },
+                125,
+            ),
+        ];
+        for (outcome, code) in cases {
+            assert_eq!(outcome.exit_code(), code, "{outcome:?}");
+        }
+    }
+
+    #[test]
+    fn messages() {
+        let quiet = console_with_logs(&[]);
+        assert_eq!(
+            report(&Outcome::Guest(ExitStatus::Exited(1)), &quiet, true),
+            ""
+        );
+        assert_eq!(
+            report(&Outcome::Guest(ExitStatus::Signaled(11)), &quiet, false),
+            ""
+        );
+        assert_eq!(
+            report(&Outcome::Guest(ExitStatus::Signaled(11)), &quiet, true),
+            "lamina: workload killed by signal 11 (SIGSEGV)\n"
+        );
+        assert_eq!(
+            report(&Outcome::Guest(ExitStatus::OutOfMemory), &quiet, false),
+            "lamina: workload killed: guest out of memory (-m 256M); raise --memory\n"
+        );
+        assert_eq!(
+            report(&Outcome::TimedOut(Duration::from_secs(30)), &quiet, false),
+            "lamina: timed out after 30s\n"
+        );
+        let qemu_failed = Outcome::NoExitStatus {
+            qemu_error: Some("qemu-system-x86_64: -accel kvm: failed".into()),
+            qemu_status: Some("exit status: 1".into()),
+        };
+        assert_eq!(
+            report(&qemu_failed, &quiet, false),
+            "lamina: qemu-system-x86_64: -accel kvm: failed\n"
+        );
+    }
+
+    #[test]
+    fn panic_shows_the_log_even_without_verbose() {
+        let logs = console_with_logs(&["booting", "panicked at mm.rs:3"]);
+        assert_eq!(
+            report(&Outcome::Guest(ExitStatus::KernelPanic), &logs, false),
+            "booting\npanicked at mm.rs:3\nlamina: guest kernel panic\n"
+        );
+        // With -v the lines were already printed as they came.
+        assert_eq!(
+            report(&Outcome::Guest(ExitStatus::KernelPanic), &logs, true),
+            "lamina: guest kernel panic\n"
+        );
+    }
+
+    #[test]
+    fn silent_guest_death_shows_the_last_log_lines() {
+        let lines: Vec<String> = (0..30).map(|i| format!("log {i}")).collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let logs = console_with_logs(&refs);
+        let text = report(
+            &Outcome::NoExitStatus {
+                qemu_error: None,
+                qemu_status: Some("exit status: 0".into()),
+            },
+            &logs,
+            false,
+        );
+        let shown: Vec<&str> = text.lines().collect();
+        assert_eq!(shown.len(), LOG_LINES_ON_FAILURE + 1);
+        assert_eq!(shown[0], "log 20");
+        assert_eq!(
+            shown[LOG_LINES_ON_FAILURE],
+            "lamina: guest kernel stopped without reporting an exit status (QEMU exit status: 0)"
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! x86_64: port I/O, CPU setup, descriptor tables, paging, the user-mode
+//! entry and exit, and access to physical memory through the direct map.
+
+pub mod cpu;
+pub mod gdt;
+pub mod paging;
+pub mod phys;
+pub mod port;
+pub mod trap;
+pub mod user;
+
+/// Brings the CPU to the state the kernel runs in: control registers, GDT
+/// and TSS, IDT, the `syscall` MSRs.
+pub fn init() {
+    cpu::init();
+    gdt::init();
+    trap::init();
+}
+
+/// Hands the kernel heap its memory, once.
+pub fn heap_init(heap: &linked_list_allocator::LockedHeap, start: *mut u8, len: usize) {
+    static DONE: spin::Once<()> = spin::Once::new();
+    DONE.call_once(|| {
+        // SAFETY: called once (guarded by `DONE`) with the kernel's static
+        // heap region, which nothing else references.
+        unsafe { heap.lock().init(start, len) };
+    });
+}
+
+unsafe extern "C" {
+    static __kernel_phys_start: u8;
+    static __kernel_phys_end: u8;
+}
+
+/// Physical range of the kernel image, from the link script.
+pub fn kernel_phys_range() -> (u64, u64) {
+    let start = &raw const __kernel_phys_start;
+    let end = &raw const __kernel_phys_end;
+    (start as u64, end as u64)
+}

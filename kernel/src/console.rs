@@ -1,0 +1,128 @@
+//! The console line: framed stdout, stderr, kernel log and exit status to
+//! the host (`lamina_proto::frame`), and stdin frames from it.
+
+use alloc::collections::VecDeque;
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
+use lamina_proto::frame::{self, Decoder, ExitStatus, GuestKind, HostKind};
+use spin::Mutex;
+
+use crate::arch::port;
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
+fn send(kind: GuestKind, data: &[u8]) {
+    frame::encode(kind as u8, data, port::serial_write);
+}
+
+pub fn write_stdout(data: &[u8]) {
+    send(GuestKind::Stdout, data);
+}
+
+pub fn write_stderr(data: &[u8]) {
+    send(GuestKind::Stderr, data);
+}
+
+pub fn send_exit(status: ExitStatus) {
+    send(GuestKind::Exit, &status.encode());
+}
+
+/// Formats one kernel log line into a fixed buffer (no heap needed, so a
+/// panic can still report) and sends it as a `Log` frame.
+pub fn log_line(args: fmt::Arguments<'_>) {
+    struct Line {
+        buf: [u8; 512],
+        len: usize,
+    }
+    impl Write for Line {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let room = self.buf.len() - self.len;
+            let n = s.len().min(room);
+            self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+            self.len += n;
+            Ok(())
+        }
+    }
+    let mut line = Line {
+        buf: [0; 512],
+        len: 0,
+    };
+    let _ = line.write_fmt(args);
+    send(GuestKind::Log, &line.buf[..line.len]);
+}
+
+/// Logs a line that the host shows with `lamina -v`.
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => {
+        if $crate::console::verbose() {
+            $crate::console::log_line(format_args!($($arg)*));
+        }
+    };
+}
+
+/// Bytes the host sent for stdin, and whether it reached end of file.
+struct Stdin {
+    decoder: Decoder,
+    pending: VecDeque<u8>,
+    eof: bool,
+}
+
+static STDIN: Mutex<Option<Stdin>> = Mutex::new(None);
+
+fn drain_uart(stdin: &mut Stdin) {
+    while let Some(byte) = port::serial_try_read() {
+        if let Some(Ok(f)) = stdin.decoder.push(byte) {
+            match HostKind::try_from(f.kind) {
+                Ok(HostKind::Stdin) => stdin.pending.extend(f.payload.iter().copied()),
+                Ok(HostKind::StdinEof) => stdin.eof = true,
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// Reads stdin bytes into `buf`, waiting (polling the UART) until at least
+/// one byte or end of file arrives. Returns 0 at end of file.
+pub fn read_stdin(buf: &mut [u8]) -> usize {
+    let mut guard = STDIN.lock();
+    let stdin = guard.get_or_insert_with(|| Stdin {
+        decoder: Decoder::new(),
+        pending: VecDeque::new(),
+        eof: false,
+    });
+    loop {
+        drain_uart(stdin);
+        if !stdin.pending.is_empty() {
+            let n = buf.len().min(stdin.pending.len());
+            for (dst, src) in buf.iter_mut().zip(stdin.pending.drain(..n)) {
+                *dst = src;
+            }
+            return n;
+        }
+        if stdin.eof || buf.is_empty() {
+            return 0;
+        }
+        crate::arch::cpu::pause();
+    }
+}
+
+/// Whether a read of stdin would return at once (data or end of file).
+pub fn stdin_ready() -> bool {
+    let mut guard = STDIN.lock();
+    let stdin = guard.get_or_insert_with(|| Stdin {
+        decoder: Decoder::new(),
+        pending: VecDeque::new(),
+        eof: false,
+    });
+    drain_uart(stdin);
+    !stdin.pending.is_empty() || stdin.eof
+}

@@ -1,0 +1,18 @@
+//! The kernel heap: a fixed region in .bss managed by `linked_list_allocator`.
+
+use linked_list_allocator::LockedHeap;
+
+const HEAP_LEN: usize = 4 << 20;
+
+#[repr(C, align(4096))]
+struct HeapSpace([u8; HEAP_LEN]);
+
+static mut HEAP_SPACE: HeapSpace = HeapSpace([0; HEAP_LEN]);
+
+#[global_allocator]
+static ALLOCATOR: LockedHeap = LockedHeap::empty();
+
+pub fn init() {
+    let start = (&raw mut HEAP_SPACE).cast::<u8>();
+    crate::arch::heap_init(&ALLOCATOR, start, HEAP_LEN);
+}

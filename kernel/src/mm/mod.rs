@@ -1,0 +1,5 @@
+//! Memory management: physical frames, the kernel heap, user address spaces.
+
+pub mod frame;
+pub mod heap;
+pub mod vm;

@@ -1,0 +1,374 @@
+//! User address spaces: regions (VMAs), demand paging, and the checked
+//! copies between user memory and the kernel.
+//!
+//! User memory is never dereferenced by the kernel: every copy translates
+//! the user address page by page (populating demand-zero pages on the way)
+//! and moves bytes through the direct map. A bad pointer is an `EFAULT`,
+//! never a kernel fault, and SMAP can stay on without `stac`/`clac`.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use lamina_abi::errno::Errno;
+
+use super::frame::{self, Global};
+use crate::arch::paging::{page_floor, Access, PageTableRoot};
+use crate::arch::phys::{self, PAGE_SIZE};
+
+/// One past the highest user address (the canonical lower half, minus a guard page).
+pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
+pub const STACK_TOP: u64 = USER_END;
+/// The stack region (RLIMIT_STACK's usual 8 MiB), populated on demand.
+pub const STACK_SIZE: u64 = 8 << 20;
+/// Anonymous mappings are placed top-down below this.
+const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 30);
+/// Nothing is mapped below this (null-pointer guard).
+const MMAP_MIN: u64 = 0x10000;
+
+/// Region access, as `PROT_*` says it.
+pub type Prot = Access;
+
+#[derive(Debug, Clone, Copy)]
+struct Vma {
+    end: u64,
+    prot: Prot,
+}
+
+/// Why a user access cannot be satisfied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// No region, or the region forbids the access: SIGSEGV / EFAULT.
+    Segv,
+    /// The region allows it but no frame is left.
+    OutOfMemory,
+}
+
+impl From<Fault> for Errno {
+    fn from(f: Fault) -> Self {
+        match f {
+            Fault::Segv => Errno::EFAULT,
+            Fault::OutOfMemory => Errno::ENOMEM,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct AddressSpace {
+    root: PageTableRoot,
+    vmas: BTreeMap<u64, Vma>,
+    brk_base: u64,
+    brk: u64,
+}
+
+fn page_ceil(addr: u64) -> Option<u64> {
+    addr.checked_next_multiple_of(PAGE_SIZE)
+}
+
+impl AddressSpace {
+    pub fn new() -> Result<Self, Errno> {
+        let root = PageTableRoot::new(&mut Global).map_err(|_| Errno::ENOMEM)?;
+        Ok(Self {
+            root,
+            vmas: BTreeMap::new(),
+            brk_base: 0,
+            brk: 0,
+        })
+    }
+
+    pub fn activate(&self) {
+        self.root.activate();
+    }
+
+    fn vma_at(&self, addr: u64) -> Option<(u64, Vma)> {
+        let (&start, &vma) = self.vmas.range(..=addr).next_back()?;
+        (addr < vma.end).then_some((start, vma))
+    }
+
+    fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.vmas
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, v)| v.end > start)
+    }
+
+    /// Adds a region over `[start, end)` (page aligned, currently unmapped).
+    pub fn insert(&mut self, start: u64, end: u64, prot: Prot) {
+        debug_assert!(!self.overlaps(start, end));
+        self.vmas.insert(start, Vma { end, prot });
+    }
+
+    /// Cuts `[start, end)` out of the regions: returns the pieces that were
+    /// there, as (start, end, prot), leaving the rest of each region intact.
+    fn carve(&mut self, start: u64, end: u64) -> Vec<(u64, u64, Prot)> {
+        let mut hit = Vec::new();
+        let keys: Vec<u64> = self
+            .vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > start)
+            .map(|(&s, _)| s)
+            .collect();
+        for s in keys {
+            let vma = self.vmas.remove(&s).expect("key just listed");
+            if s < start {
+                self.vmas.insert(
+                    s,
+                    Vma {
+                        end: start,
+                        prot: vma.prot,
+                    },
+                );
+            }
+            if vma.end > end {
+                self.vmas.insert(
+                    end,
+                    Vma {
+                        end: vma.end,
+                        prot: vma.prot,
+                    },
+                );
+            }
+            hit.push((s.max(start), vma.end.min(end), vma.prot));
+        }
+        hit
+    }
+
+    /// Removes regions and frees the frames behind `[start, end)`.
+    pub fn unmap_range(&mut self, start: u64, end: u64) {
+        for (s, e, _) in self.carve(start, end) {
+            let mut page = s;
+            while page < e {
+                if let Some(frame) = self.root.unmap(page) {
+                    frame::free(frame);
+                }
+                page += PAGE_SIZE;
+            }
+        }
+    }
+
+    /// `mprotect`: every page of the range must belong to a region.
+    pub fn protect_range(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
+        let mut covered = 0;
+        for (s, v) in self.vmas.range(..end) {
+            if v.end > start {
+                covered += v.end.min(end) - (*s).max(start);
+            }
+        }
+        if covered != end - start {
+            return Err(Errno::ENOMEM);
+        }
+        for (s, e, _) in self.carve(start, end) {
+            self.vmas.insert(s, Vma { end: e, prot });
+            let mut page = s;
+            while page < e {
+                self.root.protect(page, prot);
+                page += PAGE_SIZE;
+            }
+        }
+        Ok(())
+    }
+
+    /// A free gap of `len` bytes, highest first (mmap without a hint).
+    pub fn find_free(&self, len: u64) -> Option<u64> {
+        let mut top = MMAP_TOP;
+        for (&s, v) in self.vmas.range(..MMAP_TOP).rev() {
+            if v.end <= top && top - v.end >= len {
+                return Some(top - len);
+            }
+            top = top.min(s);
+        }
+        (top >= MMAP_MIN + len).then(|| top - len)
+    }
+
+    pub fn is_free(&self, start: u64, end: u64) -> bool {
+        start >= MMAP_MIN && end <= USER_END && start < end && !self.overlaps(start, end)
+    }
+
+    /// Makes the page at `addr` present for an access, allocating a zeroed
+    /// frame for a demand-zero page. Returns the page's frame.
+    pub fn fault(&mut self, addr: u64, write: bool, exec: bool) -> Result<u64, Fault> {
+        let (_, vma) = self.vma_at(addr).ok_or(Fault::Segv)?;
+        let allowed = (vma.prot.read || vma.prot.write || vma.prot.exec)
+            && (!write || vma.prot.write)
+            && (!exec || vma.prot.exec);
+        if !allowed {
+            return Err(Fault::Segv);
+        }
+        self.populate(addr, vma.prot)
+    }
+
+    fn populate(&mut self, addr: u64, prot: Prot) -> Result<u64, Fault> {
+        if let Some((frame, _)) = self.root.translate(addr) {
+            return Ok(frame);
+        }
+        let frame = frame::alloc_zeroed().ok_or(Fault::OutOfMemory)?;
+        if self
+            .root
+            .map(page_floor(addr), frame, prot, &mut Global)
+            .is_err()
+        {
+            frame::free(frame);
+            return Err(Fault::OutOfMemory);
+        }
+        Ok(frame)
+    }
+
+    fn check_range(addr: u64, len: usize) -> Result<(), Errno> {
+        match addr.checked_add(len as u64) {
+            Some(end) if end <= USER_END => Ok(()),
+            _ => Err(Errno::EFAULT),
+        }
+    }
+
+    /// Walks `[addr, addr+len)` page by page, calling `f(frame_paddr, offset_in_buffer, chunk_len)`.
+    fn for_each_chunk(
+        &mut self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        ignore_prot: bool,
+        mut f: impl FnMut(u64, usize, usize),
+    ) -> Result<(), Errno> {
+        Self::check_range(addr, len)?;
+        let mut done = 0;
+        while done < len {
+            let va = addr + done as u64;
+            let in_page = (va % PAGE_SIZE) as usize;
+            let chunk = (PAGE_SIZE as usize - in_page).min(len - done);
+            let frame = if ignore_prot {
+                let (_, vma) = self.vma_at(va).ok_or(Errno::EFAULT)?;
+                self.populate(va, vma.prot)?
+            } else {
+                self.fault(va, write, false)?
+            };
+            f(frame + in_page as u64, done, chunk);
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Copies user memory at `addr` into `buf`.
+    pub fn copy_in(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        self.for_each_chunk(addr, buf.len(), false, false, |pa, off, n| {
+            phys::read(pa, &mut buf[off..off + n])
+        })
+    }
+
+    /// Copies `data` to user memory at `addr`.
+    pub fn copy_out(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.for_each_chunk(addr, data.len(), true, false, |pa, off, n| {
+            phys::write(pa, &data[off..off + n])
+        })
+    }
+
+    /// Writes into user pages regardless of their protection (the ELF
+    /// loader filling read-only segments).
+    pub fn write_initial(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.for_each_chunk(addr, data.len(), true, true, |pa, off, n| {
+            phys::write(pa, &data[off..off + n])
+        })
+    }
+
+    pub fn read_array<const N: usize>(&mut self, addr: u64) -> Result<[u8; N], Errno> {
+        let mut buf = [0u8; N];
+        self.copy_in(addr, &mut buf)?;
+        Ok(buf)
+    }
+
+    pub fn read_u64(&mut self, addr: u64) -> Result<u64, Errno> {
+        Ok(u64::from_le_bytes(self.read_array(addr)?))
+    }
+
+    /// A NUL-terminated string of at most `max` bytes (without the NUL).
+    pub fn read_cstr(&mut self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        let mut va = addr;
+        loop {
+            let in_page = (va % PAGE_SIZE) as usize;
+            let mut chunk = [0u8; 256];
+            let n = (PAGE_SIZE as usize - in_page).min(chunk.len());
+            self.copy_in(va, &mut chunk[..n])?;
+            if let Some(nul) = chunk[..n].iter().position(|&b| b == 0) {
+                out.extend_from_slice(&chunk[..nul]);
+                return Ok(out);
+            }
+            out.extend_from_slice(&chunk[..n]);
+            if out.len() > max {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            va += n as u64;
+        }
+    }
+
+    pub fn set_brk_base(&mut self, base: u64) {
+        self.brk_base = base;
+        self.brk = base;
+    }
+
+    /// `brk`: moves the program break; returns the break in force.
+    pub fn brk(&mut self, requested: u64) -> u64 {
+        if requested < self.brk_base {
+            return self.brk;
+        }
+        let (Some(old_end), Some(new_end)) = (page_ceil(self.brk), page_ceil(requested)) else {
+            return self.brk;
+        };
+        if new_end > old_end {
+            if !self.is_free(old_end, new_end) || new_end > MMAP_TOP {
+                return self.brk;
+            }
+            self.insert(
+                old_end,
+                new_end,
+                Prot {
+                    read: true,
+                    write: true,
+                    exec: false,
+                },
+            );
+        } else if new_end < old_end {
+            self.unmap_range(new_end, old_end);
+        }
+        self.brk = requested;
+        self.brk
+    }
+
+    /// Moves the frames of `[old, old+len)` to `new` (both page aligned;
+    /// `new` must be a fresh region of at least `len`).
+    pub fn move_pages(&mut self, old: u64, new: u64, len: u64) -> Result<(), Errno> {
+        let mut off = 0;
+        while off < len {
+            if let Some((frame, access)) = self.root.translate(old + off) {
+                self.root.unmap(old + off);
+                self.root
+                    .map(new + off, frame, access, &mut Global)
+                    .map_err(|_| Errno::ENOMEM)?;
+            }
+            off += PAGE_SIZE;
+        }
+        self.carve(old, old + len);
+        Ok(())
+    }
+
+    /// The protection of the region containing `addr`.
+    pub fn prot_at(&self, addr: u64) -> Option<(u64, u64, Prot)> {
+        self.vma_at(addr).map(|(s, v)| (s, v.end, v.prot))
+    }
+
+    /// Extends the region ending at `end` by `[end, new_end)` with `prot`.
+    pub fn grow(&mut self, end: u64, new_end: u64, prot: Prot) {
+        self.insert(end, new_end, prot);
+    }
+}
+
+impl AddressSpace {
+    /// Frees the frames behind `[start, end)` but keeps the regions: the
+    /// pages come back zeroed on the next touch (MADV_DONTNEED).
+    pub fn discard(&mut self, start: u64, end: u64) {
+        let mut page = start;
+        while page < end {
+            if let Some(frame) = self.root.unmap(page) {
+                frame::free(frame);
+            }
+            page += PAGE_SIZE;
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The workload process: loading a static ELF into a fresh address space,
+//! building its initial stack, and running it until it exits.
+
+use alloc::vec::Vec;
+use lamina_abi::auxv::*;
+use lamina_abi::errno::Errno;
+use lamina_abi::stack::{build_initial_stack, StackArgs};
+use lamina_abi::types::{KernelSigaction, StackT};
+use lamina_elf::{Elf, ElfKind};
+use lamina_proto::frame::ExitStatus;
+
+use crate::arch::cpu;
+use crate::arch::paging::page_floor;
+use crate::arch::phys::PAGE_SIZE;
+use crate::arch::user::{self, Trap, UserContext};
+use crate::mm::vm::{AddressSpace, Fault, Prot, STACK_SIZE, STACK_TOP};
+use crate::syscall::{self, Flow};
+
+/// Where a static-PIE (ET_DYN) image is placed: Linux's ELF_ET_DYN_BASE
+/// without randomisation.
+const PIE_BASE: u64 = 0x5555_5555_4000;
+/// Cap on argv + envp + auxv on the initial stack (Linux: a quarter of the stack rlimit).
+const MAX_ARG_BYTES: usize = (STACK_SIZE / 4) as usize;
+const SIGNALS: usize = 64;
+const USER_HZ: u64 = 100;
+
+/// The standard streams as the host has them (a terminal or not).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ttys {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+#[derive(Debug)]
+pub struct Process {
+    pub mm: AddressSpace,
+    pub ctx: UserContext,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    pub exe_path: Vec<u8>,
+    pub fds: crate::fd::FdTable,
+    pub ttys: Ttys,
+    pub sigactions: [KernelSigaction; SIGNALS],
+    pub sigmask: u64,
+    pub altstack: StackT,
+    pub clear_child_tid: u64,
+    pub robust_list: (u64, u64),
+    pub cwd: Vec<u8>,
+    pub rseq: Option<u64>,
+    pub rlimits: [lamina_abi::types::Rlimit; 16],
+}
+
+/// Why the workload cannot start.
+#[derive(Debug)]
+pub enum LoadError {
+    Elf(lamina_elf::ElfError),
+    Memory(Errno),
+}
+
+impl From<Errno> for LoadError {
+    fn from(e: Errno) -> Self {
+        Self::Memory(e)
+    }
+}
+
+fn prot_of(flags: lamina_elf::SegmentFlags) -> Prot {
+    Prot {
+        read: flags.read,
+        write: flags.write,
+        exec: flags.exec,
+    }
+}
+
+impl Process {
+    /// Loads `image` and prepares its first instruction.
+    pub fn load(
+        image: &[u8],
+        argv: &[&[u8]],
+        envp: &[&[u8]],
+        exe_path: &[u8],
+        ttys: Ttys,
+    ) -> Result<Self, LoadError> {
+        let elf = Elf::parse(image).map_err(LoadError::Elf)?;
+        let bias = match elf.kind() {
+            ElfKind::Exec => 0,
+            ElfKind::DynPie => PIE_BASE - elf.span().0,
+        };
+        let mut mm = AddressSpace::new()?;
+
+        // Regions first (segments sharing a page get the union of their rights).
+        let mut last: Option<(u64, u64, Prot)> = None;
+        let mut regions: Vec<(u64, u64, Prot)> = Vec::new();
+        for seg in elf.load_segments() {
+            let start = page_floor(bias + seg.vaddr);
+            let end = (bias + seg.vaddr + seg.memsz).next_multiple_of(PAGE_SIZE);
+            let mut prot = prot_of(seg.flags);
+            let mut start = start;
+            if let Some((ls, le, lp)) = last {
+                if start < le {
+                    let merged = Prot {
+                        read: lp.read || prot.read,
+                        write: lp.write || prot.write,
+                        exec: lp.exec || prot.exec,
+                    };
+                    if let Some(r) = regions.last_mut() {
+                        r.2 = merged;
+                    }
+                    start = le;
+                    prot = Prot { ..prot };
+                    let _ = ls;
+                }
+            }
+            if start < end {
+                regions.push((start, end, prot));
+            }
+            last = Some((start, end.max(start), prot));
+        }
+        for &(s, e, p) in &regions {
+            if !mm.is_free(s, e) {
+                return Err(LoadError::Elf(lamina_elf::ElfError::BadSegment));
+            }
+            mm.insert(s, e, p);
+        }
+        for seg in elf.load_segments() {
+            mm.write_initial(bias + seg.vaddr, elf.segment_data(&seg))?;
+        }
+        let image_end = regions.iter().map(|r| r.1).max().unwrap_or(PIE_BASE);
+        mm.set_brk_base(image_end);
+
+        mm.insert(
+            STACK_TOP - STACK_SIZE,
+            STACK_TOP,
+            Prot {
+                read: true,
+                write: true,
+                exec: false,
+            },
+        );
+        let features = cpu::features();
+        let entry = bias + elf.entry();
+        let auxv = [
+            (AT_PHDR, bias + elf.phdr_vaddr().unwrap_or(0)),
+            (AT_PHENT, u64::from(elf.phentsize())),
+            (AT_PHNUM, u64::from(elf.phnum())),
+            (AT_PAGESZ, PAGE_SIZE),
+            (AT_BASE, 0),
+            (AT_FLAGS, 0),
+            (AT_ENTRY, entry),
+            (AT_UID, 0),
+            (AT_EUID, 0),
+            (AT_GID, 0),
+            (AT_EGID, 0),
+            (AT_SECURE, 0),
+            (AT_HWCAP, u64::from(features.hwcap)),
+            (AT_HWCAP2, 0),
+            (AT_CLKTCK, USER_HZ),
+        ];
+        let mut random = [0u8; 16];
+        crate::random::fill(&mut random);
+        let stack = build_initial_stack(
+            STACK_TOP,
+            &StackArgs {
+                argv,
+                envp,
+                execfn: argv.first().copied().unwrap_or(exe_path),
+                platform: b"x86_64",
+                random,
+                auxv: &auxv,
+            },
+            MAX_ARG_BYTES,
+        )?;
+        mm.write_initial(stack.sp, &stack.bytes)?;
+
+        let ctx = UserContext {
+            rip: entry,
+            rsp: stack.sp,
+            ..UserContext::default()
+        };
+        Ok(Self {
+            mm,
+            ctx,
+            fs_base: 0,
+            gs_base: 0,
+            exe_path: exe_path.to_vec(),
+            fds: crate::fd::FdTable::standard(),
+            ttys,
+            sigactions: [KernelSigaction::default(); SIGNALS],
+            sigmask: 0,
+            altstack: StackT {
+                ss_flags: lamina_abi::flags::SS_DISABLE as i32,
+                ..StackT::default()
+            },
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            cwd: b"/".to_vec(),
+            rseq: None,
+            rlimits: crate::syscall::default_rlimits(),
+        })
+    }
+
+    /// Runs the process until it exits or is killed.
+    pub fn run(&mut self) -> ExitStatus {
+        self.mm.activate();
+        crate::boot_report_ready();
+        loop {
+            match user::run(&mut self.ctx) {
+                Trap::Syscall => {
+                    if let Flow::Exit(status) = syscall::dispatch(self) {
+                        return status;
+                    }
+                }
+                Trap::Exception {
+                    vector: VECTOR_PAGE_FAULT,
+                    error_code,
+                    cr2,
+                } => {
+                    let write = error_code & PF_WRITE != 0;
+                    let exec = error_code & PF_INSTRUCTION != 0;
+                    match self.mm.fault(cr2, write, exec) {
+                        Ok(_) => {}
+                        Err(Fault::Segv) => {
+                            crate::log!(
+                                "process: segmentation fault at {:#x} (rip {:#x}, error {:#x})",
+                                cr2,
+                                self.ctx.rip,
+                                error_code
+                            );
+                            return ExitStatus::Signaled(SIGSEGV);
+                        }
+                        Err(Fault::OutOfMemory) => {
+                            crate::console::log_line(format_args!(
+                                "process: out of memory at {:#x}; killing the workload",
+                                cr2
+                            ));
+                            return ExitStatus::OutOfMemory;
+                        }
+                    }
+                }
+                Trap::Exception {
+                    vector, error_code, ..
+                } => {
+                    let signal = signal_for_exception(vector);
+                    crate::log!(
+                        "process: {} (vector {}, error {:#x}) at rip {:#x}: signal {}",
+                        crate::arch::trap::exception_name(u64::from(vector)),
+                        vector,
+                        error_code,
+                        self.ctx.rip,
+                        signal
+                    );
+                    return ExitStatus::Signaled(signal);
+                }
+            }
+        }
+    }
+}
+
+const VECTOR_PAGE_FAULT: u8 = 14;
+const PF_WRITE: u64 = 1 << 1;
+const PF_INSTRUCTION: u64 = 1 << 4;
+const SIGILL: u8 = 4;
+const SIGTRAP: u8 = 5;
+const SIGBUS: u8 = 7;
+const SIGFPE: u8 = 8;
+const SIGSEGV: u8 = 11;
+
+/// The signal Linux sends for a CPU exception in user mode.
+fn signal_for_exception(vector: u8) -> u8 {
+    match vector {
+        0 | 7 | 16 | 19 => SIGFPE,
+        1 | 3 => SIGTRAP,
+        6 => SIGILL,
+        12 | 17 => SIGBUS,
+        _ => SIGSEGV,
+    }
+}

@@ -1,0 +1,139 @@
+//! Anonymous memory: mmap, munmap, mprotect, mremap, madvise.
+
+use lamina_abi::args::{decode_mmap, is_page_aligned, page_round_up};
+use lamina_abi::errno::Errno;
+use lamina_abi::flags::{MmapFlags, MmapProt, MremapFlags};
+
+use super::SysResult;
+use crate::mm::vm::Prot;
+use crate::process::Process;
+
+/// Linux's default `vm.mmap_min_addr`.
+const MMAP_MIN_ADDR: u64 = 0x10000;
+const MADV_DONTNEED: u64 = 4;
+const MADV_FREE: u64 = 8;
+
+fn prot_from(bits: MmapProt) -> Prot {
+    Prot {
+        read: bits.contains(MmapProt::READ),
+        write: bits.contains(MmapProt::WRITE),
+        exec: bits.contains(MmapProt::EXEC),
+    }
+}
+
+fn aligned_range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
+    if !is_page_aligned(addr) {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_round_up(len).ok_or(Errno::ENOMEM)?;
+    let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+    if end > crate::mm::vm::USER_END {
+        return Err(Errno::ENOMEM);
+    }
+    Ok((addr, end))
+}
+
+pub fn mmap(
+    p: &mut Process,
+    addr: u64,
+    len: u64,
+    prot: u64,
+    flags: u64,
+    fd: u64,
+    offset: u64,
+) -> SysResult {
+    let req = decode_mmap(addr, len, prot, flags, fd, offset)?;
+    if !req.is_anonymous() {
+        // No file system yet: the only descriptors are the standard streams.
+        p.fds.get(u64::from(req.fd as u32))?;
+        return Err(Errno::ENODEV);
+    }
+    let prot = prot_from(req.prot);
+    let start = if req.is_fixed() {
+        if req.addr < MMAP_MIN_ADDR {
+            return Err(Errno::EPERM);
+        }
+        let end = req.addr.checked_add(req.len).ok_or(Errno::ENOMEM)?;
+        if req.flags.contains(MmapFlags::FIXED_NOREPLACE) && !p.mm.is_free(req.addr, end) {
+            return Err(Errno::EEXIST);
+        }
+        p.mm.unmap_range(req.addr, end);
+        req.addr
+    } else {
+        let hint = req.addr & !(crate::arch::phys::PAGE_SIZE - 1);
+        match hint.checked_add(req.len) {
+            Some(end) if hint != 0 && p.mm.is_free(hint, end) => hint,
+            _ => p.mm.find_free(req.len).ok_or(Errno::ENOMEM)?,
+        }
+    };
+    p.mm.insert(start, start + req.len, prot);
+    Ok(start)
+}
+
+pub fn munmap(p: &mut Process, addr: u64, len: u64) -> SysResult {
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (start, end) = aligned_range(addr, len).map_err(|_| Errno::EINVAL)?;
+    p.mm.unmap_range(start, end);
+    Ok(0)
+}
+
+pub fn mprotect(p: &mut Process, addr: u64, len: u64, prot: u64) -> SysResult {
+    let bits = MmapProt::from_bits(prot).ok_or(Errno::EINVAL)?;
+    let (start, end) = aligned_range(addr, len)?;
+    if start == end {
+        return Ok(0);
+    }
+    p.mm.protect_range(start, end, prot_from(bits))?;
+    Ok(0)
+}
+
+pub fn mremap(
+    p: &mut Process,
+    old: u64,
+    old_len: u64,
+    new_len: u64,
+    flags: u64,
+    _new_addr: u64,
+) -> SysResult {
+    let flags = MremapFlags::from_bits(flags).ok_or(Errno::EINVAL)?;
+    if flags.intersects(MremapFlags::FIXED | MremapFlags::DONTUNMAP) {
+        // Moving to a caller-chosen address is not supported yet.
+        return Err(Errno::EINVAL);
+    }
+    let (old, old_end) = aligned_range(old, old_len)?;
+    let new_len = page_round_up(new_len)
+        .filter(|&l| l != 0)
+        .ok_or(Errno::EINVAL)?;
+    let old_len = old_end - old;
+    let (_, region_end, prot) = p.mm.prot_at(old).ok_or(Errno::EFAULT)?;
+    if old_end > region_end || old_len == 0 {
+        return Err(Errno::EFAULT);
+    }
+    if new_len <= old_len {
+        p.mm.unmap_range(old + new_len, old_end);
+        return Ok(old);
+    }
+    let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+    if p.mm.is_free(old_end, new_end) {
+        p.mm.grow(old_end, new_end, prot);
+        return Ok(old);
+    }
+    if !flags.contains(MremapFlags::MAYMOVE) {
+        return Err(Errno::ENOMEM);
+    }
+    let new = p.mm.find_free(new_len).ok_or(Errno::ENOMEM)?;
+    p.mm.insert(new, new + new_len, prot);
+    p.mm.move_pages(old, new, old_len)?;
+    Ok(new)
+}
+
+pub fn madvise(p: &mut Process, addr: u64, len: u64, advice: u64) -> SysResult {
+    let (start, end) = aligned_range(addr, len).map_err(|_| Errno::EINVAL)?;
+    if matches!(advice, MADV_DONTNEED | MADV_FREE) {
+        // The pages read as zero afterwards, as on Linux for private anonymous memory.
+        p.mm.discard(start, end);
+    }
+    Ok(0)
+}

@@ -1,0 +1,188 @@
+//! Process identity and environment: arch_prctl, tid/robust-list/rseq
+//! registration, uname, rlimits, getrandom, readlink, affinity, cwd.
+
+use alloc::vec;
+use lamina_abi::errno::Errno;
+use lamina_abi::flags::*;
+use lamina_abi::types::{Rlimit, Utsname};
+
+use super::SysResult;
+use crate::arch::user;
+use crate::mm::vm::{STACK_SIZE, USER_END};
+use crate::process::Process;
+
+/// The workload is the container's init.
+pub const PID: u64 = 1;
+const PATH_MAX: usize = 4096;
+const ROBUST_LIST_HEAD_LEN: u64 = 24;
+const RSEQ_MIN_LEN: u64 = 32;
+const RSEQ_ALIGN: u64 = 32;
+const RSEQ_FLAG_UNREGISTER: u64 = 1;
+const RLIMITS: u64 = 16;
+const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
+
+pub fn arch_prctl(p: &mut Process, code: u64, addr: u64) -> SysResult {
+    match code {
+        ARCH_SET_FS | ARCH_SET_GS => {
+            if addr >= USER_END {
+                return Err(Errno::EPERM);
+            }
+            if code == ARCH_SET_FS {
+                p.fs_base = addr;
+                user::set_fs_base(addr);
+            } else {
+                p.gs_base = addr;
+                user::set_gs_base(addr);
+            }
+            Ok(0)
+        }
+        ARCH_GET_FS => p.mm.copy_out(addr, &p.fs_base.to_le_bytes()).map(|()| 0),
+        ARCH_GET_GS => p.mm.copy_out(addr, &p.gs_base.to_le_bytes()).map(|()| 0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn set_tid_address(p: &mut Process, addr: u64) -> SysResult {
+    p.clear_child_tid = addr;
+    Ok(PID)
+}
+
+pub fn set_robust_list(p: &mut Process, head: u64, len: u64) -> SysResult {
+    if len != ROBUST_LIST_HEAD_LEN {
+        return Err(Errno::EINVAL);
+    }
+    p.robust_list = (head, len);
+    Ok(0)
+}
+
+/// Registers the rseq area. With one CPU and no preemption yet, the only
+/// duty is to report CPU 0 in `cpu_id_start` and `cpu_id`.
+pub fn rseq(p: &mut Process, area: u64, len: u64, flags: u64) -> SysResult {
+    if flags & RSEQ_FLAG_UNREGISTER != 0 {
+        return match p.rseq.take() {
+            Some(registered) if registered == area => Ok(0),
+            other => {
+                p.rseq = other;
+                Err(Errno::EINVAL)
+            }
+        };
+    }
+    if flags != 0 || len < RSEQ_MIN_LEN || area % RSEQ_ALIGN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if p.rseq.is_some() {
+        return Err(Errno::EBUSY);
+    }
+    p.mm.copy_out(area, &[0u8; 8])?;
+    p.rseq = Some(area);
+    Ok(0)
+}
+
+pub fn uname(p: &mut Process, buf: u64) -> SysResult {
+    let uts = Utsname::new(
+        b"Linux",
+        b"lamina",
+        b"6.1.0-lamina",
+        b"#1 SMP lamina",
+        b"x86_64",
+        b"(none)",
+    );
+    p.mm.copy_out(buf, &uts.to_bytes())?;
+    Ok(0)
+}
+
+pub fn default_rlimits() -> [Rlimit; RLIMITS as usize] {
+    let unlimited = Rlimit {
+        rlim_cur: RLIM_INFINITY,
+        rlim_max: RLIM_INFINITY,
+    };
+    let mut limits = [unlimited; RLIMITS as usize];
+    limits[RLIMIT_STACK as usize] = Rlimit {
+        rlim_cur: STACK_SIZE,
+        rlim_max: RLIM_INFINITY,
+    };
+    limits[RLIMIT_NOFILE as usize] = Rlimit {
+        rlim_cur: crate::fd::MAX_FDS as u64,
+        rlim_max: crate::fd::MAX_FDS as u64,
+    };
+    limits
+}
+
+pub fn prlimit64(p: &mut Process, pid: u64, resource: u64, new: u64, old: u64) -> SysResult {
+    if pid != 0 && pid != PID {
+        return Err(Errno::ESRCH);
+    }
+    if resource >= RLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    let current = p.rlimits[resource as usize];
+    let wanted = if new != 0 {
+        let limit = Rlimit::from_bytes(&p.mm.read_array(new)?);
+        if limit.rlim_cur > limit.rlim_max {
+            return Err(Errno::EINVAL);
+        }
+        Some(limit)
+    } else {
+        None
+    };
+    if old != 0 {
+        p.mm.copy_out(old, &current.to_bytes())?;
+    }
+    if let Some(limit) = wanted {
+        p.rlimits[resource as usize] = limit;
+    }
+    Ok(0)
+}
+
+pub fn getrandom(p: &mut Process, buf: u64, len: u64, flags: u64) -> SysResult {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.min(i32::MAX as u64) as usize;
+    let mut chunk = [0u8; 256];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(chunk.len());
+        crate::random::fill(&mut chunk[..n]);
+        p.mm.copy_out(buf + done as u64, &chunk[..n])?;
+        done += n;
+    }
+    Ok(len as u64)
+}
+
+pub fn readlink(p: &mut Process, path: u64, buf: u64, size: u64) -> SysResult {
+    if size as i64 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = p.mm.read_cstr(path, PATH_MAX)?;
+    if path != PROC_SELF_EXE {
+        return Err(Errno::ENOENT);
+    }
+    let target = p.exe_path.clone();
+    let n = target.len().min(size as usize);
+    p.mm.copy_out(buf, &target[..n])?;
+    Ok(n as u64)
+}
+
+pub fn sched_getaffinity(p: &mut Process, pid: u64, len: u64, mask: u64) -> SysResult {
+    if pid != 0 && pid != PID {
+        return Err(Errno::ESRCH);
+    }
+    if len < 8 || len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut bytes = vec![0u8; 8];
+    bytes[0] = 1;
+    p.mm.copy_out(mask, &bytes)?;
+    Ok(8)
+}
+
+pub fn getcwd(p: &mut Process, buf: u64, size: u64) -> SysResult {
+    let mut cwd = p.cwd.clone();
+    cwd.push(0);
+    if (size as usize) < cwd.len() {
+        return Err(Errno::ERANGE);
+    }
+    p.mm.copy_out(buf, &cwd)?;
+    Ok(cwd.len() as u64)
+}

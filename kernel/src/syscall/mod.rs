@@ -1,0 +1,129 @@
+//! The Linux system call table: one `match` keyed by x86_64 numbers, one
+//! function per call returning `Result<u64, Errno>`; the `-errno`
+//! conversion happens here and nowhere else.
+
+mod io;
+mod mem;
+mod misc;
+mod signal;
+mod time;
+
+use lamina_abi::errno::Errno;
+use lamina_abi::nr;
+use lamina_proto::frame::ExitStatus;
+use spin::Mutex;
+
+use crate::process::Process;
+pub use misc::default_rlimits;
+
+/// What the run loop does after a system call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Exit(ExitStatus),
+}
+
+pub type SysResult = Result<u64, Errno>;
+
+/// Handles the system call the process just made (number in rax,
+/// arguments in rdi, rsi, rdx, r10, r8, r9; result back in rax).
+pub fn dispatch(p: &mut Process) -> Flow {
+    let c = &p.ctx;
+    let n = c.rax;
+    let a = [c.rdi, c.rsi, c.rdx, c.r10, c.r8, c.r9];
+    let result = match n {
+        nr::READ => io::read(p, a[0], a[1], a[2]),
+        nr::WRITE => io::write(p, a[0], a[1], a[2]),
+        nr::READV => io::readv(p, a[0], a[1], a[2]),
+        nr::WRITEV => io::writev(p, a[0], a[1], a[2]),
+        nr::CLOSE => io::close(p, a[0]),
+        nr::DUP => io::dup(p, a[0]),
+        nr::DUP2 => io::dup3(p, a[0], a[1], 0, true),
+        nr::DUP3 => io::dup3(p, a[0], a[1], a[2], false),
+        nr::IOCTL => io::ioctl(p, a[0], a[1], a[2]),
+        nr::FCNTL => io::fcntl(p, a[0], a[1], a[2]),
+        nr::FSTAT => io::fstat(p, a[0], a[1]),
+        nr::NEWFSTATAT => io::newfstatat(p, a[0], a[1], a[2], a[3]),
+        nr::STATX => io::statx(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::STAT | nr::LSTAT => io::stat_path(p, a[0]),
+        nr::POLL => io::poll(p, a[0], a[1], a[2]),
+        nr::LSEEK => io::lseek(p, a[0]),
+        nr::OPEN => io::open_path(p, a[0]),
+        nr::OPENAT => io::open_path(p, a[1]),
+        nr::ACCESS => io::open_path(p, a[0]),
+        nr::FACCESSAT | nr::FACCESSAT2 => io::open_path(p, a[1]),
+        nr::BRK => Ok(p.mm.brk(a[0])),
+        nr::MMAP => mem::mmap(p, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::MUNMAP => mem::munmap(p, a[0], a[1]),
+        nr::MPROTECT => mem::mprotect(p, a[0], a[1], a[2]),
+        nr::MREMAP => mem::mremap(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::MADVISE => mem::madvise(p, a[0], a[1], a[2]),
+        nr::EXIT | nr::EXIT_GROUP => return Flow::Exit(ExitStatus::Exited(a[0] as u8)),
+        nr::ARCH_PRCTL => misc::arch_prctl(p, a[0], a[1]),
+        nr::SET_TID_ADDRESS => misc::set_tid_address(p, a[0]),
+        nr::SET_ROBUST_LIST => misc::set_robust_list(p, a[0], a[1]),
+        nr::RSEQ => misc::rseq(p, a[0], a[1], a[2]),
+        nr::GETPID | nr::GETTID => Ok(misc::PID),
+        nr::GETPPID => Ok(0),
+        nr::GETPGRP => Ok(misc::PID),
+        nr::GETSID | nr::GETPGID => Ok(misc::PID),
+        nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
+        nr::UNAME => misc::uname(p, a[0]),
+        nr::PRLIMIT64 => misc::prlimit64(p, a[0], a[1], a[2], a[3]),
+        nr::GETRLIMIT => misc::prlimit64(p, 0, a[0], 0, a[1]),
+        nr::SETRLIMIT => misc::prlimit64(p, 0, a[0], a[1], 0),
+        nr::GETRANDOM => misc::getrandom(p, a[0], a[1], a[2]),
+        nr::READLINK => misc::readlink(p, a[0], a[1], a[2]),
+        nr::READLINKAT => misc::readlink(p, a[1], a[2], a[3]),
+        nr::SCHED_GETAFFINITY => misc::sched_getaffinity(p, a[0], a[1], a[2]),
+        nr::SCHED_YIELD => Ok(0),
+        nr::GETCWD => misc::getcwd(p, a[0], a[1]),
+        nr::RT_SIGACTION => signal::rt_sigaction(p, a[0], a[1], a[2], a[3]),
+        nr::RT_SIGPROCMASK => signal::rt_sigprocmask(p, a[0], a[1], a[2], a[3]),
+        nr::SIGALTSTACK => signal::sigaltstack(p, a[0], a[1]),
+        nr::KILL | nr::TKILL => match signal::kill(p, a[0], a[1]) {
+            Ok(Some(status)) => return Flow::Exit(status),
+            Ok(None) => Ok(0),
+            Err(e) => Err(e),
+        },
+        nr::TGKILL => match signal::kill(p, a[1], a[2]) {
+            Ok(Some(status)) => return Flow::Exit(status),
+            Ok(None) => Ok(0),
+            Err(e) => Err(e),
+        },
+        nr::CLOCK_GETTIME => time::clock_gettime(p, a[0], a[1]),
+        nr::CLOCK_GETRES => time::clock_getres(p, a[0], a[1]),
+        nr::GETTIMEOFDAY => time::gettimeofday(p, a[0], a[1]),
+        nr::TIME => time::time(p, a[0]),
+        nr::NANOSLEEP => time::nanosleep(p, a[0]),
+        nr::CLOCK_NANOSLEEP => time::clock_nanosleep(p, a[0], a[1], a[2]),
+        other => unimplemented(other),
+    };
+    p.ctx.rax = match result {
+        Ok(value) => value,
+        Err(errno) => errno.to_return(),
+    };
+    Flow::Continue
+}
+
+/// Numbers already reported, so each unimplemented call is logged once.
+static REPORTED: Mutex<[u64; 8]> = Mutex::new([0; 8]);
+
+fn unimplemented(n: u64) -> SysResult {
+    if crate::console::verbose() {
+        let mut reported = REPORTED.lock();
+        let (word, bit) = ((n / 64) as usize, n % 64);
+        let first = reported.get(word).is_none_or(|w| w & (1 << bit) == 0);
+        if let Some(w) = reported.get_mut(word) {
+            *w |= 1 << bit;
+        }
+        if first {
+            crate::console::log_line(format_args!(
+                "syscall: {} ({}) is not implemented: ENOSYS",
+                nr::name(n).unwrap_or("unknown"),
+                n
+            ));
+        }
+    }
+    Err(Errno::ENOSYS)
+}

@@ -1,0 +1,69 @@
+//! Time: the TSC, its rate, and the wall clock the host handed over.
+//!
+//! CLOCK_MONOTONIC counts from the PVH entry; CLOCK_REALTIME adds the
+//! host's Unix time at launch (`epoch_ns=` on the command line). The TSC
+//! rate comes from CPUID when the CPU or hypervisor reports it, else from a
+//! one-off PIT measurement taken the first time a clock is read (so a
+//! workload that never asks the time pays nothing at boot).
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::arch::{cpu, port};
+
+static ENTRY_TSC: AtomicU64 = AtomicU64::new(0);
+static EPOCH_NS: AtomicU64 = AtomicU64::new(0);
+static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
+
+/// PIT calibration window.
+const CALIBRATION_MS: u64 = 10;
+/// Used when neither CPUID nor the PIT gives a rate.
+const FALLBACK_TSC_KHZ: u64 = 2_000_000;
+pub const NS_PER_SEC: u64 = 1_000_000_000;
+
+pub fn init(entry_tsc: u64, epoch_ns: u64, cpuid_tsc_khz: Option<u64>) {
+    ENTRY_TSC.store(entry_tsc, Ordering::Relaxed);
+    EPOCH_NS.store(epoch_ns, Ordering::Relaxed);
+    if let Some(khz) = cpuid_tsc_khz {
+        TSC_KHZ.store(khz, Ordering::Relaxed);
+    }
+}
+
+pub fn entry_tsc() -> u64 {
+    ENTRY_TSC.load(Ordering::Relaxed)
+}
+
+pub fn tsc_khz() -> u64 {
+    let khz = TSC_KHZ.load(Ordering::Relaxed);
+    if khz != 0 {
+        return khz;
+    }
+    let measured = port::calibrate_tsc_khz(CALIBRATION_MS, cpu::rdtsc)
+        .filter(|&k| k > 0)
+        .unwrap_or(FALLBACK_TSC_KHZ);
+    TSC_KHZ.store(measured, Ordering::Relaxed);
+    crate::log!("time: TSC at {} kHz", measured);
+    measured
+}
+
+/// Converts TSC cycles to nanoseconds.
+pub fn cycles_to_ns(cycles: u64) -> u64 {
+    (u128::from(cycles) * 1_000_000 / u128::from(tsc_khz())) as u64
+}
+
+/// Nanoseconds since the kernel's entry.
+pub fn monotonic_ns() -> u64 {
+    cycles_to_ns(cpu::rdtsc().saturating_sub(entry_tsc()))
+}
+
+/// Nanoseconds since the Unix epoch.
+pub fn realtime_ns() -> u64 {
+    EPOCH_NS.load(Ordering::Relaxed) + monotonic_ns()
+}
+
+/// Waits until `deadline_ns` of the monotonic clock. There are no timer
+/// interrupts yet, so this spins (with `pause`).
+pub fn sleep_until(deadline_ns: u64) {
+    while monotonic_ns() < deadline_ns {
+        cpu::pause();
+    }
+}

@@ -1,0 +1,1098 @@
+//! Integration tests that boot real lamina VMs under QEMU.
+//!
+//! Every workload is an unmodified static Linux binary: the C programs in
+//! `tests/workloads/` built four ways (musl and glibc, static and
+//! static-PIE), a Rust std program built for `x86_64-unknown-linux-musl`, and
+//! Debian's `busybox-static`. Most tests are differential: the same binary runs
+//! natively on the host and inside lamina, and stdout and exit status must be
+//! identical.
+//!
+//! The machine/accelerator matrix is the table [`MATRIX`]; each test names how
+//! deep it goes ([`Depth`]) and runs on every target of at least that depth.
+//! Missing toolchains fail the tests with the package to install: nothing is
+//! skipped silently. KVM targets are left out only when `/dev/kvm` does not open
+//! read-write, and the tests say so on stderr.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The lamina binary cargo built for this test.
+const LAMINA: &str = env!("CARGO_BIN_EXE_lamina");
+/// `--timeout` handed to every `lamina run`.
+const LAMINA_TIMEOUT_ARG: &str = "120s";
+/// Wall-clock bound the harness enforces on one lamina run, above
+/// [`LAMINA_TIMEOUT_ARG`] so lamina's own timeout fires first.
+const LAMINA_WALL_LIMIT: Duration = Duration::from_secs(150);
+/// Wall-clock bound on one native run or one build command.
+const NATIVE_WALL_LIMIT: Duration = Duration::from_secs(60);
+const BUILD_WALL_LIMIT: Duration = Duration::from_secs(600);
+
+/// Exit statuses of `lamina run` itself (design.md, "The host CLI").
+const EXIT_TIMEOUT: i32 = 124;
+const EXIT_CANNOT_START_VM: i32 = 125;
+const EXIT_NOT_EXECUTABLE: i32 = 126;
+const EXIT_NOT_FOUND: i32 = 127;
+/// 128 + SIGKILL: the workload was killed for want of memory.
+const EXIT_OUT_OF_MEMORY: i32 = 137;
+/// 128 + SIGSEGV.
+const EXIT_SIGSEGV: i32 = 139;
+
+/// ELF header field offsets (System V gABI, ELF-64).
+const ELF_E_TYPE_OFFSET: usize = 16;
+const ET_EXEC: u16 = 2;
+const ET_DYN: u16 = 3;
+const ELF_E_MACHINE_OFFSET: usize = 18;
+const EM_AARCH64: u16 = 183;
+const ELF_E_PHOFF_OFFSET: usize = 0x20;
+const ELF_E_PHENTSIZE_OFFSET: usize = 0x36;
+const ELF_E_PHNUM_OFFSET: usize = 0x38;
+const PT_INTERP: u32 = 3;
+
+const BUSYBOX: &str = "/bin/busybox";
+const KVM_DEVICE: &str = "/dev/kvm";
+
+// ---------------------------------------------------------------------------
+// The device/accelerator matrix.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Machine {
+    Microvm,
+    Pc,
+}
+
+impl Machine {
+    fn arg(self) -> &'static str {
+        match self {
+            Machine::Microvm => "microvm",
+            Machine::Pc => "pc",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Accel {
+    Tcg,
+    Kvm,
+}
+
+impl Accel {
+    fn arg(self) -> &'static str {
+        match self {
+            Accel::Tcg => "tcg",
+            Accel::Kvm => "kvm",
+        }
+    }
+}
+
+/// How much of the suite a target runs, from least to most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Depth {
+    /// hello, exit codes, wild store.
+    Smoke,
+    /// Plus all hello builds, argv/env, busybox echo.
+    Representative,
+    /// Every workload.
+    Full,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Target {
+    machine: Machine,
+    accel: Accel,
+    depth: Depth,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.machine.arg(), self.accel.arg())
+    }
+}
+
+/// microvm boots in milliseconds, so it runs everything; `pc` goes through
+/// SeaBIOS (seconds) and runs a representative subset; this host's KVM is a
+/// nested `kvm_pvm` where every ring transition exits to the host, so it runs
+/// the smoke set only.
+const MATRIX: &[Target] = &[
+    Target {
+        machine: Machine::Microvm,
+        accel: Accel::Tcg,
+        depth: Depth::Full,
+    },
+    Target {
+        machine: Machine::Pc,
+        accel: Accel::Tcg,
+        depth: Depth::Representative,
+    },
+    Target {
+        machine: Machine::Microvm,
+        accel: Accel::Kvm,
+        depth: Depth::Smoke,
+    },
+    Target {
+        machine: Machine::Pc,
+        accel: Accel::Kvm,
+        depth: Depth::Smoke,
+    },
+];
+
+fn kvm_usable() -> bool {
+    static USABLE: OnceLock<bool> = OnceLock::new();
+    *USABLE.get_or_init(|| {
+        let usable = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(KVM_DEVICE)
+            .is_ok();
+        if !usable {
+            eprintln!("note: {KVM_DEVICE} does not open read-write; KVM targets are not run");
+        }
+        usable
+    })
+}
+
+/// The targets a test of `depth` runs on.
+fn targets(depth: Depth) -> Vec<Target> {
+    MATRIX
+        .iter()
+        .copied()
+        .filter(|t| t.depth >= depth)
+        .filter(|t| t.accel != Accel::Kvm || kvm_usable())
+        .collect()
+}
+
+/// Runs `check` on every target of `depth` and fails once, listing every
+/// target that failed, so one broken machine does not hide another.
+fn on_targets(depth: Depth, mut check: impl FnMut(Target) -> Result<(), String>) {
+    let mut failures = String::new();
+    for target in targets(depth) {
+        if let Err(message) = check(target) {
+            let _ = writeln!(failures, "==== on {target}:\n{message}\n");
+        }
+    }
+    assert!(failures.is_empty(), "\n{failures}");
+}
+
+// ---------------------------------------------------------------------------
+// Workloads and how they are built.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CBuild {
+    MuslStatic,
+    GlibcStatic,
+    MuslStaticPie,
+    GlibcStaticPie,
+}
+
+impl CBuild {
+    const ALL: [CBuild; 4] = [
+        CBuild::MuslStatic,
+        CBuild::GlibcStatic,
+        CBuild::MuslStaticPie,
+        CBuild::GlibcStaticPie,
+    ];
+
+    fn dir_name(self) -> &'static str {
+        match self {
+            CBuild::MuslStatic => "musl-static",
+            CBuild::GlibcStatic => "glibc-static",
+            CBuild::MuslStaticPie => "musl-static-pie",
+            CBuild::GlibcStaticPie => "glibc-static-pie",
+        }
+    }
+
+    /// The compiler and link mode, before the common flags.
+    fn compiler_argv(self, sources: &Path) -> Vec<OsString> {
+        let words: &[&str] = match self {
+            CBuild::MuslStatic => &["musl-gcc", "-static"],
+            CBuild::GlibcStatic => &["gcc", "-static"],
+            // musl-gcc's specs ignore -static-pie (they link Scrt1.o and ask
+            // for ld-musl as interpreter), so use gcc with specs that link
+            // musl's self-relocating rcrt1.o instead.
+            CBuild::MuslStaticPie => {
+                let mut argv: Vec<OsString> = vec!["gcc".into(), "-specs".into()];
+                argv.push(sources.join(MUSL_STATIC_PIE_SPECS).into());
+                argv.extend(["-static-pie".into(), "-fPIE".into()]);
+                return argv;
+            }
+            CBuild::GlibcStaticPie => &["gcc", "-static-pie", "-fPIE"],
+        };
+        words.iter().map(OsString::from).collect()
+    }
+}
+
+/// gcc specs for a musl static-PIE (Debian's musl-tools layout).
+const MUSL_STATIC_PIE_SPECS: &str = "musl-static-pie.specs";
+
+const C_WORKLOADS: &[&str] = &[
+    "hello",
+    "args",
+    "exitcode",
+    "bigalloc",
+    "float",
+    "efault",
+    "wildstore",
+    "syscalls",
+    "oom",
+];
+const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
+
+struct Workloads {
+    dir: PathBuf,
+    rust_hello: PathBuf,
+    busybox: PathBuf,
+    /// `gcc` default: a dynamically linked PIE, which lamina must refuse.
+    dynamic_hello: PathBuf,
+}
+
+impl Workloads {
+    fn c(&self, name: &str, build: CBuild) -> PathBuf {
+        self.dir.join(build.dir_name()).join(name)
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the host crate sits one level below the repository root")
+        .to_path_buf()
+}
+
+/// `target/` of this build: the lamina binary lives in `target/<profile>/`.
+fn target_dir() -> PathBuf {
+    Path::new(LAMINA)
+        .parent()
+        .and_then(Path::parent)
+        .expect("lamina is built inside target/<profile>/")
+        .to_path_buf()
+}
+
+/// Builds every workload once per test process.
+fn workloads() -> &'static Workloads {
+    static BUILT: OnceLock<Result<Workloads, String>> = OnceLock::new();
+    match BUILT.get_or_init(build_workloads) {
+        Ok(w) => w,
+        Err(message) => panic!("building the test workloads failed:\n{message}"),
+    }
+}
+
+fn build_workloads() -> Result<Workloads, String> {
+    require_tool("gcc", "gcc libc6-dev")?;
+    require_tool("musl-gcc", "musl-tools")?;
+    let busybox = PathBuf::from(BUSYBOX);
+    let image = fs::read(&busybox)
+        .map_err(|e| format!("{BUSYBOX}: {e}; install it with: apt-get install busybox-static"))?;
+    if elf_has_interpreter(&image) {
+        return Err(format!(
+            "{BUSYBOX} is dynamically linked; install the static one with: apt-get install busybox-static"
+        ));
+    }
+
+    let sources = repo_root().join("tests/workloads");
+    let dir = target_dir().join("workloads");
+    let mut jobs: Vec<(Vec<OsString>, PathBuf)> = Vec::new();
+    for name in C_WORKLOADS {
+        let source = sources.join(format!("{name}.c"));
+        for build in CBuild::ALL {
+            let out = dir.join(build.dir_name()).join(name);
+            let mut argv = build.compiler_argv(&sources);
+            argv.extend(C_FLAGS.iter().map(OsString::from));
+            argv.extend([
+                "-o".into(),
+                out.clone().into(),
+                source.clone().into(),
+                "-lm".into(),
+            ]);
+            jobs.push((argv, out));
+        }
+    }
+    let dynamic_hello = dir.join("dynamic").join("hello");
+    jobs.push((
+        vec![
+            "gcc".into(),
+            "-O2".into(),
+            "-o".into(),
+            dynamic_hello.clone().into(),
+            sources.join("hello.c").into(),
+        ],
+        dynamic_hello.clone(),
+    ));
+
+    let workers = thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk_len = jobs.len().div_ceil(workers);
+    let results: Vec<Result<(), String>> = thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk_len)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .try_for_each(|(argv, out)| compile_if_stale(argv, out))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a compile thread panicked"))
+            .collect()
+    });
+    results.into_iter().collect::<Result<(), String>>()?;
+
+    let rust_hello = build_rust_hello(&dir)?;
+    Ok(Workloads {
+        dir,
+        rust_hello,
+        busybox,
+        dynamic_hello,
+    })
+}
+
+/// Runs `argv` to produce `out` unless `out` is newer than its inputs and was
+/// built by the same command (kept beside it in `out.cmd`).
+fn compile_if_stale(argv: &[OsString], out: &Path) -> Result<(), String> {
+    let command_line: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| {
+            let mut bytes = a.as_bytes().to_vec();
+            bytes.push(b'\n');
+            bytes
+        })
+        .collect();
+    let stamp = out.with_extension("cmd");
+    let inputs_mtime = argv
+        .iter()
+        .map(Path::new)
+        .filter(|p| p.extension().is_some_and(|e| e == "c" || e == "specs"))
+        .filter_map(|p| fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let fresh = fs::metadata(out)
+        .and_then(|m| m.modified())
+        .is_ok_and(|built| built >= inputs_mtime)
+        && fs::read(&stamp).is_ok_and(|s| s == command_line);
+    if fresh {
+        return Ok(());
+    }
+    let parent = out.parent().expect("outputs live in a directory");
+    fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    let finished = run_bounded(
+        Command::new(&argv[0]).args(&argv[1..]),
+        BUILD_WALL_LIMIT,
+        "compile",
+    );
+    if finished.status != 0 {
+        return Err(format!(
+            "{} failed with status {}:\n{}{}",
+            render_argv(argv),
+            finished.status,
+            finished.stdout,
+            finished.stderr
+        ));
+    }
+    fs::write(&stamp, command_line).map_err(|e| format!("{}: {e}", stamp.display()))
+}
+
+fn build_rust_hello(workloads_dir: &Path) -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = repo_root().join("tests/workloads/rust-hello/Cargo.toml");
+    let target_dir = workloads_dir.join("rust");
+    let mut command = Command::new(&cargo);
+    command
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .current_dir(repo_root())
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET");
+    let finished = run_bounded(&mut command, BUILD_WALL_LIMIT, "cargo build rust-hello");
+    if finished.status != 0 {
+        return Err(format!(
+            "building {} failed with status {} (is the target installed? \
+             rustup target add x86_64-unknown-linux-musl):\n{}",
+            manifest.display(),
+            finished.status,
+            finished.stderr
+        ));
+    }
+    Ok(target_dir.join("x86_64-unknown-linux-musl/release/rust-hello"))
+}
+
+fn require_tool(tool: &str, package: &str) -> Result<(), String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| {
+        fs::metadata(dir.join(tool))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(format!(
+            "{tool} is not on PATH; install it with: apt-get install {package}"
+        ))
+    }
+}
+
+fn read_u16(image: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(image.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn read_u32(image: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(image.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn read_u64(image: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(image.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// True when an ELF-64 image has a `PT_INTERP` program header (dynamic).
+fn elf_has_interpreter(image: &[u8]) -> bool {
+    let headers = || -> Option<bool> {
+        let phoff = usize::try_from(read_u64(image, ELF_E_PHOFF_OFFSET)?).ok()?;
+        let phentsize = usize::from(read_u16(image, ELF_E_PHENTSIZE_OFFSET)?);
+        let phnum = usize::from(read_u16(image, ELF_E_PHNUM_OFFSET)?);
+        Some((0..phnum).any(|i| read_u32(image, phoff + i * phentsize) == Some(PT_INTERP)))
+    };
+    headers().unwrap_or(false)
+}
+
+// ---------------------------------------------------------------------------
+// Running processes with a bound and no leaks.
+
+/// A child process in its own process group; dropping the guard kills the
+/// whole group, so a failing or hung test never leaves QEMU behind.
+struct ChildGuard {
+    child: Child,
+}
+
+impl ChildGuard {
+    fn spawn(command: &mut Command) -> std::io::Result<Self> {
+        command.process_group(0);
+        Ok(Self {
+            child: command.spawn()?,
+        })
+    }
+
+    fn kill_group(&self) {
+        let Ok(pgid) = i32::try_from(self.child.id()) else {
+            return;
+        };
+        // SAFETY: kill(2) takes two integers and touches no memory of ours.
+        // The group id is the child's pid, which cannot be reused while the
+        // child is unreaped or while any member of its group is alive.
+        unsafe {
+            kill(-pgid, SIGKILL);
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        self.kill_group();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SIGKILL: i32 = 9;
+
+unsafe extern "C" {
+    /// kill(2) from the C library that std already links.
+    fn kill(pid: i32, sig: i32) -> i32;
+}
+
+#[derive(Debug)]
+struct Finished {
+    /// The exit status, or 128 + N when killed by signal N (the shell's rule,
+    /// and lamina's).
+    status: i32,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+fn status_code(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|n| 128 + n))
+        .expect("a finished process has an exit code or a signal")
+}
+
+fn drain(mut stream: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stream.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// Runs `command` to completion with stdin closed, panicking (after killing
+/// its process group) if it outlives `wall_limit`.
+fn run_bounded(command: &mut Command, wall_limit: Duration, what: &str) -> Finished {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut guard = ChildGuard::spawn(command)
+        .unwrap_or_else(|e| panic!("{what}: cannot start {command:?}: {e}"));
+    let stdout = drain(guard.child.stdout.take().expect("stdout is piped"));
+    let stderr = drain(guard.child.stderr.take().expect("stderr is piped"));
+    let status = loop {
+        match guard.child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if started.elapsed() > wall_limit => break None,
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("{what}: waiting for {command:?}: {e}"),
+        }
+    };
+    let elapsed = started.elapsed();
+    // Also reaps anything the child left running in its group (QEMU).
+    guard.kill_group();
+    let stdout = String::from_utf8_lossy(&stdout.join().expect("reader thread")).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr.join().expect("reader thread")).into_owned();
+    match status {
+        Some(status) => Finished {
+            status: status_code(status),
+            stdout,
+            stderr,
+            elapsed,
+        },
+        None => panic!(
+            "{what}: {command:?} still running after {wall_limit:?}; killed it.\n\
+             --- stdout ---\n{}\n--- stderr ---\n{}",
+            truncate(&stdout),
+            truncate(&stderr)
+        ),
+    }
+}
+
+fn render_argv(argv: &[OsString]) -> String {
+    argv.iter()
+        .map(|a| format!("{:?}", a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const SHOW_BYTES: usize = 6000;
+
+fn truncate(text: &str) -> String {
+    if text.len() <= SHOW_BYTES {
+        return text.to_owned();
+    }
+    let mut cut = SHOW_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}\n[... {} more bytes]", &text[..cut], text.len() - cut)
+}
+
+// ---------------------------------------------------------------------------
+// lamina and native runs.
+
+/// One `lamina run` invocation.
+struct LaminaRun<'a> {
+    /// None: lamina's defaults for machine and accelerator.
+    target: Option<Target>,
+    memory: Option<&'a str>,
+    timeout: &'a str,
+    env: &'a [(&'a str, &'a str)],
+    /// Extra variables for the lamina process itself (not the workload).
+    host_env: &'a [(&'a str, &'a str)],
+    program: &'a Path,
+    args: &'a [&'a str],
+}
+
+impl<'a> LaminaRun<'a> {
+    fn new(target: Target, program: &'a Path, args: &'a [&'a str]) -> Self {
+        Self {
+            target: Some(target),
+            memory: None,
+            timeout: LAMINA_TIMEOUT_ARG,
+            env: &[],
+            host_env: &[],
+            program,
+            args,
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(LAMINA);
+        command.arg("run").args(["--timeout", self.timeout]);
+        if let Some(target) = self.target {
+            command
+                .args(["--machine", target.machine.arg()])
+                .args(["--accel", target.accel.arg()]);
+        }
+        if let Some(memory) = self.memory {
+            command.args(["--memory", memory]);
+        }
+        for (key, value) in self.env {
+            command.arg("-e").arg(format!("{key}={value}"));
+        }
+        // PROGRAM and ARGS go last with no `--`, as a user types them, so
+        // hyphen-leading ARGS also test that option parsing stops at PROGRAM.
+        command.arg(self.program).args(self.args);
+        command.envs(self.host_env.iter().copied());
+        command
+    }
+
+    fn run(&self) -> Finished {
+        let mut command = self.command();
+        run_bounded(&mut command, LAMINA_WALL_LIMIT, "lamina run")
+    }
+}
+
+/// Runs `binary` natively with exactly `env` and argv[0] as lamina would
+/// pass it (the program path as typed).
+fn run_native(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let mut command = Command::new(binary);
+    command
+        .arg0(binary)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied());
+    run_bounded(&mut command, NATIVE_WALL_LIMIT, "native run")
+}
+
+fn describe(label: &str, run: &Finished) -> String {
+    format!(
+        "--- {label}: status {} after {:.2?}\n--- {label} stdout ---\n{}\n--- {label} stderr ---\n{}",
+        run.status,
+        run.elapsed,
+        truncate(&run.stdout),
+        truncate(&run.stderr)
+    )
+}
+
+/// Runs `binary` natively and in lamina on `target`; stdout and exit status
+/// must be identical.
+fn assert_same_as_native(
+    target: Target,
+    binary: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(), String> {
+    // std hands a child its environment sorted by name; pass lamina the same
+    // order so that programs that print environ in order (busybox env) agree.
+    let mut env = env.to_vec();
+    env.sort_unstable();
+    let env = env.as_slice();
+    let native = run_native(binary, args, env);
+    let lamina = LaminaRun {
+        env,
+        ..LaminaRun::new(target, binary, args)
+    }
+    .run();
+    if native.stdout == lamina.stdout && native.status == lamina.status {
+        return Ok(());
+    }
+    Err(format!(
+        "{} {:?} (env {:?}) differs between native and lamina on {target}\n{}\n{}",
+        binary.display(),
+        args,
+        env,
+        describe("native", &native),
+        describe("lamina", &lamina)
+    ))
+}
+
+/// The error contract: status `expected` and exactly one line on stderr.
+fn expect_one_line_error(run: &Finished, expected: i32, needle: &str) -> Result<(), String> {
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let ok = run.status == expected
+        && lines.len() == 1
+        && !lines[0].trim().is_empty()
+        && run.stderr.contains(needle);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected status {expected} and one stderr line containing {needle:?}\n{}",
+            describe("lamina", run)
+        ))
+    }
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = target_dir().join("workloads/scratch").join(name);
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
+// ---------------------------------------------------------------------------
+// Differential tests.
+
+#[test]
+fn hello_in_every_build() {
+    let w = workloads();
+    on_targets(Depth::Smoke, |target| {
+        CBuild::ALL
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("hello", build), &[], &[]))
+    });
+}
+
+#[test]
+fn exit_codes() {
+    let w = workloads();
+    on_targets(Depth::Smoke, |target| {
+        ["0", "1", "42", "255"].iter().try_for_each(|code| {
+            assert_same_as_native(target, &w.c("exitcode", CBuild::MuslStatic), &[code], &[])
+        })
+    });
+}
+
+#[test]
+fn exit_codes_glibc_static_pie() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        ["0", "42", "255"].iter().try_for_each(|code| {
+            assert_same_as_native(
+                target,
+                &w.c("exitcode", CBuild::GlibcStaticPie),
+                &[code],
+                &[],
+            )
+        })
+    });
+}
+
+#[test]
+fn wild_store_is_sigsegv() {
+    let w = workloads();
+    on_targets(Depth::Smoke, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| {
+                // What the native run gives (harness_native_signal_status).
+                let binary = w.c("wildstore", build);
+                let run = LaminaRun::new(target, &binary, &[]).run();
+                if run.status == EXIT_SIGSEGV && run.stdout == "before\n" {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "expected \"before\" then status {EXIT_SIGSEGV}\n{}",
+                        describe("lamina", &run)
+                    ))
+                }
+            })
+    });
+}
+
+#[test]
+fn argv_and_env() {
+    let w = workloads();
+    let many: Vec<String> = (0..200).map(|i| format!("arg-{i:03}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let odd_args: &[&str] = &[
+        "with spaces",
+        "",
+        "-x",
+        "--flag=value",
+        "--",
+        "-",
+        "tab\there",
+        "quote\"s and 'single'",
+        "unicode-\u{e9}\u{4e16}",
+        "FOO",
+        "EMPTY",
+        "SPACED",
+        "UNSET_VAR",
+        "PATH",
+    ];
+    let env: &[(&str, &str)] = &[
+        ("FOO", "bar"),
+        ("EMPTY", ""),
+        ("SPACED", "a b  c"),
+        ("EQUALS", "x=y=z"),
+    ];
+    on_targets(Depth::Representative, |target| {
+        for build in CBuild::ALL {
+            let binary = w.c("args", build);
+            assert_same_as_native(target, &binary, odd_args, env)?;
+        }
+        let binary = w.c("args", CBuild::MuslStatic);
+        assert_same_as_native(target, &binary, &[], &[])?;
+        assert_same_as_native(target, &binary, &many, &[("FOO", "many")])
+    });
+}
+
+#[test]
+fn bigalloc() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        CBuild::ALL
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("bigalloc", build), &[], &[]))
+    });
+}
+
+#[test]
+fn floating_point() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        CBuild::ALL
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("float", build), &[], &[]))
+    });
+}
+
+#[test]
+fn bad_pointers_are_efault() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        CBuild::ALL.iter().try_for_each(|&build| {
+            let binary = w.c("efault", build);
+            assert_same_as_native(target, &binary, &[], &[])?;
+            // Guard against a native run that did not produce EFAULT either.
+            let native = run_native(&binary, &[], &[]);
+            let faults = native.stdout.matches("Bad address").count();
+            if faults >= 10 && native.stdout.ends_with("still alive\n") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "native efault output is not as expected\n{}",
+                    describe("native", &native)
+                ))
+            }
+        })
+    });
+}
+
+#[test]
+fn startup_syscalls() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        CBuild::ALL
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("syscalls", build), &[], &[]))
+    });
+}
+
+#[test]
+fn rust_std_hello() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        assert_same_as_native(target, &w.rust_hello, &[], &[])?;
+        assert_same_as_native(
+            target,
+            &w.rust_hello,
+            &["one", "two words", "-h", ""],
+            &[("RUST_BACKTRACE", "0"), ("GREETING", "hi there")],
+        )
+    });
+}
+
+#[test]
+fn busybox_echo() {
+    let w = workloads();
+    on_targets(Depth::Representative, |target| {
+        assert_same_as_native(target, &w.busybox, &["echo", "hi"], &[])
+    });
+}
+
+#[test]
+fn busybox_applets() {
+    let w = workloads();
+    let cases: &[&[&str]] = &[
+        &["sh", "-c", "echo $((6*7)); exit 3"],
+        &[
+            "sh",
+            "-c",
+            "for i in 1 2 3; do echo \"line $i\"; done; x=abc; echo ${#x} ${x%c}",
+        ],
+        &["true"],
+        &["false"],
+        &["seq", "1", "100"],
+        &["printf", "%s-%05d-%x|%c\\n", "word", "42", "255", "z"],
+        &["echo", "-n", "no newline"],
+        &["expr", "6", "*", "7"],
+        &["basename", "/usr/lib/x86_64-linux-gnu/libc.so.6"],
+        &["env"],
+        &["uname", "-s", "-m"],
+    ];
+    on_targets(Depth::Full, |target| {
+        cases.iter().try_for_each(|args| {
+            assert_same_as_native(target, &w.busybox, args, &[("HOME", "/"), ("FOO", "bar")])
+        })
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Resource limits.
+
+#[test]
+fn out_of_memory_is_clean() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        let binary = w.c("oom", CBuild::MuslStatic);
+        let run = LaminaRun {
+            memory: Some("48M"),
+            ..LaminaRun::new(target, &binary, &[])
+        }
+        .run();
+        let killed = run.status == EXIT_OUT_OF_MEMORY && run.stderr.contains("out of memory");
+        let got_null = run.status == 0 && run.stdout.contains("got NULL after");
+        if killed || got_null {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected status {EXIT_OUT_OF_MEMORY} with \"out of memory\" on stderr, \
+                 or status 0 with \"got NULL after N MiB\"\n{}",
+                describe("lamina", &run)
+            ))
+        }
+    });
+}
+
+#[test]
+fn timeout_kills_the_vm() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        let run = LaminaRun {
+            timeout: "3s",
+            ..LaminaRun::new(target, &w.busybox, &["sleep", "600"])
+        }
+        .run();
+        if run.status == EXIT_TIMEOUT && run.elapsed < Duration::from_secs(60) {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected status {EXIT_TIMEOUT} soon after 3 s\n{}",
+                describe("lamina", &run)
+            ))
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// lamina's own failures: one line on stderr, documented status.
+
+/// The first target of the matrix (microvm/tcg): these fail before booting.
+fn default_target() -> Target {
+    MATRIX[0]
+}
+
+#[test]
+fn missing_program_is_127() {
+    let missing = scratch_dir("missing").join("does-not-exist");
+    let run = LaminaRun::new(default_target(), &missing, &[]).run();
+    expect_one_line_error(&run, EXIT_NOT_FOUND, "does-not-exist").unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn text_file_is_126() {
+    let text = scratch_dir("text").join("notes.txt");
+    fs::write(&text, "this is not a program\n").expect("write the text file");
+    fs::set_permissions(&text, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let run = LaminaRun::new(default_target(), &text, &[]).run();
+    expect_one_line_error(&run, EXIT_NOT_EXECUTABLE, "").unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn foreign_architecture_is_126() {
+    let w = workloads();
+    let mut image = fs::read(w.c("hello", CBuild::MuslStatic)).expect("read hello");
+    image[ELF_E_MACHINE_OFFSET..ELF_E_MACHINE_OFFSET + 2]
+        .copy_from_slice(&EM_AARCH64.to_le_bytes());
+    let foreign = scratch_dir("foreign").join("hello-aarch64");
+    fs::write(&foreign, image).expect("write the patched ELF");
+    fs::set_permissions(&foreign, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let run = LaminaRun::new(default_target(), &foreign, &[]).run();
+    expect_one_line_error(&run, EXIT_NOT_EXECUTABLE, "").unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn dynamic_executable_is_126() {
+    let w = workloads();
+    let run = LaminaRun::new(default_target(), &w.dynamic_hello, &[]).run();
+    expect_one_line_error(&run, EXIT_NOT_EXECUTABLE, "dynamic").unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn qemu_not_on_path_is_125() {
+    let w = workloads();
+    let empty = scratch_dir("empty-path");
+    let path = empty.to_str().expect("the target directory is UTF-8");
+    let run = LaminaRun {
+        host_env: &[("PATH", path)],
+        ..LaminaRun::new(default_target(), &w.c("hello", CBuild::MuslStatic), &[])
+    }
+    .run();
+    expect_one_line_error(
+        &run,
+        EXIT_CANNOT_START_VM,
+        "apt-get install qemu-system-x86",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn unusable_kvm_is_125() {
+    let w = workloads();
+    let target = Target {
+        accel: Accel::Kvm,
+        ..default_target()
+    };
+    let run = LaminaRun {
+        host_env: &[("LAMINA_KVM_DEVICE", "/nonexistent")],
+        ..LaminaRun::new(target, &w.c("hello", CBuild::MuslStatic), &[])
+    }
+    .run();
+    expect_one_line_error(&run, EXIT_CANNOT_START_VM, "").unwrap_or_else(|e| panic!("{e}"));
+}
+
+// ---------------------------------------------------------------------------
+// The harness's own helpers, checked without booting anything.
+
+/// Each build really is what its name says: static, and ET_DYN for the PIEs.
+#[test]
+fn harness_builds_are_static() {
+    let w = workloads();
+    assert!(elf_has_interpreter(
+        &fs::read(&w.dynamic_hello).expect("read")
+    ));
+    for build in CBuild::ALL {
+        let image = fs::read(w.c("hello", build)).expect("read");
+        assert!(
+            !elf_has_interpreter(&image),
+            "{build:?} hello has PT_INTERP"
+        );
+        let expected = match build {
+            CBuild::MuslStatic | CBuild::GlibcStatic => ET_EXEC,
+            CBuild::MuslStaticPie | CBuild::GlibcStaticPie => ET_DYN,
+        };
+        assert_eq!(
+            read_u16(&image, ELF_E_TYPE_OFFSET),
+            Some(expected),
+            "{build:?} hello e_type"
+        );
+    }
+    let rust = fs::read(&w.rust_hello).expect("read");
+    assert!(!elf_has_interpreter(&rust), "rust-hello has PT_INTERP");
+}
+
+#[test]
+fn harness_native_signal_status() {
+    let w = workloads();
+    let run = run_native(&w.c("wildstore", CBuild::MuslStatic), &[], &[]);
+    assert_eq!(run.status, EXIT_SIGSEGV, "{}", describe("native", &run));
+    assert_eq!(run.stdout, "before\n");
+}
