@@ -37,6 +37,9 @@ pub struct KernelCmdline {
     /// Nanoseconds since the Unix epoch at launch: the guest's
     /// `CLOCK_REALTIME` base.
     pub epoch_ns: u128,
+    /// Which of lamina's stdin, stdout, stderr (bits 0, 1, 2) are
+    /// terminals, so the workload's `isatty` answers as it would natively.
+    pub tty_mask: u8,
 }
 
 impl KernelCmdline {
@@ -46,6 +49,9 @@ impl KernelCmdline {
             tokens.push("verbose=1".to_string());
         }
         tokens.push(format!("epoch_ns={}", self.epoch_ns));
+        if self.tty_mask != 0 {
+            tokens.push(format!("tty={}", self.tty_mask));
+        }
         tokens.join(" ")
     }
 }
@@ -233,6 +239,7 @@ mod tests {
             kernel_cmdline: KernelCmdline {
                 verbose: false,
                 epoch_ns: 1_700_000_000_000_000_000,
+                tty_mask: 0,
             },
             console_socket: "/tmp/x/console.sock".into(),
         }

@@ -205,6 +205,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         kernel_cmdline: KernelCmdline {
             verbose: args.verbose,
             epoch_ns,
+            tty_mask: tty_mask(),
         },
         console_socket,
     };
@@ -504,4 +505,12 @@ mod tests {
             "lamina: guest kernel stopped without reporting an exit status (QEMU exit status: 0)"
         );
     }
+}
+
+/// Bit 0: stdin, bit 1: stdout, bit 2: stderr is a terminal.
+fn tty_mask() -> u8 {
+    use std::io::IsTerminal;
+    u8::from(io::stdin().is_terminal())
+        | u8::from(io::stdout().is_terminal()) << 1
+        | u8::from(io::stderr().is_terminal()) << 2
 }

@@ -54,9 +54,8 @@ fn parse_u64(bytes: Option<&[u8]>) -> Option<u64> {
 #[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
+    stage(0);
     arch::port::serial_init();
-    arch::init();
-    mm::heap::init();
 
     let mut raw = [0u8; START_INFO_LEN];
     phys::read(start_info_paddr, &mut raw);
@@ -69,6 +68,8 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     let cmdline = lamina_boot::cmdline(&cmdline);
     let value = |key: &[u8]| lamina_boot::cmdline_value(cmdline, key);
     console::set_verbose(value(b"verbose") == Some(b"1"));
+    arch::init();
+    mm::heap::init();
     let tty_mask = parse_u64(value(b"tty")).unwrap_or(0);
     let ttys = Ttys {
         stdin: tty_mask & 1 != 0,
@@ -111,6 +112,7 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     let bundle_bytes = phys::boot_slice(module.paddr, module.size as usize);
     let bundle = Bundle::decode(bundle_bytes).unwrap_or_else(|e| panic!("boot bundle: {e}"));
 
+    stage(2);
     let status = match Process::load(
         bundle.program,
         &bundle.argv,
@@ -139,8 +141,31 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     finish(status)
 }
 
+static STAGES: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+fn stage(i: usize) {
+    STAGES[i].store(arch::cpu::rdtsc(), Ordering::Relaxed);
+}
+
 fn report_boot_time() {
     let user = USER_ENTRY_TSC.load(Ordering::Relaxed);
+    if console::verbose() {
+        let (free, _) = mm::frame::stats();
+        log!(
+            "boot: {} KiB free, smep {} smap {}",
+            free * 4,
+            arch::cpu::features().smep,
+            arch::cpu::features().smap
+        );
+        for s in &STAGES {
+            let t = s.load(Ordering::Relaxed);
+            if t != 0 {
+                log!(
+                    "stage {} us",
+                    time::cycles_to_ns(t - time::entry_tsc()) / 1000
+                );
+            }
+        }
+    }
     if console::verbose() && user != 0 {
         let cycles = user - time::entry_tsc();
         log!(

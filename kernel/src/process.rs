@@ -205,7 +205,7 @@ impl Process {
         crate::boot_report_ready();
         loop {
             match user::run(&mut self.ctx) {
-                Trap::Syscall => {
+                Trap::Syscall | Trap::StrandedSyscall => {
                     if let Flow::Exit(status) = syscall::dispatch(self) {
                         return status;
                     }

@@ -42,41 +42,51 @@ pub fn debug_exit(value: u32) {
 }
 
 const PIT_HZ: u64 = 1_193_182;
-const PIT_CH2_DATA: u16 = 0x42;
+const PIT_CH0_DATA: u16 = 0x40;
 const PIT_COMMAND: u16 = 0x43;
-const PIT_GATE_PORT: u16 = 0x61;
-/// Channel 2, lobyte/hibyte, mode 0 (interrupt on terminal count), binary.
-const PIT_CH2_ONESHOT: u8 = 0xb0;
-const GATE_ON_SPEAKER_OFF: u8 = 0x01;
-const SPEAKER_BIT: u8 = 0x02;
-const OUT2_BIT: u8 = 0x20;
+/// Channel 0, lobyte/hibyte, mode 2 (rate generator), binary.
+const PIT_CH0_RATE: u8 = 0x34;
+/// Latch channel 0's count for reading.
+const PIT_CH0_LATCH: u8 = 0x00;
 
-/// Measures the TSC rate against the PIT (channel 2, gated, polled),
-/// over `window_ms` milliseconds. None when no PIT answers.
+/// Measures the TSC rate against the PIT, over `window_ms` milliseconds:
+/// channel 0 free-runs from 65536 and its count is polled (no interrupt
+/// is ever enabled; `microvm` has no port 0x61 gate, so channel 2 is out).
+/// None when no PIT answers.
 pub fn calibrate_tsc_khz(window_ms: u64, rdtsc: impl Fn() -> u64) -> Option<u64> {
-    let ticks = PIT_HZ * window_ms / 1000;
-    let mut gate: Port<u8> = Port::new(PIT_GATE_PORT);
+    let target = PIT_HZ * window_ms / 1000;
     let mut command: Port<u8> = Port::new(PIT_COMMAND);
-    let mut data: Port<u8> = Port::new(PIT_CH2_DATA);
-    // SAFETY: ports 0x61/0x42/0x43 are the PC speaker gate and PIT, which
-    // nothing else in the kernel uses; the sequence only programs channel 2.
-    unsafe {
-        let g = gate.read();
-        gate.write((g & !SPEAKER_BIT) | GATE_ON_SPEAKER_OFF);
-        command.write(PIT_CH2_ONESHOT);
-        data.write((ticks & 0xff) as u8);
-        data.write((ticks >> 8) as u8);
-        let start = rdtsc();
-        let limit = 1u64 << 40;
-        loop {
-            if gate.read() & OUT2_BIT != 0 {
-                break;
-            }
-            if rdtsc() - start > limit {
-                return None;
-            }
+    let mut data: Port<u8> = Port::new(PIT_CH0_DATA);
+    let mut read_count = |command: &mut Port<u8>| -> u16 {
+        // SAFETY: latching and reading the PIT count has no memory effect.
+        unsafe {
+            command.write(PIT_CH0_LATCH);
+            let lo = data.read();
+            let hi = data.read();
+            u16::from_le_bytes([lo, hi])
         }
-        let cycles = rdtsc() - start;
-        Some(cycles / window_ms)
+    };
+    // SAFETY: the PIT belongs to this function alone (interrupts stay
+    // masked, so channel 0 never raises one the kernel would see).
+    unsafe {
+        command.write(PIT_CH0_RATE);
+        let mut reload: Port<u8> = Port::new(PIT_CH0_DATA);
+        reload.write(0);
+        reload.write(0);
     }
+    let mut last = read_count(&mut command);
+    let start = rdtsc();
+    let mut elapsed = 0u64;
+    let mut polls = 0u64;
+    while elapsed < target {
+        let now = read_count(&mut command);
+        elapsed += u64::from(last.wrapping_sub(now));
+        last = now;
+        polls += 1;
+        if polls > 10_000_000 {
+            return None;
+        }
+    }
+    let cycles = rdtsc() - start;
+    Some((u128::from(cycles) * u128::from(PIT_HZ) / u128::from(elapsed) / 1000) as u64)
 }

@@ -317,6 +317,11 @@ extern "C" fn kernel_trap(frame: &KernelTrapFrame) -> ! {
 
 static IDT: Once<InterruptDescriptorTable> = Once::new();
 
+/// Address of the `syscall` entry (LSTAR).
+pub fn syscall_entry_addr() -> u64 {
+    lamina_syscall_entry as *const () as u64
+}
+
 /// SYSCALL clears these RFLAGS bits on entry: TF DF IF IOPL NT AC.
 const SYSCALL_RFLAGS_MASK: u64 = 0x4_7700;
 
@@ -369,7 +374,7 @@ pub fn init() {
 
     // LSTAR points at the entry above; SFMASK keeps interrupts off until
     // the entry has switched stacks.
-    LStar::write(VirtAddr::new(lamina_syscall_entry as *const () as u64));
+    LStar::write(VirtAddr::new(syscall_entry_addr()));
     SFMask::write(RFlags::from_bits_truncate(SYSCALL_RFLAGS_MASK));
     Star::write(
         SegmentSelector(USER_CS),

@@ -37,6 +37,10 @@ pub const SYSCALL_VECTOR: u64 = 0x100;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trap {
     Syscall,
+    /// A `syscall` that reached the entry point without leaving ring 3 and
+    /// faulted there (seen under the `kvm_pvm` hypervisor); the context
+    /// has been rewound to look like an ordinary system call.
+    StrandedSyscall,
     Exception {
         vector: u8,
         error_code: u64,
@@ -49,6 +53,7 @@ const RFLAGS_RESERVED1: u64 = 1 << 1;
 /// Flags ring 3 may hold: CF PF AF ZF SF TF DF OF AC ID (not IOPL, NT, VM).
 const RFLAGS_USER_MASK: u64 = 0x0000_0000_0024_0dd5;
 const VECTOR_GP: u8 = 13;
+const VECTOR_PF: u8 = 14;
 
 pub fn is_canonical(addr: u64) -> bool {
     let top = addr >> 47;
@@ -72,6 +77,11 @@ pub fn run(ctx: &mut UserContext) -> Trap {
     super::trap::enter_user(ctx);
     if ctx.vector == SYSCALL_VECTOR {
         Trap::Syscall
+    } else if ctx.vector == u64::from(VECTOR_PF) && ctx.rip == super::trap::syscall_entry_addr() {
+        // `syscall` already put the return address in rcx and the flags in r11.
+        ctx.rip = ctx.rcx;
+        ctx.rflags = ctx.r11;
+        Trap::StrandedSyscall
     } else {
         Trap::Exception {
             vector: ctx.vector as u8,
