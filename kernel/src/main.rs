@@ -54,7 +54,6 @@ fn parse_u64(bytes: Option<&[u8]>) -> Option<u64> {
 #[allow(unsafe_code)]
 #[unsafe(no_mangle)]
 extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
-    stage(0);
     arch::port::serial_init();
 
     let mut raw = [0u8; START_INFO_LEN];
@@ -97,14 +96,6 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         .filter(|r| r.kind == MEMMAP_TYPE_RAM)
         .map(|r| (r.addr, r.addr + r.size));
     mm::frame::init(mm::frame::FrameAllocator::new(ram, &reserved));
-    let (free, _) = mm::frame::stats();
-    log!(
-        "boot: {} KiB free, smep {} smap {}, cmdline {:?}",
-        free * 4,
-        features.smep,
-        features.smap,
-        core::str::from_utf8(cmdline).unwrap_or("?")
-    );
 
     let module = modules
         .first()
@@ -112,7 +103,6 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     let bundle_bytes = phys::boot_slice(module.paddr, module.size as usize);
     let bundle = Bundle::decode(bundle_bytes).unwrap_or_else(|e| panic!("boot bundle: {e}"));
 
-    stage(2);
     let status = match Process::load(
         bundle.program,
         &bundle.argv,
@@ -141,30 +131,12 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     finish(status)
 }
 
-static STAGES: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
-fn stage(i: usize) {
-    STAGES[i].store(arch::cpu::rdtsc(), Ordering::Relaxed);
-}
-
 fn report_boot_time() {
     let user = USER_ENTRY_TSC.load(Ordering::Relaxed);
     if console::verbose() {
-        let (free, _) = mm::frame::stats();
-        log!(
-            "boot: {} KiB free, smep {} smap {}",
-            free * 4,
-            arch::cpu::features().smep,
-            arch::cpu::features().smap
-        );
-        for s in &STAGES {
-            let t = s.load(Ordering::Relaxed);
-            if t != 0 {
-                log!(
-                    "stage {} us",
-                    time::cycles_to_ns(t - time::entry_tsc()) / 1000
-                );
-            }
-        }
+        let (free, total) = mm::frame::stats();
+        let f = arch::cpu::features();
+        log!("memory: {} of {} KiB free; smep {} smap {}", free * 4, total * 4, f.smep, f.smap);
     }
     if console::verbose() && user != 0 {
         let cycles = user - time::entry_tsc();
