@@ -136,7 +136,13 @@ fn report_boot_time() {
     if console::verbose() {
         let (free, total) = mm::frame::stats();
         let f = arch::cpu::features();
-        log!("memory: {} of {} KiB free; smep {} smap {}", free * 4, total * 4, f.smep, f.smap);
+        log!(
+            "memory: {} of {} KiB free; smep {} smap {}",
+            free * 4,
+            total * 4,
+            f.smep,
+            f.smap
+        );
     }
     if console::verbose() && user != 0 {
         let cycles = user - time::entry_tsc();

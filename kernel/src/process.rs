@@ -205,6 +205,7 @@ impl Process {
         crate::boot_report_ready();
         loop {
             match user::run(&mut self.ctx) {
+                Trap::Interrupt => {}
                 Trap::Syscall | Trap::StrandedSyscall => {
                     if let Flow::Exit(status) = syscall::dispatch(self) {
                         return status;

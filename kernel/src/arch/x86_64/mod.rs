@@ -13,6 +13,7 @@ pub mod user;
 /// and TSS, IDT, the `syscall` MSRs.
 pub fn init() {
     cpu::init();
+    port::pic_init();
     gdt::init();
     trap::init();
 }

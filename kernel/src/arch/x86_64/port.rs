@@ -90,3 +90,36 @@ pub fn calibrate_tsc_khz(window_ms: u64, rdtsc: impl Fn() -> u64) -> Option<u64>
     let cycles = rdtsc() - start;
     Some((u128::from(cycles) * u128::from(PIT_HZ) / u128::from(elapsed) / 1000) as u64)
 }
+
+const PIC1_COMMAND: u16 = 0x20;
+const PIC1_DATA: u16 = 0x21;
+const PIC2_COMMAND: u16 = 0xa0;
+const PIC2_DATA: u16 = 0xa1;
+/// ICW1: initialise, ICW4 follows.
+const ICW1_INIT: u8 = 0x11;
+const ICW4_8086: u8 = 0x01;
+pub const PIC_VECTOR_BASE: u8 = 32;
+
+/// Moves the legacy PIC off the exception vectors (SeaBIOS leaves IRQ0 on
+/// vector 8, where a timer tick would pose as a double fault) and masks
+/// every line: lamina polls its devices.
+pub fn pic_init() {
+    let mut c1: Port<u8> = Port::new(PIC1_COMMAND);
+    let mut d1: Port<u8> = Port::new(PIC1_DATA);
+    let mut c2: Port<u8> = Port::new(PIC2_COMMAND);
+    let mut d2: Port<u8> = Port::new(PIC2_DATA);
+    // SAFETY: the standard 8259A initialisation sequence on the standard
+    // ports; it affects interrupt routing only, which nothing else uses.
+    unsafe {
+        c1.write(ICW1_INIT);
+        c2.write(ICW1_INIT);
+        d1.write(PIC_VECTOR_BASE);
+        d2.write(PIC_VECTOR_BASE + 8);
+        d1.write(4); // ICW3: slave on line 2
+        d2.write(2); // ICW3: cascade identity
+        d1.write(ICW4_8086);
+        d2.write(ICW4_8086);
+        d1.write(0xff);
+        d2.write(0xff);
+    }
+}

@@ -25,10 +25,12 @@ static mut USER_RSP_SCRATCH: u64 = 0;
 unsafe extern "C" {
     fn lamina_enter_user(ctx: *mut UserContext);
     fn lamina_syscall_entry();
-    static lamina_trap_stubs: [u64; EXCEPTION_VECTORS];
+    static lamina_trap_stubs: [u64; EXCEPTION_VECTORS + LEGACY_IRQ_VECTORS];
 }
 
 const EXCEPTION_VECTORS: usize = 32;
+/// The legacy PIC's 16 lines, remapped to vectors 32..48 (see `port::pic_init`).
+const LEGACY_IRQ_VECTORS: usize = 16;
 const VECTOR_NMI: usize = 2;
 const VECTOR_BREAKPOINT: usize = 3;
 const VECTOR_OVERFLOW: usize = 4;
@@ -80,6 +82,9 @@ trap_stub 28, 0
 trap_stub 29, 1
 trap_stub 30, 1
 trap_stub 31, 0
+.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+trap_stub \v, 0
+.endr
 
 /* Stack here: vector, error code, then the CPU's frame: rip cs rflags rsp ss. */
 lamina_trap_common:
@@ -212,7 +217,7 @@ lamina_enter_user:
 .balign 8
 .global lamina_trap_stubs
 lamina_trap_stubs:
-    .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
     .quad lamina_trap_stub_\v
     .endr
 "#,
@@ -330,7 +335,11 @@ pub fn init() {
         let mut idt = InterruptDescriptorTable::new();
         // SAFETY: reading the stub table the assembly above defines.
         let stubs = unsafe { &lamina_trap_stubs };
-        for (vector, &stub) in stubs.iter().enumerate() {
+        for (vector, &stub) in stubs.iter().enumerate().skip(EXCEPTION_VECTORS) {
+            // SAFETY: as below; these stubs push a zero error code.
+            unsafe { idt[vector as u8].set_handler_addr(VirtAddr::new(stub)) };
+        }
+        for (vector, &stub) in stubs.iter().enumerate().take(EXCEPTION_VECTORS) {
             if matches!(vector, 9 | 15 | 22..=28 | 31) {
                 continue;
             }

@@ -41,6 +41,9 @@ pub enum Trap {
     /// faulted there (seen under the `kvm_pvm` hypervisor); the context
     /// has been rewound to look like an ordinary system call.
     StrandedSyscall,
+    /// A device interrupt arrived while in user mode (masked lines only
+    /// ever raise spurious ones); the user simply resumes.
+    Interrupt,
     Exception {
         vector: u8,
         error_code: u64,
@@ -54,6 +57,7 @@ const RFLAGS_RESERVED1: u64 = 1 << 1;
 const RFLAGS_USER_MASK: u64 = 0x0000_0000_0024_0dd5;
 const VECTOR_GP: u8 = 13;
 const VECTOR_PF: u8 = 14;
+const FIRST_IRQ_VECTOR: u64 = 32;
 
 pub fn is_canonical(addr: u64) -> bool {
     let top = addr >> 47;
@@ -77,6 +81,8 @@ pub fn run(ctx: &mut UserContext) -> Trap {
     super::trap::enter_user(ctx);
     if ctx.vector == SYSCALL_VECTOR {
         Trap::Syscall
+    } else if ctx.vector >= FIRST_IRQ_VECTOR {
+        Trap::Interrupt
     } else if ctx.vector == u64::from(VECTOR_PF) && ctx.rip == super::trap::syscall_entry_addr() {
         // `syscall` already put the return address in rcx and the flags in r11.
         ctx.rip = ctx.rcx;
