@@ -160,13 +160,10 @@ pub fn cmdline(bytes: &[u8]) -> &[u8] {
 
 /// Looks up `key=value` among the space-separated tokens of a command line.
 pub fn cmdline_value<'a>(cmdline: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    cmdline
-        .split(|&b| b == b' ')
-        .filter_map(|token| {
-            let eq = token.iter().position(|&b| b == b'=')?;
-            (&token[..eq] == key).then(|| &token[eq + 1..])
-        })
-        .last()
+    cmdline.split(|&b| b == b' ').rev().find_map(|token| {
+        let eq = token.iter().position(|&b| b == b'=')?;
+        (&token[..eq] == key).then(|| &token[eq + 1..])
+    })
 }
 
 #[cfg(test)]

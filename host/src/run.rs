@@ -392,6 +392,14 @@ fn start_console(
     Ok(reader)
 }
 
+/// Bit 0: stdin, bit 1: stdout, bit 2: stderr is a terminal.
+fn tty_mask() -> u8 {
+    use std::io::IsTerminal;
+    u8::from(io::stdin().is_terminal())
+        | u8::from(io::stdout().is_terminal()) << 1
+        | u8::from(io::stderr().is_terminal()) << 2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,12 +513,4 @@ mod tests {
             "lamina: guest kernel stopped without reporting an exit status (QEMU exit status: 0)"
         );
     }
-}
-
-/// Bit 0: stdin, bit 1: stdout, bit 2: stderr is a terminal.
-fn tty_mask() -> u8 {
-    use std::io::IsTerminal;
-    u8::from(io::stdin().is_terminal())
-        | u8::from(io::stdout().is_terminal()) << 1
-        | u8::from(io::stderr().is_terminal()) << 2
 }

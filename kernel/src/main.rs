@@ -20,6 +20,7 @@ mod random;
 mod syscall;
 mod time;
 
+use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use lamina_boot::{StartInfo, MEMMAP_TYPE_RAM, START_INFO_LEN};
@@ -82,11 +83,9 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         features.tsc_khz,
     );
 
-    let mut memmap = Vec::new();
-    memmap.resize(info.memmap_len(), 0);
+    let mut memmap = vec![0; info.memmap_len()];
     phys::read(info.memmap_paddr, &mut memmap);
-    let mut modlist = Vec::new();
-    modlist.resize(info.modlist_len(), 0);
+    let mut modlist = vec![0; info.modlist_len()];
     phys::read(info.modlist_paddr, &mut modlist);
     let modules: Vec<_> = lamina_boot::parse_modlist(&modlist).collect();
 

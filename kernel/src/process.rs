@@ -188,7 +188,7 @@ impl Process {
             sigactions: [KernelSigaction::default(); SIGNALS],
             sigmask: 0,
             altstack: StackT {
-                ss_flags: lamina_abi::flags::SS_DISABLE as i32,
+                ss_flags: lamina_abi::flags::SS_DISABLE,
                 ..StackT::default()
             },
             clear_child_tid: 0,

@@ -117,7 +117,7 @@ impl<'a> Bundle<'a> {
         let strings_end = HEADER_LEN
             .checked_add(strings_len)
             .ok_or(BundleError::Truncated)?;
-        if program_offset < strings_end || program_offset % PROGRAM_ALIGN != 0 {
+        if program_offset < strings_end || !program_offset.is_multiple_of(PROGRAM_ALIGN) {
             return Err(BundleError::BadProgramOffset);
         }
         let strings = bytes

@@ -67,7 +67,7 @@ pub fn rseq(p: &mut Process, area: u64, len: u64, flags: u64) -> SysResult {
             }
         };
     }
-    if flags != 0 || len < RSEQ_MIN_LEN || area % RSEQ_ALIGN != 0 {
+    if flags != 0 || len < RSEQ_MIN_LEN || !area.is_multiple_of(RSEQ_ALIGN) {
         return Err(Errno::EINVAL);
     }
     if p.rseq.is_some() {
@@ -168,7 +168,7 @@ pub fn sched_getaffinity(p: &mut Process, pid: u64, len: u64, mask: u64) -> SysR
     if pid != 0 && pid != PID {
         return Err(Errno::ESRCH);
     }
-    if len < 8 || len % 8 != 0 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let mut bytes = vec![0u8; 8];
