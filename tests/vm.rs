@@ -16,7 +16,7 @@
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -545,13 +545,34 @@ fn drain(mut stream: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> 
 /// Runs `command` to completion with stdin closed, panicking (after killing
 /// its process group) if it outlives `wall_limit`.
 fn run_bounded(command: &mut Command, wall_limit: Duration, what: &str) -> Finished {
+    run_bounded_with_input(command, None, wall_limit, what)
+}
+
+/// As [`run_bounded`], with `input` (when given) written to the child's
+/// stdin from a thread, then closed.
+fn run_bounded_with_input(
+    command: &mut Command,
+    input: Option<Vec<u8>>,
+    wall_limit: Duration,
+    what: &str,
+) -> Finished {
     command
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
     let mut guard = ChildGuard::spawn(command)
         .unwrap_or_else(|e| panic!("{what}: cannot start {command:?}: {e}"));
+    if let (Some(input), Some(mut pipe)) = (input, guard.child.stdin.take()) {
+        // A child that exits without reading all of it is not an error here.
+        thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+    }
     let stdout = drain(guard.child.stdout.take().expect("stdout is piped"));
     let stderr = drain(guard.child.stderr.take().expect("stderr is piped"));
     let status = loop {
@@ -656,6 +677,16 @@ impl<'a> LaminaRun<'a> {
     fn run(&self) -> Finished {
         let mut command = self.command();
         run_bounded(&mut command, LAMINA_WALL_LIMIT, "lamina run")
+    }
+
+    fn run_with_input(&self, input: &[u8]) -> Finished {
+        let mut command = self.command();
+        run_bounded_with_input(
+            &mut command,
+            Some(input.to_vec()),
+            LAMINA_WALL_LIMIT,
+            "lamina run",
+        )
     }
 }
 
@@ -905,6 +936,47 @@ fn busybox_echo() {
     let w = workloads();
     on_targets(Depth::Representative, |target| {
         assert_same_as_native(target, &w.busybox, &["echo", "hi"], &[])
+    });
+}
+
+/// The workload reads lamina's stdin: text, many lines, binary bytes, and
+/// end of file; output and status must match the same pipeline natively.
+#[test]
+fn stdin_is_forwarded() {
+    let w = workloads();
+    let binary: Vec<u8> = (0..200_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    let lines: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    let cases: Vec<(&[&str], Vec<u8>)> = vec![
+        (&["cat"], b"hello stdin\n".to_vec()),
+        (&["wc", "-l"], lines.into_bytes()),
+        (&["md5sum"], binary),
+        (&["cat"], Vec::new()),
+        (
+            &["sh", "-c", "read a; read b; echo \"$b $a\"; exit 4"],
+            b"one\ntwo\n".to_vec(),
+        ),
+    ];
+    on_targets(Depth::Representative, |target| {
+        cases.iter().try_for_each(|(args, input)| {
+            let mut native = Command::new(&w.busybox);
+            native.arg0(&w.busybox).args(*args).env_clear();
+            let native = run_bounded_with_input(
+                &mut native,
+                Some(input.clone()),
+                NATIVE_WALL_LIMIT,
+                "native run",
+            );
+            let lamina = LaminaRun::new(target, &w.busybox, args).run_with_input(input);
+            if native.stdout == lamina.stdout && native.status == lamina.status {
+                return Ok(());
+            }
+            Err(format!(
+                "busybox {args:?} with {} bytes of stdin differs on {target}\n{}\n{}",
+                input.len(),
+                describe("native", &native),
+                describe("lamina", &lamina)
+            ))
+        })
     });
 }
 

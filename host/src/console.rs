@@ -22,6 +22,7 @@ pub struct Router<O: Write, E: Write> {
     log_tail: VecDeque<String>,
     exit: Option<ExitStatus>,
     malformed_frames: u64,
+    stdin_wanted: bool,
 }
 
 /// What the router learned by the end of the stream.
@@ -43,10 +44,16 @@ impl<O: Write, E: Write> Router<O, E> {
             log_tail: VecDeque::with_capacity(LOG_TAIL_LINES),
             exit: None,
             malformed_frames: 0,
+            stdin_wanted: false,
         }
     }
 
     /// The exit status, once the guest has reported one.
+    /// Whether the guest has asked for stdin.
+    pub fn stdin_wanted(&self) -> bool {
+        self.stdin_wanted
+    }
+
     pub fn exit(&self) -> Option<ExitStatus> {
         self.exit
     }
@@ -62,6 +69,7 @@ impl<O: Write, E: Write> Router<O, E> {
             log_tail,
             exit,
             malformed_frames,
+            stdin_wanted,
         } = self;
         for &byte in bytes {
             let frame = match decoder.push(byte) {
@@ -99,6 +107,7 @@ impl<O: Write, E: Write> Router<O, E> {
                     }
                     log_tail.push_back(line.to_string());
                 }
+                Ok(GuestKind::StdinWanted) => *stdin_wanted = true,
                 Ok(GuestKind::Exit) => match ExitStatus::decode(frame.payload) {
                     Ok(status) if exit.is_none() => *exit = Some(status),
                     Ok(status) => {
@@ -127,9 +136,13 @@ impl<O: Write, E: Write> Router<O, E> {
     }
 }
 
-/// Copies `input` to the guest as `Stdin` frames, then sends `StdinEof`.
+/// Copies `input` to the guest as `Stdin` frames, then sends `StdinEof`,
+/// once `wanted` says the guest asked for stdin (false: it never will).
 /// A guest that has gone away (broken pipe, reset) is not an error.
-pub fn forward_stdin(mut input: impl Read, mut guest: impl Write) {
+pub fn forward_stdin(wanted: impl FnOnce() -> bool, mut input: impl Read, mut guest: impl Write) {
+    if !wanted() {
+        return;
+    }
     let mut buf = vec![0u8; frame::MAX_PAYLOAD];
     let mut wire = Vec::with_capacity(frame::HEADER_LEN + frame::MAX_PAYLOAD);
     loop {
@@ -282,7 +295,7 @@ mod tests {
     fn stdin_is_framed_and_ends_with_eof() {
         let input: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
         let mut wire = Vec::new();
-        forward_stdin(input.as_slice(), &mut wire);
+        forward_stdin(|| true, input.as_slice(), &mut wire);
         let mut decoder = Decoder::new();
         let mut data = Vec::new();
         let mut kinds = Vec::new();
@@ -302,6 +315,6 @@ mod tests {
 
     #[test]
     fn stdin_to_a_gone_guest_is_not_an_error() {
-        forward_stdin(&b"data"[..], ClosedPipe);
+        forward_stdin(|| true, &b"data"[..], ClosedPipe);
     }
 }

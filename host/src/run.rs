@@ -357,10 +357,15 @@ fn start_console(
         .set_nonblocking(false)
         .context("configuring the console socket")?;
     let to_guest = stream.try_clone().context("cloning the console socket")?;
+    let (stdin_wanted_tx, stdin_wanted_rx) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("stdin".into())
-        .spawn(move || console::forward_stdin(io::stdin().lock(), to_guest))
+        .spawn(move || {
+            let wanted = move || stdin_wanted_rx.recv().is_ok();
+            console::forward_stdin(wanted, io::stdin().lock(), to_guest)
+        })
         .context("starting the stdin thread")?;
+    let mut stdin_wanted_tx = Some(stdin_wanted_tx);
     let reader = std::thread::Builder::new()
         .name("console".into())
         .spawn(move || {
@@ -379,6 +384,11 @@ fn start_console(
                     Err(err) => {
                         tracing::info!("console read failed: {err}");
                         break;
+                    }
+                }
+                if router.stdin_wanted() {
+                    if let Some(tx) = stdin_wanted_tx.take() {
+                        let _ = tx.send(());
                     }
                 }
                 if !exit_sent && router.exit().is_some() {

@@ -70,10 +70,22 @@ macro_rules! log {
 }
 
 /// Bytes the host sent for stdin, and whether it reached end of file.
+/// Created on the first use, which asks the host to start sending.
 struct Stdin {
     decoder: Decoder,
     pending: VecDeque<u8>,
     eof: bool,
+}
+
+impl Stdin {
+    fn open() -> Self {
+        send(GuestKind::StdinWanted, &[]);
+        Self {
+            decoder: Decoder::new(),
+            pending: VecDeque::new(),
+            eof: false,
+        }
+    }
 }
 
 static STDIN: Mutex<Option<Stdin>> = Mutex::new(None);
@@ -90,15 +102,12 @@ fn drain_uart(stdin: &mut Stdin) {
     }
 }
 
-/// Reads stdin bytes into `buf`, waiting (polling the UART) until at least
+/// Reads stdin bytes into `buf`, waiting (in `hlt`, woken by the UART's
+/// interrupt) until at least
 /// one byte or end of file arrives. Returns 0 at end of file.
 pub fn read_stdin(buf: &mut [u8]) -> usize {
     let mut guard = STDIN.lock();
-    let stdin = guard.get_or_insert_with(|| Stdin {
-        decoder: Decoder::new(),
-        pending: VecDeque::new(),
-        eof: false,
-    });
+    let stdin = guard.get_or_insert_with(Stdin::open);
     loop {
         drain_uart(stdin);
         if !stdin.pending.is_empty() {
@@ -111,18 +120,14 @@ pub fn read_stdin(buf: &mut [u8]) -> usize {
         if stdin.eof || buf.is_empty() {
             return 0;
         }
-        crate::arch::cpu::pause();
+        crate::arch::cpu::wait_for_interrupt();
     }
 }
 
 /// Whether a read of stdin would return at once (data or end of file).
 pub fn stdin_ready() -> bool {
     let mut guard = STDIN.lock();
-    let stdin = guard.get_or_insert_with(|| Stdin {
-        decoder: Decoder::new(),
-        pending: VecDeque::new(),
-        eof: false,
-    });
+    let stdin = guard.get_or_insert_with(Stdin::open);
     drain_uart(stdin);
     !stdin.pending.is_empty() || stdin.eof
 }

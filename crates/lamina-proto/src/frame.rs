@@ -27,6 +27,10 @@ pub enum GuestKind {
     Log = 3,
     /// The workload is gone; payload is an encoded [`ExitStatus`].
     Exit = 4,
+    /// The workload reads stdin for the first time: the host starts
+    /// forwarding only now, so no byte reaches the UART before the guest
+    /// has set it up, and a workload that never reads takes no input.
+    StdinWanted = 5,
 }
 
 /// Frames the host sends.
@@ -47,6 +51,7 @@ impl TryFrom<u8> for GuestKind {
             2 => Ok(Self::Stderr),
             3 => Ok(Self::Log),
             4 => Ok(Self::Exit),
+            5 => Ok(Self::StdinWanted),
             other => Err(FrameError::UnknownKind(other)),
         }
     }

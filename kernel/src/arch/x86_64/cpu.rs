@@ -120,6 +120,13 @@ pub fn pause() {
     core::hint::spin_loop();
 }
 
+/// Sleeps until the next device interrupt (`sti; hlt` is atomic: an
+/// interrupt pending before the `hlt` still ends it), then masks again.
+pub fn wait_for_interrupt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+    x86_64::instructions::interrupts::disable();
+}
+
 /// Stops this CPU for good (interrupts off).
 pub fn halt_forever() -> ! {
     loop {

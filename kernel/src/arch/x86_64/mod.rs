@@ -14,6 +14,7 @@ pub mod user;
 pub fn init() {
     cpu::init();
     port::pic_init();
+    port::lapic_virtual_wire();
     gdt::init();
     trap::init();
 }

@@ -66,3 +66,12 @@ pub fn boot_slice(paddr: u64, len: usize) -> &'static [u8] {
     // from the frame allocator, so it is never written while the slice lives.
     unsafe { core::slice::from_raw_parts(start, len) }
 }
+
+/// Writes a 32-bit device register at physical address `paddr`.
+pub fn mmio_write_u32(paddr: u64, value: u32) {
+    let reg = check(paddr, 4) as *mut u32;
+    assert!(reg.is_aligned(), "unaligned MMIO register {paddr:#x}");
+    // SAFETY: the register lies in the direct map (checked) and is aligned;
+    // a volatile write is exactly one device access.
+    unsafe { reg.write_volatile(value) };
+}

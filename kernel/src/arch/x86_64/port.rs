@@ -102,7 +102,7 @@ pub const PIC_VECTOR_BASE: u8 = 32;
 
 /// Moves the legacy PIC off the exception vectors (SeaBIOS leaves IRQ0 on
 /// vector 8, where a timer tick would pose as a double fault) and masks
-/// every line: lamina polls its devices.
+/// every line but the console's.
 pub fn pic_init() {
     let mut c1: Port<u8> = Port::new(PIC1_COMMAND);
     let mut d1: Port<u8> = Port::new(PIC1_DATA);
@@ -119,7 +119,52 @@ pub fn pic_init() {
         d2.write(2); // ICW3: cascade identity
         d1.write(ICW4_8086);
         d2.write(ICW4_8086);
-        d1.write(0xff);
+        d1.write(!(1 << COM1_IRQ));
         d2.write(0xff);
+    }
+}
+
+const IA32_APIC_BASE: u32 = 0x1b;
+const APIC_BASE_ADDR_MASK: u64 = 0xf_ffff_f000;
+const LAPIC_SVR: u64 = 0xf0;
+const LAPIC_LVT_LINT0: u64 = 0x350;
+const LAPIC_LVT_LINT1: u64 = 0x360;
+const SVR_ENABLE: u32 = 1 << 8;
+/// Spurious-interrupt vector: the slave PIC's spurious line, which has a stub.
+const SPURIOUS_VECTOR: u32 = PIC_VECTOR_BASE as u32 + 15;
+const LVT_EXTINT: u32 = 0x700;
+const LVT_NMI: u32 = 0x400;
+
+/// Puts the local APIC in virtual-wire mode: LINT0 passes the PIC's
+/// interrupts through (ExtINT). SeaBIOS does this on `pc`; on `microvm`
+/// nothing does, and without it no PIC interrupt reaches the CPU.
+pub fn lapic_virtual_wire() {
+    let base = x86_64::registers::model_specific::Msr::new(IA32_APIC_BASE);
+    // SAFETY: reading IA32_APIC_BASE has no side effects.
+    let base = unsafe { base.read() } & APIC_BASE_ADDR_MASK;
+    super::phys::mmio_write_u32(base + LAPIC_SVR, SVR_ENABLE | SPURIOUS_VECTOR);
+    super::phys::mmio_write_u32(base + LAPIC_LVT_LINT0, LVT_EXTINT);
+    super::phys::mmio_write_u32(base + LAPIC_LVT_LINT1, LVT_NMI);
+}
+
+/// The legacy PIC line of COM1: the only one unmasked, so that a kernel
+/// waiting for stdin sleeps in `hlt` instead of spinning on the UART (a
+/// vCPU spinning on port I/O can starve QEMU's main loop, which delivers
+/// the very bytes it waits for).
+const COM1_IRQ: u8 = 4;
+const PIC_EOI: u8 = 0x20;
+
+/// Acknowledges a legacy PIC interrupt on `vector`.
+pub fn pic_eoi(vector: u8) {
+    let line = vector.wrapping_sub(PIC_VECTOR_BASE);
+    if line >= 16 {
+        return;
+    }
+    // SAFETY: EOI to the 8259A command ports only ends the interrupt in service.
+    unsafe {
+        if line >= 8 {
+            Port::<u8>::new(PIC2_COMMAND).write(PIC_EOI);
+        }
+        Port::<u8>::new(PIC1_COMMAND).write(PIC_EOI);
     }
 }

@@ -29,6 +29,7 @@ unsafe extern "C" {
 }
 
 const EXCEPTION_VECTORS: usize = 32;
+pub const FIRST_IRQ_VECTOR: u64 = EXCEPTION_VECTORS as u64;
 /// The legacy PIC's 16 lines, remapped to vectors 32..48 (see `port::pic_init`).
 const LEGACY_IRQ_VECTORS: usize = 16;
 const VECTOR_NMI: usize = 2;
@@ -119,7 +120,8 @@ lamina_trap_common:
     mov [rax + {cr2}], rbx
     jmp lamina_return_to_kernel
 2:
-    /* From ring 0: a kernel bug. Hand the full frame to Rust, which reports it. */
+    /* From ring 0: a device interrupt while the kernel waits (returns), or
+       an exception, a kernel bug (Rust reports it and never returns). */
     push rax
     push rbx
     push rcx
@@ -136,9 +138,27 @@ lamina_trap_common:
     push r14
     push r15
     mov rdi, rsp
+    mov rbp, rsp
     and rsp, -16
     call {kernel_trap}
-    ud2
+    mov rsp, rbp
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    iretq
 
 .global lamina_syscall_entry
 lamina_syscall_entry:
@@ -307,7 +327,13 @@ pub fn exception_name(vector: u64) -> &'static str {
     NAMES.get(vector as usize).copied().unwrap_or("reserved")
 }
 
-extern "C" fn kernel_trap(frame: &KernelTrapFrame) -> ! {
+extern "C" fn kernel_trap(frame: &KernelTrapFrame) {
+    if frame.vector >= FIRST_IRQ_VECTOR {
+        // A device woke the kernel from `wait_for_interrupt`; whoever waits
+        // polls the device itself.
+        super::port::pic_eoi(frame.vector as u8);
+        return;
+    }
     let cr2 = x86_64::registers::control::Cr2::read_raw();
     panic!(
         "kernel exception {} ({}) at rip {:#x}, cr2 {:#x}, error code {:#x}, rsp {:#x}",

@@ -57,7 +57,6 @@ const RFLAGS_RESERVED1: u64 = 1 << 1;
 const RFLAGS_USER_MASK: u64 = 0x0000_0000_0024_0dd5;
 const VECTOR_GP: u8 = 13;
 const VECTOR_PF: u8 = 14;
-const FIRST_IRQ_VECTOR: u64 = 32;
 
 pub fn is_canonical(addr: u64) -> bool {
     let top = addr >> 47;
@@ -81,7 +80,8 @@ pub fn run(ctx: &mut UserContext) -> Trap {
     super::trap::enter_user(ctx);
     if ctx.vector == SYSCALL_VECTOR {
         Trap::Syscall
-    } else if ctx.vector >= FIRST_IRQ_VECTOR {
+    } else if ctx.vector >= super::trap::FIRST_IRQ_VECTOR {
+        super::port::pic_eoi(ctx.vector as u8);
         Trap::Interrupt
     } else if ctx.vector == u64::from(VECTOR_PF) && ctx.rip == super::trap::syscall_entry_addr() {
         // `syscall` already put the return address in rcx and the flags in r11.
