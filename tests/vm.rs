@@ -243,6 +243,7 @@ const C_WORKLOADS: &[&str] = &[
     "wildstore",
     "syscalls",
     "oom",
+    "mmapmany",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 
@@ -872,6 +873,14 @@ fn bigalloc() {
         CBuild::ALL
             .iter()
             .try_for_each(|&build| assert_same_as_native(target, &w.c("bigalloc", build), &[], &[]))
+    });
+}
+
+#[test]
+fn many_mappings_and_splits() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        assert_same_as_native(target, &w.c("mmapmany", CBuild::MuslStatic), &[], &[])
     });
 }
 

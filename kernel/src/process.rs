@@ -120,7 +120,7 @@ impl Process {
             if !mm.is_free(s, e) {
                 return Err(LoadError::Elf(lamina_elf::ElfError::BadSegment));
             }
-            mm.insert(s, e, p);
+            mm.insert(s, e, p)?;
         }
         for seg in elf.load_segments() {
             mm.write_initial(bias + seg.vaddr, elf.segment_data(&seg))?;
@@ -136,7 +136,7 @@ impl Process {
                 write: true,
                 exec: false,
             },
-        );
+        )?;
         let features = cpu::features();
         let entry = bias + elf.entry();
         let auxv = [

@@ -21,6 +21,8 @@ pub const STACK_TOP: u64 = USER_END;
 pub const STACK_SIZE: u64 = 8 << 20;
 /// Anonymous mappings are placed top-down below this.
 const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 30);
+/// Linux's default `vm.max_map_count`.
+const MAX_MAP_COUNT: usize = 65_530;
 /// Nothing is mapped below this (null-pointer guard).
 const MMAP_MIN: u64 = 0x10000;
 
@@ -57,6 +59,9 @@ pub struct AddressSpace {
     vmas: BTreeMap<u64, Vma>,
     brk_base: u64,
     brk: u64,
+    /// Lowest address `find_free` has handed out: the next gap is usually
+    /// right below it, which saves a walk over every region.
+    mmap_low: u64,
 }
 
 fn page_ceil(addr: u64) -> Option<u64> {
@@ -71,6 +76,7 @@ impl AddressSpace {
             vmas: BTreeMap::new(),
             brk_base: 0,
             brk: 0,
+            mmap_low: MMAP_TOP,
         })
     }
 
@@ -91,9 +97,28 @@ impl AddressSpace {
     }
 
     /// Adds a region over `[start, end)` (page aligned, currently unmapped).
-    pub fn insert(&mut self, start: u64, end: u64, prot: Prot) {
+    /// Merges with a neighbour of the same protection, so a growing heap
+    /// stays one region. ENOMEM past Linux's default `vm.max_map_count`,
+    /// which also bounds the kernel heap the region tree uses.
+    pub fn insert(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
         debug_assert!(!self.overlaps(start, end));
+        let (mut start, mut end) = (start, end);
+        if let Some((&s, v)) = self.vmas.range(..start).next_back() {
+            if v.end == start && v.prot == prot {
+                start = s;
+            }
+        }
+        if let Some(next) = self.vmas.get(&end).copied() {
+            if next.prot == prot {
+                self.vmas.remove(&end);
+                end = next.end;
+            }
+        }
+        if self.vmas.len() >= MAX_MAP_COUNT && !self.vmas.contains_key(&start) {
+            return Err(Errno::ENOMEM);
+        }
         self.vmas.insert(start, Vma { end, prot });
+        Ok(())
     }
 
     /// Cuts `[start, end)` out of the regions: returns the pieces that were
@@ -167,7 +192,20 @@ impl AddressSpace {
     }
 
     /// A free gap of `len` bytes, highest first (mmap without a hint).
-    pub fn find_free(&self, len: u64) -> Option<u64> {
+    pub fn find_free(&mut self, len: u64) -> Option<u64> {
+        let low = self.mmap_low;
+        if let Some(start) = low.checked_sub(len) {
+            if self.is_free(start, low) {
+                self.mmap_low = start;
+                return Some(start);
+            }
+        }
+        let found = self.find_free_from_top(len)?;
+        self.mmap_low = found.min(low);
+        Some(found)
+    }
+
+    fn find_free_from_top(&self, len: u64) -> Option<u64> {
         let mut top = MMAP_TOP;
         for (&s, v) in self.vmas.range(..MMAP_TOP).rev() {
             if v.end <= top && top - v.end >= len {
@@ -315,15 +353,14 @@ impl AddressSpace {
             if !self.is_free(old_end, new_end) || new_end > MMAP_TOP {
                 return self.brk;
             }
-            self.insert(
-                old_end,
-                new_end,
-                Prot {
-                    read: true,
-                    write: true,
-                    exec: false,
-                },
-            );
+            let heap = Prot {
+                read: true,
+                write: true,
+                exec: false,
+            };
+            if self.insert(old_end, new_end, heap).is_err() {
+                return self.brk;
+            }
         } else if new_end < old_end {
             self.unmap_range(new_end, old_end);
         }
@@ -354,8 +391,8 @@ impl AddressSpace {
     }
 
     /// Extends the region ending at `end` by `[end, new_end)` with `prot`.
-    pub fn grow(&mut self, end: u64, new_end: u64, prot: Prot) {
-        self.insert(end, new_end, prot);
+    pub fn grow(&mut self, end: u64, new_end: u64, prot: Prot) -> Result<(), Errno> {
+        self.insert(end, new_end, prot)
     }
 }
 

@@ -66,7 +66,7 @@ pub fn mmap(
             _ => p.mm.find_free(req.len).ok_or(Errno::ENOMEM)?,
         }
     };
-    p.mm.insert(start, start + req.len, prot);
+    p.mm.insert(start, start + req.len, prot)?;
     Ok(start)
 }
 
@@ -117,14 +117,14 @@ pub fn mremap(
     }
     let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
     if p.mm.is_free(old_end, new_end) {
-        p.mm.grow(old_end, new_end, prot);
+        p.mm.grow(old_end, new_end, prot)?;
         return Ok(old);
     }
     if !flags.contains(MremapFlags::MAYMOVE) {
         return Err(Errno::ENOMEM);
     }
     let new = p.mm.find_free(new_len).ok_or(Errno::ENOMEM)?;
-    p.mm.insert(new, new + new_len, prot);
+    p.mm.insert(new, new + new_len, prot)?;
     p.mm.move_pages(old, new, old_len)?;
     Ok(new)
 }

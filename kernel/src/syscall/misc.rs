@@ -19,6 +19,8 @@ const RSEQ_MIN_LEN: u64 = 32;
 const RSEQ_ALIGN: u64 = 32;
 const RSEQ_FLAG_UNREGISTER: u64 = 1;
 const RLIMITS: u64 = 16;
+/// Linux returns at most this much from one getrandom call.
+const GETRANDOM_MAX: u64 = (32 << 20) - 1;
 const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
 
 pub fn arch_prctl(p: &mut Process, code: u64, addr: u64) -> SysResult {
@@ -138,7 +140,7 @@ pub fn getrandom(p: &mut Process, buf: u64, len: u64, flags: u64) -> SysResult {
     if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 {
         return Err(Errno::EINVAL);
     }
-    let len = len.min(i32::MAX as u64) as usize;
+    let len = len.min(GETRANDOM_MAX) as usize;
     let mut chunk = [0u8; 256];
     let mut done = 0;
     while done < len {
