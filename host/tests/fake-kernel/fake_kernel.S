@@ -7,7 +7,8 @@
  *   1  two log lines, then a kernel panic status
  *   2  a log line, then off without an exit status
  *   3  hang (for --timeout)
- *   4  echo stdin frames back as stdout frames; exit 0 at stdin EOF
+ *   4  ask for stdin (StdinWanted), echo stdin frames back as stdout
+ *      frames; exit 0 at stdin EOF
  *   5  garbage frames between stdout frames, then signal 11
  *   6  out of memory
  */
@@ -84,6 +85,9 @@ putc:
     ret
 
 echo:
+    mov $stdin_wanted, %esi
+    mov $3, %ecx
+    call send
 1:  call recv               /* kind */
     mov %al, %bl
     call recv               /* len lo */
@@ -113,6 +117,7 @@ echo:
 
     .section .rodata
 exit0: .byte 4, 2, 0, 0, 0
+stdin_wanted: .byte 5, 0, 0
 
 #define FRAME(kind, text) .byte kind, (9f - 8f), 0; 8: .ascii text; 9:
 script:

@@ -1,0 +1,663 @@
+//! `lamina-bench`: lamina side by side with a Linux utility VM (Debian's
+//! kernel and a busybox initramfs on the same QEMU `microvm`) and with the
+//! host, under each accelerator. Prints a markdown table, writes
+//! `bench/results.md` and `bench/chart.png`. Run it through
+//! `scripts/bench-compare`.
+
+mod chart;
+mod cpio;
+mod parse;
+mod report;
+mod rows;
+mod run;
+mod setup;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use report::{median, Cell, RowResult, Section};
+use rows::{Row, Source, BOOT_PROGRAM, ROWS};
+use setup::{step, Layout, Prepared};
+
+/// A one-line error for the user.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Error(err.to_string())
+    }
+}
+
+const DEFAULT_MEMORY_MIB: u32 = 256;
+/// `lamina run` refuses less (host/src/cli.rs, MIN_MEMORY_BYTES).
+const LAMINA_MIN_MEMORY_MIB: u32 = 16;
+const LINUX_MIN_MEMORY_MIB: u32 = 4;
+const KIB: f64 = 1024.0;
+const USAGE: &str = "\
+usage: lamina-bench [--runs N] [--repeats N] [--accel tcg,kvm] [--bound-s S] [--no-build]
+  --runs N      boot-to-exit runs per VM, interleaved (default 10, at least 10 for the record)
+  --repeats N   runs of each program row per side (default 3)
+  --accel LIST  accelerators to measure (default tcg,kvm; kvm is skipped if /dev/kvm does not open)
+  --bound-s S   wall-time bound of one VM run in seconds (default 30)
+  --no-build    use the lamina already in target/release";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accel {
+    Tcg,
+    Kvm,
+}
+
+impl Accel {
+    fn name(self) -> &'static str {
+        match self {
+            Accel::Tcg => "tcg",
+            Accel::Kvm => "kvm",
+        }
+    }
+
+    /// The CPU model lamina itself asks for (host/src/qemu.rs).
+    fn cpu(self) -> &'static str {
+        match self {
+            Accel::Tcg => "max",
+            Accel::Kvm => "host",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Vm {
+    Lamina,
+    Linux,
+}
+
+impl Vm {
+    fn name(self) -> &'static str {
+        match self {
+            Vm::Lamina => "lamina",
+            Vm::Linux => "Linux guest",
+        }
+    }
+}
+
+struct Options {
+    runs: usize,
+    repeats: usize,
+    accels: Vec<Accel>,
+    bound: Duration,
+    build: bool,
+}
+
+fn parse_options() -> Result<Options, Error> {
+    let mut options = Options {
+        runs: 10,
+        repeats: 3,
+        accels: vec![Accel::Tcg, Accel::Kvm],
+        bound: Duration::from_secs(30),
+        build: true,
+    };
+    let mut args = std::env::args().skip(1);
+    let bad = |what: &str| Error(format!("{what}\n{USAGE}"));
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or_else(|| bad(&format!("{name} needs a value")))
+        };
+        match arg.as_str() {
+            "--runs" => options.runs = value("--runs")?.parse().map_err(|_| bad("bad --runs"))?,
+            "--repeats" => {
+                options.repeats = value("--repeats")?
+                    .parse()
+                    .map_err(|_| bad("bad --repeats"))?
+            }
+            "--bound-s" => {
+                let secs: u64 = value("--bound-s")?
+                    .parse()
+                    .map_err(|_| bad("bad --bound-s"))?;
+                options.bound = Duration::from_secs(secs.max(1));
+            }
+            "--accel" => {
+                options.accels = value("--accel")?
+                    .split(',')
+                    .map(|name| match name {
+                        "tcg" => Ok(Accel::Tcg),
+                        "kvm" => Ok(Accel::Kvm),
+                        _ => Err(bad(&format!("unknown accelerator {name}"))),
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            "--no-build" => options.build = false,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => return Err(bad(&format!("unknown argument {arg}"))),
+        }
+    }
+    if options.runs == 0 || options.repeats == 0 {
+        return Err(bad("--runs and --repeats must be at least 1"));
+    }
+    Ok(options)
+}
+
+fn kvm_opens() -> bool {
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
+}
+
+/// One VM run, read.
+struct VmRun {
+    outcome: run::Outcome,
+    ok: bool,
+    results: BTreeMap<String, parse::Measurement>,
+    in_guest_ms: Option<f64>,
+}
+
+struct Bench<'a> {
+    prepared: &'a Prepared,
+    accel: Accel,
+    bound: Duration,
+    /// Why a VM stopped being run under this accelerator, once it timed out.
+    gave_up: BTreeMap<&'static str, String>,
+    notes: Vec<String>,
+}
+
+impl Bench<'_> {
+    fn command(&self, vm: Vm, program: &str, args: &[&str], memory_mib: u32) -> Command {
+        match vm {
+            Vm::Lamina => {
+                let mut command = Command::new(&self.prepared.lamina);
+                command
+                    .args(["run", "--accel", self.accel.name(), "--machine", "microvm"])
+                    .arg(format!("-m{memory_mib}M"))
+                    .arg(format!("--timeout={}s", self.bound.as_secs()))
+                    .arg("-v")
+                    .arg(&self.prepared.programs[program])
+                    .args(args);
+                command
+            }
+            Vm::Linux => {
+                let mut command = Command::new("qemu-system-x86_64");
+                command
+                    .args(["-M", "microvm", "-accel", self.accel.name()])
+                    .args(["-cpu", self.accel.cpu(), "-smp", "1"])
+                    .arg("-m")
+                    .arg(format!("{memory_mib}M"))
+                    .args(["-nodefaults", "-no-user-config", "-display", "none"])
+                    .args(["-no-reboot", "-serial", "stdio", "-kernel"])
+                    .arg(&self.prepared.vmlinuz)
+                    .arg("-initrd")
+                    .arg(&self.prepared.initramfs)
+                    .arg("-append")
+                    .arg(format!(
+                        "console=ttyS0 quiet loglevel=0 panic=-1{} -- /bench/{program} {}",
+                        self.linux_tsc_hint(),
+                        args.join(" ")
+                    ));
+                command
+            }
+        }
+    }
+
+    /// Under TCG the guest's TSC is the host's, and Linux's calibration of it
+    /// against the PIT fails now and then on a busy host ("Unable to calibrate
+    /// against PIT"), after which the guest hangs without a clocksource (lamina
+    /// falls back to a default rate instead), so Linux is told the frequency.
+    fn linux_tsc_hint(&self) -> String {
+        match (self.accel, host_tsc_khz()) {
+            (Accel::Tcg, Some(khz)) => format!(" tsc_early_khz={khz}"),
+            _ => String::new(),
+        }
+    }
+
+    fn run_vm(
+        &mut self,
+        vm: Vm,
+        program: &str,
+        args: &[&str],
+        memory_mib: u32,
+        bound: Duration,
+    ) -> Result<VmRun, String> {
+        if let Some(why) = self.gave_up.get(vm.name()) {
+            return Err(why.clone());
+        }
+        let outcome = run::bounded(&mut self.command(vm, program, args, memory_mib), bound)
+            .map_err(|err| format!("cannot start: {err}"))?;
+        let (results, ok, in_guest_ms) = match vm {
+            Vm::Lamina => (
+                parse::results(&outcome.stdout, None),
+                outcome.succeeded(),
+                parse::lamina_boot_us(&outcome.stderr).map(|us| us / 1000.0),
+            ),
+            Vm::Linux => {
+                let results = parse::results(&outcome.stdout, Some(parse::LINUX_RESULT_MARKER));
+                let exited_zero = results.get("exit_status").map(|m| m.value) == Some(0.0);
+                let in_guest = results
+                    .get("linux_kernel_to_init")
+                    .map(|m| m.value * 1000.0);
+                (results, outcome.succeeded() && exited_zero, in_guest)
+            }
+        };
+        Ok(VmRun {
+            outcome,
+            ok,
+            results,
+            in_guest_ms,
+        })
+    }
+
+    /// Records a failed run: a timeout at the default bound retires the VM
+    /// for the rest of this accelerator, so a guest that hangs costs one bound.
+    fn failed(&mut self, vm: Vm, what: &str, run: &VmRun) -> Cell {
+        let why = run.outcome.failure(self.bound);
+        let note = format!("{} under {}: {what}: {why}", vm.name(), self.accel.name());
+        if run.outcome.timed_out && !self.gave_up.contains_key(vm.name()) {
+            self.gave_up.insert(
+                vm.name(),
+                format!("skipped after an earlier run did not finish ({what})"),
+            );
+            self.notes.push(format!(
+                "{note}; its later rows under {} were skipped",
+                self.accel.name()
+            ));
+        } else {
+            self.notes.push(note);
+        }
+        Cell::DidNotFinish(why)
+    }
+
+    /// Rows a, b and g: `hello` booted `runs` times per VM, interleaved.
+    fn boot_runs(&mut self, runs: usize) -> BTreeMap<(BootFigure, Vm), Cell> {
+        let mut wall = BTreeMap::<&str, Vec<f64>>::new();
+        let mut in_guest = BTreeMap::<&str, Vec<f64>>::new();
+        let mut rss = BTreeMap::<&str, Vec<f64>>::new();
+        let mut failure = BTreeMap::<&str, Cell>::new();
+        for i in 0..runs {
+            for vm in [Vm::Lamina, Vm::Linux] {
+                if failure.contains_key(vm.name()) && self.gave_up.contains_key(vm.name()) {
+                    continue;
+                }
+                let bound = self.bound;
+                match self.run_vm(vm, BOOT_PROGRAM, &[], DEFAULT_MEMORY_MIB, bound) {
+                    Ok(run) if run.ok => {
+                        wall.entry(vm.name())
+                            .or_default()
+                            .push(run.outcome.wall.as_secs_f64() * 1000.0);
+                        if let Some(ms) = run.in_guest_ms {
+                            in_guest.entry(vm.name()).or_default().push(ms);
+                        }
+                        rss.entry(vm.name())
+                            .or_default()
+                            .push(run.outcome.peak_rss_kib as f64 / KIB);
+                    }
+                    Ok(run) => {
+                        let cell = self.failed(vm, &format!("hello boot run {}", i + 1), &run);
+                        failure.insert(vm.name(), cell);
+                    }
+                    Err(why) => {
+                        failure.insert(vm.name(), Cell::DidNotFinish(why));
+                    }
+                }
+            }
+        }
+        let mut cells = BTreeMap::new();
+        for vm in [Vm::Lamina, Vm::Linux] {
+            for (source, samples) in [
+                (BootFigure::Wall, &wall),
+                (BootFigure::InGuest, &in_guest),
+                (BootFigure::Rss, &rss),
+            ] {
+                let cell = match (samples.get(vm.name()), failure.get(vm.name())) {
+                    (Some(s), _) if !s.is_empty() => Cell::Samples(s.clone()),
+                    (_, Some(f)) => f.clone(),
+                    _ => Cell::DidNotFinish("no samples".into()),
+                };
+                cells.insert((source, vm), cell);
+            }
+        }
+        cells
+    }
+
+    /// Row e: the smallest `-m` in MiB at which `program` exits 0.
+    fn min_memory(&mut self, vm: Vm, program: &str, bound: Duration) -> Cell {
+        let floor = match vm {
+            Vm::Lamina => LAMINA_MIN_MEMORY_MIB,
+            Vm::Linux => LINUX_MIN_MEMORY_MIB,
+        };
+        let passes = |mib: u32, bench: &mut Self| -> Result<bool, String> {
+            let run = bench.run_vm(vm, program, &[], mib, bound)?;
+            Ok(run.ok)
+        };
+        match passes(DEFAULT_MEMORY_MIB, self) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Cell::DidNotFinish(format!("fails at {DEFAULT_MEMORY_MIB} MiB"));
+            }
+            Err(why) => return Cell::DidNotFinish(why),
+        }
+        if passes(floor, self) == Ok(true) {
+            return Cell::AtMost(f64::from(floor));
+        }
+        let (mut failing, mut passing) = (floor, DEFAULT_MEMORY_MIB);
+        while passing - failing > 1 {
+            let mid = failing + (passing - failing) / 2;
+            if passes(mid, self) == Ok(true) {
+                passing = mid;
+            } else {
+                failing = mid;
+            }
+        }
+        Cell::Samples(vec![f64::from(passing)])
+    }
+
+    /// A `Source::Program` row in one VM: `repeats` runs, the `key` figure.
+    fn program_row(
+        &mut self,
+        vm: Vm,
+        program: &str,
+        args: &[&str],
+        key: &str,
+        repeats: usize,
+    ) -> Cell {
+        let mut samples = Vec::new();
+        for _ in 0..repeats {
+            let bound = self.bound;
+            match self.run_vm(vm, program, args, DEFAULT_MEMORY_MIB, bound) {
+                Ok(run) => match run.results.get(key) {
+                    Some(m) if run.ok => samples.push(m.value),
+                    _ => return self.failed(vm, program, &run),
+                },
+                Err(why) => return Cell::DidNotFinish(why),
+            }
+        }
+        Cell::samples(samples)
+    }
+}
+
+/// The figures that the boot runs give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum BootFigure {
+    Wall,
+    InGuest,
+    Rss,
+}
+
+fn native_row(
+    prepared: &Prepared,
+    program: &str,
+    args: &[&str],
+    key: &str,
+    repeats: usize,
+    bound: Duration,
+) -> Cell {
+    let mut samples = Vec::new();
+    for _ in 0..repeats {
+        let outcome =
+            match run::bounded(Command::new(&prepared.programs[program]).args(args), bound) {
+                Ok(outcome) => outcome,
+                Err(err) => return Cell::DidNotFinish(err.to_string()),
+            };
+        match parse::results(&outcome.stdout, None).get(key) {
+            Some(m) if outcome.succeeded() => samples.push(m.value),
+            _ => return Cell::DidNotFinish(outcome.failure(bound)),
+        }
+    }
+    Cell::samples(samples)
+}
+
+/// The host's TSC frequency, which /proc/cpuinfo gives as "cpu MHz" on CPUs
+/// with a constant TSC.
+fn host_tsc_khz() -> Option<u64> {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").ok()?;
+    if !cpuinfo.contains("constant_tsc") {
+        return None;
+    }
+    let mhz: f64 = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu MHz"))?
+        .split_once(':')?
+        .1
+        .trim()
+        .parse()
+        .ok()?;
+    Some((mhz * 1000.0).round() as u64)
+}
+
+fn file_kib(path: &Path) -> f64 {
+    fs::metadata(path)
+        .map(|m| m.len() as f64 / KIB)
+        .unwrap_or(f64::NAN)
+}
+
+fn measure(
+    accel: Accel,
+    prepared: &Prepared,
+    options: &Options,
+    native: &BTreeMap<usize, Cell>,
+) -> Section {
+    let mut bench = Bench {
+        prepared,
+        accel,
+        bound: options.bound,
+        gave_up: BTreeMap::new(),
+        notes: Vec::new(),
+    };
+    step(&format!(
+        "{}: {} interleaved boot runs of hello per VM",
+        accel.name(),
+        options.runs
+    ));
+    let boot = bench.boot_runs(options.runs);
+    // Bisection runs get a tighter bound: a few boot times, not the default.
+    let bisect_bound = |bench: &Bench, vm: Vm| match boot.get(&(BootFigure::Wall, vm)) {
+        Some(Cell::Samples(ms)) => Duration::from_millis((median(ms) * 4.0) as u64)
+            .max(Duration::from_secs(5))
+            .min(bench.bound),
+        _ => bench.bound,
+    };
+
+    let mut rows = Vec::new();
+    for (index, row) in ROWS.iter().enumerate() {
+        let Row { sides, .. } = *row;
+        let mut cells = [Cell::NotMeasured, Cell::NotMeasured];
+        for (slot, vm) in [Vm::Lamina, Vm::Linux].into_iter().enumerate() {
+            let wanted = match vm {
+                Vm::Lamina => sides.lamina,
+                Vm::Linux => sides.linux,
+            };
+            if !wanted {
+                continue;
+            }
+            cells[slot] = match row.source {
+                Source::BootWall => boot[&(BootFigure::Wall, vm)].clone(),
+                Source::BootInGuest => boot[&(BootFigure::InGuest, vm)].clone(),
+                Source::BootPeakRss => boot[&(BootFigure::Rss, vm)].clone(),
+                Source::Program { program, args, key } => {
+                    step(&format!(
+                        "{}: {program} {} in {}",
+                        accel.name(),
+                        args.join(" "),
+                        vm.name()
+                    ));
+                    bench.program_row(vm, program, args, key, options.repeats)
+                }
+                Source::MinMemory { program } => {
+                    step(&format!(
+                        "{}: bisect -m for {program} in {}",
+                        accel.name(),
+                        vm.name()
+                    ));
+                    let bound = bisect_bound(&bench, vm);
+                    bench.min_memory(vm, program, bound)
+                }
+                Source::ImageSize => Cell::Samples(vec![match vm {
+                    Vm::Lamina => file_kib(&prepared.lamina_kernel),
+                    Vm::Linux => file_kib(&prepared.vmlinuz) + file_kib(&prepared.initramfs),
+                }]),
+            };
+        }
+        let [lamina, linux] = cells;
+        rows.push(RowResult {
+            label: row.label.to_string(),
+            short: row.short.to_string(),
+            unit: row.unit.to_string(),
+            lamina,
+            linux,
+            native: native.get(&index).cloned().unwrap_or(Cell::NotMeasured),
+        });
+    }
+    Section {
+        title: format!("microvm, {}", accel.name().to_uppercase()),
+        rows,
+        notes: bench.notes,
+    }
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn machine_description(accels: &str) -> String {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')))
+        .map(|(_, m)| m.trim().to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    let qemu = command_output("qemu-system-x86_64", &["--version"]);
+    let qemu = qemu.lines().next().unwrap_or("QEMU: unknown");
+    format!("{model}, {cores} cores; {qemu}; accelerators: {accels}")
+}
+
+fn accel_description(accels: &[Accel]) -> String {
+    accels
+        .iter()
+        .map(|a| match a {
+            Accel::Tcg => "TCG".to_string(),
+            Accel::Kvm if Path::new("/sys/module/kvm_pvm").exists() => {
+                "KVM (nested kvm_pvm: no hardware virtualization, every ring transition exits to the host)".into()
+            }
+            Accel::Kvm => "KVM".into(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const METHOD: &str = "\
+How each row is measured (same QEMU, same `microvm` machine, `-smp 1`, 256 MiB unless bisecting;
+lamina's CPU model under each accelerator is also the Linux guest's: `max` under TCG, `host` under KVM):
+
+- *boot to exit*: wall time of the whole VM run of a static `hello`, from spawning the process
+  (`lamina run -v hello`; `qemu-system-x86_64 ... -kernel vmlinuz -initrd initramfs`) to reaping it,
+  runs interleaved lamina/Linux/lamina/...; median (min–max). The Linux guest's run includes qboot,
+  decompressing the bzImage, booting, loading the utility VM's modules (virtio transports, 9P, virtio-net,
+  vsock) and `poweroff -f`.
+- *in-guest boot*: lamina: its `boot: entry to user mode` log line (TSC from kernel entry); Linux: the
+  printk timestamp of `Run /init as init process` (its clock starts at early kernel setup, so it leaves out
+  qboot and the bzImage decompressor, which lamina does not have).
+- *syscall*, *page fault*: the same static musl binaries (`bench/programs/`) natively, in lamina and in the
+  Linux guest; median (min–max) of the repeats.
+- *smallest guest memory*: bisection over whole MiB of `-m` between a floor (lamina: 16, the least `lamina
+  run` accepts; Linux: 4) and 256; `≤ 16` means the floor itself runs.
+- *image size*: what the host ships to boot: lamina's kernel ELF; Debian's vmlinuz plus the initramfs
+  (busybox, modules, init, benchmark programs; gzip -9).
+- *peak host RSS*: `ru_maxrss` from `wait4` on the process spawned. For Linux that is QEMU itself; for lamina
+  it is the larger of `lamina` and the QEMU it spawned and reaped (the kernel folds a reaped child's peak into
+  its parent's), i.e. QEMU's.
+";
+
+fn real_main() -> Result<(), Error> {
+    let mut options = parse_options()?;
+    if options.accels.contains(&Accel::Kvm) && !kvm_opens() {
+        eprintln!("note: /dev/kvm does not open; measuring TCG only");
+        options.accels.retain(|a| *a != Accel::Kvm);
+    }
+    let layout = Layout::new();
+    let prepared = setup::prepare(&layout, options.build)?;
+    eprintln!(
+        "Linux guest: {}; modules: {}",
+        prepared.vmlinuz.display(),
+        prepared.modules.join(" ")
+    );
+
+    step("native runs");
+    let mut native = BTreeMap::new();
+    for (index, row) in ROWS.iter().enumerate() {
+        if let (true, Source::Program { program, args, key }) = (row.sides.native, row.source) {
+            native.insert(
+                index,
+                native_row(
+                    &prepared,
+                    program,
+                    args,
+                    key,
+                    options.repeats,
+                    options.bound,
+                ),
+            );
+        }
+    }
+
+    let sections: Vec<Section> = options
+        .accels
+        .iter()
+        .map(|&accel| measure(accel, &prepared, &options, &native))
+        .collect();
+
+    let table = report::markdown(&sections);
+    println!("{table}");
+
+    let command = std::env::var("LAMINA_BENCH_COMMAND")
+        .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let machine = machine_description(&accel_description(&options.accels));
+    let results = format!(
+        "# lamina versus a Linux utility VM\n\n\
+         Measured {date} on {machine}.\n\n\
+         Command: `{command}`\n\n\
+         Linux guest: Debian's `{}` with a busybox initramfs; modules loaded: {}.\n\n\
+         {table}![lamina/Linux ratios](chart.png)\n\n## Method\n\n{METHOD}",
+        prepared
+            .vmlinuz
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy(),
+        prepared.modules.join(", "),
+    );
+    let bench_dir = layout.root.join("bench");
+    fs::write(bench_dir.join("results.md"), results)?;
+    match &prepared.font {
+        Some(font) => chart::draw(&sections, font, &bench_dir.join("chart.png"))?,
+        None => eprintln!("note: no DejaVuSans.ttf found or fetched; chart.png not drawn"),
+    }
+    eprintln!("wrote bench/results.md and bench/chart.png");
+    Ok(())
+}
+
+fn main() {
+    if let Err(err) = real_main() {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+}

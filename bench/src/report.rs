@@ -1,0 +1,229 @@
+//! Results as cells, and the markdown table that shows them.
+
+use std::fmt::Write as _;
+
+/// One side's figure for one row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// The row is not measured on this side.
+    NotMeasured,
+    /// The run did not finish within its bound, or failed; the note says how.
+    DidNotFinish(String),
+    /// Samples of the figure: shown as the median, with min–max when several.
+    Samples(Vec<f64>),
+    /// A bisection that ran at its lowest allowed value: the true figure is
+    /// at most this.
+    AtMost(f64),
+}
+
+impl Cell {
+    pub fn samples(samples: Vec<f64>) -> Self {
+        if samples.is_empty() {
+            Cell::DidNotFinish("no samples".into())
+        } else {
+            Cell::Samples(samples)
+        }
+    }
+
+    /// The figure used for ratios: the median, or the bound.
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            Cell::Samples(samples) => Some(median(samples)),
+            Cell::AtMost(bound) => Some(*bound),
+            Cell::NotMeasured | Cell::DidNotFinish(_) => None,
+        }
+    }
+
+    fn markdown(&self) -> String {
+        match self {
+            Cell::NotMeasured => "–".into(),
+            Cell::DidNotFinish(_) => "did not finish".into(),
+            Cell::AtMost(bound) => format!("≤ {}", number(*bound)),
+            Cell::Samples(samples) if samples.len() == 1 => number(samples[0]),
+            Cell::Samples(samples) => {
+                let (min, max) = samples
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                        (lo.min(x), hi.max(x))
+                    });
+                format!(
+                    "{} ({}–{})",
+                    number(median(samples)),
+                    number(min),
+                    number(max)
+                )
+            }
+        }
+    }
+}
+
+/// One row of one accelerator's table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowResult {
+    pub label: String,
+    pub short: String,
+    pub unit: String,
+    pub lamina: Cell,
+    pub linux: Cell,
+    pub native: Cell,
+}
+
+impl RowResult {
+    /// lamina / Linux guest, when both have a figure.
+    pub fn ratio(&self) -> Option<f64> {
+        let (lamina, linux) = (self.lamina.value()?, self.linux.value()?);
+        (linux > 0.0).then(|| lamina / linux)
+    }
+
+    fn ratio_markdown(&self) -> String {
+        match (self.ratio(), &self.lamina) {
+            (None, _) => "–".into(),
+            (Some(ratio), Cell::AtMost(_)) => format!("≤ {}", number(ratio)),
+            (Some(ratio), _) => number(ratio),
+        }
+    }
+}
+
+/// The table for one accelerator, with notes on what did not finish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    pub title: String,
+    pub rows: Vec<RowResult>,
+    pub notes: Vec<String>,
+}
+
+pub fn median(samples: &[f64]) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
+}
+
+/// Three significant digits or so, without exponent notation.
+pub fn number(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 100.0 || value == value.trunc() && magnitude >= 1.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 10.0 {
+        format!("{value:.1}")
+    } else if magnitude >= 1.0 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+/// The sections as markdown tables, each under a heading.
+pub fn markdown(sections: &[Section]) -> String {
+    let mut out = String::new();
+    for section in sections {
+        let _ = writeln!(out, "### {}\n", section.title);
+        out.push_str("| row | unit | lamina | Linux guest | native | lamina/Linux |\n");
+        out.push_str("| --- | --- | ---: | ---: | ---: | ---: |\n");
+        for row in &section.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                row.label,
+                row.unit,
+                row.lamina.markdown(),
+                row.linux.markdown(),
+                row.native.markdown(),
+                row.ratio_markdown()
+            );
+        }
+        if !section.notes.is_empty() {
+            out.push('\n');
+            for note in &section.notes {
+                let _ = writeln!(out, "- {note}");
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+
+    fn row(label: &str, unit: &str, lamina: Cell, linux: Cell, native: Cell) -> RowResult {
+        RowResult {
+            label: label.into(),
+            short: label.into(),
+            unit: unit.into(),
+            lamina,
+            linux,
+            native,
+        }
+    }
+
+    #[test]
+    fn table_from_recorded_results() {
+        let linux = parse::results(
+            "[    1.2] Run /init as init process\r\n@@ syscall_getppid 812.4 ns/call\r\n",
+            Some(parse::LINUX_RESULT_MARKER),
+        );
+        let lamina = parse::results("syscall_getppid 314.0 ns/call\n", None);
+        let sections = [Section {
+            title: "microvm, TCG".into(),
+            rows: vec![
+                row(
+                    "boot to exit",
+                    "ms",
+                    Cell::Samples(vec![82.0, 79.5, 95.3]),
+                    Cell::Samples(vec![4700.0, 4800.0, 4650.0, 4900.0]),
+                    Cell::NotMeasured,
+                ),
+                row(
+                    "syscall",
+                    "ns/call",
+                    Cell::samples(vec![lamina["syscall_getppid"].value]),
+                    Cell::samples(vec![linux["syscall_getppid"].value]),
+                    Cell::Samples(vec![104.7]),
+                ),
+                row(
+                    "smallest -m",
+                    "MiB",
+                    Cell::AtMost(16.0),
+                    Cell::Samples(vec![40.0]),
+                    Cell::NotMeasured,
+                ),
+            ],
+            notes: vec!["Linux guest: did not finish within 30 s".into()],
+        }];
+        let expected = "\
+### microvm, TCG
+
+| row | unit | lamina | Linux guest | native | lamina/Linux |
+| --- | --- | ---: | ---: | ---: | ---: |
+| boot to exit | ms | 82 (79.5–95.3) | 4750 (4650–4900) | – | 0.017 |
+| syscall | ns/call | 314 | 812 | 105 | 0.387 |
+| smallest -m | MiB | ≤ 16 | 40 | – | ≤ 0.400 |
+
+- Linux guest: did not finish within 30 s
+
+";
+        assert_eq!(markdown(&sections), expected);
+    }
+
+    #[test]
+    fn no_ratio_without_both_figures() {
+        let r = row(
+            "x",
+            "ms",
+            Cell::Samples(vec![1.0]),
+            Cell::DidNotFinish("timed out".into()),
+            Cell::NotMeasured,
+        );
+        assert_eq!(r.ratio(), None);
+        assert_eq!(r.ratio_markdown(), "–");
+        assert_eq!(r.linux.markdown(), "did not finish");
+        assert_eq!(Cell::samples(vec![]).value(), None);
+    }
+}
