@@ -244,6 +244,7 @@ const C_WORKLOADS: &[&str] = &[
     "syscalls",
     "oom",
     "mmapmany",
+    "enosys",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 
@@ -637,6 +638,8 @@ struct LaminaRun<'a> {
     env: &'a [(&'a str, &'a str)],
     /// Extra variables for the lamina process itself (not the workload).
     host_env: &'a [(&'a str, &'a str)],
+    /// `lamina -v`: the kernel log on stderr.
+    verbose: bool,
     program: &'a Path,
     args: &'a [&'a str],
 }
@@ -649,6 +652,7 @@ impl<'a> LaminaRun<'a> {
             timeout: LAMINA_TIMEOUT_ARG,
             env: &[],
             host_env: &[],
+            verbose: false,
             program,
             args,
         }
@@ -664,6 +668,9 @@ impl<'a> LaminaRun<'a> {
         }
         if let Some(memory) = self.memory {
             command.args(["--memory", memory]);
+        }
+        if self.verbose {
+            command.arg("-v");
         }
         for (key, value) in self.env {
             command.arg("-e").arg(format!("{key}={value}"));
@@ -881,6 +888,68 @@ fn many_mappings_and_splits() {
     let w = workloads();
     on_targets(Depth::Full, |target| {
         assert_same_as_native(target, &w.c("mmapmany", CBuild::MuslStatic), &[], &[])
+    });
+}
+
+/// Unimplemented calls return ENOSYS; with -v each is named once in the
+/// kernel log, however often the workload makes it.
+#[test]
+fn unimplemented_syscalls_are_enosys_and_named_once() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        let binary = w.c("enosys", CBuild::MuslStatic);
+        let run = LaminaRun {
+            verbose: true,
+            ..LaminaRun::new(target, &binary, &[])
+        }
+        .run();
+        let expected_stdout =
+            "syscall 9999: -1 errno 38\n".repeat(3) + &"syscall 163: -1 errno 38\n".repeat(2);
+        let named = |needle: &str| run.stderr.lines().filter(|l| l.contains(needle)).count();
+        if run.status == 0
+            && run.stdout == expected_stdout
+            && named("unknown (9999) is not implemented") == 1
+            && named("acct (163) is not implemented") == 1
+        {
+            return Ok(());
+        }
+        Err(format!(
+            "expected ENOSYS results and one log line per call on {target}\n{}",
+            describe("lamina", &run)
+        ))
+    });
+}
+
+/// A fault in the kernel itself (its self-test reads an unmapped address)
+/// is reported with vector, RIP, CR2 and error code, and lamina exits 125.
+#[test]
+fn kernel_exception_is_reported() {
+    let w = workloads();
+    on_targets(Depth::Representative, |target| {
+        let hello = w.c("hello", CBuild::MuslStatic);
+        let run = LaminaRun {
+            host_env: &[("LAMINA_KERNEL_APPEND", "selftest=kernel-fault")],
+            ..LaminaRun::new(target, &hello, &[])
+        }
+        .run();
+        let report = run
+            .stderr
+            .lines()
+            .find(|l| l.contains("kernel exception 14 (page fault)"))
+            .unwrap_or("");
+        if run.status == 125
+            && run.stdout.is_empty()
+            && report.contains("at rip 0xffffffff8")
+            && report.contains("cr2 0xffffc000deadb000")
+            && report.contains("error code 0x0")
+            && run.stderr.lines().last() == Some("lamina: guest kernel panic")
+        {
+            return Ok(());
+        }
+        Err(format!(
+            "expected a kernel page-fault report and status 125 on {target}\n{}",
+            describe("lamina", &run)
+        ))
     });
 }
 

@@ -20,7 +20,10 @@ use crate::kernel_image;
 use crate::program;
 use crate::qemu::{KernelCmdline, Qemu, VmConfig, QEMU_BINARY};
 
-/// How often the supervisor looks at QEMU, the clock and the signal flag.
+/// Extra kernel command-line tokens, for debugging and for the tests that
+/// drive the kernel's self-tests (`selftest=kernel-fault`).
+const KERNEL_APPEND_ENV: &str = "LAMINA_KERNEL_APPEND";
+
 /// How often the supervisor looks at QEMU, the clock and the signals. Every
 /// wait is latency added to a run (`lamina run hello` lasts ~40 ms), so it
 /// is short; the wake-ups cost well under 1 % of a core.
@@ -209,6 +212,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             verbose: args.verbose,
             epoch_ns,
             tty_mask: tty_mask(),
+            extra: std::env::var(KERNEL_APPEND_ENV).ok(),
         },
         console_socket,
     };

@@ -70,6 +70,9 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     console::set_verbose(value(b"verbose") == Some(b"1"));
     arch::init();
     mm::heap::init();
+    if value(b"selftest") == Some(b"kernel-fault") {
+        arch::selftest_kernel_fault();
+    }
     let tty_mask = parse_u64(value(b"tty")).unwrap_or(0);
     let ttys = Ttys {
         stdin: tty_mask & 1 != 0,

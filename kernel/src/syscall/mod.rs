@@ -8,6 +8,7 @@ mod misc;
 mod signal;
 mod time;
 
+use alloc::collections::BTreeSet;
 use lamina_abi::errno::Errno;
 use lamina_abi::nr;
 use lamina_proto::frame::ExitStatus;
@@ -106,18 +107,15 @@ pub fn dispatch(p: &mut Process) -> Flow {
     Flow::Continue
 }
 
-/// Numbers already reported, so each unimplemented call is logged once.
-static REPORTED: Mutex<[u64; 8]> = Mutex::new([0; 8]);
+/// Numbers already reported, so each unimplemented call is logged once
+/// (bounded: a workload cycling through random numbers cannot grow it).
+static REPORTED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
+const MAX_REPORTED: usize = 512;
 
 fn unimplemented(n: u64) -> SysResult {
     if crate::console::verbose() {
         let mut reported = REPORTED.lock();
-        let (word, bit) = ((n / 64) as usize, n % 64);
-        let first = reported.get(word).is_none_or(|w| w & (1 << bit) == 0);
-        if let Some(w) = reported.get_mut(word) {
-            *w |= 1 << bit;
-        }
-        if first {
+        if reported.len() < MAX_REPORTED && reported.insert(n) {
             crate::console::log_line(format_args!(
                 "syscall: {} ({}) is not implemented: ENOSYS",
                 nr::name(n).unwrap_or("unknown"),

@@ -40,3 +40,13 @@ pub fn kernel_phys_range() -> (u64, u64) {
     let end = &raw const __kernel_phys_end;
     (start as u64, end as u64)
 }
+
+/// Reads an address nothing maps, from ring 0: the `selftest=kernel-fault`
+/// check that a kernel exception is reported (vector, RIP, CR2, error
+/// code) rather than lost in a triple fault.
+pub fn selftest_kernel_fault() -> u64 {
+    const UNMAPPED: u64 = 0xffff_c000_dead_b000;
+    // SAFETY: deliberately faults; the page-fault handler reports the
+    // fault and stops the kernel, so the read never completes.
+    unsafe { core::ptr::read_volatile(UNMAPPED as *const u64) }
+}
