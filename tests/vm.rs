@@ -920,36 +920,58 @@ fn unimplemented_syscalls_are_enosys_and_named_once() {
     });
 }
 
+/// Runs hello with a kernel self-test on the command line and expects the
+/// kernel's page-fault report (with `cr2` and `error code` as given), the
+/// panic line and status 125.
+fn expect_kernel_fault(
+    target: Target,
+    selftest: &str,
+    cr2: &str,
+    error_code: &str,
+) -> Result<(), String> {
+    let w = workloads();
+    let hello = w.c("hello", CBuild::MuslStatic);
+    let append = format!("selftest={selftest}");
+    let run = LaminaRun {
+        host_env: &[("LAMINA_KERNEL_APPEND", &append)],
+        ..LaminaRun::new(target, &hello, &[])
+    }
+    .run();
+    let report = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("kernel exception 14 (page fault)"))
+        .unwrap_or("");
+    if run.status == 125
+        && run.stdout.is_empty()
+        && report.contains("at rip 0xffffffff8")
+        && report.contains(&format!("cr2 {cr2}"))
+        && report.contains(&format!("error code {error_code},"))
+        && run.stderr.lines().last() == Some("lamina: guest kernel panic")
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "expected a kernel page-fault report (cr2 {cr2}, error code {error_code}) and status 125 on {target}\n{}",
+        describe("lamina", &run)
+    ))
+}
+
 /// A fault in the kernel itself (its self-test reads an unmapped address)
 /// is reported with vector, RIP, CR2 and error code, and lamina exits 125.
 #[test]
 fn kernel_exception_is_reported() {
-    let w = workloads();
     on_targets(Depth::Representative, |target| {
-        let hello = w.c("hello", CBuild::MuslStatic);
-        let run = LaminaRun {
-            host_env: &[("LAMINA_KERNEL_APPEND", "selftest=kernel-fault")],
-            ..LaminaRun::new(target, &hello, &[])
-        }
-        .run();
-        let report = run
-            .stderr
-            .lines()
-            .find(|l| l.contains("kernel exception 14 (page fault)"))
-            .unwrap_or("");
-        if run.status == 125
-            && run.stdout.is_empty()
-            && report.contains("at rip 0xffffffff8")
-            && report.contains("cr2 0xffffc000deadb000")
-            && report.contains("error code 0x0")
-            && run.stderr.lines().last() == Some("lamina: guest kernel panic")
-        {
-            return Ok(());
-        }
-        Err(format!(
-            "expected a kernel page-fault report and status 125 on {target}\n{}",
-            describe("lamina", &run)
-        ))
+        expect_kernel_fault(target, "kernel-fault", "0xffffc000deadb000", "0x0")
+    });
+}
+
+/// The kernel's code is not writable (W^X): its self-test's write to its
+/// own text faults as "present, write" (error code 0x3).
+#[test]
+fn kernel_text_is_read_only() {
+    on_targets(Depth::Representative, |target| {
+        expect_kernel_fault(target, "write-text", "0xffffffff8", "0x3")
     });
 }
 

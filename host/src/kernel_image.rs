@@ -20,6 +20,12 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The user's lamina cache directory, if the environment names one.
+pub fn cache_dir() -> Option<PathBuf> {
+    let env_path = |name| std::env::var_os(name).map(PathBuf::from);
+    user_cache_dir(env_path("XDG_CACHE_HOME"), env_path("HOME"))
+}
+
 /// `$XDG_CACHE_HOME/lamina`, else `$HOME/.cache/lamina`.
 fn user_cache_dir(xdg_cache_home: Option<PathBuf>, home: Option<PathBuf>) -> Option<PathBuf> {
     let absolute = |p: &PathBuf| p.is_absolute();
@@ -34,10 +40,7 @@ fn user_cache_dir(xdg_cache_home: Option<PathBuf>, home: Option<PathBuf>) -> Opt
 /// half a kernel.
 pub fn cached_kernel_path(kernel: &[u8]) -> anyhow::Result<PathBuf> {
     let name = format!("kernel-{:016x}-{}.elf", fnv1a64(kernel), kernel.len());
-    let env_path = |name| std::env::var_os(name).map(PathBuf::from);
-    let mut candidates: Vec<PathBuf> = user_cache_dir(env_path("XDG_CACHE_HOME"), env_path("HOME"))
-        .into_iter()
-        .collect();
+    let mut candidates: Vec<PathBuf> = cache_dir().into_iter().collect();
     candidates.push(std::env::temp_dir());
     let mut last_error = None;
     for dir in candidates {

@@ -11,6 +11,7 @@ mod kernel_image;
 mod program;
 mod qemu;
 mod run;
+mod tsc;
 
 use std::process::ExitCode;
 

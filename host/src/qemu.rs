@@ -40,6 +40,8 @@ pub struct KernelCmdline {
     /// Which of lamina's stdin, stdout, stderr (bits 0, 1, 2) are
     /// terminals, so the workload's `isatty` answers as it would natively.
     pub tty_mask: u8,
+    /// The host's TSC rate, which the guest's TSC shares.
+    pub tsc_khz: Option<u64>,
     /// Extra tokens from `LAMINA_KERNEL_APPEND` (debugging and tests).
     pub extra: Option<String>,
 }
@@ -53,6 +55,9 @@ impl KernelCmdline {
         tokens.push(format!("epoch_ns={}", self.epoch_ns));
         if self.tty_mask != 0 {
             tokens.push(format!("tty={}", self.tty_mask));
+        }
+        if let Some(khz) = self.tsc_khz {
+            tokens.push(format!("tsc_khz={khz}"));
         }
         if let Some(extra) = self.extra.as_deref().filter(|e| !e.trim().is_empty()) {
             tokens.push(extra.trim().to_string());
@@ -245,6 +250,7 @@ mod tests {
                 verbose: false,
                 epoch_ns: 1_700_000_000_000_000_000,
                 tty_mask: 0,
+                tsc_khz: None,
                 extra: None,
             },
             console_socket: "/tmp/x/console.sock".into(),

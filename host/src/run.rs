@@ -212,6 +212,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             verbose: args.verbose,
             epoch_ns,
             tty_mask: tty_mask(),
+            tsc_khz: crate::tsc::host_tsc_khz(kernel_image::cache_dir().as_deref()),
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
         },
         console_socket,

@@ -70,9 +70,7 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     console::set_verbose(value(b"verbose") == Some(b"1"));
     arch::init();
     mm::heap::init();
-    if value(b"selftest") == Some(b"kernel-fault") {
-        arch::selftest_kernel_fault();
-    }
+
     let tty_mask = parse_u64(value(b"tty")).unwrap_or(0);
     let ttys = Ttys {
         stdin: tty_mask & 1 != 0,
@@ -83,7 +81,7 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     time::init(
         entry_tsc,
         parse_u64(value(b"epoch_ns")).unwrap_or(0),
-        features.tsc_khz,
+        parse_u64(value(b"tsc_khz")).or(features.tsc_khz),
     );
 
     let mut memmap = vec![0; info.memmap_len()];
@@ -98,6 +96,15 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         .filter(|r| r.kind == MEMMAP_TYPE_RAM)
         .map(|r| (r.addr, r.addr + r.size));
     mm::frame::init(mm::frame::FrameAllocator::new(ram, &reserved));
+    arch::paging::protect_kernel_image(&mut mm::frame::Global)
+        .unwrap_or_else(|_| panic!("out of memory mapping the kernel image"));
+    match value(b"selftest") {
+        Some(b"kernel-fault") => {
+            arch::selftest_kernel_fault();
+        }
+        Some(b"write-text") => arch::selftest_write_text(),
+        _ => {}
+    }
 
     let module = modules
         .first()

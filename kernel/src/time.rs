@@ -2,9 +2,11 @@
 //!
 //! CLOCK_MONOTONIC counts from the PVH entry; CLOCK_REALTIME adds the
 //! host's Unix time at launch (`epoch_ns=` on the command line). The TSC
-//! rate comes from CPUID when the CPU or hypervisor reports it, else from a
-//! one-off PIT measurement taken the first time a clock is read (so a
-//! workload that never asks the time pays nothing at boot).
+//! rate comes from the host (`tsc_khz=`: the guest's TSC ticks at the
+//! host's rate under TCG and KVM), else from CPUID when the CPU or
+//! hypervisor reports it, else from a one-off PIT measurement taken the
+//! first time a clock is read (so a workload that never asks the time pays
+//! nothing at boot).
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -20,10 +22,10 @@ const CALIBRATION_MS: u64 = 10;
 const FALLBACK_TSC_KHZ: u64 = 2_000_000;
 pub const NS_PER_SEC: u64 = 1_000_000_000;
 
-pub fn init(entry_tsc: u64, epoch_ns: u64, cpuid_tsc_khz: Option<u64>) {
+pub fn init(entry_tsc: u64, epoch_ns: u64, tsc_khz: Option<u64>) {
     ENTRY_TSC.store(entry_tsc, Ordering::Relaxed);
     EPOCH_NS.store(epoch_ns, Ordering::Relaxed);
-    if let Some(khz) = cpuid_tsc_khz {
+    if let Some(khz) = tsc_khz.filter(|&k| k > 0) {
         TSC_KHZ.store(khz, Ordering::Relaxed);
     }
 }
@@ -52,7 +54,11 @@ pub fn cycles_to_ns(cycles: u64) -> u64 {
 
 /// Nanoseconds since the kernel's entry.
 pub fn monotonic_ns() -> u64 {
-    cycles_to_ns(cpu::rdtsc().saturating_sub(entry_tsc()))
+    // The rate first: a first-use calibration takes time, and the reading
+    // must come after it.
+    let khz = tsc_khz();
+    let cycles = cpu::rdtsc().saturating_sub(entry_tsc());
+    (u128::from(cycles) * 1_000_000 / u128::from(khz)) as u64
 }
 
 /// Nanoseconds since the Unix epoch.

@@ -50,3 +50,13 @@ pub fn selftest_kernel_fault() -> u64 {
     // fault and stops the kernel, so the read never completes.
     unsafe { core::ptr::read_volatile(UNMAPPED as *const u64) }
 }
+
+/// Writes to the kernel's own code: the `selftest=write-text` check that
+/// the image is mapped W^X (the write must fault, error code "present,
+/// write").
+pub fn selftest_write_text() {
+    let code = selftest_write_text as *const () as *mut u8;
+    // SAFETY: deliberately faults on the read-only text page; the handler
+    // reports it and stops the kernel, so nothing is ever modified.
+    unsafe { code.write_volatile(0xcc) };
+}

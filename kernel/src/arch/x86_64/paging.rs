@@ -194,3 +194,70 @@ impl PageTableRoot {
 pub const fn page_floor(addr: u64) -> u64 {
     addr & !(PAGE_SIZE - 1)
 }
+
+/// Where the kernel image is linked: physical address + this offset.
+const KERNEL_VIRT_OFFSET: u64 = 0xffff_ffff_8000_0000;
+const HUGE_PAGE: u64 = 2 << 20;
+const ENTRIES: u64 = 512;
+/// The kernel's PML4 slot (top 512 GiB) and PDPT slot (the -2 GiB window).
+const KERNEL_PML4_SLOT: u64 = 511;
+const KERNEL_PDPT_SLOT: u64 = 510;
+const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+unsafe extern "C" {
+    static __text_start: u8;
+    static __rodata_start: u8;
+    static __data_start: u8;
+    static __kernel_virt_end: u8;
+}
+
+/// Remaps the kernel image W^X: text read-execute, rodata read-only,
+/// data and bss read-write no-execute, everything else around it in the
+/// kernel window no-execute. The boot trampoline maps the whole window
+/// with writable, executable 2 MiB pages; this replaces the pages that
+/// hold the image with 4 KiB tables. Address spaces created afterwards
+/// share the new tables (they copy the kernel's PML4 slots).
+pub fn protect_kernel_image(frames: &mut dyn FrameSource) -> Result<(), OutOfMemory> {
+    let text = &raw const __text_start as u64;
+    let rodata = &raw const __rodata_start as u64;
+    let data = &raw const __data_start as u64;
+    let end = &raw const __kernel_virt_end as u64;
+    let page_flags = |va: u64| -> u64 {
+        let (present, writable, nx) = (
+            PageTableFlags::PRESENT.bits(),
+            PageTableFlags::WRITABLE.bits(),
+            PageTableFlags::NO_EXECUTE.bits(),
+        );
+        if (text..rodata).contains(&va) {
+            present
+        } else if (rodata..data).contains(&va) {
+            present | nx
+        } else {
+            present | writable | nx
+        }
+    };
+
+    let pml4 = kernel_pml4();
+    let pdpt = phys::read_u64(pml4 + KERNEL_PML4_SLOT * 8) & ADDR_MASK;
+    let old_pd = phys::read_u64(pdpt + KERNEL_PDPT_SLOT * 8) & ADDR_MASK;
+    let new_pd = frames.alloc_zeroed().ok_or(OutOfMemory)?;
+    let mut entries = [0u8; 4096];
+    phys::read(old_pd, &mut entries);
+    phys::write(new_pd, &entries);
+
+    let table_flags = PageTableFlags::PRESENT.bits() | PageTableFlags::WRITABLE.bits();
+    let mut huge = (text - KERNEL_VIRT_OFFSET) / HUGE_PAGE * HUGE_PAGE;
+    while KERNEL_VIRT_OFFSET + huge < end {
+        let pt = frames.alloc_zeroed().ok_or(OutOfMemory)?;
+        for i in 0..ENTRIES {
+            let paddr = huge + i * PAGE_SIZE;
+            phys::write_u64(pt + i * 8, paddr | page_flags(KERNEL_VIRT_OFFSET + paddr));
+        }
+        phys::write_u64(new_pd + huge / HUGE_PAGE * 8, pt | table_flags);
+        huge += HUGE_PAGE;
+    }
+    // One 8-byte store switches the window to the new directory.
+    phys::write_u64(pdpt + KERNEL_PDPT_SLOT * 8, new_pd | table_flags);
+    x86_64::instructions::tlb::flush_all();
+    Ok(())
+}
