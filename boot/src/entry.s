@@ -1,18 +1,25 @@
 /* PVH entry: 32-bit protected mode, paging off, ebx = hvm_start_info.
  *
- * Builds the early page tables (all with 2 MiB pages: our KVM triple-faults
- * on 1 GiB pages), enters long mode with NX enabled and calls
- * lamina_kernel_main(start_info_paddr, entry_tsc) on the boot stack in the
- * higher half. The tables map:
- *   PML4[0]   identity, 0..4 GiB       (only used until the first process)
- *   PML4[256] direct map, 0..4 GiB, NX  (0xffff800000000000)
- *   PML4[511] kernel, 0..1 GiB          (0xffffffff80000000)
+ * Builds the kernel's page tables (2 MiB and 4 KiB pages only: our KVM
+ * triple-faults on 1 GiB pages), enters long mode with NX enabled and
+ * calls lamina_kernel_main(start_info_paddr, entry_tsc) on the boot stack
+ * in the higher half. The tables map:
+ *   PML4[0]   identity, 0..4 GiB, 2 MiB pages (only until the first process)
+ *   PML4[256] direct map, 0..4 GiB, 2 MiB pages, NX (0xffff800000000000)
+ *   PML4[511] kernel window, the first 8 MiB in 4 KiB pages, W^X by
+ *             section: text read-execute, rodata read-only, the rest
+ *             read-write no-execute (0xffffffff80000000)
+ * Building them here, before paging is on, costs nothing under a shadow-
+ * paging hypervisor, where rewriting live tables later exits per write.
  */
 
 .set PTE_PRESENT, 1 << 0
 .set PTE_WRITABLE, 1 << 1
 .set PTE_HUGE, 1 << 7
 .set PD_ENTRIES_4GIB, 2048
+.set KERNEL_WINDOW_PAGES, 2048
+.set KERNEL_WINDOW_TABLES, 4
+.set PTE_NX_HIGH, 0x80000000
 .set CR4_PAE, 1 << 5
 .set CR0_PE, 1 << 0
 .set CR0_WP, 1 << 16
@@ -69,7 +76,43 @@ pvh_start32:
     cmp ecx, 4
     jb 2b
 
-    mov eax, offset boot_pd + PTE_PRESENT + PTE_WRITABLE
+    /* The kernel window: one 4 KiB page per entry, rights by section. */
+    xor ecx, ecx
+4:
+    mov eax, ecx
+    shl eax, 12
+    mov edx, PTE_NX_HIGH
+    mov ebx, PTE_PRESENT | PTE_WRITABLE
+    cmp eax, offset __text_phys_start
+    jb 5f
+    cmp eax, offset __rodata_phys_start
+    jae 6f
+    xor edx, edx
+    mov ebx, PTE_PRESENT
+    jmp 5f
+6:
+    cmp eax, offset __data_phys_start
+    jae 5f
+    mov ebx, PTE_PRESENT
+5:
+    or eax, ebx
+    mov dword ptr [boot_pt_kernel + ecx * 8], eax
+    mov dword ptr [boot_pt_kernel + ecx * 8 + 4], edx
+    inc ecx
+    cmp ecx, KERNEL_WINDOW_PAGES
+    jb 4b
+
+    xor ecx, ecx
+7:
+    mov eax, ecx
+    shl eax, 12
+    lea edx, [boot_pt_kernel + eax + PTE_PRESENT + PTE_WRITABLE]
+    mov dword ptr [boot_pd_kernel + ecx * 8], edx
+    inc ecx
+    cmp ecx, KERNEL_WINDOW_TABLES
+    jb 7b
+
+    mov eax, offset boot_pd_kernel + PTE_PRESENT + PTE_WRITABLE
     mov dword ptr [boot_pdpt_high + 510 * 8], eax
     mov eax, offset boot_pdpt_low + PTE_PRESENT + PTE_WRITABLE
     mov dword ptr [boot_pml4], eax
@@ -145,6 +188,10 @@ boot_pdpt_high:
 boot_pd:
     .skip 4096 * 4
 boot_pd_nx:
+    .skip 4096 * 4
+boot_pd_kernel:
+    .skip 4096
+boot_pt_kernel:
     .skip 4096 * 4
 
 .section .bss.boot_stack, "aw", @nobits

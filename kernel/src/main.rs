@@ -96,8 +96,6 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         .filter(|r| r.kind == MEMMAP_TYPE_RAM)
         .map(|r| (r.addr, r.addr + r.size));
     mm::frame::init(mm::frame::FrameAllocator::new(ram, &reserved));
-    arch::paging::protect_kernel_image(&mut mm::frame::Global)
-        .unwrap_or_else(|_| panic!("out of memory mapping the kernel image"));
     match value(b"selftest") {
         Some(b"kernel-fault") => {
             arch::selftest_kernel_fault();
