@@ -975,6 +975,28 @@ fn kernel_text_is_read_only() {
     });
 }
 
+/// The smallest memory `lamina run` accepts (8M) still runs a workload.
+#[test]
+fn runs_in_the_smallest_memory_accepted() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        let hello = w.c("hello", CBuild::GlibcStatic);
+        let native = run_native(&hello, &[], &[]);
+        let lamina = LaminaRun {
+            memory: Some("8M"),
+            ..LaminaRun::new(target, &hello, &[])
+        }
+        .run();
+        if lamina.status == native.status && lamina.stdout == native.stdout {
+            return Ok(());
+        }
+        Err(format!(
+            "hello with -m 8M on {target}\n{}",
+            describe("lamina", &lamina)
+        ))
+    });
+}
+
 #[test]
 fn floating_point() {
     let w = workloads();

@@ -41,7 +41,7 @@ impl From<std::io::Error> for Error {
 
 const DEFAULT_MEMORY_MIB: u32 = 256;
 /// `lamina run` refuses less (host/src/cli.rs, MIN_MEMORY_BYTES).
-const LAMINA_MIN_MEMORY_MIB: u32 = 16;
+const LAMINA_MIN_MEMORY_MIB: u32 = 8;
 const LINUX_MIN_MEMORY_MIB: u32 = 4;
 const KIB: f64 = 1024.0;
 const USAGE: &str = "\
@@ -578,8 +578,8 @@ lamina's CPU model under each accelerator is also the Linux guest's: `max` under
   qboot and the bzImage decompressor, which lamina does not have).
 - *syscall*, *page fault*: the same static musl binaries (`bench/programs/`) natively, in lamina and in the
   Linux guest; median (min–max) of the repeats.
-- *smallest guest memory*: bisection over whole MiB of `-m` between a floor (lamina: 16, the least `lamina
-  run` accepts; Linux: 4) and 256; `≤ 16` means the floor itself runs.
+- *smallest guest memory*: bisection over whole MiB of `-m` between a floor (lamina: 8, the least `lamina
+  run` accepts; Linux: 4) and 256; `≤ 8` means the floor itself runs.
 - *image size*: what the host ships to boot: lamina's kernel ELF; Debian's vmlinuz plus the initramfs
   (busybox, modules, init, benchmark programs; gzip -9).
 - *peak host RSS*: `ru_maxrss` from `wait4` on the process spawned. For Linux that is QEMU itself; for lamina

@@ -33,7 +33,7 @@ pub struct RunArgs {
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<OsString>,
 
-    /// Guest RAM, with a K, M or G suffix (at least 16M)
+    /// Guest RAM, with a K, M or G suffix (at least 8M: the kernel image and its heap take about 5)
     #[arg(short = 'm', long, value_name = "SIZE", default_value = "256M")]
     pub memory: MemorySize,
 
@@ -100,7 +100,7 @@ const KIB: u64 = 1 << 10;
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
 /// Below this the kernel has no room for itself, the bundle and a workload.
-pub const MIN_MEMORY_BYTES: u64 = 16 * MIB;
+pub const MIN_MEMORY_BYTES: u64 = 8 * MIB;
 
 /// Guest RAM in bytes, always a whole number of KiB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +153,7 @@ impl FromStr for MemorySize {
             .checked_mul(unit)
             .ok_or_else(|| format!("{text} is too large"))?;
         if bytes < MIN_MEMORY_BYTES {
-            return Err(format!("{text} is below the minimum of 16M"));
+            return Err(format!("{text} is below the minimum of 8M"));
         }
         Ok(Self { bytes })
     }
@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn memory_sizes_rejected() {
         for bad in [
-            "", "M", "256", "256X", "-1M", "1.5G", "15M", "0G", "1M2", " 1G",
+            "", "M", "256", "256X", "-1M", "1.5G", "7M", "0G", "1M2", " 1G",
         ] {
             assert!(size(bad).is_err(), "{bad:?} was accepted");
         }
@@ -214,7 +214,7 @@ mod tests {
         assert!(size("18446744073709551615G")
             .unwrap_err()
             .contains("too large"));
-        assert!(size("8M").unwrap_err().contains("minimum of 16M"));
+        assert!(size("7M").unwrap_err().contains("minimum of 8M"));
     }
 
     #[test]
