@@ -245,6 +245,7 @@ const C_WORKLOADS: &[&str] = &[
     "oom",
     "mmapmany",
     "enosys",
+    "pollstdin",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 
@@ -1078,22 +1079,29 @@ fn stdin_is_forwarded() {
             b"one\ntwo\n".to_vec(),
         ),
     ];
+    let pollstdin = w.c("pollstdin", CBuild::MuslStatic);
+    let cases: Vec<(&Path, &[&str], Vec<u8>)> = cases
+        .into_iter()
+        .map(|(args, input)| (w.busybox.as_path(), args, input))
+        .chain([(pollstdin.as_path(), &[][..], b"ready\n".to_vec())])
+        .collect();
     on_targets(Depth::Representative, |target| {
-        cases.iter().try_for_each(|(args, input)| {
-            let mut native = Command::new(&w.busybox);
-            native.arg0(&w.busybox).args(*args).env_clear();
+        cases.iter().try_for_each(|(binary, args, input)| {
+            let mut native = Command::new(binary);
+            native.arg0(binary).args(*args).env_clear();
             let native = run_bounded_with_input(
                 &mut native,
                 Some(input.clone()),
                 NATIVE_WALL_LIMIT,
                 "native run",
             );
-            let lamina = LaminaRun::new(target, &w.busybox, args).run_with_input(input);
+            let lamina = LaminaRun::new(target, binary, args).run_with_input(input);
             if native.stdout == lamina.stdout && native.status == lamina.status {
                 return Ok(());
             }
             Err(format!(
-                "busybox {args:?} with {} bytes of stdin differs on {target}\n{}\n{}",
+                "{} {args:?} with {} bytes of stdin differs on {target}\n{}\n{}",
+                binary.display(),
                 input.len(),
                 describe("native", &native),
                 describe("lamina", &lamina)

@@ -124,10 +124,10 @@ pub fn read_stdin(buf: &mut [u8]) -> usize {
     }
 }
 
-/// Whether a read of stdin would return at once (data or end of file).
-pub fn stdin_ready() -> bool {
+/// What `poll` sees on stdin: (bytes are waiting, the host's end is closed).
+pub fn stdin_poll() -> (bool, bool) {
     let mut guard = STDIN.lock();
     let stdin = guard.get_or_insert_with(Stdin::open);
     drain_uart(stdin);
-    !stdin.pending.is_empty() || stdin.eof
+    (!stdin.pending.is_empty(), stdin.eof)
 }

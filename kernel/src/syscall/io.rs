@@ -302,11 +302,11 @@ pub fn poll(p: &mut Process, fds: u64, nfds: u64, timeout_ms: u64) -> SysResult 
                 match p.fds.get(fd as u64) {
                     Err(_) => POLLNVAL,
                     Ok(e) if e.file == File::Stdin => {
-                        if console::stdin_ready() {
-                            events & POLLIN
-                        } else {
-                            0
-                        }
+                        // As for a pipe: readable while bytes wait, hung
+                        // up (whatever was asked) once the writer is gone.
+                        let (data, hung_up) = console::stdin_poll();
+                        let readable = if data { events & POLLIN } else { 0 };
+                        readable | if hung_up { POLLHUP } else { 0 }
                     }
                     Ok(_) => events & POLLOUT,
                 }
@@ -320,6 +320,12 @@ pub fn poll(p: &mut Process, fds: u64, nfds: u64, timeout_ms: u64) -> SysResult 
             p.mm.copy_out(fds, &raw)?;
             return Ok(ready);
         }
-        crate::arch::cpu::pause();
+        match deadline {
+            // Only stdin can become ready later, and its UART interrupt
+            // ends the wait.
+            None => crate::arch::cpu::wait_for_interrupt(),
+            // No timer interrupt yet: a bounded wait spins.
+            Some(_) => crate::arch::cpu::pause(),
+        }
     }
 }
