@@ -290,7 +290,7 @@ fn program_errors() {
 #[test]
 fn usage_errors_are_one_line_and_125() {
     let out = Command::new(LAMINA)
-        .args(["run", "-m", "8M", "prog"])
+        .args(["run", "-m", "7M", "prog"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(125));

@@ -64,6 +64,14 @@ impl From<Errno> for LoadError {
     }
 }
 
+fn union(a: Prot, b: Prot) -> Prot {
+    Prot {
+        read: a.read || b.read,
+        write: a.write || b.write,
+        exec: a.exec || b.exec,
+    }
+}
+
 fn prot_of(flags: lamina_elf::SegmentFlags) -> Prot {
     Prot {
         read: flags.read,
@@ -88,34 +96,27 @@ impl Process {
         };
         let mut mm = AddressSpace::new()?;
 
-        // Regions first (segments sharing a page get the union of their rights).
-        let mut last: Option<(u64, u64, Prot)> = None;
+        // Regions first. Segments are sorted by address (ELF requires it);
+        // a page two segments share gets the union of their rights, and
+        // only that page.
         let mut regions: Vec<(u64, u64, Prot)> = Vec::new();
         for seg in elf.load_segments() {
-            let start = page_floor(bias + seg.vaddr);
+            let mut start = page_floor(bias + seg.vaddr);
             let end = (bias + seg.vaddr + seg.memsz).next_multiple_of(PAGE_SIZE);
-            let mut prot = prot_of(seg.flags);
-            let mut start = start;
-            if let Some((ls, le, lp)) = last {
-                if start < le {
-                    let merged = Prot {
-                        read: lp.read || prot.read,
-                        write: lp.write || prot.write,
-                        exec: lp.exec || prot.exec,
-                    };
-                    if let Some(r) = regions.last_mut() {
-                        r.2 = merged;
-                    }
-                    start = le;
-                    prot = Prot { ..prot };
-                    let _ = ls;
+            let prot = prot_of(seg.flags);
+            if let Some(last) = regions.last_mut() {
+                if start < last.1 && start >= last.0 {
+                    let shared = (start, last.1.min(end), union(last.2, prot));
+                    last.1 = start;
+                    regions.push(shared);
+                    start = shared.1;
                 }
             }
             if start < end {
                 regions.push((start, end, prot));
             }
-            last = Some((start, end.max(start), prot));
         }
+        regions.retain(|&(s, e, _)| s < e);
         for &(s, e, p) in &regions {
             if !mm.is_free(s, e) {
                 return Err(LoadError::Elf(lamina_elf::ElfError::BadSegment));
