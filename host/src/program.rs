@@ -9,6 +9,11 @@ use lamina_proto::bundle::Bundle;
 
 use crate::error::{os_reason, UserError};
 
+/// The guest's limit on argv, envp and the auxiliary vector together.
+const ARG_IMAGE_MAX: usize = 2 << 20;
+/// The auxiliary vector, AT_RANDOM bytes, the platform string, alignment.
+const ARG_IMAGE_SLACK: usize = 1024;
+
 /// Reads PROGRAM, checks that the guest can run it, and encodes the bundle:
 /// `argv[0]` is PROGRAM as typed, `exe_path` the canonical host path.
 pub fn bundle(program: &OsStr, args: &[OsString], env: &[Vec<u8>]) -> Result<Vec<u8>, UserError> {
@@ -43,6 +48,19 @@ pub fn bundle(program: &OsStr, args: &[OsString], env: &[Vec<u8>]) -> Result<Vec
             )));
         }
     }
+    // What the guest puts on the new process's stack (Linux: a quarter of
+    // the 8 MiB stack limit): the strings, their pointers, and room for the
+    // auxiliary vector. Checked here, as exec would, so the user gets the
+    // shell's answer instead of a guest that cannot start.
+    let strings: usize = std::iter::once(program)
+        .chain(args.iter().map(OsString::as_os_str))
+        .map(|arg| arg.len() + 1)
+        .chain(env.iter().map(|var| var.len() + 1))
+        .sum();
+    let pointers = (args.len() + env.len() + 3) * 8;
+    if strings + pointers + exe_path.as_os_str().len() + ARG_IMAGE_SLACK > ARG_IMAGE_MAX {
+        return Err(not_executable("argument list too long".into()));
+    }
     let argv = std::iter::once(program.as_bytes())
         .chain(args.iter().map(|arg| arg.as_bytes()))
         .collect();
@@ -58,6 +76,15 @@ pub fn bundle(program: &OsStr, args: &[OsString], env: &[Vec<u8>]) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn argument_list_too_long_is_126() {
+        let long = vec![OsString::from("x".repeat(4096)); 600];
+        let err = bundle(OsStr::new("/bin/busybox"), &long, &[]).unwrap_err();
+        assert_eq!(err.exit_code(), 126);
+        assert!(err.to_string().ends_with("argument list too long"), "{err}");
+        assert!(bundle(OsStr::new("/bin/busybox"), &long[..400], &[]).is_ok());
+    }
 
     #[test]
     fn missing_program_is_127() {

@@ -23,6 +23,7 @@ mod time;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use lamina_abi::errno::Errno;
 use lamina_boot::{StartInfo, MEMMAP_TYPE_RAM, START_INFO_LEN};
 use lamina_proto::bundle::Bundle;
 use lamina_proto::frame::ExitStatus;
@@ -118,20 +119,24 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         ttys,
     ) {
         Ok(mut process) => process.run(),
-        Err(process::LoadError::Memory(errno)) => {
-            console::log_line(format_args!(
-                "exec: cannot load the program: {}",
-                errno.name()
-            ));
-            if errno == lamina_abi::errno::Errno::ENOMEM {
-                ExitStatus::OutOfMemory
-            } else {
-                ExitStatus::Exited(126)
-            }
-        }
-        Err(process::LoadError::Elf(e)) => {
-            console::log_line(format_args!("exec: {e}"));
-            ExitStatus::Exited(126)
+        Err(err) => {
+            // What a shell prints when exec fails, on the workload's stderr.
+            let (reason, status) = match err {
+                process::LoadError::Memory(Errno::ENOMEM) => {
+                    ("out of memory", ExitStatus::OutOfMemory)
+                }
+                process::LoadError::Memory(Errno::E2BIG) => {
+                    ("argument list too long", ExitStatus::Exited(126))
+                }
+                process::LoadError::Memory(_) => ("cannot load it", ExitStatus::Exited(126)),
+                process::LoadError::Elf(_) => {
+                    ("not a loadable static ELF", ExitStatus::Exited(126))
+                }
+            };
+            console::write_stderr(b"lamina: exec: ");
+            console::write_stderr(reason.as_bytes());
+            console::write_stderr(b"\n");
+            status
         }
     };
     report_boot_time();
