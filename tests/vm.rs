@@ -998,6 +998,33 @@ fn runs_in_the_smallest_memory_accepted() {
     });
 }
 
+/// A program linked below vm.mmap_min_addr cannot be mapped in a container
+/// (no CAP_SYS_RAWIO): exec fails with 126 and one line saying why.
+#[test]
+fn segment_below_mmap_min_addr_is_126() {
+    // Checks for musl-gcc (failing with the package to install) first.
+    workloads();
+    let dir = scratch_dir("low-segment");
+    let low = dir.join("hello-low");
+    let source = repo_root().join("tests/workloads/hello.c");
+    let argv: Vec<OsString> = [
+        "musl-gcc",
+        "-static",
+        "-O2",
+        "-Wl,-Ttext-segment=0x1000",
+        "-o",
+    ]
+    .iter()
+    .map(OsString::from)
+    .chain([low.clone().into_os_string(), source.into_os_string()])
+    .collect();
+    compile_if_stale(&argv, &low).unwrap_or_else(|e| panic!("{e}"));
+    on_targets(Depth::Full, |target| {
+        let run = LaminaRun::new(target, &low, &[]).run();
+        expect_one_line_error(&run, 126, "below the lowest mappable address 0x10000")
+    });
+}
+
 #[test]
 fn floating_point() {
     let w = workloads();

@@ -35,9 +35,9 @@ pub fn send_exit(status: ExitStatus) {
     send(GuestKind::Exit, &status.encode());
 }
 
-/// Formats one kernel log line into a fixed buffer (no heap needed, so a
-/// panic can still report) and sends it as a `Log` frame.
-pub fn log_line(args: fmt::Arguments<'_>) {
+/// Formats into a fixed buffer (no heap needed, so a panic can still
+/// report) and sends the text as one frame of `kind`.
+fn send_fmt(kind: GuestKind, args: fmt::Arguments<'_>) {
     struct Line {
         buf: [u8; 512],
         len: usize,
@@ -56,7 +56,18 @@ pub fn log_line(args: fmt::Arguments<'_>) {
         len: 0,
     };
     let _ = line.write_fmt(args);
-    send(GuestKind::Log, &line.buf[..line.len]);
+    send(kind, &line.buf[..line.len]);
+}
+
+/// Sends one kernel log line (shown with `lamina -v`, and after a panic).
+pub fn log_line(args: fmt::Arguments<'_>) {
+    send_fmt(GuestKind::Log, args);
+}
+
+/// Writes one line of the kernel's own to the workload's stderr, where a
+/// shell would report what it could not do.
+pub fn stderr_line(args: fmt::Arguments<'_>) {
+    send_fmt(GuestKind::Stderr, args);
 }
 
 /// Logs a line that the host shows with `lamina -v`.

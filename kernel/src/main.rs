@@ -121,21 +121,11 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         Ok(mut process) => process.run(),
         Err(err) => {
             // What a shell prints when exec fails, on the workload's stderr.
-            let (reason, status) = match err {
-                process::LoadError::Memory(Errno::ENOMEM) => {
-                    ("out of memory", ExitStatus::OutOfMemory)
-                }
-                process::LoadError::Memory(Errno::E2BIG) => {
-                    ("argument list too long", ExitStatus::Exited(126))
-                }
-                process::LoadError::Memory(_) => ("cannot load it", ExitStatus::Exited(126)),
-                process::LoadError::Elf(_) => {
-                    ("not a loadable static ELF", ExitStatus::Exited(126))
-                }
+            let status = match err {
+                process::LoadError::Memory(Errno::ENOMEM) => ExitStatus::OutOfMemory,
+                _ => ExitStatus::Exited(126),
             };
-            console::write_stderr(b"lamina: exec: ");
-            console::write_stderr(reason.as_bytes());
-            console::write_stderr(b"\n");
+            console::stderr_line(format_args!("lamina: exec: {err}\n"));
             status
         }
     };

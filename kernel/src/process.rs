@@ -13,7 +13,7 @@ use crate::arch::cpu;
 use crate::arch::paging::page_floor;
 use crate::arch::phys::PAGE_SIZE;
 use crate::arch::user::{self, Trap, UserContext};
-use crate::mm::vm::{AddressSpace, Fault, Prot, STACK_SIZE, STACK_TOP};
+use crate::mm::vm::{AddressSpace, Fault, Prot, MMAP_MIN, STACK_SIZE, STACK_TOP};
 use crate::syscall::{self, Flow};
 
 /// Where a static-PIE (ET_DYN) image is placed: Linux's ELF_ET_DYN_BASE
@@ -55,7 +55,24 @@ pub struct Process {
 #[derive(Debug)]
 pub enum LoadError {
     Elf(lamina_elf::ElfError),
+    /// A segment below `vm.mmap_min_addr`, which a container cannot map.
+    BelowMinAddress(u64),
     Memory(Errno),
+}
+
+impl core::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Elf(e) => write!(f, "{e}"),
+            Self::BelowMinAddress(addr) => write!(
+                f,
+                "a segment at {addr:#x} is below the lowest mappable address {MMAP_MIN:#x} (vm.mmap_min_addr)"
+            ),
+            Self::Memory(Errno::E2BIG) => f.write_str("argument list too long"),
+            Self::Memory(Errno::ENOMEM) => f.write_str("out of memory"),
+            Self::Memory(e) => write!(f, "cannot load the program ({})", e.name()),
+        }
+    }
 }
 
 impl From<Errno> for LoadError {
@@ -118,6 +135,9 @@ impl Process {
         }
         regions.retain(|&(s, e, _)| s < e);
         for &(s, e, p) in &regions {
+            if s < MMAP_MIN {
+                return Err(LoadError::BelowMinAddress(s));
+            }
             if !mm.is_free(s, e) {
                 return Err(LoadError::Elf(lamina_elf::ElfError::BadSegment));
             }

@@ -24,7 +24,7 @@ const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 30);
 /// Linux's default `vm.max_map_count`.
 const MAX_MAP_COUNT: usize = 65_530;
 /// Nothing is mapped below this (null-pointer guard).
-const MMAP_MIN: u64 = 0x10000;
+pub const MMAP_MIN: u64 = 0x10000;
 
 /// Region access, as `PROT_*` says it.
 pub type Prot = Access;
