@@ -1025,6 +1025,40 @@ fn segment_below_mmap_min_addr_is_126() {
     });
 }
 
+/// A sleeping workload leaves the host's CPU alone: `busybox sleep 1`
+/// costs lamina and QEMU together well under the second a spinning guest
+/// would burn (bash's `times` reports the children's CPU time).
+#[test]
+fn sleep_does_not_spin() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        let lamina = LaminaRun::new(target, &w.busybox, &["sleep", "1"]).command();
+        let mut script = format!("{lamina:?}; status=$?; times; exit $status");
+        script = script.replace('"', "'");
+        let mut bash = Command::new("bash");
+        bash.args(["-c", &script]);
+        let run = run_bounded(&mut bash, LAMINA_WALL_LIMIT, "bash");
+        let cpu_seconds: f64 = run
+            .stdout
+            .lines()
+            .nth(1)
+            .into_iter()
+            .flat_map(|line| line.split_whitespace())
+            .filter_map(|t| {
+                let (min, sec) = t.trim_end_matches('s').split_once('m')?;
+                Some(min.parse::<f64>().ok()? * 60.0 + sec.parse::<f64>().ok()?)
+            })
+            .sum();
+        if run.status == 0 && cpu_seconds > 0.0 && cpu_seconds < 0.6 {
+            return Ok(());
+        }
+        Err(format!(
+            "busybox sleep 1 took {cpu_seconds:.2} s of CPU on {target} (expected < 0.6)\n{}",
+            describe("bash", &run)
+        ))
+    });
+}
+
 #[test]
 fn floating_point() {
     let w = workloads();

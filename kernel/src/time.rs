@@ -66,10 +66,32 @@ pub fn realtime_ns() -> u64 {
     EPOCH_NS.load(Ordering::Relaxed) + monotonic_ns()
 }
 
-/// Waits until `deadline_ns` of the monotonic clock. There are no timer
-/// interrupts yet, so this spins (with `pause`).
+/// Below this a wait spins: arming the PIT costs more than it saves.
+const SPIN_BELOW_NS: u64 = 20_000;
+
+/// Sleeps in `hlt` until any interrupt or until `deadline_ns` of the
+/// monotonic clock, whichever comes first (the PIT, in one-shots of at
+/// most 55 ms, bounds the sleep). Callers loop, checking what they wait for.
+pub fn wait_until(deadline_ns: u64) {
+    let now = monotonic_ns();
+    if now >= deadline_ns {
+        return;
+    }
+    let remaining = deadline_ns - now;
+    if remaining < SPIN_BELOW_NS {
+        while monotonic_ns() < deadline_ns {
+            cpu::pause();
+        }
+        return;
+    }
+    port::pit_oneshot(remaining);
+    cpu::wait_for_interrupt();
+    port::pit_disarm();
+}
+
+/// Waits until `deadline_ns` of the monotonic clock, sleeping in `hlt`.
 pub fn sleep_until(deadline_ns: u64) {
     while monotonic_ns() < deadline_ns {
-        cpu::pause();
+        wait_until(deadline_ns);
     }
 }

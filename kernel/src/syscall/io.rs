@@ -320,12 +320,11 @@ pub fn poll(p: &mut Process, fds: u64, nfds: u64, timeout_ms: u64) -> SysResult 
             p.mm.copy_out(fds, &raw)?;
             return Ok(ready);
         }
+        // Only stdin can become ready later; its UART interrupt (or the
+        // timer, for a bounded wait) ends the sleep.
         match deadline {
-            // Only stdin can become ready later, and its UART interrupt
-            // ends the wait.
             None => crate::arch::cpu::wait_for_interrupt(),
-            // No timer interrupt yet: a bounded wait spins.
-            Some(_) => crate::arch::cpu::pause(),
+            Some(deadline) => crate::time::wait_until(deadline),
         }
     }
 }

@@ -147,6 +147,42 @@ pub fn lapic_virtual_wire() {
     super::phys::mmio_write_u32(base + LAPIC_LVT_LINT1, LVT_NMI);
 }
 
+/// PIT channel 0, lobyte/hibyte, mode 0 (interrupt on terminal count).
+const PIT_CH0_ONESHOT: u8 = 0x30;
+const PIT_IRQ: u8 = 0;
+/// Longest one-shot the 16-bit counter holds: 65535 ticks, about 55 ms.
+pub const PIT_MAX_ONESHOT_NS: u64 = 0xffff * 1_000_000_000 / PIT_HZ;
+
+/// Arms PIT channel 0 to raise IRQ 0 once, after `ns` nanoseconds (at most
+/// [`PIT_MAX_ONESHOT_NS`]), and unmasks the line; [`pit_disarm`] masks it.
+/// The PIT's rate is fixed, so this needs no calibration.
+pub fn pit_oneshot(ns: u64) {
+    let ticks = (ns.min(PIT_MAX_ONESHOT_NS) * PIT_HZ / 1_000_000_000).max(1);
+    let mut command: Port<u8> = Port::new(PIT_COMMAND);
+    let mut data: Port<u8> = Port::new(PIT_CH0_DATA);
+    let mut mask: Port<u8> = Port::new(PIC1_DATA);
+    // SAFETY: the PIT and the master PIC's mask belong to the timer code;
+    // programming channel 0 and unmasking IRQ 0 only schedule an interrupt,
+    // which the IDT handles.
+    unsafe {
+        command.write(PIT_CH0_ONESHOT);
+        data.write((ticks & 0xff) as u8);
+        data.write((ticks >> 8) as u8);
+        let m = mask.read();
+        mask.write(m & !(1 << PIT_IRQ));
+    }
+}
+
+/// Masks IRQ 0 again (a calibrated PIT may be left free-running).
+pub fn pit_disarm() {
+    let mut mask: Port<u8> = Port::new(PIC1_DATA);
+    // SAFETY: as in `pit_oneshot`; masking a line has no other effect.
+    unsafe {
+        let m = mask.read();
+        mask.write(m | (1 << PIT_IRQ));
+    }
+}
+
 /// The legacy PIC line of COM1: the only one unmasked, so that a kernel
 /// waiting for stdin sleeps in `hlt` instead of spinning on the UART (a
 /// vCPU spinning on port I/O can starve QEMU's main loop, which delivers
