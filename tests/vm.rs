@@ -770,6 +770,16 @@ fn expect_one_line_error(run: &Finished, expected: i32, needle: &str) -> Result<
     }
 }
 
+/// `command` as one line for `bash -c`, every word single-quoted (no
+/// environment changes: the commands given here set none).
+fn shell_command(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| format!("'{}'", word.to_string_lossy().replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn scratch_dir(name: &str) -> PathBuf {
     let dir = target_dir().join("workloads/scratch").join(name);
     fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
@@ -1033,8 +1043,7 @@ fn sleep_does_not_spin() {
     let w = workloads();
     on_targets(Depth::Full, |target| {
         let lamina = LaminaRun::new(target, &w.busybox, &["sleep", "1"]).command();
-        let mut script = format!("{lamina:?}; status=$?; times; exit $status");
-        script = script.replace('"', "'");
+        let script = format!("{}; status=$?; times; exit $status", shell_command(&lamina));
         let mut bash = Command::new("bash");
         bash.args(["-c", &script]);
         let run = run_bounded(&mut bash, LAMINA_WALL_LIMIT, "bash");
@@ -1054,6 +1063,30 @@ fn sleep_does_not_spin() {
         }
         Err(format!(
             "busybox sleep 1 took {cpu_seconds:.2} s of CPU on {target} (expected < 0.6)\n{}",
+            describe("bash", &run)
+        ))
+    });
+}
+
+/// `lamina run yes | head -2` ends like the native pipeline: once the
+/// reader is gone, the workload is done for, with SIGPIPE's status (141).
+#[test]
+fn closed_stdout_ends_the_workload() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        let lamina = LaminaRun::new(target, &w.busybox, &["yes"]).command();
+        let script = format!(
+            "{} | head -2; echo \"status ${{PIPESTATUS[0]}}\"",
+            shell_command(&lamina)
+        );
+        let mut bash = Command::new("bash");
+        bash.args(["-c", &script]);
+        let run = run_bounded(&mut bash, LAMINA_WALL_LIMIT, "bash");
+        if run.stdout == "y\ny\nstatus 141\n" {
+            return Ok(());
+        }
+        Err(format!(
+            "yes | head -2 on {target}\n{}",
             describe("bash", &run)
         ))
     });

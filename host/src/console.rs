@@ -48,12 +48,17 @@ impl<O: Write, E: Write> Router<O, E> {
         }
     }
 
-    /// The exit status, once the guest has reported one.
     /// Whether the guest has asked for stdin.
     pub fn stdin_wanted(&self) -> bool {
         self.stdin_wanted
     }
 
+    /// Whether lamina's stdout is a closed pipe.
+    pub fn stdout_closed(&self) -> bool {
+        self.stdout_broken
+    }
+
+    /// The exit status, once the guest has reported one.
     pub fn exit(&self) -> Option<ExitStatus> {
         self.exit
     }
@@ -84,7 +89,7 @@ impl<O: Write, E: Write> Router<O, E> {
             match GuestKind::try_from(frame.kind) {
                 Ok(GuestKind::Stdout) => {
                     // A closed stdout (`lamina run ... | head`) drops the
-                    // rest of the output; the workload keeps running.
+                    // rest of the output; the supervisor then ends the VM.
                     if !*stdout_broken
                         && (stdout.write_all(frame.payload).is_err() || stdout.flush().is_err())
                     {

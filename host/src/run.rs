@@ -249,7 +249,20 @@ enum Stop {
     QemuExited(ProcessStatus),
     TimedOut(Duration),
     Interrupted(i32),
+    /// Whoever reads lamina's stdout went away (`lamina run yes | head`).
+    StdoutClosed,
 }
+
+/// What the console thread tells the supervisor.
+enum ConsoleEvent {
+    /// The guest reported the workload's exit status.
+    Exited,
+    /// lamina's stdout is a closed pipe.
+    StdoutClosed,
+}
+
+/// SIGPIPE: what a native process writing to a closed pipe dies of.
+const SIGPIPE: u8 = 13;
 
 /// Watches QEMU until it exits, the timeout expires or a signal arrives.
 fn supervise(
@@ -261,7 +274,7 @@ fn supervise(
     let started = Instant::now();
     let deadline = args.timeout.map(|timeout| (started + timeout, timeout));
     let mut reader: Option<JoinHandle<ConsoleReport>> = None;
-    let (exit_tx, exit_rx) = std::sync::mpsc::channel::<()>();
+    let (exit_tx, exit_rx) = std::sync::mpsc::channel::<ConsoleEvent>();
     let mut exit_tx = Some(exit_tx);
     let mut exit_reported_at: Option<Instant> = None;
 
@@ -295,8 +308,10 @@ fn supervise(
                 }
             }
         }
-        if exit_reported_at.is_none() && exit_rx.try_recv().is_ok() {
-            exit_reported_at = Some(Instant::now());
+        match exit_rx.try_recv() {
+            Ok(ConsoleEvent::Exited) => exit_reported_at = Some(Instant::now()),
+            Ok(ConsoleEvent::StdoutClosed) => break Stop::StdoutClosed,
+            Err(_) => {}
         }
         if let Some(at) = exit_reported_at {
             if at.elapsed() > EXIT_GRACE {
@@ -318,6 +333,13 @@ fn supervise(
         Stop::TimedOut(after) => {
             qemu.kill();
             return Ok((Outcome::TimedOut(after), join_console(reader)));
+        }
+        Stop::StdoutClosed => {
+            // Natively the workload would die of SIGPIPE on its next write;
+            // the guest cannot see the host's pipe, so end it here.
+            qemu.kill();
+            let console = join_console(reader);
+            return Ok((Outcome::Guest(ExitStatus::Signaled(SIGPIPE)), console));
         }
         Stop::QemuExited(status) => status,
     };
@@ -355,11 +377,12 @@ fn join_console(reader: Option<JoinHandle<ConsoleReport>>) -> ConsoleReport {
 
 /// Starts the two console threads: guest output to lamina's stdout and
 /// stderr (returns the report when the guest side closes), and lamina's
-/// stdin to the guest. `exit_seen` fires when the exit status arrives.
+/// stdin to the guest. `events` says when the exit status arrives and when
+/// lamina's stdout turns out to be closed.
 fn start_console(
     stream: UnixStream,
     verbose: bool,
-    exit_seen: std::sync::mpsc::Sender<()>,
+    events: std::sync::mpsc::Sender<ConsoleEvent>,
 ) -> anyhow::Result<JoinHandle<ConsoleReport>> {
     stream
         .set_nonblocking(false)
@@ -380,7 +403,7 @@ fn start_console(
             let mut router = Router::new(io::stdout(), io::stderr(), verbose);
             let mut stream = stream;
             let mut buf = vec![0u8; 64 * 1024];
-            let mut exit_sent = false;
+            let (mut exit_sent, mut closed_sent) = (false, false);
             loop {
                 match io::Read::read(&mut stream, &mut buf) {
                     Ok(0) => break,
@@ -401,7 +424,11 @@ fn start_console(
                 }
                 if !exit_sent && router.exit().is_some() {
                     exit_sent = true;
-                    let _ = exit_seen.send(());
+                    let _ = events.send(ConsoleEvent::Exited);
+                }
+                if !closed_sent && router.stdout_closed() {
+                    closed_sent = true;
+                    let _ = events.send(ConsoleEvent::StdoutClosed);
                 }
             }
             router.report()
