@@ -37,14 +37,14 @@ fn have(tool: &str) -> bool {
 }
 
 /// Builds every mode once per test binary; `None` when the tools are missing.
-fn fake_kernels() -> Option<&'static FakeKernels> {
-    static KERNELS: OnceLock<Option<FakeKernels>> = OnceLock::new();
-    KERNELS
-        .get_or_init(|| {
-            if !(have("gcc") && have("ld") && have("qemu-system-x86_64")) {
-                eprintln!("skipping: needs gcc, ld and qemu-system-x86_64");
-                return None;
-            }
+fn fake_kernels() -> &'static FakeKernels {
+    static KERNELS: OnceLock<FakeKernels> = OnceLock::new();
+    KERNELS.get_or_init(|| {
+            // Missing tools fail the test (never a silent skip): scripts/setup installs them.
+            assert!(
+                have("gcc") && have("ld") && have("qemu-system-x86_64"),
+                "these tests need gcc, ld and qemu-system-x86_64: apt-get install gcc binutils qemu-system-x86 (scripts/setup does)"
+            );
             let dir = tempfile::tempdir().unwrap();
             let source = Path::new(FAKE_KERNEL_DIR).join("fake_kernel.S");
             let script = Path::new(FAKE_KERNEL_DIR).join("link.ld");
@@ -73,15 +73,14 @@ fn fake_kernels() -> Option<&'static FakeKernels> {
                     elf
                 })
                 .collect();
-            Some(FakeKernels { _dir: dir, paths })
+            FakeKernels { _dir: dir, paths }
         })
-        .as_ref()
 }
 
 /// `lamina run --kernel <fake mode> [extra...] <a static ELF>`; the fake
 /// kernel ELF doubles as the static PROGRAM.
-fn lamina(mode: u32, extra: &[&str], stdin: &[u8]) -> Option<Output> {
-    let kernels = fake_kernels()?;
+fn lamina(mode: u32, extra: &[&str], stdin: &[u8]) -> Output {
+    let kernels = fake_kernels();
     let kernel = &kernels.paths[mode as usize];
     let mut child = Command::new(LAMINA)
         .arg("run")
@@ -101,7 +100,7 @@ fn lamina(mode: u32, extra: &[&str], stdin: &[u8]) -> Option<Output> {
     });
     let output = child.wait_with_output().unwrap();
     writer.join().unwrap();
-    Some(output)
+    output
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -111,9 +110,7 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn stdout_stderr_and_exit_code() {
     for machine in ["microvm", "pc", "q35"] {
-        let Some(out) = lamina(HELLO_EXIT_7, &["--machine", machine, "--accel", "tcg"], b"") else {
-            return;
-        };
+        let out = lamina(HELLO_EXIT_7, &["--machine", machine, "--accel", "tcg"], b"");
         assert_eq!(
             out.status.code(),
             Some(7),
@@ -127,9 +124,7 @@ fn stdout_stderr_and_exit_code() {
 
 #[test]
 fn verbose_shows_the_kernel_log() {
-    let Some(out) = lamina(HELLO_EXIT_7, &["-v"], b"") else {
-        return;
-    };
+    let out = lamina(HELLO_EXIT_7, &["-v"], b"");
     assert_eq!(out.status.code(), Some(7));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("fake kernel up"), "{stderr}");
@@ -138,9 +133,7 @@ fn verbose_shows_the_kernel_log() {
 
 #[test]
 fn panic_prints_the_log_and_exits_125() {
-    let Some(out) = lamina(PANIC, &[], b"") else {
-        return;
-    };
+    let out = lamina(PANIC, &[], b"");
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(
         text(&out.stderr),
@@ -150,9 +143,7 @@ fn panic_prints_the_log_and_exits_125() {
 
 #[test]
 fn silent_stop_exits_125_with_the_log() {
-    let Some(out) = lamina(SILENT_STOP, &[], b"") else {
-        return;
-    };
+    let out = lamina(SILENT_STOP, &[], b"");
     assert_eq!(out.status.code(), Some(125));
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with("fake kernel going away\n"), "{stderr}");
@@ -164,9 +155,7 @@ fn silent_stop_exits_125_with_the_log() {
 
 #[test]
 fn timeout_kills_the_vm() {
-    let Some(out) = lamina(HANG, &["--timeout", "300ms"], b"") else {
-        return;
-    };
+    let out = lamina(HANG, &["--timeout", "300ms"], b"");
     assert_eq!(out.status.code(), Some(124));
     assert_eq!(text(&out.stderr), "lamina: timed out after 300ms\n");
 }
@@ -174,18 +163,14 @@ fn timeout_kills_the_vm() {
 #[test]
 fn stdin_reaches_the_guest_binary_safe() {
     let input: Vec<u8> = (0..50_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
-    let Some(out) = lamina(ECHO_STDIN, &[], &input) else {
-        return;
-    };
+    let out = lamina(ECHO_STDIN, &[], &input);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out.stdout == input, "echoed stdin differs");
 }
 
 #[test]
 fn garbage_frames_are_skipped() {
-    let Some(out) = lamina(GARBAGE_THEN_SIGSEGV, &[], b"") else {
-        return;
-    };
+    let out = lamina(GARBAGE_THEN_SIGSEGV, &[], b"");
     assert_eq!(out.status.code(), Some(139));
     assert_eq!(text(&out.stdout), "one\ntwo\n");
     assert_eq!(text(&out.stderr), "");
@@ -193,9 +178,7 @@ fn garbage_frames_are_skipped() {
 
 #[test]
 fn out_of_memory_names_the_size() {
-    let Some(out) = lamina(OUT_OF_MEMORY, &["-m", "64M"], b"") else {
-        return;
-    };
+    let out = lamina(OUT_OF_MEMORY, &["-m", "64M"], b"");
     assert_eq!(out.status.code(), Some(137));
     assert_eq!(
         text(&out.stderr),
@@ -205,9 +188,7 @@ fn out_of_memory_names_the_size() {
 
 #[test]
 fn sigterm_kills_the_vm_and_exits_143() {
-    let Some(kernels) = fake_kernels() else {
-        return;
-    };
+    let kernels = fake_kernels();
     let child = Command::new(LAMINA)
         .arg("run")
         .arg("--kernel")
@@ -229,9 +210,7 @@ fn sigterm_kills_the_vm_and_exits_143() {
 
 #[test]
 fn forced_kvm_failure_is_125() {
-    let Some(kernels) = fake_kernels() else {
-        return;
-    };
+    let kernels = fake_kernels();
     let out = Command::new(LAMINA)
         .env("LAMINA_KVM_DEVICE", "/nonexistent/kvm")
         .args(["run", "--accel", "kvm", "--kernel"])
@@ -248,9 +227,7 @@ fn forced_kvm_failure_is_125() {
 
 #[test]
 fn missing_qemu_is_125() {
-    let Some(kernels) = fake_kernels() else {
-        return;
-    };
+    let kernels = fake_kernels();
     let out = Command::new(LAMINA)
         .env("PATH", "/nonexistent")
         .args(["run", "--accel", "tcg", "--kernel"])
