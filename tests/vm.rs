@@ -246,6 +246,7 @@ const C_WORKLOADS: &[&str] = &[
     "mmapmany",
     "enosys",
     "pollstdin",
+    "traps",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 
@@ -1089,6 +1090,19 @@ fn closed_stdout_ends_the_workload() {
             "yes | head -2 on {target}\n{}",
             describe("bash", &run)
         ))
+    });
+}
+
+/// CPU exceptions in user mode: the status matches the native signal.
+#[test]
+fn cpu_exceptions_are_signals() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        ["int3", "ud2", "div0", "rodata"]
+            .iter()
+            .try_for_each(|what| {
+                assert_same_as_native(target, &w.c("traps", CBuild::MuslStatic), &[what], &[])
+            })
     });
 }
 

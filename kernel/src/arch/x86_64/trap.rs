@@ -8,12 +8,12 @@
 use super::gdt::{IST_CRITICAL, KERNEL_CS, KERNEL_DS, USER_CS, USER_DS};
 use super::user::{UserContext, SYSCALL_VECTOR};
 use core::mem::offset_of;
-use spin::Once;
+use x86_64::instructions::tables::lidt;
 use x86_64::registers::model_specific::{LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 use x86_64::structures::gdt::SegmentSelector;
-use x86_64::structures::idt::InterruptDescriptorTable;
-use x86_64::{PrivilegeLevel, VirtAddr};
+use x86_64::structures::DescriptorTablePointer;
+use x86_64::VirtAddr;
 
 /// Kernel stack pointer saved by `lamina_enter_user`.
 static mut KERNEL_RSP: u64 = 0;
@@ -346,7 +346,26 @@ extern "C" fn kernel_trap(frame: &KernelTrapFrame) {
     );
 }
 
-static IDT: Once<InterruptDescriptorTable> = Once::new();
+/// The IDT: one interrupt gate per stub (exceptions and the PIC's lines).
+#[repr(C, align(16))]
+struct Idt([u64; 2 * IDT_VECTORS]);
+
+const IDT_VECTORS: usize = EXCEPTION_VECTORS + LEGACY_IRQ_VECTORS;
+static mut IDT: Idt = Idt([0; 2 * IDT_VECTORS]);
+
+/// Present, 64-bit interrupt gate (interrupts stay off in the handler).
+const GATE_INTERRUPT: u64 = 0x8e;
+const GATE_DPL_USER: u64 = 3 << 5;
+
+/// An interrupt gate to `handler` (Intel SDM vol. 3, 6.14.1).
+fn gate(handler: u64, dpl: u64, ist: u64) -> [u64; 2] {
+    let low = (handler & 0xffff)
+        | (u64::from(KERNEL_CS) << 16)
+        | (ist << 32)
+        | ((GATE_INTERRUPT | dpl) << 40)
+        | (((handler >> 16) & 0xffff) << 48);
+    [low, handler >> 32]
+}
 
 /// Address of the `syscall` entry (LSTAR).
 pub fn syscall_entry_addr() -> u64 {
@@ -357,55 +376,37 @@ pub fn syscall_entry_addr() -> u64 {
 const SYSCALL_RFLAGS_MASK: u64 = 0x4_7700;
 
 pub fn init() {
-    let idt = IDT.call_once(|| {
-        let mut idt = InterruptDescriptorTable::new();
-        // SAFETY: reading the stub table the assembly above defines.
-        let stubs = unsafe { &lamina_trap_stubs };
-        for (vector, &stub) in stubs.iter().enumerate().skip(EXCEPTION_VECTORS) {
-            // SAFETY: as below; these stubs push a zero error code.
-            unsafe { idt[vector as u8].set_handler_addr(VirtAddr::new(stub)) };
-        }
-        for (vector, &stub) in stubs.iter().enumerate().take(EXCEPTION_VECTORS) {
-            if matches!(vector, 9 | 15 | 22..=28 | 31) {
-                continue;
-            }
-            let entry = match vector {
-                0 => &mut idt.divide_error,
-                1 => &mut idt.debug,
-                3 => &mut idt.breakpoint,
-                4 => &mut idt.overflow,
-                5 => &mut idt.bound_range_exceeded,
-                6 => &mut idt.invalid_opcode,
-                7 => &mut idt.device_not_available,
-                16 => &mut idt.x87_floating_point,
-                19 => &mut idt.simd_floating_point,
-                20 => &mut idt.virtualization,
-                VECTOR_NMI => &mut idt.non_maskable_interrupt,
-                _ => {
-                    // Vectors with an error code or diverging handlers: set through raw slots.
-                    let options = set_raw(&mut idt, vector, stub);
-                    if matches!(vector, VECTOR_DOUBLE_FAULT | VECTOR_MACHINE_CHECK) {
-                        // SAFETY: IST_CRITICAL names a stack set up in the TSS, used by nothing else.
-                        unsafe { options.set_stack_index(IST_CRITICAL) };
-                    }
-                    continue;
-                }
-            };
-            // SAFETY: `stub` is the address of an assembly stub that follows
-            // the interrupt calling convention (it never returns with `ret`).
-            let options = unsafe { entry.set_handler_addr(VirtAddr::new(stub)) };
-            if matches!(vector, VECTOR_BREAKPOINT | VECTOR_OVERFLOW) {
-                // `int3` and `into` from ring 3 must reach us as themselves, not as #GP.
-                options.set_privilege_level(PrivilegeLevel::Ring3);
-            }
-            if vector == VECTOR_NMI {
-                // SAFETY: as above, a dedicated IST stack.
-                unsafe { options.set_stack_index(IST_CRITICAL) };
-            }
-        }
-        idt
-    });
-    idt.load();
+    // SAFETY: reading the stub table the assembly above defines.
+    let stubs = unsafe { &lamina_trap_stubs };
+    let mut idt = [0u64; 2 * IDT_VECTORS];
+    for (vector, &stub) in stubs.iter().enumerate() {
+        // `int3` and `into` from ring 3 must arrive as themselves, not as #GP.
+        let dpl = if matches!(vector, VECTOR_BREAKPOINT | VECTOR_OVERFLOW) {
+            GATE_DPL_USER
+        } else {
+            0
+        };
+        // NMI, double fault and machine check run on a known-good stack.
+        let ist = if matches!(
+            vector,
+            VECTOR_NMI | VECTOR_DOUBLE_FAULT | VECTOR_MACHINE_CHECK
+        ) {
+            u64::from(IST_CRITICAL) + 1
+        } else {
+            0
+        };
+        idt[2 * vector..2 * vector + 2].copy_from_slice(&gate(stub, dpl, ist));
+    }
+    let table = &raw mut IDT;
+    // SAFETY: runs once, on the only CPU, before interrupts are enabled; the
+    // table is static, so it outlives its use by the CPU.
+    unsafe {
+        (*table).0 = idt;
+        lidt(&DescriptorTablePointer {
+            limit: (core::mem::size_of::<Idt>() - 1) as u16,
+            base: VirtAddr::from_ptr(table),
+        });
+    }
 
     // LSTAR points at the entry above; SFMASK keeps interrupts off until
     // the entry has switched stacks.
@@ -418,34 +419,6 @@ pub fn init() {
         SegmentSelector(KERNEL_DS),
     )
     .expect("GDT layout matches the STAR rules");
-}
-
-/// Installs a stub for a vector whose typed IDT slot takes a different
-/// handler signature (error code, diverging), by its raw address.
-fn set_raw(
-    idt: &mut InterruptDescriptorTable,
-    vector: usize,
-    stub: u64,
-) -> &mut x86_64::structures::idt::EntryOptions {
-    let addr = VirtAddr::new(stub);
-    // SAFETY: each stub follows the interrupt calling convention for its
-    // vector (pushing a zero error code where the CPU pushes none).
-    unsafe {
-        match vector {
-            8 => idt.double_fault.set_handler_addr(addr),
-            10 => idt.invalid_tss.set_handler_addr(addr),
-            11 => idt.segment_not_present.set_handler_addr(addr),
-            12 => idt.stack_segment_fault.set_handler_addr(addr),
-            13 => idt.general_protection_fault.set_handler_addr(addr),
-            14 => idt.page_fault.set_handler_addr(addr),
-            17 => idt.alignment_check.set_handler_addr(addr),
-            18 => idt.machine_check.set_handler_addr(addr),
-            21 => idt.cp_protection_exception.set_handler_addr(addr),
-            29 => idt.vmm_communication_exception.set_handler_addr(addr),
-            30 => idt.security_exception.set_handler_addr(addr),
-            _ => unreachable!("vector {vector} has a typed slot"),
-        }
-    }
 }
 
 /// Enters ring 3 with `ctx` and returns when the user traps back.
