@@ -1231,6 +1231,8 @@ fn busybox_applets() {
         &["true"],
         &["false"],
         &["seq", "1", "100"],
+        // Bulk output, in 16-byte bursts through the UART FIFO.
+        &["seq", "1", "50000"],
         &["printf", "%s-%05d-%x|%c\\n", "word", "42", "255", "z"],
         &["echo", "-n", "no newline"],
         &["expr", "6", "*", "7"],
