@@ -45,7 +45,26 @@ int main(void) {
         if (i % 4 != 0) kept += (unsigned char)big[i * PAGE];
     printf("split: kept sum %lu\n", kept);
 
-    /* The program break in 1-byte steps, touching each new byte (raw
+    /* A 1 TiB PROT_NONE reservation (as language runtimes make), used in
+     * one spot, then released whole: costs what is touched, not its size. */
+    size_t reservation = (size_t)1 << 40;
+    char *reserved = mmap(NULL, reservation, PROT_NONE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (reserved == MAP_FAILED) {
+        printf("reservation failed\n");
+        return 1;
+    }
+    char *spot = reserved + ((size_t)300 << 30);
+    if (mprotect(spot, 1 << 20, PROT_READ | PROT_WRITE) != 0) {
+        printf("mprotect failed\n");
+        return 1;
+    }
+    for (int i = 0; i < (1 << 20); i += PAGE) spot[i] = 1;
+    mprotect(reserved, reservation, PROT_READ);
+    int value = spot[0];
+    printf("reservation: %d %d\n", value, munmap(reserved, reservation));
+
+        /* The program break in 1-byte steps, touching each new byte (raw
      * brk: musl's sbrk refuses to move it). */
     char *start = (char *)syscall(SYS_brk, 0);
     char *cur = start;

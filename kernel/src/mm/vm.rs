@@ -156,16 +156,31 @@ impl AddressSpace {
         hit
     }
 
+    /// Calls `f` for every page of `[start, end)` that may be mapped,
+    /// skipping absent page tables whole (a huge PROT_NONE reservation
+    /// costs its touched pages, not its size).
+    fn for_each_maybe_mapped(
+        &mut self,
+        start: u64,
+        end: u64,
+        mut f: impl FnMut(&mut PageTableRoot, u64),
+    ) {
+        let mut page = start;
+        while page < end {
+            let next = self.root.next_possibly_mapped(page);
+            if next > page {
+                page = next;
+                continue;
+            }
+            f(&mut self.root, page);
+            page += PAGE_SIZE;
+        }
+    }
+
     /// Removes regions and frees the frames behind `[start, end)`.
     pub fn unmap_range(&mut self, start: u64, end: u64) {
         for (s, e, _) in self.carve(start, end) {
-            let mut page = s;
-            while page < e {
-                if let Some(frame) = self.root.unmap(page) {
-                    frame::free(frame);
-                }
-                page += PAGE_SIZE;
-            }
+            self.discard(s, e);
         }
     }
 
@@ -182,11 +197,9 @@ impl AddressSpace {
         }
         for (s, e, _) in self.carve(start, end) {
             self.vmas.insert(s, Vma { end: e, prot });
-            let mut page = s;
-            while page < e {
-                self.root.protect(page, prot);
-                page += PAGE_SIZE;
-            }
+            self.for_each_maybe_mapped(s, e, |root, page| {
+                root.protect(page, prot);
+            });
         }
         Ok(())
     }
@@ -371,18 +384,23 @@ impl AddressSpace {
     /// Moves the frames of `[old, old+len)` to `new` (both page aligned;
     /// `new` must be a fresh region of at least `len`).
     pub fn move_pages(&mut self, old: u64, new: u64, len: u64) -> Result<(), Errno> {
-        let mut off = 0;
-        while off < len {
-            if let Some((frame, access)) = self.root.translate(old + off) {
-                self.root.unmap(old + off);
-                self.root
-                    .map(new + off, frame, access, &mut Global)
-                    .map_err(|_| Errno::ENOMEM)?;
+        let mut result = Ok(());
+        self.for_each_maybe_mapped(old, old + len, |root, page| {
+            if result.is_err() {
+                return;
             }
-            off += PAGE_SIZE;
-        }
+            if let Some((frame, access)) = root.translate(page) {
+                root.unmap(page);
+                result = root.map(new + (page - old), frame, access, &mut Global);
+                if result.is_err() {
+                    // Out of page-table frames: put it back (its table is
+                    // still there), so a failed mremap loses nothing.
+                    let _ = root.map(page, frame, access, &mut Global);
+                }
+            }
+        });
         self.carve(old, old + len);
-        Ok(())
+        result.map_err(|_| Errno::ENOMEM)
     }
 
     /// The protection of the region containing `addr`.
@@ -400,12 +418,10 @@ impl AddressSpace {
     /// Frees the frames behind `[start, end)` but keeps the regions: the
     /// pages come back zeroed on the next touch (MADV_DONTNEED).
     pub fn discard(&mut self, start: u64, end: u64) {
-        let mut page = start;
-        while page < end {
-            if let Some(frame) = self.root.unmap(page) {
+        self.for_each_maybe_mapped(start, end, |root, page| {
+            if let Some(frame) = root.unmap(page) {
                 frame::free(frame);
             }
-            page += PAGE_SIZE;
-        }
+        });
     }
 }

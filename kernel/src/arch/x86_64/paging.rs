@@ -181,6 +181,24 @@ impl PageTableRoot {
         })
     }
 
+    /// The lowest address at or above `vaddr` that a mapping could occupy:
+    /// absent tables are skipped whole (512 GiB, 1 GiB or 2 MiB at a time),
+    /// so walking a sparse range costs its mapped pages, not its size.
+    pub fn next_possibly_mapped(&self, vaddr: u64) -> u64 {
+        const PRESENT: u64 = 1;
+        const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+        let mut table = self.pml4;
+        for shift in [39u32, 30, 21] {
+            let entry = phys::read_u64(table + ((vaddr >> shift) & 511) * 8);
+            if entry & PRESENT == 0 {
+                let span = 1u64 << shift;
+                return (vaddr & !(span - 1)) + span;
+            }
+            table = entry & ADDR_MASK;
+        }
+        vaddr
+    }
+
     /// Makes this address space the current one.
     pub fn activate(&self) {
         let frame = PhysFrame::containing_address(PhysAddr::new(self.pml4));
