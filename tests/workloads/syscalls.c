@@ -111,6 +111,14 @@ int main(void)
     sigaddset(&mask, SIGUSR2);
     check("sigprocmask", sigprocmask(SIG_BLOCK, &mask, &old) == 0, strerror(errno));
     sigprocmask(SIG_SETMASK, &old, NULL);
+    {
+        /* A bad `how` fails and leaves the old-set buffer alone. */
+        sigset_t probe;
+        memset(&probe, 0xa5, sizeof probe);
+        long ret = syscall(SYS_rt_sigprocmask, 99, &mask, &probe, 8);
+        unsigned char first = ((unsigned char *)&probe)[0];
+        check("sigprocmask bad how", ret == -1 && errno == EINVAL && first == 0xa5, "oldset written");
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;

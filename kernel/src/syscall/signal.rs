@@ -49,21 +49,20 @@ pub fn rt_sigprocmask(p: &mut Process, how: u64, set: u64, oldset: u64, setsize:
     if setsize != SIGSET_LEN {
         return Err(Errno::EINVAL);
     }
-    let new = if set != 0 {
-        Some(p.mm.read_u64(set)?)
-    } else {
-        None
-    };
-    if oldset != 0 {
-        p.mm.copy_out(oldset, &p.sigmask.to_le_bytes())?;
-    }
-    if let Some(bits) = new {
+    // As Linux: the new set is read and applied (a bad `how` fails before
+    // anything changes), then the old one is written out.
+    let old = p.sigmask;
+    if set != 0 {
+        let bits = p.mm.read_u64(set)?;
         p.sigmask = match how {
-            SIG_BLOCK => p.sigmask | bits,
-            SIG_UNBLOCK => p.sigmask & !bits,
+            SIG_BLOCK => old | bits,
+            SIG_UNBLOCK => old & !bits,
             SIG_SETMASK => bits,
             _ => return Err(Errno::EINVAL),
         } & !UNBLOCKABLE;
+    }
+    if oldset != 0 {
+        p.mm.copy_out(oldset, &old.to_le_bytes())?;
     }
     Ok(0)
 }
