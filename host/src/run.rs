@@ -274,8 +274,8 @@ fn supervise(
     let started = Instant::now();
     let deadline = args.timeout.map(|timeout| (started + timeout, timeout));
     let mut reader: Option<JoinHandle<ConsoleReport>> = None;
-    let (exit_tx, exit_rx) = std::sync::mpsc::channel::<ConsoleEvent>();
-    let mut exit_tx = Some(exit_tx);
+    let (events_tx, events_rx) = std::sync::mpsc::channel::<ConsoleEvent>();
+    let mut events_tx = Some(events_tx);
     let mut exit_reported_at: Option<Instant> = None;
 
     let stop = loop {
@@ -297,7 +297,7 @@ fn supervise(
             match listener.accept() {
                 Ok((stream, _)) => {
                     tracing::info!("QEMU connected to the console");
-                    let tx = exit_tx.take().expect("accepted once");
+                    let tx = events_tx.take().expect("accepted once");
                     reader = Some(start_console(stream, args.verbose, tx)?);
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
@@ -308,7 +308,7 @@ fn supervise(
                 }
             }
         }
-        match exit_rx.try_recv() {
+        match events_rx.try_recv() {
             Ok(ConsoleEvent::Exited) => exit_reported_at = Some(Instant::now()),
             Ok(ConsoleEvent::StdoutClosed) => break Stop::StdoutClosed,
             Err(_) => {}

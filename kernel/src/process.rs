@@ -2,6 +2,7 @@
 //! building its initial stack, and running it until it exits.
 
 use alloc::vec::Vec;
+use lamina_abi::args::{page_round_down, page_round_up};
 use lamina_abi::auxv::*;
 use lamina_abi::errno::Errno;
 use lamina_abi::stack::{build_initial_stack, StackArgs};
@@ -10,7 +11,6 @@ use lamina_elf::{Elf, ElfKind};
 use lamina_proto::frame::ExitStatus;
 
 use crate::arch::cpu;
-use crate::arch::paging::page_floor;
 use crate::arch::phys::PAGE_SIZE;
 use crate::arch::user::{self, Trap, UserContext};
 use crate::mm::vm::{AddressSpace, Fault, Prot, MMAP_MIN, STACK_SIZE, STACK_TOP};
@@ -118,8 +118,9 @@ impl Process {
         // only that page.
         let mut regions: Vec<(u64, u64, Prot)> = Vec::new();
         for seg in elf.load_segments() {
-            let mut start = page_floor(bias + seg.vaddr);
-            let end = (bias + seg.vaddr + seg.memsz).next_multiple_of(PAGE_SIZE);
+            let mut start = page_round_down(bias + seg.vaddr);
+            // lamina-elf keeps every segment below the user limit: no overflow.
+            let end = page_round_up(bias + seg.vaddr + seg.memsz).unwrap_or(u64::MAX);
             let prot = prot_of(seg.flags);
             if let Some(last) = regions.last_mut() {
                 if start < last.1 && start >= last.0 {

@@ -56,9 +56,8 @@ pub fn cycles_to_ns(cycles: u64) -> u64 {
 pub fn monotonic_ns() -> u64 {
     // The rate first: a first-use calibration takes time, and the reading
     // must come after it.
-    let khz = tsc_khz();
-    let cycles = cpu::rdtsc().saturating_sub(entry_tsc());
-    (u128::from(cycles) * 1_000_000 / u128::from(khz)) as u64
+    tsc_khz();
+    cycles_to_ns(cpu::rdtsc().saturating_sub(entry_tsc()))
 }
 
 /// Nanoseconds since the Unix epoch.

@@ -6,6 +6,7 @@
 //! frames themselves (via the direct map).
 
 use alloc::vec::Vec;
+use lamina_abi::args::{page_round_down, page_round_up};
 use spin::Mutex;
 
 use crate::arch::paging::FrameSource;
@@ -51,12 +52,12 @@ impl FrameAllocator {
         for &(s, e) in reserved {
             subtract(
                 &mut ranges,
-                (s & !(PAGE_SIZE - 1), e.next_multiple_of(PAGE_SIZE)),
+                (page_round_down(s), page_round_up(e).unwrap_or(u64::MAX)),
             );
         }
         let ranges: Vec<(u64, u64)> = ranges
             .into_iter()
-            .map(|(s, e)| (s.next_multiple_of(PAGE_SIZE), e & !(PAGE_SIZE - 1)))
+            .map(|(s, e)| (page_round_up(s).unwrap_or(u64::MAX), page_round_down(e)))
             .filter(|(s, e)| s < e)
             .collect();
         let total_frames = ranges.iter().map(|(s, e)| (e - s) / PAGE_SIZE).sum();

@@ -11,8 +11,9 @@ use alloc::vec::Vec;
 use lamina_abi::errno::Errno;
 
 use super::frame::{self, Global};
-use crate::arch::paging::{page_floor, Access, PageTableRoot};
+use crate::arch::paging::{Access, PageTableRoot};
 use crate::arch::phys::{self, PAGE_SIZE};
+use lamina_abi::args::{page_round_down, page_round_up};
 
 /// One past the highest user address (the canonical lower half, minus a guard page).
 pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
@@ -62,10 +63,6 @@ pub struct AddressSpace {
     /// Lowest address `find_free` has handed out: the next gap is usually
     /// right below it, which saves a walk over every region.
     mmap_low: u64,
-}
-
-fn page_ceil(addr: u64) -> Option<u64> {
-    addr.checked_next_multiple_of(PAGE_SIZE)
 }
 
 impl AddressSpace {
@@ -253,7 +250,7 @@ impl AddressSpace {
         let frame = frame::alloc_zeroed().ok_or(Fault::OutOfMemory)?;
         if self
             .root
-            .map(page_floor(addr), frame, prot, &mut Global)
+            .map(page_round_down(addr), frame, prot, &mut Global)
             .is_err()
         {
             frame::free(frame);
@@ -359,7 +356,8 @@ impl AddressSpace {
         if requested < self.brk_base {
             return self.brk;
         }
-        let (Some(old_end), Some(new_end)) = (page_ceil(self.brk), page_ceil(requested)) else {
+        let (Some(old_end), Some(new_end)) = (page_round_up(self.brk), page_round_up(requested))
+        else {
             return self.brk;
         };
         if new_end > old_end {

@@ -1,6 +1,6 @@
 //! Anonymous memory: mmap, munmap, mprotect, mremap, madvise.
 
-use lamina_abi::args::{decode_mmap, is_page_aligned, page_round_up};
+use lamina_abi::args::{decode_mmap, is_page_aligned, page_round_down, page_round_up};
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::{MmapFlags, MmapProt, MremapFlags};
 
@@ -60,7 +60,7 @@ pub fn mmap(
         p.mm.unmap_range(req.addr, end);
         req.addr
     } else {
-        let hint = req.addr & !(crate::arch::phys::PAGE_SIZE - 1);
+        let hint = page_round_down(req.addr);
         match hint.checked_add(req.len) {
             Some(end) if hint != 0 && p.mm.is_free(hint, end) => hint,
             _ => p.mm.find_free(req.len).ok_or(Errno::ENOMEM)?,

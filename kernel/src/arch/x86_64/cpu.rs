@@ -29,7 +29,14 @@ const CPUID_7_EBX_SMEP: u32 = 1 << 7;
 const CPUID_7_EBX_SMAP: u32 = 1 << 20;
 const HYPERVISOR_TIMING_LEAF: u32 = 0x4000_0010;
 
+/// The CPU's features, read once: `cpuid` exits to the hypervisor under
+/// KVM, and `rdrand` asks on every call.
 pub fn features() -> Features {
+    static FEATURES: spin::Once<Features> = spin::Once::new();
+    *FEATURES.call_once(read_features)
+}
+
+fn read_features() -> Features {
     let max_leaf = cpuid(0, 0).eax;
     let leaf1 = cpuid(1, 0);
     let leaf7 = if max_leaf >= 7 { cpuid(7, 0).ebx } else { 0 };

@@ -5,7 +5,7 @@
 //! Tables are reached through the direct map with the `x86_64` crate's
 //! `OffsetPageTable`.
 
-use super::phys::{self, DIRECT_MAP_BASE, PAGE_SIZE};
+use super::phys::{self, DIRECT_MAP_BASE};
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::mapper::{MapToError, TranslateResult};
 use x86_64::structures::paging::{
@@ -206,9 +206,4 @@ impl PageTableRoot {
         // so the kernel keeps running unchanged after the switch.
         unsafe { Cr3::write(frame, Cr3Flags::empty()) };
     }
-}
-
-/// Rounds down to a page boundary.
-pub const fn page_floor(addr: u64) -> u64 {
-    addr & !(PAGE_SIZE - 1)
 }

@@ -86,6 +86,13 @@ pub fn calibrate_tsc_khz(window_ms: u64, rdtsc: impl Fn() -> u64) -> Option<u64>
     let target = PIT_HZ * window_ms / 1000;
     let mut command: Port<u8> = Port::new(PIT_COMMAND);
     let mut data: Port<u8> = Port::new(PIT_CH0_DATA);
+    // SAFETY: the PIT belongs to this function alone (interrupts stay
+    // masked, so channel 0 never raises one the kernel would see).
+    unsafe {
+        command.write(PIT_CH0_RATE);
+        data.write(0);
+        data.write(0);
+    }
     let mut read_count = |command: &mut Port<u8>| -> u16 {
         // SAFETY: latching and reading the PIT count has no memory effect.
         unsafe {
@@ -95,14 +102,6 @@ pub fn calibrate_tsc_khz(window_ms: u64, rdtsc: impl Fn() -> u64) -> Option<u64>
             u16::from_le_bytes([lo, hi])
         }
     };
-    // SAFETY: the PIT belongs to this function alone (interrupts stay
-    // masked, so channel 0 never raises one the kernel would see).
-    unsafe {
-        command.write(PIT_CH0_RATE);
-        let mut reload: Port<u8> = Port::new(PIT_CH0_DATA);
-        reload.write(0);
-        reload.write(0);
-    }
     let mut last = read_count(&mut command);
     let start = rdtsc();
     let mut elapsed = 0u64;
