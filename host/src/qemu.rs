@@ -14,6 +14,13 @@ pub const QEMU_BINARY: &str = "qemu-system-x86_64";
 /// `isa-debug-exit` port: the guest leaves QEMU by writing here.
 pub const DEBUG_EXIT_IOBASE: &str = "0xf4";
 pub const DEBUG_EXIT_IOSIZE: &str = "0x04";
+/// The CPU model under KVM: the host's CPU without IA32_ARCH_CAPABILITIES
+/// (MSR 0x10a). QEMU hands that Intel MSR to `-cpu host` (and `max`) guests
+/// on every vendor, and a KVM that does not emulate it on AMD (our nested
+/// `kvm_pvm`) refuses the write, so QEMU aborts before the guest runs
+/// ("failed to set MSR 0x10a"). lamina never reads the MSR, so dropping it
+/// costs nothing on Intel and makes AMD hosts boot.
+pub const KVM_CPU_MODEL: &str = "host,-arch-capabilities";
 /// The chardev that carries the console frames.
 const CONSOLE_CHARDEV_ID: &str = "console";
 
@@ -96,10 +103,10 @@ impl VmConfig {
     }
 
     /// `-accel` and `-cpu`: under TCG `max` so the guest sees SMEP, SMAP,
-    /// NX and FSGSBASE; under KVM the host's CPU.
+    /// NX and FSGSBASE; under KVM the host's CPU ([`KVM_CPU_MODEL`]).
     fn accel_args(&self) -> [&'static str; 4] {
         match self.accel {
-            Accel::Kvm => ["-accel", "kvm", "-cpu", "host"],
+            Accel::Kvm => ["-accel", "kvm", "-cpu", KVM_CPU_MODEL],
             Accel::Tcg => ["-accel", "tcg", "-cpu", "max"],
         }
     }
@@ -169,7 +176,7 @@ impl Qemu {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        tracing::info!("starting {:?}", command);
+        tracing::info!("starting {}", render_command(&command));
         let mut child = command.spawn()?;
         let stderr = child.stderr.take().expect("stderr is piped");
         let stderr_tail = Arc::new(Mutex::new(Vec::new()));
@@ -215,18 +222,54 @@ impl Qemu {
         }
     }
 
-    /// QEMU's last stderr line that is an error rather than a warning,
-    /// once QEMU has exited (waits for the stderr reader to drain).
-    pub fn last_error_line(&mut self) -> Option<String> {
+    /// The stderr line that says why QEMU failed ([`failure_line`]), once
+    /// QEMU has exited (waits for the stderr reader to drain).
+    pub fn failure_line(&mut self) -> Option<String> {
         if let Some(reader) = self.stderr_reader.take() {
             let _ = reader.join();
         }
         let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
-        tail.iter()
-            .rev()
-            .find(|line| !line.is_empty() && !line.contains("warning:"))
-            .cloned()
+        failure_line(&tail)
     }
+}
+
+/// Which of QEMU's last stderr lines says why it died: the first that
+/// calls itself an error (QEMU names the cause first, as in "error: failed
+/// to set MSR 0x10a", and may follow it with the assertion that aborted),
+/// else the last line that is not a warning.
+pub fn failure_line(lines: &[String]) -> Option<String> {
+    let is_warning = |line: &&String| line.contains("warning:");
+    lines
+        .iter()
+        .find(|line| line.contains("error:") && !is_warning(line))
+        .or_else(|| {
+            lines
+                .iter()
+                .rev()
+                .find(|line| !line.trim().is_empty() && !is_warning(line))
+        })
+        .cloned()
+}
+
+/// `command` as one shell-like line, for `--verbose`: words with spaces or
+/// quotes are single-quoted.
+pub fn render_command(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| {
+            let word = word.to_string_lossy();
+            let plain = !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_=,./:@%+".contains(c));
+            if plain {
+                word.into_owned()
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Drop for Qemu {
@@ -314,7 +357,7 @@ mod tests {
             expected(
                 "microvm,x-option-roms=off,rtc=off,pit=on,pic=on,isa-serial=on",
                 "kvm",
-                "host"
+                "host,-arch-capabilities"
             )
         );
     }
@@ -322,9 +365,10 @@ mod tests {
     #[test]
     fn pc_and_q35() {
         for (machine, name) in [(Machine::Pc, "pc"), (Machine::Q35, "q35")] {
-            for (accel, accel_name, cpu) in
-                [(Accel::Tcg, "tcg", "max"), (Accel::Kvm, "kvm", "host")]
-            {
+            for (accel, accel_name, cpu) in [
+                (Accel::Tcg, "tcg", "max"),
+                (Accel::Kvm, "kvm", "host,-arch-capabilities"),
+            ] {
                 assert_eq!(
                     strings(config(machine, accel).args()),
                     expected(name, accel_name, cpu)
@@ -343,6 +387,50 @@ mod tests {
         assert_eq!(args[at + 1], "verbose=1 epoch_ns=1700000000000000000");
         let at = args.iter().position(|a| a == "-m").unwrap();
         assert_eq!(args[at + 1], "1G");
+    }
+
+    fn lines(text: &[&str]) -> Vec<String> {
+        text.iter().map(|line| line.to_string()).collect()
+    }
+
+    #[test]
+    fn the_cause_is_the_line_shown() {
+        // QEMU on an AMD host with `-cpu host`: the cause, then the abort.
+        let amd = lines(&[
+            "qemu-system-x86_64: warning: host doesn't support requested feature",
+            "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69",
+            "qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion failed.",
+        ]);
+        assert_eq!(
+            failure_line(&amd).as_deref(),
+            Some("qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69")
+        );
+        let plain = lines(&[
+            "qemu-system-x86_64: -accel kvm: Could not access KVM kernel module",
+            "qemu-system-x86_64: warning: something",
+            "",
+        ]);
+        assert_eq!(
+            failure_line(&plain).as_deref(),
+            Some("qemu-system-x86_64: -accel kvm: Could not access KVM kernel module")
+        );
+        assert_eq!(failure_line(&lines(&["a warning: x", " "])), None);
+    }
+
+    #[test]
+    fn command_line_for_verbose() {
+        let mut command = Command::new("qemu-system-x86_64");
+        command.args([
+            "-append",
+            "verbose=1 epoch_ns=5",
+            "-cpu",
+            "host,-arch-capabilities",
+        ]);
+        command.arg("it's");
+        assert_eq!(
+            render_command(&command),
+            "qemu-system-x86_64 -append 'verbose=1 epoch_ns=5' -cpu host,-arch-capabilities 'it'\\''s'"
+        );
     }
 
     #[test]

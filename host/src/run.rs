@@ -355,7 +355,7 @@ fn supervise(
         return Ok((Outcome::Interrupted(signo as i32), console));
     }
     tracing::info!("QEMU exited with {outcome_without_guest} and no exit status from the guest");
-    let qemu_error = qemu.last_error_line();
+    let qemu_error = qemu.failure_line();
     Ok((
         Outcome::NoExitStatus {
             qemu_error,
