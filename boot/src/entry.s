@@ -1,5 +1,13 @@
 /* PVH entry: 32-bit protected mode, paging off, ebx = hvm_start_info.
  *
+ * The PVH boot ABI promises only ebx, CR0.PE (other CR0 bits clear), CR4
+ * clear, flat 32-bit cs/ds/es/ss and EFLAGS with IF, TF and VM clear;
+ * everything else (esp above all, the GDT, EFER) is undefined. So the
+ * trampoline takes a stack of its own before anything is pushed, loads
+ * its own GDT, and writes CR0, CR4 and EFER whole rather than adding bits
+ * to whatever the loader left (QEMU happens to leave a usable esp; Cloud
+ * Hypervisor and Firecracker do not).
+ *
  * Builds the kernel's page tables (2 MiB and 4 KiB pages only: our KVM
  * triple-faults on 1 GiB pages), enters long mode with NX enabled and
  * calls lamina_kernel_main(start_info_paddr, entry_tsc) on the boot stack
@@ -22,6 +30,8 @@
 .set PTE_NX_HIGH, 0x80000000
 .set CR4_PAE, 1 << 5
 .set CR0_PE, 1 << 0
+.set CR0_ET, 1 << 4
+.set CR0_NE, 1 << 5
 .set CR0_WP, 1 << 16
 .set CR0_PG, 1 << 31
 .set MSR_EFER, 0xc0000080
@@ -45,6 +55,9 @@
 pvh_start32:
     cli
     cld
+    mov esp, offset boot_stack32_top
+    push 0
+    popfd
     mov esi, ebx
     rdtsc
     mov dword ptr [boot_entry_tsc], eax
@@ -121,17 +134,15 @@ pvh_start32:
     mov eax, offset boot_pdpt_high + PTE_PRESENT + PTE_WRITABLE
     mov dword ptr [boot_pml4 + 511 * 8], eax
 
-    mov eax, cr4
-    or eax, CR4_PAE
+    mov eax, CR4_PAE
     mov cr4, eax
     mov eax, offset boot_pml4
     mov cr3, eax
     mov ecx, MSR_EFER
-    rdmsr
-    or eax, EFER_LME | EFER_NXE
+    mov eax, EFER_LME | EFER_NXE
+    xor edx, edx
     wrmsr
-    mov eax, cr0
-    or eax, CR0_PG | CR0_WP | CR0_PE
+    mov eax, CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_PE
     mov cr0, eax
 
     lgdt [boot_gdt_pointer]
@@ -193,6 +204,13 @@ boot_pd_kernel:
     .skip 4096
 boot_pt_kernel:
     .skip 4096 * 4
+
+/* The 32-bit code's stack: identity mapped, used for the far return
+ * into long mode only. */
+.balign 16
+boot_stack32:
+    .skip 256
+boot_stack32_top:
 
 .section .bss.boot_stack, "aw", @nobits
 .balign 16

@@ -3,7 +3,7 @@
 //! Boot order: serial console, CPU tables, heap, PVH start info, frames,
 //! then the workload from the boot bundle (a PVH module). The workload's
 //! exit status travels to the host as a console frame, then the kernel
-//! leaves QEMU through `isa-debug-exit`.
+//! powers the VM off.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -156,10 +156,12 @@ fn report_boot_time() {
     }
 }
 
-/// Reports `status` to the host and powers off.
+/// Reports `status` to the host and powers off (the status is on the wire
+/// first: the power-off may end the VM at once).
 fn finish(status: ExitStatus) -> ! {
     console::send_exit(status);
-    arch::port::debug_exit(0);
+    arch::port::serial_drain();
+    arch::port::power_off();
     arch::cpu::halt_forever()
 }
 

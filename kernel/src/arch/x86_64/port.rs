@@ -1,4 +1,4 @@
-//! Port I/O devices: the console UART, QEMU's `isa-debug-exit`, the PIT.
+//! Port I/O devices: the console UART, the VMMs' power-off ports, the PIT.
 
 use spin::Mutex;
 use uart_16550::SerialPort;
@@ -56,18 +56,56 @@ pub fn serial_write(bytes: &[u8]) {
     drop(guard);
 }
 
+/// LSR: the transmitter (FIFO and shift register) is empty.
+const LSR_TRANSMITTER_EMPTY: u8 = 1 << 6;
+
+/// Waits until the UART has sent every byte it was given, so that nothing
+/// written before a power-off is lost.
+pub fn serial_drain() {
+    let guard = SERIAL.lock();
+    if guard.is_none() {
+        return;
+    }
+    let mut lsr: Port<u8> = Port::new(COM1_LSR);
+    // SAFETY: reading the line status register has no side effect.
+    while unsafe { lsr.read() } & LSR_TRANSMITTER_EMPTY == 0 {
+        core::hint::spin_loop();
+    }
+    drop(guard);
+}
+
 /// One received byte, if the UART holds one.
 pub fn serial_try_read() -> Option<u8> {
     SERIAL.lock().as_mut()?.try_receive().ok()
 }
 
-/// Asks QEMU to exit. QEMU's own exit code becomes `(value << 1) | 1`; the
-/// host reads the workload's status from the console instead.
-pub fn debug_exit(value: u32) {
-    let mut port: Port<u32> = Port::new(DEBUG_EXIT_PORT);
-    // SAFETY: writing the debug-exit port has no effect on memory; without
-    // the device the write is ignored and the caller halts.
-    unsafe { port.write(value) };
+/// Cloud Hypervisor's ACPI shutdown device (`devices/src/acpi.rs`): a
+/// one-byte write of SLP_TYP = S5 with SLP_EN powers the VM off.
+const ACPI_SHUTDOWN_PORT: u16 = 0x600;
+const ACPI_SLP_TYP_S5: u8 = 5;
+const ACPI_SLP_TYP_SHIFT: u8 = 2;
+const ACPI_SLP_EN: u8 = 1 << 5;
+/// The i8042 command port; CMD_RESET_CPU pulses the reset line, which
+/// Firecracker takes as the guest's shutdown.
+const I8042_COMMAND_PORT: u16 = 0x64;
+const I8042_CMD_RESET_CPU: u8 = 0xfe;
+
+/// Powers the VM off, whichever VMM runs it: QEMU's `isa-debug-exit`
+/// (QEMU's own exit code becomes `(0 << 1) | 1`; the host reads the
+/// workload's status from the console instead), then Cloud Hypervisor's
+/// ACPI S5, then Firecracker's i8042 reset. Each VMM stops at its own
+/// device, and on the others the writes hit unclaimed ports, which are
+/// ignored; the caller halts if none answered.
+pub fn power_off() {
+    // SAFETY: these port writes touch no memory. On the VMM that owns the
+    // device the VM stops; elsewhere the ports are unclaimed (QEMU stops at
+    // the first write, so its q35 PM block at 0x600 is never reached).
+    unsafe {
+        Port::<u32>::new(DEBUG_EXIT_PORT).write(0);
+        Port::<u8>::new(ACPI_SHUTDOWN_PORT)
+            .write(ACPI_SLP_TYP_S5 << ACPI_SLP_TYP_SHIFT | ACPI_SLP_EN);
+        Port::<u8>::new(I8042_COMMAND_PORT).write(I8042_CMD_RESET_CPU);
+    }
 }
 
 const PIT_HZ: u64 = 1_193_182;
