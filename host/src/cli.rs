@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(
     name = "lamina",
     version,
-    about = "Run one static Linux x86_64 binary in a lamina utility VM under QEMU."
+    about = "Run one static Linux x86_64 binary in a lamina utility VM (QEMU, Cloud Hypervisor or Firecracker)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -41,9 +41,15 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = AccelChoice::Auto)]
     pub accel: AccelChoice,
 
-    /// QEMU machine type
-    #[arg(long, value_enum, default_value_t = Machine::Microvm)]
-    pub machine: Machine,
+    /// The VMM that runs the VM; cloud-hypervisor and firecracker need KVM
+    /// and run a static PROGRAM with stdio only (files and sockets there
+    /// come with their virtio-vsock transport)
+    #[arg(long, value_enum, default_value_t = Vmm::Qemu)]
+    pub vmm: Vmm,
+
+    /// QEMU machine type (default microvm; --vmm qemu only)
+    #[arg(long, value_enum)]
+    pub machine: Option<Machine>,
 
     /// Kill the VM after this long (e.g. 30s, 2m) and exit 124
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
@@ -87,6 +93,27 @@ pub enum AccelChoice {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Vmm {
+    /// QEMU (qemu-system-x86_64): KVM or TCG, microvm, pc or q35
+    Qemu,
+    /// Cloud Hypervisor (cloud-hypervisor on PATH), under KVM
+    CloudHypervisor,
+    /// Firecracker (firecracker on PATH), under KVM
+    Firecracker,
+}
+
+impl Vmm {
+    /// The name users know it by, as `--vmm` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Qemu => "qemu",
+            Self::CloudHypervisor => "cloud-hypervisor",
+            Self::Firecracker => "firecracker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Machine {
     /// virtio-MMIO, no PCI, no firmware (fast)
     Microvm,
@@ -112,6 +139,11 @@ impl MemorySize {
     #[cfg(test)]
     pub fn bytes(self) -> u64 {
         self.bytes
+    }
+
+    /// Whole MiB, rounded up (Firecracker's `mem_size_mib`).
+    pub fn megabytes_rounded_up(self) -> u64 {
+        self.bytes.div_ceil(MIB)
     }
 
     /// The size as QEMU's `-m` takes it.
@@ -255,7 +287,8 @@ mod tests {
         assert_eq!(run.memory.bytes(), 64 * MIB);
         assert_eq!(run.env, ["A=1"]);
         assert_eq!(run.accel, AccelChoice::Auto);
-        assert_eq!(run.machine, Machine::Microvm);
+        assert_eq!(run.vmm, Vmm::Qemu);
+        assert_eq!(run.machine, None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! | 128+N | the workload was killed by signal N |
 //! | 137 | the guest ran out of memory (reported as SIGKILL) |
 //! | 124 | `--timeout` expired; QEMU was killed |
-//! | 125 | lamina could not run the VM: bad option, QEMU missing or failing, KVM unavailable, guest kernel panic or no exit status |
+//! | 125 | lamina could not run the VM: bad option, the VMM missing or failing, KVM unavailable, guest kernel panic or no exit status |
 //! | 126 | PROGRAM is not runnable: not a regular file, unreadable, not ELF, not x86_64, dynamically linked |
 //! | 127 | PROGRAM does not exist |
 //! | 130 / 143 | lamina got SIGINT / SIGTERM and killed the VM |
@@ -32,8 +32,9 @@ pub enum UserError {
     /// Not a regular file, unreadable, or not a static x86_64 ELF.
     #[error("{program}: {reason}")]
     ProgramNotExecutable { program: String, reason: String },
-    #[error("qemu-system-x86_64 not found; install it with: apt-get install qemu-system-x86")]
-    QemuNotFound,
+    /// The VMM's program is not on PATH.
+    #[error("{} not found; {}", .0.binary(), .0.install_hint())]
+    VmmNotFound(crate::cli::Vmm),
     #[error(transparent)]
     KvmUnavailable(#[from] crate::accel::KvmUnavailable),
     /// A bad option value that clap could not check on its own.
@@ -49,7 +50,7 @@ impl UserError {
         match self {
             Self::ProgramNotFound(_) => EXIT_NOT_FOUND,
             Self::ProgramNotExecutable { .. } => EXIT_NOT_EXECUTABLE,
-            Self::QemuNotFound | Self::KvmUnavailable(_) | Self::Usage(_) | Self::Launch(_) => {
+            Self::VmmNotFound(_) | Self::KvmUnavailable(_) | Self::Usage(_) | Self::Launch(_) => {
                 EXIT_LAUNCH_FAILED
             }
         }
@@ -86,7 +87,12 @@ mod tests {
         };
         assert_eq!(err.exit_code(), 126);
         assert_eq!(err.to_string(), "./p: not an ELF file");
-        assert_eq!(UserError::QemuNotFound.exit_code(), 125);
+        let err = UserError::VmmNotFound(crate::cli::Vmm::Qemu);
+        assert_eq!(
+            err.to_string(),
+            "qemu-system-x86_64 not found; install it with: apt-get install qemu-system-x86"
+        );
+        assert_eq!(err.exit_code(), 125);
         let err = UserError::Launch(anyhow::anyhow!("inner").context("outer"));
         assert_eq!(err.to_string(), "outer: inner");
         assert_eq!(err.exit_code(), 125);

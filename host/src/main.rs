@@ -12,6 +12,7 @@ mod program;
 mod qemu;
 mod run;
 mod tsc;
+mod vmm;
 
 use std::process::ExitCode;
 

@@ -1,14 +1,12 @@
-//! The QEMU command line, and the guard that owns the QEMU process.
+//! The QEMU command line and the kernel command line every VMM passes.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::process::Command;
 
 use crate::accel::Accel;
-use crate::cli::{Machine, MemorySize};
+use crate::cli::Machine;
+use crate::vmm::VmSpec;
 
 pub const QEMU_BINARY: &str = "qemu-system-x86_64";
 /// `isa-debug-exit` port: the guest leaves QEMU by writing here.
@@ -29,10 +27,7 @@ const CONSOLE_CHARDEV_ID: &str = "console";
 pub struct VmConfig {
     pub machine: Machine,
     pub accel: Accel,
-    pub memory: MemorySize,
-    pub kernel: PathBuf,
-    pub bundle: PathBuf,
-    pub kernel_cmdline: KernelCmdline,
+    pub spec: VmSpec,
     /// Unix socket lamina listens on; QEMU connects to it as a client.
     pub console_socket: PathBuf,
 }
@@ -117,7 +112,7 @@ impl VmConfig {
         let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
         push(&["-M", self.machine_arg()]);
         push(&self.accel_args());
-        push(&["-m", &self.memory.qemu_arg(), "-smp", "1"]);
+        push(&["-m", &self.spec.memory.qemu_arg(), "-smp", "1"]);
         // `-display none`, not `-nographic`: the latter also points
         // SeaBIOS's serial console at COM1 (fw_cfg `etc/sercon-port`) on
         // pc/q35, and its banner would corrupt the console framing.
@@ -129,11 +124,11 @@ impl VmConfig {
             "-no-reboot",
         ]);
         args.push("-kernel".into());
-        args.push(self.kernel.clone().into());
+        args.push(self.spec.kernel.clone().into());
         args.push("-initrd".into());
-        args.push(self.bundle.clone().into());
+        args.push(self.spec.bundle.clone().into());
         args.push("-append".into());
-        args.push(self.kernel_cmdline.render().into());
+        args.push(self.spec.kernel_cmdline.render().into());
         args.push("-chardev".into());
         let mut chardev = OsString::from(format!("socket,id={CONSOLE_CHARDEV_ID},path="));
         chardev.push(escape_option_value(&self.console_socket));
@@ -156,128 +151,6 @@ impl VmConfig {
     }
 }
 
-/// How many of QEMU's stderr lines are kept for error messages.
-const STDERR_TAIL_LINES: usize = 20;
-
-/// The running QEMU. Dropping it kills the process, so no error path leaks
-/// a VM.
-#[derive(Debug)]
-pub struct Qemu {
-    child: Option<Child>,
-    stderr_tail: Arc<Mutex<Vec<String>>>,
-    stderr_reader: Option<JoinHandle<()>>,
-}
-
-impl Qemu {
-    /// Starts QEMU with stdin closed, stdout discarded and stderr captured
-    /// (echoed when `verbose`).
-    pub fn spawn(mut command: Command, verbose: bool) -> std::io::Result<Self> {
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        tracing::info!("starting {}", render_command(&command));
-        let mut child = command.spawn()?;
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let stderr_tail = Arc::new(Mutex::new(Vec::new()));
-        let tail = Arc::clone(&stderr_tail);
-        let stderr_reader = std::thread::Builder::new()
-            .name("qemu-stderr".into())
-            .spawn(move || {
-                for line in BufReader::new(stderr).split(b'\n') {
-                    let Ok(line) = line else { break };
-                    let line = String::from_utf8_lossy(&line).trim_end().to_string();
-                    if verbose {
-                        eprintln!("{line}");
-                    }
-                    let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
-                    if tail.len() == STDERR_TAIL_LINES {
-                        tail.remove(0);
-                    }
-                    tail.push(line);
-                }
-            })?;
-        Ok(Self {
-            child: Some(child),
-            stderr_tail,
-            stderr_reader: Some(stderr_reader),
-        })
-    }
-
-    /// The exit status, if QEMU has exited.
-    pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
-        match self.child.as_mut() {
-            Some(child) => child.try_wait(),
-            None => Ok(None),
-        }
-    }
-
-    /// Kills QEMU (if still running) and reaps it.
-    pub fn kill(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            if matches!(child.try_wait(), Ok(None)) {
-                let _ = child.kill();
-            }
-            let _ = child.wait();
-        }
-    }
-
-    /// The stderr line that says why QEMU failed ([`failure_line`]), once
-    /// QEMU has exited (waits for the stderr reader to drain).
-    pub fn failure_line(&mut self) -> Option<String> {
-        if let Some(reader) = self.stderr_reader.take() {
-            let _ = reader.join();
-        }
-        let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
-        failure_line(&tail)
-    }
-}
-
-/// Which of QEMU's last stderr lines says why it died: the first that
-/// calls itself an error (QEMU names the cause first, as in "error: failed
-/// to set MSR 0x10a", and may follow it with the assertion that aborted),
-/// else the last line that is not a warning.
-pub fn failure_line(lines: &[String]) -> Option<String> {
-    let is_warning = |line: &&String| line.contains("warning:");
-    lines
-        .iter()
-        .find(|line| line.contains("error:") && !is_warning(line))
-        .or_else(|| {
-            lines
-                .iter()
-                .rev()
-                .find(|line| !line.trim().is_empty() && !is_warning(line))
-        })
-        .cloned()
-}
-
-/// `command` as one shell-like line, for `--verbose`: words with spaces or
-/// quotes are single-quoted.
-pub fn render_command(command: &Command) -> String {
-    std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(|word| {
-            let word = word.to_string_lossy();
-            let plain = !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_=,./:@%+".contains(c));
-            if plain {
-                word.into_owned()
-            } else {
-                format!("'{}'", word.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-impl Drop for Qemu {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,15 +159,17 @@ mod tests {
         VmConfig {
             machine,
             accel,
-            memory: "256M".parse().unwrap(),
-            kernel: "/cache/kernel".into(),
-            bundle: "/tmp/x/bundle".into(),
-            kernel_cmdline: KernelCmdline {
-                verbose: false,
-                epoch_ns: 1_700_000_000_000_000_000,
-                tty_mask: 0,
-                tsc_khz: None,
-                extra: None,
+            spec: VmSpec {
+                memory: "256M".parse().unwrap(),
+                kernel: "/cache/kernel".into(),
+                bundle: "/tmp/x/bundle".into(),
+                kernel_cmdline: KernelCmdline {
+                    verbose: false,
+                    epoch_ns: 1_700_000_000_000_000_000,
+                    tty_mask: 0,
+                    tsc_khz: None,
+                    extra: None,
+                },
             },
             console_socket: "/tmp/x/console.sock".into(),
         }
@@ -380,57 +255,13 @@ mod tests {
     #[test]
     fn verbose_cmdline_and_memory() {
         let mut vm = config(Machine::Microvm, Accel::Tcg);
-        vm.kernel_cmdline.verbose = true;
-        vm.memory = "1G".parse().unwrap();
+        vm.spec.kernel_cmdline.verbose = true;
+        vm.spec.memory = "1G".parse().unwrap();
         let args = strings(vm.args());
         let at = args.iter().position(|a| a == "-append").unwrap();
         assert_eq!(args[at + 1], "verbose=1 epoch_ns=1700000000000000000");
         let at = args.iter().position(|a| a == "-m").unwrap();
         assert_eq!(args[at + 1], "1G");
-    }
-
-    fn lines(text: &[&str]) -> Vec<String> {
-        text.iter().map(|line| line.to_string()).collect()
-    }
-
-    #[test]
-    fn the_cause_is_the_line_shown() {
-        // QEMU on an AMD host with `-cpu host`: the cause, then the abort.
-        let amd = lines(&[
-            "qemu-system-x86_64: warning: host doesn't support requested feature",
-            "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69",
-            "qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion failed.",
-        ]);
-        assert_eq!(
-            failure_line(&amd).as_deref(),
-            Some("qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69")
-        );
-        let plain = lines(&[
-            "qemu-system-x86_64: -accel kvm: Could not access KVM kernel module",
-            "qemu-system-x86_64: warning: something",
-            "",
-        ]);
-        assert_eq!(
-            failure_line(&plain).as_deref(),
-            Some("qemu-system-x86_64: -accel kvm: Could not access KVM kernel module")
-        );
-        assert_eq!(failure_line(&lines(&["a warning: x", " "])), None);
-    }
-
-    #[test]
-    fn command_line_for_verbose() {
-        let mut command = Command::new("qemu-system-x86_64");
-        command.args([
-            "-append",
-            "verbose=1 epoch_ns=5",
-            "-cpu",
-            "host,-arch-capabilities",
-        ]);
-        command.arg("it's");
-        assert_eq!(
-            render_command(&command),
-            "qemu-system-x86_64 -append 'verbose=1 epoch_ns=5' -cpu host,-arch-capabilities 'it'\\''s'"
-        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::process::ExitStatus as ProcessStatus;
+use std::path::Path;
+use std::process::{Command, ExitStatus as ProcessStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -12,23 +13,24 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use lamina_proto::frame::ExitStatus;
 
-use crate::accel::{self, Probe};
-use crate::cli::{self, RunArgs};
+use crate::accel::{self, Accel, Probe};
+use crate::cli::{self, AccelChoice, Machine, RunArgs, Vmm};
 use crate::console::{self, ConsoleReport, Router};
 use crate::error::{UserError, EXIT_LAUNCH_FAILED, EXIT_SIGNAL_BASE, EXIT_TIMED_OUT};
 use crate::kernel_image;
 use crate::program;
-use crate::qemu::{KernelCmdline, Qemu, VmConfig, QEMU_BINARY};
+use crate::qemu::{KernelCmdline, VmConfig, QEMU_BINARY};
+use crate::vmm::{self, VmSpec, VmmProcess};
 
 /// Extra kernel command-line tokens, for debugging and for the tests that
 /// drive the kernel's self-tests (`selftest=kernel-fault`).
 const KERNEL_APPEND_ENV: &str = "LAMINA_KERNEL_APPEND";
 
-/// How often the supervisor looks at QEMU, the clock and the signals. Every
+/// How often the supervisor looks at the VMM, the clock and the signals. Every
 /// wait is latency added to a run (`lamina run hello` lasts ~40 ms), so it
 /// is short; the wake-ups cost well under 1 % of a core.
 const POLL_INTERVAL: Duration = Duration::from_micros(250);
-/// How long QEMU may keep running after the guest reported its exit status.
+/// How long the VMM may keep running after the guest reported its exit status.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 /// Kernel log lines shown when the guest stops without an exit status.
 const LOG_LINES_ON_FAILURE: usize = 10;
@@ -39,12 +41,12 @@ pub enum Outcome {
     /// The guest reported how the workload ended.
     Guest(ExitStatus),
     TimedOut(Duration),
-    /// lamina got this signal and killed QEMU.
+    /// lamina got this signal and killed the VMM.
     Interrupted(i32),
-    /// QEMU exited without an exit status from the guest.
+    /// The VMM exited without an exit status from the guest.
     NoExitStatus {
-        qemu_error: Option<String>,
-        qemu_status: Option<String>,
+        vmm_error: Option<String>,
+        vmm_status: Option<String>,
     },
 }
 
@@ -102,17 +104,17 @@ impl Outcome {
             ),
             Self::Interrupted(_) => Ok(()),
             Self::NoExitStatus {
-                qemu_error: Some(line),
+                vmm_error: Some(line),
                 ..
             } => writeln!(stderr, "lamina: {line}"),
             Self::NoExitStatus {
-                qemu_error: None,
-                qemu_status,
+                vmm_error: None,
+                vmm_status,
             } => {
                 log_lines(stderr, LOG_LINES_ON_FAILURE)?;
-                let status = qemu_status
+                let status = vmm_status
                     .as_ref()
-                    .map(|s| format!(" (QEMU {s})"))
+                    .map(|s| format!(" ({s})"))
                     .unwrap_or_default();
                 writeln!(
                     stderr,
@@ -167,8 +169,13 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         .map_err(UserError::Usage)?;
     let bundle = program::bundle(args.program(), args.args(), &env)?;
 
-    let (accel, why) = accel::select(args.accel, &Probe::from_env())?;
-    tracing::info!("accelerator {}: {why}", accel.name());
+    let accel = select_accel(&args)?;
+    if args.machine.is_some() && args.vmm != Vmm::Qemu {
+        return Err(UserError::Usage(format!(
+            "--machine applies to --vmm qemu only, not --vmm {}",
+            args.vmm.name()
+        )));
+    }
 
     let kernel = match &args.kernel {
         Some(path) => {
@@ -191,20 +198,12 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
     std::fs::write(&bundle_path, &bundle)
         .with_context(|| format!("writing {}", bundle_path.display()))?;
     drop(bundle);
-    let console_socket = workdir.path().join("console.sock");
-    let listener = UnixListener::bind(&console_socket)
-        .with_context(|| format!("listening on {}", console_socket.display()))?;
-    listener
-        .set_nonblocking(true)
-        .context("configuring the console socket")?;
 
     let epoch_ns = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|since| since.as_nanos())
         .unwrap_or(0);
-    let vm = VmConfig {
-        machine: args.machine,
-        accel,
+    let spec = VmSpec {
         memory: args.memory,
         kernel,
         bundle: bundle_path,
@@ -215,19 +214,10 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             tsc_khz: crate::tsc::host_tsc_khz(kernel_image::cache_dir().as_deref()),
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
         },
-        console_socket,
     };
-    let qemu = match Qemu::spawn(vm.command(QEMU_BINARY.as_ref()), args.verbose) {
-        Ok(qemu) => qemu,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(UserError::QemuNotFound),
-        Err(err) => {
-            return Err(anyhow::Error::new(err)
-                .context(format!("cannot start {QEMU_BINARY}"))
-                .into())
-        }
-    };
+    let (vmm, console) = launch(&args, accel, spec, workdir.path())?;
 
-    let (outcome, console) = supervise(qemu, listener, &args, &signal)?;
+    let (outcome, console) = supervise(vmm, console, &args, &signal)?;
     drop(workdir);
     if console.malformed_frames > 0 {
         tracing::info!(
@@ -242,6 +232,121 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         &mut io::stderr().lock(),
     );
     Ok(outcome.exit_code())
+}
+
+/// The accelerator: the user's choice for QEMU; KVM for the VMMs that
+/// have nothing else.
+fn select_accel(args: &RunArgs) -> Result<Accel, UserError> {
+    let probe = Probe::from_env();
+    let (accel, why) = match (args.vmm, args.accel) {
+        (Vmm::Qemu, choice) => accel::select(choice, &probe)?,
+        (vmm, AccelChoice::Tcg) => {
+            return Err(UserError::Usage(format!(
+                "--vmm {} runs only under KVM; drop --accel tcg, or use --vmm qemu",
+                vmm.name()
+            )))
+        }
+        (vmm, AccelChoice::Auto | AccelChoice::Kvm) => {
+            let (accel, _) = accel::select(AccelChoice::Kvm, &probe).map_err(|err| {
+                UserError::Usage(format!("{err} (--vmm {} needs KVM)", vmm.name()))
+            })?;
+            (accel, format!("--vmm {} runs under KVM only", vmm.name()))
+        }
+    };
+    tracing::info!("accelerator {}: {why}", accel.name());
+    Ok(accel)
+}
+
+/// Where the guest's console bytes arrive.
+enum Console {
+    /// QEMU connects to this socket once it has started.
+    Listen(UnixListener),
+    /// The VMM's own stdout and stdin (Firecracker reads a serial input
+    /// only from a terminal or a pipe).
+    Connected(ConsoleStreams),
+}
+
+/// The two directions of the guest's console.
+struct ConsoleStreams {
+    from_guest: Box<dyn io::Read + Send>,
+    to_guest: Box<dyn io::Write + Send>,
+}
+
+impl ConsoleStreams {
+    fn socket(stream: UnixStream) -> anyhow::Result<Self> {
+        stream
+            .set_nonblocking(false)
+            .context("configuring the console socket")?;
+        let to_guest = stream.try_clone().context("cloning the console socket")?;
+        Ok(Self {
+            from_guest: Box::new(stream),
+            to_guest: Box::new(to_guest),
+        })
+    }
+}
+
+/// Starts the VMM `args.vmm` on `spec`, its files in `dir`.
+fn launch(
+    args: &RunArgs,
+    accel: Accel,
+    spec: VmSpec,
+    dir: &Path,
+) -> Result<(VmmProcess, Console), UserError> {
+    let mut log_file = None;
+    let (command, console) = match args.vmm {
+        Vmm::Qemu => {
+            let console_socket = dir.join("console.sock");
+            let listener = UnixListener::bind(&console_socket)
+                .with_context(|| format!("listening on {}", console_socket.display()))?;
+            listener
+                .set_nonblocking(true)
+                .context("configuring the console socket")?;
+            let vm = VmConfig {
+                machine: args.machine.unwrap_or(Machine::Microvm),
+                accel,
+                spec,
+                console_socket,
+            };
+            let mut command = vm.command(QEMU_BINARY.as_ref());
+            command.stdin(Stdio::null()).stdout(Stdio::null());
+            (command, Some(listener))
+        }
+        vmm @ (Vmm::CloudHypervisor | Vmm::Firecracker) => {
+            let mut command = Command::new(vmm.binary());
+            if vmm == Vmm::CloudHypervisor {
+                command.args(vmm::cloud_hypervisor_args(&spec));
+            } else {
+                let config = dir.join("firecracker.json");
+                std::fs::write(&config, vmm::firecracker_config(&spec))
+                    .with_context(|| format!("writing {}", config.display()))?;
+                let log = dir.join("firecracker.log");
+                std::fs::write(&log, b"").with_context(|| format!("creating {}", log.display()))?;
+                command.args(vmm::firecracker_args(&config, &log));
+                log_file = Some(log);
+            }
+            command.stdin(Stdio::piped()).stdout(Stdio::piped());
+            (command, None)
+        }
+    };
+    match VmmProcess::spawn(command, args.verbose, log_file) {
+        Ok(mut vmm) => {
+            let console = match console {
+                Some(listener) => Console::Listen(listener),
+                None => {
+                    let (to_guest, from_guest) = vmm.take_stdio().expect("stdio is piped");
+                    Console::Connected(ConsoleStreams {
+                        from_guest: Box::new(from_guest),
+                        to_guest: Box::new(to_guest),
+                    })
+                }
+            };
+            Ok((vmm, console))
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Err(UserError::VmmNotFound(args.vmm)),
+        Err(err) => Err(anyhow::Error::new(err)
+            .context(format!("cannot start {}", args.vmm.binary()))
+            .into()),
+    }
 }
 
 /// Why the supervisor stopped waiting.
@@ -264,10 +369,10 @@ enum ConsoleEvent {
 /// SIGPIPE: what a native process writing to a closed pipe dies of.
 const SIGPIPE: u8 = 13;
 
-/// Watches QEMU until it exits, the timeout expires or a signal arrives.
+/// Watches the VMM until it exits, the timeout expires or a signal arrives.
 fn supervise(
-    mut qemu: Qemu,
-    listener: UnixListener,
+    mut qemu: VmmProcess,
+    console: Console,
     args: &RunArgs,
     signal: &AtomicUsize,
 ) -> Result<(Outcome, ConsoleReport), UserError> {
@@ -277,6 +382,14 @@ fn supervise(
     let (events_tx, events_rx) = std::sync::mpsc::channel::<ConsoleEvent>();
     let mut events_tx = Some(events_tx);
     let mut exit_reported_at: Option<Instant> = None;
+    let listener = match console {
+        Console::Listen(listener) => Some(listener),
+        Console::Connected(streams) => {
+            let tx = events_tx.take().expect("not yet taken");
+            reader = Some(start_console(streams, args.verbose, tx)?);
+            None
+        }
+    };
 
     let stop = loop {
         if let Some(signo) = match signal.load(Ordering::Relaxed) {
@@ -285,7 +398,7 @@ fn supervise(
         } {
             break Stop::Interrupted(signo);
         }
-        if let Some(status) = qemu.try_wait().context("waiting for QEMU")? {
+        if let Some(status) = qemu.try_wait().context("waiting for the VMM")? {
             break Stop::QemuExited(status);
         }
         if let Some((deadline, timeout)) = deadline {
@@ -293,12 +406,16 @@ fn supervise(
                 break Stop::TimedOut(timeout);
             }
         }
-        if reader.is_none() {
+        if let (None, Some(listener)) = (&reader, &listener) {
             match listener.accept() {
                 Ok((stream, _)) => {
-                    tracing::info!("QEMU connected to the console");
+                    tracing::info!("the VMM connected to the console");
                     let tx = events_tx.take().expect("accepted once");
-                    reader = Some(start_console(stream, args.verbose, tx)?);
+                    reader = Some(start_console(
+                        ConsoleStreams::socket(stream)?,
+                        args.verbose,
+                        tx,
+                    )?);
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
                 Err(err) => {
@@ -316,7 +433,7 @@ fn supervise(
         if let Some(at) = exit_reported_at {
             if at.elapsed() > EXIT_GRACE {
                 tracing::warn!(
-                    "QEMU still running {EXIT_GRACE:?} after the guest exited; killing it"
+                    "the VMM is still running {EXIT_GRACE:?} after the guest exited; killing it"
                 );
                 qemu.kill();
                 continue;
@@ -343,23 +460,26 @@ fn supervise(
         }
         Stop::QemuExited(status) => status,
     };
-    // QEMU is gone, so the console socket is at end of file: the reader
+    // The VMM is gone, so the console socket is at end of file: the reader
     // finishes once it has written out everything the guest sent.
     let console = join_console(reader);
     if let Some(status) = console.exit {
         return Ok((Outcome::Guest(status), console));
     }
-    // QEMU may have died of the same Ctrl-C that lamina got.
+    // The VMM may have died of the same Ctrl-C that lamina got.
     std::thread::sleep(POLL_INTERVAL);
     if let signo @ 1.. = signal.load(Ordering::Relaxed) {
         return Ok((Outcome::Interrupted(signo as i32), console));
     }
-    tracing::info!("QEMU exited with {outcome_without_guest} and no exit status from the guest");
-    let qemu_error = qemu.failure_line();
+    tracing::info!(
+        "{} exited with {outcome_without_guest} and no exit status from the guest",
+        args.vmm.binary()
+    );
+    let vmm_error = qemu.failure_line();
     Ok((
         Outcome::NoExitStatus {
-            qemu_error,
-            qemu_status: Some(outcome_without_guest.to_string()),
+            vmm_error,
+            vmm_status: Some(format!("{} {outcome_without_guest}", args.vmm.name())),
         },
         console,
     ))
@@ -380,14 +500,13 @@ fn join_console(reader: Option<JoinHandle<ConsoleReport>>) -> ConsoleReport {
 /// stdin to the guest. `events` says when the exit status arrives and when
 /// lamina's stdout turns out to be closed.
 fn start_console(
-    stream: UnixStream,
+    ConsoleStreams {
+        from_guest: mut stream,
+        to_guest,
+    }: ConsoleStreams,
     verbose: bool,
     events: std::sync::mpsc::Sender<ConsoleEvent>,
 ) -> anyhow::Result<JoinHandle<ConsoleReport>> {
-    stream
-        .set_nonblocking(false)
-        .context("configuring the console socket")?;
-    let to_guest = stream.try_clone().context("cloning the console socket")?;
     let (stdin_wanted_tx, stdin_wanted_rx) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("stdin".into())
@@ -401,7 +520,6 @@ fn start_console(
         .name("console".into())
         .spawn(move || {
             let mut router = Router::new(io::stdout(), io::stderr(), verbose);
-            let mut stream = stream;
             let mut buf = vec![0u8; 64 * 1024];
             let (mut exit_sent, mut closed_sent) = (false, false);
             loop {
@@ -479,8 +597,8 @@ mod tests {
             (Outcome::Interrupted(15), 143),
             (
                 Outcome::NoExitStatus {
-                    qemu_error: None,
-                    qemu_status: None,
+                    vmm_error: None,
+                    vmm_status: None,
                 },
                 125,
             ),
@@ -514,8 +632,8 @@ mod tests {
             "lamina: timed out after 30s\n"
         );
         let qemu_failed = Outcome::NoExitStatus {
-            qemu_error: Some("qemu-system-x86_64: -accel kvm: failed".into()),
-            qemu_status: Some("exit status: 1".into()),
+            vmm_error: Some("qemu-system-x86_64: -accel kvm: failed".into()),
+            vmm_status: Some("exit status: 1".into()),
         };
         assert_eq!(
             report(&qemu_failed, &quiet, false),
@@ -544,8 +662,8 @@ mod tests {
         let logs = console_with_logs(&refs);
         let text = report(
             &Outcome::NoExitStatus {
-                qemu_error: None,
-                qemu_status: Some("exit status: 0".into()),
+                vmm_error: None,
+                vmm_status: Some("qemu exit status: 0".into()),
             },
             &logs,
             false,
@@ -555,7 +673,7 @@ mod tests {
         assert_eq!(shown[0], "log 20");
         assert_eq!(
             shown[LOG_LINES_ON_FAILURE],
-            "lamina: guest kernel stopped without reporting an exit status (QEMU exit status: 0)"
+            "lamina: guest kernel stopped without reporting an exit status (qemu exit status: 0)"
         );
     }
 }
