@@ -10,7 +10,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::arch::{cpu, port};
+use crate::arch::{cpu, irq, port};
 
 static ENTRY_TSC: AtomicU64 = AtomicU64::new(0);
 static EPOCH_NS: AtomicU64 = AtomicU64::new(0);
@@ -65,12 +65,40 @@ pub fn realtime_ns() -> u64 {
     EPOCH_NS.load(Ordering::Relaxed) + monotonic_ns()
 }
 
-/// Below this a wait spins: arming the PIT costs more than it saves.
+/// Below this a wait spins: arming the timer costs more than it saves.
 const SPIN_BELOW_NS: u64 = 20_000;
+/// How long the local APIC timer is measured against the TSC.
+const TIMER_CALIBRATION_NS: u64 = 2_000_000;
+
+static TIMER_TICKS_PER_MS: AtomicU64 = AtomicU64::new(0);
+
+/// The local APIC timer's rate, measured against the TSC the first time a
+/// wait needs it (the APIC's bus clock is not architectural: 1 GHz under
+/// KVM and QEMU, but nothing promises it).
+fn timer_ticks_per_ms() -> u64 {
+    let rate = TIMER_TICKS_PER_MS.load(Ordering::Relaxed);
+    if rate != 0 {
+        return rate;
+    }
+    let window_cycles = TIMER_CALIBRATION_NS * tsc_khz() / 1_000_000;
+    irq::timer_free_run();
+    let start_count = irq::timer_count();
+    let start = cpu::rdtsc();
+    while cpu::rdtsc() - start < window_cycles {
+        cpu::pause();
+    }
+    let ticks = u64::from(start_count - irq::timer_count());
+    irq::timer_disarm();
+    let rate = (ticks * 1_000_000 / TIMER_CALIBRATION_NS).max(1);
+    TIMER_TICKS_PER_MS.store(rate, Ordering::Relaxed);
+    crate::log!("time: local APIC timer at {} kHz", rate);
+    rate
+}
 
 /// Sleeps in `hlt` until any interrupt or until `deadline_ns` of the
-/// monotonic clock, whichever comes first (the PIT, in one-shots of at
-/// most 55 ms, bounds the sleep). Callers loop, checking what they wait for.
+/// monotonic clock, whichever comes first (a local APIC timer one-shot,
+/// of at most 2^32 ticks, bounds the sleep). Callers loop, checking what
+/// they wait for.
 pub fn wait_until(deadline_ns: u64) {
     let now = monotonic_ns();
     if now >= deadline_ns {
@@ -83,9 +111,10 @@ pub fn wait_until(deadline_ns: u64) {
         }
         return;
     }
-    port::pit_oneshot(remaining);
+    let ticks = u128::from(remaining) * u128::from(timer_ticks_per_ms()) / 1_000_000;
+    irq::timer_oneshot(u32::try_from(ticks).unwrap_or(u32::MAX));
     cpu::wait_for_interrupt();
-    port::pit_disarm();
+    irq::timer_disarm();
 }
 
 /// Waits until `deadline_ns` of the monotonic clock, sleeping in `hlt`.

@@ -3,18 +3,18 @@
 
 pub mod cpu;
 pub mod gdt;
+pub mod irq;
 pub mod paging;
 pub mod phys;
 pub mod port;
 pub mod trap;
 pub mod user;
 
-/// Brings the CPU to the state the kernel runs in: control registers, GDT
-/// and TSS, IDT, the `syscall` MSRs.
+/// Brings the CPU to the state the kernel runs in: control registers,
+/// interrupt controllers, GDT and TSS, IDT, the `syscall` MSRs.
 pub fn init() {
     cpu::init();
-    port::pic_init();
-    port::lapic_virtual_wire();
+    irq::init();
     gdt::init();
     trap::init();
 }

@@ -75,3 +75,12 @@ pub fn mmio_write_u32(paddr: u64, value: u32) {
     // a volatile write is exactly one device access.
     unsafe { reg.write_volatile(value) };
 }
+
+/// Reads a 32-bit device register at physical address `paddr`.
+pub fn mmio_read_u32(paddr: u64) -> u32 {
+    let reg = check(paddr, 4) as *const u32;
+    assert!(reg.is_aligned(), "unaligned MMIO register {paddr:#x}");
+    // SAFETY: as in `mmio_write_u32`; a volatile read is exactly one
+    // device access.
+    unsafe { reg.read_volatile() }
+}

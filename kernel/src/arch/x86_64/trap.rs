@@ -30,7 +30,7 @@ unsafe extern "C" {
 
 const EXCEPTION_VECTORS: usize = 32;
 pub const FIRST_IRQ_VECTOR: u64 = EXCEPTION_VECTORS as u64;
-/// The legacy PIC's 16 lines, remapped to vectors 32..48 (see `port::pic_init`).
+/// Device interrupts: vectors 32..48 (see `irq`).
 const LEGACY_IRQ_VECTORS: usize = 16;
 const VECTOR_NMI: usize = 2;
 const VECTOR_BREAKPOINT: usize = 3;
@@ -331,7 +331,7 @@ extern "C" fn kernel_trap(frame: &KernelTrapFrame) {
     if frame.vector >= FIRST_IRQ_VECTOR {
         // A device woke the kernel from `wait_for_interrupt`; whoever waits
         // polls the device itself.
-        super::port::pic_eoi(frame.vector as u8);
+        super::irq::eoi(frame.vector as u8);
         return;
     }
     let cr2 = x86_64::registers::control::Cr2::read_raw();
@@ -346,7 +346,7 @@ extern "C" fn kernel_trap(frame: &KernelTrapFrame) {
     );
 }
 
-/// The IDT: one interrupt gate per stub (exceptions and the PIC's lines).
+/// The IDT: one interrupt gate per stub (exceptions and device lines).
 #[repr(C, align(16))]
 struct Idt([u64; 2 * IDT_VECTORS]);
 

@@ -81,7 +81,7 @@ pub fn run(ctx: &mut UserContext) -> Trap {
     if ctx.vector == SYSCALL_VECTOR {
         Trap::Syscall
     } else if ctx.vector >= super::trap::FIRST_IRQ_VECTOR {
-        super::port::pic_eoi(ctx.vector as u8);
+        super::irq::eoi(ctx.vector as u8);
         Trap::Interrupt
     } else if ctx.vector == u64::from(VECTOR_PF) && ctx.rip == super::trap::syscall_entry_addr() {
         // `syscall` already put the return address in rcx and the flags in r11.
