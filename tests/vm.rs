@@ -105,16 +105,38 @@ enum Depth {
     Full,
 }
 
+/// The VMM a target boots lamina on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Vmm {
+    Qemu(Machine),
+    CloudHypervisor,
+    Firecracker,
+}
+
+impl Vmm {
+    /// `--vmm`'s spelling, which is also the binary's name for the other VMMs.
+    fn name(self) -> &'static str {
+        match self {
+            Vmm::Qemu(_) => "qemu",
+            Vmm::CloudHypervisor => "cloud-hypervisor",
+            Vmm::Firecracker => "firecracker",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Target {
-    machine: Machine,
+    vmm: Vmm,
     accel: Accel,
     depth: Depth,
 }
 
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.machine.arg(), self.accel.arg())
+        match self.vmm {
+            Vmm::Qemu(machine) => write!(f, "{}/{}", machine.arg(), self.accel.arg()),
+            other => write!(f, "{}/{}", other.name(), self.accel.arg()),
+        }
     }
 }
 
@@ -123,25 +145,37 @@ impl std::fmt::Display for Target {
 /// `kvm_pvm`: each page fault costs ~0.5 ms, so the memory-heavy workloads
 /// would take minutes; it has found bugs TCG hides all the same); `pc`
 /// goes through SeaBIOS (seconds) and runs the representative subset under
-/// TCG and the smoke set under KVM.
+/// TCG and the smoke set under KVM. Cloud Hypervisor and Firecracker run
+/// under KVM only, with what lamina supports there: the smoke set, plus
+/// the tests that call [`on_every_vmm`] (stdin, `--timeout`).
 const MATRIX: &[Target] = &[
     Target {
-        machine: Machine::Microvm,
+        vmm: Vmm::Qemu(Machine::Microvm),
         accel: Accel::Tcg,
         depth: Depth::Full,
     },
     Target {
-        machine: Machine::Pc,
+        vmm: Vmm::Qemu(Machine::Pc),
         accel: Accel::Tcg,
         depth: Depth::Representative,
     },
     Target {
-        machine: Machine::Microvm,
+        vmm: Vmm::Qemu(Machine::Microvm),
         accel: Accel::Kvm,
         depth: Depth::Representative,
     },
     Target {
-        machine: Machine::Pc,
+        vmm: Vmm::Qemu(Machine::Pc),
+        accel: Accel::Kvm,
+        depth: Depth::Smoke,
+    },
+    Target {
+        vmm: Vmm::CloudHypervisor,
+        accel: Accel::Kvm,
+        depth: Depth::Smoke,
+    },
+    Target {
+        vmm: Vmm::Firecracker,
         accel: Accel::Kvm,
         depth: Depth::Smoke,
     },
@@ -162,21 +196,79 @@ fn kvm_usable() -> bool {
     })
 }
 
+/// Where the other VMMs' binaries are looked for when they are not on
+/// PATH: the team's shared tools, beside the repository.
+const SHARED_TOOLS: &str = "../shared/tools";
+
+/// The directory holding `vmm`'s binary: None for QEMU (always on PATH:
+/// the suite fails without it), the PATH entry or [`SHARED_TOOLS`] for the
+/// others; None, with a note, where neither has it.
+fn vmm_dir(vmm: Vmm) -> Option<PathBuf> {
+    if let Vmm::Qemu(_) = vmm {
+        return None;
+    }
+    static FOUND: OnceLock<[Option<PathBuf>; 2]> = OnceLock::new();
+    let found = FOUND.get_or_init(|| {
+        [Vmm::CloudHypervisor, Vmm::Firecracker].map(|vmm| {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let dir = std::env::split_paths(&path)
+                .chain([repo_root().join(SHARED_TOOLS)])
+                .find(|dir| is_executable(&dir.join(vmm.name())));
+            if dir.is_none() {
+                eprintln!(
+                    "note: {} is neither on PATH nor in {SHARED_TOOLS}; its targets are not run",
+                    vmm.name()
+                );
+            }
+            dir
+        })
+    });
+    found[usize::from(vmm == Vmm::Firecracker)].clone()
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Whether `target` can run on this machine.
+fn runnable(target: &Target) -> bool {
+    (target.accel != Accel::Kvm || kvm_usable())
+        && (matches!(target.vmm, Vmm::Qemu(_)) || vmm_dir(target.vmm).is_some())
+}
+
 /// The targets a test of `depth` runs on.
 fn targets(depth: Depth) -> Vec<Target> {
     MATRIX
         .iter()
         .copied()
         .filter(|t| t.depth >= depth)
-        .filter(|t| t.accel != Accel::Kvm || kvm_usable())
+        .filter(runnable)
         .collect()
 }
 
 /// Runs `check` on every target of `depth` and fails once, listing every
 /// target that failed, so one broken machine does not hide another.
-fn on_targets(depth: Depth, mut check: impl FnMut(Target) -> Result<(), String>) {
+fn on_targets(depth: Depth, check: impl FnMut(Target) -> Result<(), String>) {
+    check_all(targets(depth), check);
+}
+
+/// As [`on_targets`], and on every VMM besides QEMU too: for what lamina
+/// supports on all of them.
+fn on_every_vmm(depth: Depth, check: impl FnMut(Target) -> Result<(), String>) {
+    let mut all = targets(depth);
+    all.extend(
+        MATRIX
+            .iter()
+            .copied()
+            .filter(|t| !matches!(t.vmm, Vmm::Qemu(_)) && t.depth < depth)
+            .filter(runnable),
+    );
+    check_all(all, check);
+}
+
+fn check_all(targets: Vec<Target>, mut check: impl FnMut(Target) -> Result<(), String>) {
     let mut failures = String::new();
-    for target in targets(depth) {
+    for target in targets {
         if let Err(message) = check(target) {
             let _ = writeln!(failures, "==== on {target}:\n{message}\n");
         }
@@ -666,9 +758,24 @@ impl<'a> LaminaRun<'a> {
         let mut command = Command::new(LAMINA);
         command.arg("run").args(["--timeout", self.timeout]);
         if let Some(target) = self.target {
-            command
-                .args(["--machine", target.machine.arg()])
-                .args(["--accel", target.accel.arg()]);
+            match target.vmm {
+                Vmm::Qemu(machine) => {
+                    command
+                        .args(["--machine", machine.arg()])
+                        .args(["--accel", target.accel.arg()]);
+                }
+                other => {
+                    command.args(["--vmm", other.name()]);
+                    if let Some(dir) = vmm_dir(other) {
+                        let path = std::env::var_os("PATH").unwrap_or_default();
+                        let path = std::env::join_paths(
+                            std::iter::once(dir).chain(std::env::split_paths(&path)),
+                        )
+                        .expect("PATH entries join");
+                        command.env("PATH", path);
+                    }
+                }
+            }
         }
         if let Some(memory) = self.memory {
             command.args(["--memory", memory]);
@@ -1190,12 +1297,14 @@ fn stdin_is_forwarded() {
         ),
     ];
     let pollstdin = w.c("pollstdin", CBuild::MuslStatic);
+    // The console input path differs per VMM (QEMU's chardev socket, Cloud
+    // Hypervisor's serial socket, Firecracker's stdin pipe).
     let cases: Vec<(&Path, &[&str], Vec<u8>)> = cases
         .into_iter()
         .map(|(args, input)| (w.busybox.as_path(), args, input))
         .chain([(pollstdin.as_path(), &[][..], b"ready\n".to_vec())])
         .collect();
-    on_targets(Depth::Representative, |target| {
+    on_every_vmm(Depth::Representative, |target| {
         cases.iter().try_for_each(|(binary, args, input)| {
             let mut native = Command::new(binary);
             native.arg0(binary).args(*args).env_clear();
@@ -1279,7 +1388,7 @@ fn out_of_memory_is_clean() {
 #[test]
 fn timeout_kills_the_vm() {
     let w = workloads();
-    on_targets(Depth::Full, |target| {
+    on_every_vmm(Depth::Full, |target| {
         let run = LaminaRun {
             timeout: "3s",
             ..LaminaRun::new(target, &w.busybox, &["sleep", "600"])
@@ -1356,6 +1465,60 @@ fn qemu_not_on_path_is_125() {
         "apt-get install qemu-system-x86",
     )
     .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The other VMMs need KVM and their binary; asking for them otherwise is
+/// one line and 125, before anything starts.
+#[test]
+fn other_vmm_errors_are_125() {
+    let w = workloads();
+    let hello = w.c("hello", CBuild::MuslStatic);
+    let empty = scratch_dir("empty-path");
+    let empty = empty.to_str().expect("the target directory is UTF-8");
+    let lamina = |args: &[&str], host_env: &[(&str, &str)]| {
+        let mut command = Command::new(LAMINA);
+        command
+            .arg("run")
+            .args(args)
+            .arg(&hello)
+            .envs(host_env.iter().copied());
+        run_bounded(&mut command, LAMINA_WALL_LIMIT, "lamina run")
+    };
+    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+        (
+            &["--vmm", "firecracker", "--accel", "tcg"],
+            &[],
+            "runs only under KVM",
+        ),
+        (
+            &["--vmm", "cloud-hypervisor", "--machine", "pc"],
+            &[],
+            "--machine applies to --vmm qemu only",
+        ),
+        (
+            &["--vmm", "cloud-hypervisor"],
+            &[("LAMINA_KVM_DEVICE", "/nonexistent")],
+            "cannot use KVM: /nonexistent",
+        ),
+        (
+            &["--vmm", "cloud-hypervisor"],
+            &[("PATH", empty)],
+            "cloud-hypervisor not found",
+        ),
+        (
+            &["--vmm", "firecracker"],
+            &[("PATH", empty)],
+            "firecracker not found",
+        ),
+    ];
+    for (args, host_env, needle) in cases {
+        // Without KVM the check for it comes first; the rest need it.
+        if !kvm_usable() && !needle.contains("KVM") && !needle.contains("--machine") {
+            continue;
+        }
+        expect_one_line_error(&lamina(args, host_env), EXIT_CANNOT_START_VM, needle)
+            .unwrap_or_else(|e| panic!("lamina run {args:?}: {e}"));
+    }
 }
 
 #[test]

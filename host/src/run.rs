@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus as ProcessStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -169,13 +169,13 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         .map_err(UserError::Usage)?;
     let bundle = program::bundle(args.program(), args.args(), &env)?;
 
-    let accel = select_accel(&args)?;
     if args.machine.is_some() && args.vmm != Vmm::Qemu {
         return Err(UserError::Usage(format!(
             "--machine applies to --vmm qemu only, not --vmm {}",
             args.vmm.name()
         )));
     }
+    let accel = select_accel(&args)?;
 
     let kernel = match &args.kernel {
         Some(path) => {
@@ -261,6 +261,8 @@ fn select_accel(args: &RunArgs) -> Result<Accel, UserError> {
 enum Console {
     /// QEMU connects to this socket once it has started.
     Listen(UnixListener),
+    /// Cloud Hypervisor listens on this socket once it has started.
+    Connect(PathBuf),
     /// The VMM's own stdout and stdin (Firecracker reads a serial input
     /// only from a terminal or a pipe).
     Connected(ConsoleStreams),
@@ -309,29 +311,36 @@ fn launch(
             };
             let mut command = vm.command(QEMU_BINARY.as_ref());
             command.stdin(Stdio::null()).stdout(Stdio::null());
-            (command, Some(listener))
+            (command, Some(Console::Listen(listener)))
         }
-        vmm @ (Vmm::CloudHypervisor | Vmm::Firecracker) => {
-            let mut command = Command::new(vmm.binary());
-            if vmm == Vmm::CloudHypervisor {
-                command.args(vmm::cloud_hypervisor_args(&spec));
-            } else {
-                let config = dir.join("firecracker.json");
-                std::fs::write(&config, vmm::firecracker_config(&spec))
-                    .with_context(|| format!("writing {}", config.display()))?;
-                let log = dir.join("firecracker.log");
-                std::fs::write(&log, b"").with_context(|| format!("creating {}", log.display()))?;
-                command.args(vmm::firecracker_args(&config, &log));
-                log_file = Some(log);
-            }
-            command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        Vmm::CloudHypervisor => {
+            let console_socket = dir.join("console.sock");
+            let mut command = Command::new(Vmm::CloudHypervisor.binary());
+            command
+                .args(vmm::cloud_hypervisor_args(&spec, &console_socket))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null());
+            (command, Some(Console::Connect(console_socket)))
+        }
+        Vmm::Firecracker => {
+            let config = dir.join("firecracker.json");
+            std::fs::write(&config, vmm::firecracker_config(&spec))
+                .with_context(|| format!("writing {}", config.display()))?;
+            let log = dir.join("firecracker.log");
+            std::fs::write(&log, b"").with_context(|| format!("creating {}", log.display()))?;
+            let mut command = Command::new(Vmm::Firecracker.binary());
+            command
+                .args(vmm::firecracker_args(&config, &log))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped());
+            log_file = Some(log);
             (command, None)
         }
     };
     match VmmProcess::spawn(command, args.verbose, log_file) {
         Ok(mut vmm) => {
             let console = match console {
-                Some(listener) => Console::Listen(listener),
+                Some(console) => console,
                 None => {
                     let (to_guest, from_guest) = vmm.take_stdio().expect("stdio is piped");
                     Console::Connected(ConsoleStreams {
@@ -382,13 +391,13 @@ fn supervise(
     let (events_tx, events_rx) = std::sync::mpsc::channel::<ConsoleEvent>();
     let mut events_tx = Some(events_tx);
     let mut exit_reported_at: Option<Instant> = None;
-    let listener = match console {
-        Console::Listen(listener) => Some(listener),
+    let pending = match console {
         Console::Connected(streams) => {
             let tx = events_tx.take().expect("not yet taken");
             reader = Some(start_console(streams, args.verbose, tx)?);
             None
         }
+        pending => Some(pending),
     };
 
     let stop = loop {
@@ -406,23 +415,15 @@ fn supervise(
                 break Stop::TimedOut(timeout);
             }
         }
-        if let (None, Some(listener)) = (&reader, &listener) {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    tracing::info!("the VMM connected to the console");
-                    let tx = events_tx.take().expect("accepted once");
-                    reader = Some(start_console(
-                        ConsoleStreams::socket(stream)?,
-                        args.verbose,
-                        tx,
-                    )?);
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
-                Err(err) => {
-                    return Err(anyhow::Error::new(err)
-                        .context("accepting the console connection")
-                        .into())
-                }
+        if let (None, Some(pending)) = (&reader, &pending) {
+            if let Some(stream) = console_connection(pending)? {
+                tracing::info!("the console is connected");
+                let tx = events_tx.take().expect("connected once");
+                reader = Some(start_console(
+                    ConsoleStreams::socket(stream)?,
+                    args.verbose,
+                    tx,
+                )?);
             }
         }
         match events_rx.try_recv() {
@@ -483,6 +484,32 @@ fn supervise(
         },
         console,
     ))
+}
+
+/// The console's socket, once the VMM has connected to lamina's (QEMU) or
+/// listens on its own (Cloud Hypervisor); None while it is not there yet.
+fn console_connection(pending: &Console) -> Result<Option<UnixStream>, UserError> {
+    let result = match pending {
+        Console::Listen(listener) => listener.accept().map(|(stream, _)| stream),
+        Console::Connect(path) => UnixStream::connect(path),
+        Console::Connected(_) => return Ok(None),
+    };
+    match result {
+        Ok(stream) => Ok(Some(stream)),
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::WouldBlock
+                    | io::ErrorKind::NotFound
+                    | io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(anyhow::Error::new(err)
+            .context("connecting the console")
+            .into()),
+    }
 }
 
 fn join_console(reader: Option<JoinHandle<ConsoleReport>>) -> ConsoleReport {

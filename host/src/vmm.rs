@@ -2,10 +2,10 @@
 //!
 //! QEMU, Cloud Hypervisor and Firecracker all start a PVH ELF kernel with
 //! the boot bundle as its first module and carry the guest's COM1 to
-//! lamina. QEMU connects its serial chardev to a unix socket lamina listens
-//! on; the other two put the serial port on their own stdin and stdout,
-//! which lamina makes pipes, so the console reader sees the same byte
-//! stream from every VMM.
+//! lamina, each its own way: QEMU connects its serial chardev to a unix
+//! socket lamina listens on, Cloud Hypervisor listens on one that lamina
+//! connects to, and Firecracker uses its stdin and stdout, which lamina
+//! makes pipes. The console reader sees the same byte stream from all.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
@@ -53,8 +53,10 @@ impl Vmm {
 }
 
 /// Cloud Hypervisor's command line (its CLI, no API socket): one vCPU,
-/// COM1 on its stdin and stdout (`--serial tty`), no virtio console.
-pub fn cloud_hypervisor_args(spec: &VmSpec) -> Vec<OsString> {
+/// no virtio console, COM1 on a unix socket it listens on (it takes serial
+/// input on `--serial tty` only from a terminal; on a socket it keeps what
+/// the guest writes before lamina connects and replays it).
+pub fn cloud_hypervisor_args(spec: &VmSpec, console_socket: &Path) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
     args.extend(["--kernel".into(), spec.kernel.clone().into()]);
     args.extend(["--initramfs".into(), spec.bundle.clone().into()]);
@@ -64,13 +66,15 @@ pub fn cloud_hypervisor_args(spec: &VmSpec) -> Vec<OsString> {
         "boot=1",
         "--memory",
         &format!("size={}", spec.memory.megabytes_rounded_up() << 20),
-        "--serial",
-        "tty",
         "--console",
         "off",
+        "--serial",
     ] {
         args.push(word.into());
     }
+    let mut serial = OsString::from("socket=");
+    serial.push(console_socket);
+    args.push(serial);
     args
 }
 
@@ -294,7 +298,10 @@ mod tests {
     #[test]
     fn cloud_hypervisor_command_line() {
         assert_eq!(
-            strings(cloud_hypervisor_args(&spec("256M"))),
+            strings(cloud_hypervisor_args(
+                &spec("256M"),
+                Path::new("/w/console.sock")
+            )),
             [
                 "--kernel",
                 "/cache/kernel",
@@ -306,10 +313,10 @@ mod tests {
                 "boot=1",
                 "--memory",
                 "size=268435456",
-                "--serial",
-                "tty",
                 "--console",
                 "off",
+                "--serial",
+                "socket=/w/console.sock",
             ]
         );
     }
