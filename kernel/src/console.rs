@@ -113,26 +113,29 @@ fn drain_uart(stdin: &mut Stdin) {
     }
 }
 
-/// Reads stdin bytes into `buf`, waiting (in `hlt`, woken by the UART's
-/// interrupt) until at least
-/// one byte or end of file arrives. Returns 0 at end of file.
-pub fn read_stdin(buf: &mut [u8]) -> usize {
+/// Moves stdin bytes that have arrived into `buf`: `Some(0)` at end of
+/// file, `None` while nothing has arrived yet (the UART's interrupt
+/// announces more).
+pub fn try_read_stdin(buf: &mut [u8]) -> Option<usize> {
     let mut guard = STDIN.lock();
     let stdin = guard.get_or_insert_with(Stdin::open);
-    loop {
-        drain_uart(stdin);
-        if !stdin.pending.is_empty() {
-            let n = buf.len().min(stdin.pending.len());
-            for (dst, src) in buf.iter_mut().zip(stdin.pending.drain(..n)) {
-                *dst = src;
-            }
-            return n;
+    drain_uart(stdin);
+    if !stdin.pending.is_empty() {
+        let n = buf.len().min(stdin.pending.len());
+        for (dst, src) in buf.iter_mut().zip(stdin.pending.drain(..n)) {
+            *dst = src;
         }
-        if stdin.eof || buf.is_empty() {
-            return 0;
-        }
-        crate::arch::cpu::wait_for_interrupt();
+        return Some(n);
     }
+    (stdin.eof || buf.is_empty()).then_some(0)
+}
+
+/// How many stdin bytes have arrived and wait to be read (`FIONREAD`).
+pub fn stdin_pending() -> usize {
+    let mut guard = STDIN.lock();
+    let stdin = guard.get_or_insert_with(Stdin::open);
+    drain_uart(stdin);
+    stdin.pending.len()
 }
 
 /// What `poll` sees on stdin: (bytes are waiting, the host's end is closed).

@@ -13,11 +13,12 @@ extern crate alloc;
 #[allow(unsafe_code)]
 mod arch;
 mod console;
-mod fd;
+mod fs;
 mod mm;
 mod process;
 mod random;
 mod syscall;
+mod task;
 mod time;
 
 use alloc::vec;

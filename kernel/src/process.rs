@@ -24,13 +24,7 @@ const MAX_ARG_BYTES: usize = (STACK_SIZE / 4) as usize;
 const SIGNALS: usize = 64;
 const USER_HZ: u64 = 100;
 
-/// The standard streams as the host has them (a terminal or not).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Ttys {
-    pub stdin: bool,
-    pub stdout: bool,
-    pub stderr: bool,
-}
+pub use crate::fs::fd::Ttys;
 
 #[derive(Debug)]
 pub struct Process {
@@ -39,8 +33,7 @@ pub struct Process {
     pub fs_base: u64,
     pub gs_base: u64,
     pub exe_path: Vec<u8>,
-    pub fds: crate::fd::FdTable,
-    pub ttys: Ttys,
+    pub fds: crate::fs::fd::FdTable,
     pub sigactions: [KernelSigaction; SIGNALS],
     pub sigmask: u64,
     pub altstack: StackT,
@@ -205,8 +198,7 @@ impl Process {
             fs_base: 0,
             gs_base: 0,
             exe_path: exe_path.to_vec(),
-            fds: crate::fd::FdTable::standard(),
-            ttys,
+            fds: crate::fs::fd::FdTable::standard(ttys),
             sigactions: [KernelSigaction::default(); SIGNALS],
             sigmask: 0,
             altstack: StackT {

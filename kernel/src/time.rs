@@ -116,10 +116,3 @@ pub fn wait_until(deadline_ns: u64) {
     cpu::wait_for_interrupt();
     irq::timer_disarm();
 }
-
-/// Waits until `deadline_ns` of the monotonic clock, sleeping in `hlt`.
-pub fn sleep_until(deadline_ns: u64) {
-    while monotonic_ns() < deadline_ns {
-        wait_until(deadline_ns);
-    }
-}

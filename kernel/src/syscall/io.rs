@@ -1,78 +1,96 @@
-//! I/O on descriptors: the standard streams over the console line.
+//! I/O on descriptors, through the open-file interface (`crate::fs::file`).
 
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use lamina_abi::args::{check_iovcnt, decode_iovecs};
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
-use lamina_abi::types::{Iovec, Stat, Statx, StatxTimestamp, Termios, Winsize};
+use lamina_abi::types::{Iovec, Stat, Statx, StatxTimestamp};
 
 use super::SysResult;
-use crate::console;
-use crate::fd::{Entry, File};
+use crate::fs::fd::{Entry, MAX_FDS};
+use crate::fs::file::OpenFile;
 use crate::process::Process;
 
 /// Largest chunk moved per step of a read or write.
 const IO_CHUNK: usize = 64 * 1024;
 /// Path lookups have no file system behind them yet.
 const PATH_MAX: usize = 4096;
-/// The size the workload sees for a terminal (the host's is not forwarded yet).
-const TTY_ROWS: u16 = 24;
-const TTY_COLS: u16 = 80;
-const TTY_MAJOR: u64 = 136;
-const PIPE_MODE: u32 = S_IFIFO | 0o600;
-const TTY_MODE: u32 = S_IFCHR | 0o620;
 
-fn is_tty(p: &Process, file: File) -> bool {
-    match file {
-        File::Stdin => p.ttys.stdin,
-        File::Stdout => p.ttys.stdout,
-        File::Stderr => p.ttys.stderr,
-    }
+/// Where a transfer happens: the shared offset, or a given one (`pread`).
+#[derive(Clone, Copy)]
+enum At {
+    Shared,
+    Offset(u64),
 }
 
-fn write_file(file: File, data: &[u8]) -> Result<(), Errno> {
-    match file {
-        File::Stdout => console::write_stdout(data),
-        File::Stderr => console::write_stderr(data),
-        File::Stdin => return Err(Errno::EBADF),
-    }
-    Ok(())
-}
-
-pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
-    let file = p.fds.get(fd)?.file;
-    if file == File::Stdin {
-        return Err(Errno::EBADF);
-    }
+fn write_to(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> SysResult {
     let len = len as usize;
     let mut chunk = vec![0u8; len.min(IO_CHUNK)];
     let mut done = 0;
     while done < len {
         let n = (len - done).min(IO_CHUNK);
-        if let Err(e) = p.mm.copy_in(buf + done as u64, &mut chunk[..n]) {
-            return if done == 0 { Err(e) } else { Ok(done as u64) };
+        let step =
+            p.mm.copy_in(buf + done as u64, &mut chunk[..n])
+                .and_then(|()| match at {
+                    At::Shared => file.write(&chunk[..n]),
+                    At::Offset(offset) => file.write_at(offset + done as u64, &chunk[..n]),
+                });
+        match step {
+            Ok(written) => {
+                done += written;
+                if written < n {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
         }
-        write_file(file, &chunk[..n])?;
-        done += n;
     }
     Ok(done as u64)
 }
 
-pub fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
-    let file = p.fds.get(fd)?.file;
-    if file != File::Stdin {
-        return Err(Errno::EBADF);
-    }
+fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> SysResult {
     if len == 0 {
         return Ok(0);
     }
     let mut chunk = vec![0u8; (len as usize).min(IO_CHUNK)];
     // Check the buffer before consuming input, so a bad pointer loses nothing.
     p.mm.copy_out(buf, &chunk[..1])?;
-    let n = console::read_stdin(&mut chunk);
+    let n = match at {
+        At::Shared => file.read(&mut chunk)?,
+        At::Offset(offset) => file.read_at(offset, &mut chunk)?,
+    };
     p.mm.copy_out(buf, &chunk[..n])?;
     Ok(n as u64)
+}
+
+pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
+    let file = p.fds.file(fd)?;
+    write_to(p, &file, buf, len, At::Shared)
+}
+
+pub fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
+    let file = p.fds.file(fd)?;
+    read_from(p, &file, buf, len, At::Shared)
+}
+
+/// An offset from the workload: negative is EINVAL.
+fn offset_arg(offset: u64) -> Result<u64, Errno> {
+    i64::try_from(offset)
+        .map(|o| o as u64)
+        .map_err(|_| Errno::EINVAL)
+}
+
+pub fn pread64(p: &mut Process, fd: u64, buf: u64, len: u64, offset: u64) -> SysResult {
+    let file = p.fds.file(fd)?;
+    read_from(p, &file, buf, len, At::Offset(offset_arg(offset)?))
+}
+
+pub fn pwrite64(p: &mut Process, fd: u64, buf: u64, len: u64, offset: u64) -> SysResult {
+    let file = p.fds.file(fd)?;
+    write_to(p, &file, buf, len, At::Offset(offset_arg(offset)?))
 }
 
 fn read_iovecs(p: &mut Process, iov: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
@@ -83,11 +101,16 @@ fn read_iovecs(p: &mut Process, iov: u64, count: u64) -> Result<Vec<Iovec>, Errn
 }
 
 pub fn writev(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
-    p.fds.get(fd)?;
+    let file = p.fds.file(fd)?;
     let mut total = 0;
     for v in read_iovecs(p, iov, count)? {
-        match write(p, fd, v.base, v.len) {
-            Ok(n) => total += n,
+        match write_to(p, &file, v.base, v.len, At::Shared) {
+            Ok(n) => {
+                total += n;
+                if n < v.len {
+                    break;
+                }
+            }
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
         }
@@ -96,11 +119,11 @@ pub fn writev(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
 }
 
 pub fn readv(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
-    p.fds.get(fd)?;
+    let file = p.fds.file(fd)?;
     let iovecs = read_iovecs(p, iov, count)?;
     // One read fills the first non-empty buffer: what a short read from a pipe does.
     match iovecs.iter().find(|v| v.len > 0) {
-        Some(v) => read(p, fd, v.base, v.len),
+        Some(v) => read_from(p, &file, v.base, v.len, At::Shared),
         None => Ok(0),
     }
 }
@@ -111,19 +134,19 @@ pub fn close(p: &mut Process, fd: u64) -> SysResult {
 }
 
 pub fn dup(p: &mut Process, fd: u64) -> SysResult {
-    let entry = p.fds.get(fd)?;
+    let file = p.fds.file(fd)?;
     p.fds.install_from(
         0,
         Entry {
+            file,
             cloexec: false,
-            ..entry
         },
     )
 }
 
 pub fn dup3(p: &mut Process, old: u64, new: u64, flags: u64, is_dup2: bool) -> SysResult {
-    let entry = p.fds.get(old)?;
-    if new as usize >= crate::fd::MAX_FDS {
+    let file = p.fds.file(old)?;
+    if new as usize >= MAX_FDS {
         return Err(Errno::EBADF);
     }
     if old == new {
@@ -133,80 +156,60 @@ pub fn dup3(p: &mut Process, old: u64, new: u64, flags: u64, is_dup2: bool) -> S
         return Err(Errno::EINVAL);
     }
     let cloexec = flags & u64::from(O_CLOEXEC) != 0;
-    p.fds.install_at(new as usize, Entry { cloexec, ..entry });
+    p.fds.install_at(new as usize, Entry { file, cloexec });
     Ok(new)
 }
 
 pub fn ioctl(p: &mut Process, fd: u64, request: u64, arg: u64) -> SysResult {
-    let entry = p.fds.get(fd)?;
-    let tty = is_tty(p, entry.file);
+    let file = p.fds.file(fd)?;
     match request {
-        FIONBIO | FIOCLEX | FIONCLEX => Ok(0),
-        _ if !tty => Err(Errno::ENOTTY),
-        TCGETS => {
-            p.mm.copy_out(arg, &Termios::linux_default().to_bytes())?;
+        FIONBIO => {
+            let on = u32::from_le_bytes(p.mm.read_array(arg)?) != 0;
+            file.set_status(O_NONBLOCK, if on { O_NONBLOCK } else { 0 });
             Ok(0)
         }
-        TCSETS | TCSETSW | TCSETSF => {
-            p.mm.read_array::<{ Termios::SIZE }>(arg)?;
+        FIOCLEX | FIONCLEX => {
+            p.fds.get_mut(fd)?.cloexec = request == FIOCLEX;
             Ok(0)
         }
-        TIOCGWINSZ => {
-            let ws = Winsize {
-                ws_row: TTY_ROWS,
-                ws_col: TTY_COLS,
-                ..Winsize::default()
-            };
-            p.mm.copy_out(arg, &ws.to_bytes())?;
-            Ok(0)
-        }
-        TIOCSWINSZ => Ok(0),
-        TIOCGPGRP => {
-            p.mm.copy_out(arg, &(super::misc::PID as u32).to_le_bytes())?;
-            Ok(0)
-        }
-        _ => Err(Errno::ENOTTY),
+        _ => file.object.ioctl(request, arg, &mut p.mm),
     }
 }
 
 pub fn fcntl(p: &mut Process, fd: u64, cmd: u64, arg: u64) -> SysResult {
-    let entry = p.fds.get(fd)?;
+    let entry = p.fds.get(fd)?.clone();
     match cmd {
         F_GETFD => Ok(u64::from(entry.cloexec)),
         F_SETFD => {
             p.fds.get_mut(fd)?.cloexec = arg & u64::from(FD_CLOEXEC) != 0;
             Ok(0)
         }
-        F_GETFL => Ok(u64::from(entry.status)),
+        F_GETFL => Ok(u64::from(entry.file.status())),
         F_SETFL => {
             let settable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
-            let e = p.fds.get_mut(fd)?;
-            e.status = (e.status & !settable) | (arg as u32 & settable);
+            entry.file.set_status(settable, arg as u32);
             Ok(0)
         }
         F_DUPFD | F_DUPFD_CLOEXEC => {
             let cloexec = cmd == F_DUPFD_CLOEXEC;
-            p.fds.install_from(arg as usize, Entry { cloexec, ..entry })
+            p.fds.install_from(
+                arg as usize,
+                Entry {
+                    file: entry.file,
+                    cloexec,
+                },
+            )
         }
         _ => Err(Errno::EINVAL),
     }
 }
 
-fn stat_of(p: &Process, file: File) -> Stat {
-    let tty = is_tty(p, file);
-    Stat {
-        st_dev: if tty { 0x16 } else { 0xd },
-        st_ino: file as u64 + 1,
-        st_nlink: 1,
-        st_mode: if tty { TTY_MODE } else { PIPE_MODE },
-        st_rdev: if tty { TTY_MAJOR << 8 } else { 0 },
-        st_blksize: 4096,
-        ..Stat::default()
-    }
+fn stat_fd(p: &Process, fd: u64) -> Result<Stat, Errno> {
+    p.fds.get(fd)?.file.object.stat()
 }
 
 pub fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
-    let stat = stat_of(p, p.fds.get(fd)?.file);
+    let stat = stat_fd(p, fd)?;
     p.mm.copy_out(buf, &stat.to_bytes())?;
     Ok(0)
 }
@@ -242,7 +245,7 @@ pub fn statx(
     if !empty_path(p, path, flags)? {
         return Err(Errno::ENOENT);
     }
-    let s = stat_of(p, p.fds.get(dirfd)?.file);
+    let s = stat_fd(p, dirfd)?;
     let zero = StatxTimestamp::default();
     let sx = Statx {
         stx_mask: STATX_BASIC_STATS,
@@ -274,13 +277,12 @@ pub fn open_path(p: &mut Process, path: u64) -> SysResult {
     Err(Errno::ENOENT)
 }
 
-pub fn lseek(p: &mut Process, fd: u64) -> SysResult {
-    p.fds.get(fd)?;
-    Err(Errno::ESPIPE)
+pub fn lseek(p: &mut Process, fd: u64, offset: u64, whence: u64) -> SysResult {
+    p.fds.file(fd)?.seek(offset as i64, whence)
 }
 
 const POLLFD_LEN: usize = 8;
-const MAX_POLLFDS: u64 = crate::fd::MAX_FDS as u64;
+const MAX_POLLFDS: u64 = MAX_FDS as u64;
 
 pub fn poll(p: &mut Process, fds: u64, nfds: u64, timeout_ms: u64) -> SysResult {
     if nfds > MAX_POLLFDS {
@@ -288,43 +290,38 @@ pub fn poll(p: &mut Process, fds: u64, nfds: u64, timeout_ms: u64) -> SysResult 
     }
     let mut raw = vec![0u8; nfds as usize * POLLFD_LEN];
     p.mm.copy_in(fds, &mut raw)?;
+    let files: Vec<(Option<Arc<OpenFile>>, u16)> = raw
+        .chunks_exact(POLLFD_LEN)
+        .map(|pfd| {
+            let fd = i32::from_le_bytes([pfd[0], pfd[1], pfd[2], pfd[3]]);
+            let events = u16::from_le_bytes([pfd[4], pfd[5]]);
+            let file = u64::try_from(fd).ok().map(|fd| p.fds.file(fd).ok());
+            match file {
+                // A negative descriptor is skipped: no events, ever.
+                None => (None, 0),
+                Some(None) => (None, POLLNVAL),
+                Some(file) => (file, events),
+            }
+        })
+        .collect();
     let timeout_ms = timeout_ms as i32;
     let deadline =
         (timeout_ms >= 0).then(|| crate::time::monotonic_ns() + timeout_ms as u64 * 1_000_000);
-    loop {
-        let mut ready = 0;
-        for pfd in raw.chunks_exact_mut(POLLFD_LEN) {
-            let fd = i32::from_le_bytes([pfd[0], pfd[1], pfd[2], pfd[3]]);
-            let events = u16::from_le_bytes([pfd[4], pfd[5]]);
-            let revents = if fd < 0 {
-                0
-            } else {
-                match p.fds.get(fd as u64) {
-                    Err(_) => POLLNVAL,
-                    Ok(e) if e.file == File::Stdin => {
-                        // As for a pipe: readable while bytes wait, hung
-                        // up (whatever was asked) once the writer is gone.
-                        let (data, hung_up) = console::stdin_poll();
-                        let readable = if data { events & POLLIN } else { 0 };
-                        readable | if hung_up { POLLHUP } else { 0 }
-                    }
-                    Ok(_) => events & POLLOUT,
-                }
+    let mut ready = 0;
+    crate::task::wait::block_until(deadline, || {
+        ready = 0;
+        for (pfd, (file, events)) in raw.chunks_exact_mut(POLLFD_LEN).zip(&files) {
+            let revents = match file {
+                Some(file) => file.object.poll(*events),
+                None => *events & POLLNVAL,
             };
             pfd[6..8].copy_from_slice(&revents.to_le_bytes());
             if revents != 0 {
                 ready += 1;
             }
         }
-        if ready > 0 || deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
-            p.mm.copy_out(fds, &raw)?;
-            return Ok(ready);
-        }
-        // Only stdin can become ready later; its UART interrupt (or the
-        // timer, for a bounded wait) ends the sleep.
-        match deadline {
-            None => crate::arch::cpu::wait_for_interrupt(),
-            Some(deadline) => crate::time::wait_until(deadline),
-        }
-    }
+        ready > 0
+    });
+    p.mm.copy_out(fds, &raw)?;
+    Ok(ready)
 }

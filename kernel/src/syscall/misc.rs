@@ -104,8 +104,8 @@ pub fn default_rlimits() -> [Rlimit; RLIMITS as usize] {
         rlim_max: RLIM_INFINITY,
     };
     limits[RLIMIT_NOFILE as usize] = Rlimit {
-        rlim_cur: crate::fd::MAX_FDS as u64,
-        rlim_max: crate::fd::MAX_FDS as u64,
+        rlim_cur: crate::fs::fd::MAX_FDS as u64,
+        rlim_max: crate::fs::fd::MAX_FDS as u64,
     };
     limits
 }

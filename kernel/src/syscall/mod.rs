@@ -15,7 +15,7 @@ use lamina_proto::frame::ExitStatus;
 use spin::Mutex;
 
 use crate::process::Process;
-pub use misc::default_rlimits;
+pub use misc::{default_rlimits, PID};
 
 /// What the run loop does after a system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,9 @@ pub fn dispatch(p: &mut Process) -> Flow {
         nr::STATX => io::statx(p, a[0], a[1], a[2], a[3], a[4]),
         nr::STAT | nr::LSTAT => io::stat_path(p, a[0]),
         nr::POLL => io::poll(p, a[0], a[1], a[2]),
-        nr::LSEEK => io::lseek(p, a[0]),
+        nr::LSEEK => io::lseek(p, a[0], a[1], a[2]),
+        nr::PREAD64 => io::pread64(p, a[0], a[1], a[2], a[3]),
+        nr::PWRITE64 => io::pwrite64(p, a[0], a[1], a[2], a[3]),
         nr::OPEN => io::open_path(p, a[0]),
         nr::OPENAT => io::open_path(p, a[1]),
         nr::ACCESS => io::open_path(p, a[0]),

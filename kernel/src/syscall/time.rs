@@ -69,7 +69,7 @@ pub fn time(p: &mut Process, tloc: u64) -> SysResult {
 
 pub fn nanosleep(p: &mut Process, req: u64) -> SysResult {
     let ns = read_duration(p, req)?;
-    clock::sleep_until(clock::monotonic_ns().saturating_add(ns));
+    crate::task::wait::sleep_until(clock::monotonic_ns().saturating_add(ns));
     Ok(0)
 }
 
@@ -85,6 +85,6 @@ pub fn clock_nanosleep(p: &mut Process, clock_id: u64, flags: u64, req: u64) -> 
     } else {
         ns
     };
-    clock::sleep_until(clock::monotonic_ns().saturating_add(wait));
+    crate::task::wait::sleep_until(clock::monotonic_ns().saturating_add(wait));
     Ok(0)
 }

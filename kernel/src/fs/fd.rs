@@ -1,23 +1,18 @@
-//! The file descriptor table. For now the only open files are the three
-//! standard streams, which travel over the console line.
+//! The file descriptor table: descriptors refer to shared open files.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lamina_abi::errno::Errno;
+use lamina_abi::flags::{O_RDONLY, O_WRONLY};
 
-/// What a descriptor refers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum File {
-    Stdin,
-    Stdout,
-    Stderr,
-}
+use super::console::{ConsoleStream, Stream};
+use super::file::OpenFile;
 
-#[derive(Debug, Clone, Copy)]
+/// One descriptor: the open file and the descriptor's own flag.
+#[derive(Debug, Clone)]
 pub struct Entry {
-    pub file: File,
+    pub file: Arc<OpenFile>,
     pub cloexec: bool,
-    /// `O_*` status flags as `fcntl(F_GETFL)` reports them.
-    pub status: u32,
 }
 
 /// Linux's default RLIMIT_NOFILE soft limit.
@@ -28,30 +23,43 @@ pub struct FdTable {
     slots: Vec<Option<Entry>>,
 }
 
+/// Which of the standard streams the host has as terminals.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ttys {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
 impl FdTable {
-    pub fn standard() -> Self {
-        use lamina_abi::flags::{O_RDONLY, O_WRONLY};
-        let entry = |file, status| {
+    /// Descriptors 0, 1 and 2 on the console's streams.
+    pub fn standard(ttys: Ttys) -> Self {
+        let entry = |stream, tty, status| {
             Some(Entry {
-                file,
+                file: OpenFile::new(Arc::new(ConsoleStream::new(stream, tty)), status),
                 cloexec: false,
-                status,
             })
         };
         Self {
             slots: alloc::vec![
-                entry(File::Stdin, O_RDONLY),
-                entry(File::Stdout, O_WRONLY),
-                entry(File::Stderr, O_WRONLY),
+                entry(Stream::Stdin, ttys.stdin, O_RDONLY),
+                entry(Stream::Stdout, ttys.stdout, O_WRONLY),
+                entry(Stream::Stderr, ttys.stderr, O_WRONLY),
             ],
         }
     }
 
-    pub fn get(&self, fd: u64) -> Result<Entry, Errno> {
+    pub fn get(&self, fd: u64) -> Result<&Entry, Errno> {
         usize::try_from(fd)
             .ok()
-            .and_then(|i| self.slots.get(i).copied().flatten())
+            .and_then(|i| self.slots.get(i))
+            .and_then(Option::as_ref)
             .ok_or(Errno::EBADF)
+    }
+
+    /// The open file behind `fd`.
+    pub fn file(&self, fd: u64) -> Result<Arc<OpenFile>, Errno> {
+        self.get(fd).map(|entry| Arc::clone(&entry.file))
     }
 
     pub fn get_mut(&mut self, fd: u64) -> Result<&mut Entry, Errno> {

@@ -1,0 +1,123 @@
+//! The standard streams as open-file objects: stdin, stdout and stderr
+//! travel over the console line (`crate::console`) and look, to the
+//! workload, like a terminal when the host's stream is one, else like a
+//! pipe.
+
+use lamina_abi::errno::Errno;
+use lamina_abi::flags::*;
+use lamina_abi::types::{Stat, Termios, Winsize};
+
+use super::file::FileObject;
+use crate::console;
+use crate::mm::vm::AddressSpace;
+
+/// The size the workload sees for a terminal (the host's is not forwarded yet).
+const TTY_ROWS: u16 = 24;
+const TTY_COLS: u16 = 80;
+const TTY_MAJOR: u64 = 136;
+const PIPE_MODE: u32 = S_IFIFO | 0o600;
+const TTY_MODE: u32 = S_IFCHR | 0o620;
+/// Device numbers the workload sees: the pty file system's and the pipe
+/// file system's, as on a Linux host.
+const TTY_DEV: u64 = 0x16;
+const PIPE_DEV: u64 = 0xd;
+const BLOCK_SIZE: i64 = 4096;
+
+/// Which standard stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdin,
+    Stdout,
+    Stderr,
+}
+
+/// One standard stream.
+#[derive(Debug)]
+pub struct ConsoleStream {
+    stream: Stream,
+    /// The host's stream is a terminal.
+    tty: bool,
+}
+
+impl ConsoleStream {
+    pub fn new(stream: Stream, tty: bool) -> Self {
+        Self { stream, tty }
+    }
+}
+
+impl FileObject for ConsoleStream {
+    fn read(&self, _offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        if self.stream != Stream::Stdin {
+            return Err(Errno::EBADF);
+        }
+        console::try_read_stdin(buf).ok_or(Errno::EAGAIN)
+    }
+
+    fn write(&self, _offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        match self.stream {
+            Stream::Stdout => console::write_stdout(data),
+            Stream::Stderr => console::write_stderr(data),
+            Stream::Stdin => return Err(Errno::EBADF),
+        }
+        Ok(data.len())
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat {
+            st_dev: if self.tty { TTY_DEV } else { PIPE_DEV },
+            st_ino: self.stream as u64 + 1,
+            st_nlink: 1,
+            st_mode: if self.tty { TTY_MODE } else { PIPE_MODE },
+            st_rdev: if self.tty { TTY_MAJOR << 8 } else { 0 },
+            st_blksize: BLOCK_SIZE,
+            ..Stat::default()
+        })
+    }
+
+    fn ioctl(&self, request: u64, arg: u64, mm: &mut AddressSpace) -> Result<u64, Errno> {
+        match request {
+            FIONREAD if self.stream == Stream::Stdin => {
+                let waiting = console::stdin_pending() as u32;
+                mm.copy_out(arg, &waiting.to_le_bytes())?;
+                Ok(0)
+            }
+            _ if !self.tty => Err(Errno::ENOTTY),
+            TCGETS => {
+                mm.copy_out(arg, &Termios::linux_default().to_bytes())?;
+                Ok(0)
+            }
+            TCSETS | TCSETSW | TCSETSF => {
+                mm.read_array::<{ Termios::SIZE }>(arg)?;
+                Ok(0)
+            }
+            TIOCGWINSZ => {
+                let ws = Winsize {
+                    ws_row: TTY_ROWS,
+                    ws_col: TTY_COLS,
+                    ..Winsize::default()
+                };
+                mm.copy_out(arg, &ws.to_bytes())?;
+                Ok(0)
+            }
+            TIOCSWINSZ => Ok(0),
+            TIOCGPGRP => {
+                mm.copy_out(arg, &(crate::syscall::PID as u32).to_le_bytes())?;
+                Ok(0)
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn poll(&self, events: u16) -> u16 {
+        match self.stream {
+            Stream::Stdin => {
+                // As for a pipe: readable while bytes wait, hung up
+                // (whatever was asked) once the writer is gone.
+                let (data, hung_up) = console::stdin_poll();
+                let readable = if data { events & POLLIN } else { 0 };
+                readable | if hung_up { POLLHUP } else { 0 }
+            }
+            Stream::Stdout | Stream::Stderr => events & POLLOUT,
+        }
+    }
+}
