@@ -338,6 +338,7 @@ const C_WORKLOADS: &[&str] = &[
     "syscalls",
     "oom",
     "mmapmany",
+    "imagepages",
     "enosys",
     "pollstdin",
     "traps",
@@ -1009,6 +1010,19 @@ fn many_mappings_and_splits() {
     let w = workloads();
     on_targets(Depth::Full, |target| {
         assert_same_as_native(target, &w.c("mmapmany", CBuild::MuslStatic), &[], &[])
+    });
+}
+
+/// The program's own pages are paged in from its image on demand: under
+/// MADV_DONTNEED, munmap + mmap and mremap they behave as Linux's private
+/// file mapping of the executable does (every build: PIE and not, both libcs).
+#[test]
+fn image_pages_behave_as_a_private_file_mapping() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        CBuild::ALL.iter().try_for_each(|&build| {
+            assert_same_as_native(target, &w.c("imagepages", build), &[], &[])
+        })
     });
 }
 

@@ -13,7 +13,7 @@ use lamina_proto::frame::ExitStatus;
 use crate::arch::cpu;
 use crate::arch::phys::PAGE_SIZE;
 use crate::arch::user::{self, Trap, UserContext};
-use crate::mm::vm::{AddressSpace, Fault, Prot, MMAP_MIN, STACK_SIZE, STACK_TOP};
+use crate::mm::vm::{AddressSpace, Fault, ImageBacking, Prot, MMAP_MIN, STACK_SIZE, STACK_TOP};
 use crate::syscall::{self, Flow};
 
 /// Where a static-PIE (ET_DYN) image is placed: Linux's ELF_ET_DYN_BASE
@@ -91,9 +91,10 @@ fn prot_of(flags: lamina_elf::SegmentFlags) -> Prot {
 }
 
 impl Process {
-    /// Loads `image` and prepares its first instruction.
+    /// Loads `image` and prepares its first instruction. The image must
+    /// outlive the process: its pages are read from it on demand.
     pub fn load(
-        image: &[u8],
+        image: &'static [u8],
         argv: &[&[u8]],
         envp: &[&[u8]],
         exe_path: &[u8],
@@ -108,8 +109,9 @@ impl Process {
 
         // Regions first. Segments are sorted by address (ELF requires it);
         // a page two segments share gets the union of their rights, and
-        // only that page.
-        let mut regions: Vec<(u64, u64, Prot)> = Vec::new();
+        // only that page. Every other page is filled from its segment's
+        // bytes on first touch: a program uses a small part of its image.
+        let mut regions: Vec<(u64, u64, Prot, Option<ImageBacking>)> = Vec::new();
         for seg in elf.load_segments() {
             let mut start = page_round_down(bias + seg.vaddr);
             // lamina-elf keeps every segment below the user limit: no overflow.
@@ -117,28 +119,45 @@ impl Process {
             let prot = prot_of(seg.flags);
             if let Some(last) = regions.last_mut() {
                 if start < last.1 && start >= last.0 {
-                    let shared = (start, last.1.min(end), union(last.2, prot));
+                    // Two segments' bytes in one page: no single backing
+                    // describes it, so it is written below, now.
+                    let shared = (start, last.1.min(end), union(last.2, prot), None);
                     last.1 = start;
                     regions.push(shared);
                     start = shared.1;
                 }
             }
             if start < end {
-                regions.push((start, end, prot));
+                let image = ImageBacking {
+                    vaddr: bias + seg.vaddr,
+                    data: elf.segment_data(&seg),
+                };
+                regions.push((start, end, prot, Some(image)));
             }
         }
-        regions.retain(|&(s, e, _)| s < e);
-        for &(s, e, p) in &regions {
+        regions.retain(|&(s, e, _, _)| s < e);
+        for &(s, e, p, image) in &regions {
             if s < MMAP_MIN {
                 return Err(LoadError::BelowMinAddress(s));
             }
             if !mm.is_free(s, e) {
                 return Err(LoadError::Elf(lamina_elf::ElfError::BadSegment));
             }
-            mm.insert(s, e, p)?;
+            match image {
+                Some(image) => mm.insert_image(s, e, p, image)?,
+                None => mm.insert(s, e, p)?,
+            }
         }
         for seg in elf.load_segments() {
-            mm.write_initial(bias + seg.vaddr, elf.segment_data(&seg))?;
+            let segment = ImageBacking {
+                vaddr: bias + seg.vaddr,
+                data: elf.segment_data(&seg),
+            };
+            for &(s, e, _, _) in regions.iter().filter(|r| r.3.is_none()) {
+                if let Some((at, bytes)) = segment.bytes_in(s, e) {
+                    mm.write_initial(at, bytes)?;
+                }
+            }
         }
         let image_end = regions.iter().map(|r| r.1).max().unwrap_or(PIE_BASE);
         mm.set_brk_base(image_end);

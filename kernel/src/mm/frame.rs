@@ -107,6 +107,23 @@ pub fn alloc_zeroed() -> Option<u64> {
     Some(frame)
 }
 
+/// A frame holding `bytes` at `offset` and zeros around them, or None when
+/// physical memory is exhausted. Each byte is written once: under shadow
+/// paging a frame's first touch is the expensive part, and zeroing the
+/// whole frame first would write the copied bytes twice.
+pub fn alloc_filled(offset: usize, bytes: &[u8]) -> Option<u64> {
+    let tail = offset + bytes.len();
+    assert!(
+        tail <= PAGE_SIZE as usize,
+        "frame contents overflow the frame"
+    );
+    let frame = FRAMES.lock().as_mut()?.alloc()?;
+    phys::zero(frame, offset);
+    phys::write(frame + offset as u64, bytes);
+    phys::zero(frame + tail as u64, PAGE_SIZE as usize - tail);
+    Some(frame)
+}
+
 pub fn free(frame: u64) {
     if let Some(frames) = FRAMES.lock().as_mut() {
         frames.free(frame);

@@ -1,6 +1,10 @@
 //! User address spaces: regions (VMAs), demand paging, and the checked
 //! copies between user memory and the kernel.
 //!
+//! A region's pages are filled on first touch: with zeros, or, for the
+//! program's segments, from the image bytes (a private file mapping, as
+//! Linux's ELF loader makes).
+//!
 //! User memory is never dereferenced by the kernel: every copy translates
 //! the user address page by page (populating demand-zero pages on the way)
 //! and moves bytes through the direct map. A bad pointer is an `EFAULT`,
@@ -30,10 +34,45 @@ pub const MMAP_MIN: u64 = 0x10000;
 /// Region access, as `PROT_*` says it.
 pub type Prot = Access;
 
+/// Where a region's initial contents come from besides zeros: the program
+/// image, which lives in the boot bundle and is never written.
+///
+/// Stated in absolute user addresses, not relative to the region, so the
+/// pieces of a split region (munmap, mprotect) keep their backing unchanged.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageBacking {
+    /// The user address of `data[0]`.
+    pub vaddr: u64,
+    /// The bytes at `[vaddr, vaddr + data.len())` (a segment's `p_filesz`
+    /// bytes); every other address of the region reads zero at first.
+    pub data: &'static [u8],
+}
+
+impl ImageBacking {
+    /// The image bytes that belong in `[start, end)`, with the user address
+    /// of the first; None if none do.
+    pub fn bytes_in(&self, start: u64, end: u64) -> Option<(u64, &'static [u8])> {
+        let data_end = self.vaddr.saturating_add(self.data.len() as u64);
+        let (lo, hi) = (start.max(self.vaddr), end.min(data_end));
+        if lo >= hi {
+            return None;
+        }
+        let range = (lo - self.vaddr) as usize..(hi - self.vaddr) as usize;
+        Some((lo, &self.data[range]))
+    }
+}
+
+/// A region's backing: an index into [`AddressSpace::images`]. Regions
+/// name their backing by index to stay small: the region tree must hold
+/// `vm.max_map_count` of them within the kernel heap.
+type ImageId = u16;
+
 #[derive(Debug, Clone, Copy)]
 struct Vma {
     end: u64,
     prot: Prot,
+    /// None: anonymous, demand-zero.
+    image: Option<ImageId>,
 }
 
 /// Why a user access cannot be satisfied.
@@ -58,6 +97,8 @@ impl From<Fault> for Errno {
 pub struct AddressSpace {
     root: PageTableRoot,
     vmas: BTreeMap<u64, Vma>,
+    /// The program's segments, as the loader registered them.
+    images: Vec<ImageBacking>,
     brk_base: u64,
     brk: u64,
     /// Lowest address `find_free` has handed out: the next gap is usually
@@ -71,6 +112,7 @@ impl AddressSpace {
         Ok(Self {
             root,
             vmas: BTreeMap::new(),
+            images: Vec::new(),
             brk_base: 0,
             brk: 0,
             mmap_low: MMAP_TOP,
@@ -93,20 +135,47 @@ impl AddressSpace {
             .is_some_and(|(_, v)| v.end > start)
     }
 
-    /// Adds a region over `[start, end)` (page aligned, currently unmapped).
-    /// Merges with a neighbour of the same protection, so a growing heap
-    /// stays one region. ENOMEM past Linux's default `vm.max_map_count`,
-    /// which also bounds the kernel heap the region tree uses.
+    /// Adds an anonymous (demand-zero) region over `[start, end)`.
     pub fn insert(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
+        self.insert_backed(start, end, prot, None)
+    }
+
+    /// Adds a region over `[start, end)` whose pages are filled from
+    /// `image` on first touch (the loader, once per segment).
+    pub fn insert_image(
+        &mut self,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        image: ImageBacking,
+    ) -> Result<(), Errno> {
+        let id = ImageId::try_from(self.images.len()).map_err(|_| Errno::ENOMEM)?;
+        self.insert_backed(start, end, prot, Some(id))?;
+        self.images.push(image);
+        Ok(())
+    }
+
+    /// Adds a region over `[start, end)` (page aligned, currently unmapped).
+    /// Merges with a neighbour of the same protection and backing, so a
+    /// growing heap stays one region. ENOMEM past Linux's default
+    /// `vm.max_map_count`, which also bounds the kernel heap the region
+    /// tree uses.
+    fn insert_backed(
+        &mut self,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        image: Option<ImageId>,
+    ) -> Result<(), Errno> {
         debug_assert!(!self.overlaps(start, end));
         let (mut start, mut end) = (start, end);
         if let Some((&s, v)) = self.vmas.range(..start).next_back() {
-            if v.end == start && v.prot == prot {
+            if v.end == start && v.prot == prot && v.image == image {
                 start = s;
             }
         }
         if let Some(next) = self.vmas.get(&end).copied() {
-            if next.prot == prot {
+            if next.prot == prot && next.image == image {
                 self.vmas.remove(&end);
                 end = next.end;
             }
@@ -114,13 +183,13 @@ impl AddressSpace {
         if self.vmas.len() >= MAX_MAP_COUNT && !self.vmas.contains_key(&start) {
             return Err(Errno::ENOMEM);
         }
-        self.vmas.insert(start, Vma { end, prot });
+        self.vmas.insert(start, Vma { end, prot, image });
         Ok(())
     }
 
     /// Cuts `[start, end)` out of the regions: returns the pieces that were
-    /// there, as (start, end, prot), leaving the rest of each region intact.
-    fn carve(&mut self, start: u64, end: u64) -> Vec<(u64, u64, Prot)> {
+    /// there, as (start, end, region), leaving the rest of each region intact.
+    fn carve(&mut self, start: u64, end: u64) -> Vec<(u64, u64, Vma)> {
         let mut hit = Vec::new();
         let keys: Vec<u64> = self
             .vmas
@@ -131,24 +200,12 @@ impl AddressSpace {
         for s in keys {
             let vma = self.vmas.remove(&s).expect("key just listed");
             if s < start {
-                self.vmas.insert(
-                    s,
-                    Vma {
-                        end: start,
-                        prot: vma.prot,
-                    },
-                );
+                self.vmas.insert(s, Vma { end: start, ..vma });
             }
             if vma.end > end {
-                self.vmas.insert(
-                    end,
-                    Vma {
-                        end: vma.end,
-                        prot: vma.prot,
-                    },
-                );
+                self.vmas.insert(end, vma);
             }
-            hit.push((s.max(start), vma.end.min(end), vma.prot));
+            hit.push((s.max(start), vma.end.min(end), vma));
         }
         hit
     }
@@ -192,8 +249,15 @@ impl AddressSpace {
         if covered != end - start {
             return Err(Errno::ENOMEM);
         }
-        for (s, e, _) in self.carve(start, end) {
-            self.vmas.insert(s, Vma { end: e, prot });
+        for (s, e, vma) in self.carve(start, end) {
+            self.vmas.insert(
+                s,
+                Vma {
+                    end: e,
+                    prot,
+                    ..vma
+                },
+            );
             self.for_each_maybe_mapped(s, e, |root, page| {
                 root.protect(page, prot);
             });
@@ -230,8 +294,8 @@ impl AddressSpace {
         start >= MMAP_MIN && end <= USER_END && start < end && !self.overlaps(start, end)
     }
 
-    /// Makes the page at `addr` present for an access, allocating a zeroed
-    /// frame for a demand-zero page. Returns the page's frame.
+    /// Makes the page at `addr` present for an access, filling a fresh
+    /// frame from the region's backing. Returns the page's frame.
     pub fn fault(&mut self, addr: u64, write: bool, exec: bool) -> Result<u64, Fault> {
         let (_, vma) = self.vma_at(addr).ok_or(Fault::Segv)?;
         let allowed = (vma.prot.read || vma.prot.write || vma.prot.exec)
@@ -240,23 +304,30 @@ impl AddressSpace {
         if !allowed {
             return Err(Fault::Segv);
         }
-        self.populate(addr, vma.prot)
+        self.populate(addr, vma)
     }
 
-    fn populate(&mut self, addr: u64, prot: Prot) -> Result<u64, Fault> {
+    fn populate(&mut self, addr: u64, vma: Vma) -> Result<u64, Fault> {
         if let Some((frame, _)) = self.root.translate(addr) {
             return Ok(frame);
         }
-        let frame = frame::alloc_zeroed().ok_or(Fault::OutOfMemory)?;
-        if self
-            .root
-            .map(page_round_down(addr), frame, prot, &mut Global)
-            .is_err()
-        {
+        let page = page_round_down(addr);
+        let frame = match self.image_bytes(vma, page) {
+            Some((at, bytes)) => frame::alloc_filled((at - page) as usize, bytes),
+            None => frame::alloc_zeroed(),
+        }
+        .ok_or(Fault::OutOfMemory)?;
+        if self.root.map(page, frame, vma.prot, &mut Global).is_err() {
             frame::free(frame);
             return Err(Fault::OutOfMemory);
         }
         Ok(frame)
+    }
+
+    /// The image bytes that belong in the page at `page`, if `vma` has any.
+    fn image_bytes(&self, vma: Vma, page: u64) -> Option<(u64, &'static [u8])> {
+        let image = self.images[usize::from(vma.image?)];
+        image.bytes_in(page, page + PAGE_SIZE)
     }
 
     fn check_range(addr: u64, len: usize) -> Result<(), Errno> {
@@ -283,7 +354,7 @@ impl AddressSpace {
             let chunk = (PAGE_SIZE as usize - in_page).min(len - done);
             let frame = if ignore_prot {
                 let (_, vma) = self.vma_at(va).ok_or(Errno::EFAULT)?;
-                self.populate(va, vma.prot)?
+                self.populate(va, vma)?
             } else {
                 self.fault(va, write, false)?
             };
@@ -380,8 +451,14 @@ impl AddressSpace {
     }
 
     /// Moves the frames of `[old, old+len)` to `new` (both page aligned;
-    /// `new` must be a fresh region of at least `len`).
+    /// `new` must be a fresh anonymous region of at least `len`).
     pub fn move_pages(&mut self, old: u64, new: u64, len: u64) -> Result<(), Errno> {
+        // The new region is anonymous, so the image pages not yet touched
+        // are filled first and travel as frames. That costs at most the
+        // image's size, and only in the rare mremap of a program's own
+        // pages; moving the backing instead would need regions to carry a
+        // backing of their own rather than an index to the loader's few.
+        self.populate_image_bytes(old, old + len)?;
         let mut result = Ok(());
         self.for_each_maybe_mapped(old, old + len, |root, page| {
             if result.is_err() {
@@ -401,20 +478,51 @@ impl AddressSpace {
         result.map_err(|_| Errno::ENOMEM)
     }
 
+    /// Makes present every page of `[start, end)` that holds image bytes.
+    fn populate_image_bytes(&mut self, start: u64, end: u64) -> Result<(), Fault> {
+        let backed: Vec<(u64, Vma)> = self
+            .vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > start && v.image.is_some())
+            .map(|(&s, &v)| (s, v))
+            .collect();
+        for (s, vma) in backed {
+            let Some(image) = vma.image.map(|id| self.images[usize::from(id)]) else {
+                continue;
+            };
+            let Some((at, bytes)) = image.bytes_in(s.max(start), vma.end.min(end)) else {
+                continue;
+            };
+            let mut page = page_round_down(at);
+            while page < at + bytes.len() as u64 {
+                self.populate(page, vma)?;
+                page += PAGE_SIZE;
+            }
+        }
+        Ok(())
+    }
+
     /// The protection of the region containing `addr`.
     pub fn prot_at(&self, addr: u64) -> Option<(u64, u64, Prot)> {
         self.vma_at(addr).map(|(s, v)| (s, v.end, v.prot))
     }
 
-    /// Extends the region ending at `end` by `[end, new_end)` with `prot`.
-    pub fn grow(&mut self, end: u64, new_end: u64, prot: Prot) -> Result<(), Errno> {
-        self.insert(end, new_end, prot)
+    /// Extends the region ending at `end` by `[end, new_end)` (free): the
+    /// new pages continue its protection and backing, as a grown file
+    /// mapping does.
+    pub fn grow(&mut self, end: u64, new_end: u64) -> Result<(), Errno> {
+        let (_, vma) = self.vma_at(end - 1).ok_or(Errno::EFAULT)?;
+        if vma.end != end {
+            return Err(Errno::EFAULT);
+        }
+        self.insert_backed(end, new_end, vma.prot, vma.image)
     }
 }
 
 impl AddressSpace {
     /// Frees the frames behind `[start, end)` but keeps the regions: the
-    /// pages come back zeroed on the next touch (MADV_DONTNEED).
+    /// pages come back as at first on the next touch, zeroed or refilled
+    /// from the image (MADV_DONTNEED on private memory).
     pub fn discard(&mut self, start: u64, end: u64) {
         self.for_each_maybe_mapped(start, end, |root, page| {
             if let Some(frame) = root.unmap(page) {

@@ -1,4 +1,5 @@
-//! Anonymous memory: mmap, munmap, mprotect, mremap, madvise.
+//! Memory mappings: anonymous mmap; munmap, mprotect, mremap and madvise
+//! on any region (anonymous, or the program image's segments).
 
 use lamina_abi::args::{decode_mmap, is_page_aligned, page_round_down, page_round_up};
 use lamina_abi::errno::Errno;
@@ -117,7 +118,7 @@ pub fn mremap(
     }
     let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
     if p.mm.is_free(old_end, new_end) {
-        p.mm.grow(old_end, new_end, prot)?;
+        p.mm.grow(old_end, new_end)?;
         return Ok(old);
     }
     if !flags.contains(MremapFlags::MAYMOVE) {
@@ -132,7 +133,8 @@ pub fn mremap(
 pub fn madvise(p: &mut Process, addr: u64, len: u64, advice: u64) -> SysResult {
     let (start, end) = aligned_range(addr, len).map_err(|_| Errno::EINVAL)?;
     if matches!(advice, MADV_DONTNEED | MADV_FREE) {
-        // The pages read as zero afterwards, as on Linux for private anonymous memory.
+        // The pages read as at first afterwards, as on Linux for private
+        // memory: zeros, or the program image's bytes.
         p.mm.discard(start, end);
     }
     Ok(0)
