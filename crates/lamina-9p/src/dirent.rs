@@ -37,9 +37,15 @@ impl<'a> DirEntry<'a> {
 
     /// Writes the entry at the start of `buf`; returns its length.
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, Error> {
-        let mut w = SliceWriter::new(buf);
-        self.put(&mut w)?;
-        Ok(w.len)
+        let len = self.encoded_len()?;
+        if len > buf.len() {
+            return Err(Error::BufferTooSmall {
+                needed: len,
+                available: buf.len(),
+            });
+        }
+        self.put(&mut SliceWriter::new(buf))?;
+        Ok(len)
     }
 
     /// Appends the entry to `out`.

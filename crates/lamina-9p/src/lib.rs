@@ -28,3 +28,5 @@ pub use message::{Attr, Header, Rmsg, SetAttr, StatFs, Tmsg};
 pub use walk::{WalkNames, WalkNamesIter, WalkQids};
 pub use wire::{Qid, QID_LEN};
 
+#[cfg(test)]
+mod tests;

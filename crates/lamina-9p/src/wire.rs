@@ -159,7 +159,7 @@ impl Sink for Counter {
 /// Writes into a fixed buffer, failing rather than growing.
 pub(crate) struct SliceWriter<'b> {
     buf: &'b mut [u8],
-    pub(crate) len: usize,
+    len: usize,
 }
 
 impl<'b> SliceWriter<'b> {
