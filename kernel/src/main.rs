@@ -106,6 +106,8 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         _ => {}
     }
 
+    fs::init(None, ttys.stdin && ttys.stdout);
+
     let module = modules
         .first()
         .unwrap_or_else(|| panic!("no boot bundle: start lamina with `lamina run`"));

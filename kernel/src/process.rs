@@ -23,6 +23,8 @@ const PIE_BASE: u64 = 0x5555_5555_4000;
 const MAX_ARG_BYTES: usize = (STACK_SIZE / 4) as usize;
 const SIGNALS: usize = 64;
 const USER_HZ: u64 = 100;
+/// What a container's init starts with.
+const DEFAULT_UMASK: u32 = 0o022;
 
 pub use crate::fs::fd::Ttys;
 
@@ -40,6 +42,10 @@ pub struct Process {
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
     pub cwd: Vec<u8>,
+    /// The file mode creation mask (`umask`).
+    pub umask: u32,
+    /// argv as /proc/self/cmdline shows it: each argument NUL-terminated.
+    pub cmdline: Vec<u8>,
     pub rseq: Option<u64>,
     pub rlimits: [lamina_abi::types::Rlimit; 16],
 }
@@ -227,6 +233,11 @@ impl Process {
             clear_child_tid: 0,
             robust_list: (0, 0),
             cwd: b"/".to_vec(),
+            umask: DEFAULT_UMASK,
+            cmdline: argv
+                .iter()
+                .flat_map(|arg| arg.iter().copied().chain([0]))
+                .collect(),
             rseq: None,
             rlimits: crate::syscall::default_rlimits(),
         })
@@ -307,5 +318,57 @@ fn signal_for_exception(vector: u8) -> u8 {
         6 => SIGILL,
         12 | 17 => SIGBUS,
         _ => SIGSEGV,
+    }
+}
+
+impl crate::fs::vfs::ProcessView for Process {
+    fn exe_path(&self) -> Vec<u8> {
+        self.exe_path.clone()
+    }
+
+    fn fd_targets(&self) -> Vec<(u64, Vec<u8>)> {
+        self.fds
+            .iter()
+            .map(|(fd, entry)| {
+                let path = if entry.file.path.is_empty() {
+                    // A console stream: a terminal or a pipe, as Linux names them.
+                    let stat = entry.file.object.stat().unwrap_or_default();
+                    if stat.st_mode & lamina_abi::flags::S_IFMT == lamina_abi::flags::S_IFCHR {
+                        b"/dev/pts/0".to_vec()
+                    } else {
+                        alloc::format!("pipe:[{}]", stat.st_ino).into_bytes()
+                    }
+                } else {
+                    entry.file.path.clone()
+                };
+                (fd, path)
+            })
+            .collect()
+    }
+
+    fn maps(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (start, end, prot, image) in self.mm.regions() {
+            let flag = |on: bool, c: u8| if on { c } else { b'-' };
+            let line = alloc::format!(
+                "{start:08x}-{end:08x} {}{}{}p 00000000 00:00 0",
+                flag(prot.read, b'r') as char,
+                flag(prot.write, b'w') as char,
+                flag(prot.exec, b'x') as char,
+            );
+            out.extend_from_slice(line.as_bytes());
+            if image {
+                out.extend_from_slice(b"                          ");
+                out.extend_from_slice(&self.exe_path);
+            } else if end == crate::mm::vm::STACK_TOP {
+                out.extend_from_slice(b"                          [stack]");
+            }
+            out.push(b'\n');
+        }
+        out
+    }
+
+    fn cmdline(&self) -> Vec<u8> {
+        self.cmdline.clone()
     }
 }

@@ -196,6 +196,49 @@ impl Stat {
     }
 }
 
+/// x86_64 `struct statfs` (`include/uapi/asm-generic/statfs.h`, 64-bit
+/// longs): 120 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Statfs {
+    pub f_type: i64,
+    pub f_bsize: i64,
+    pub f_blocks: u64,
+    pub f_bfree: u64,
+    pub f_bavail: u64,
+    pub f_files: u64,
+    pub f_ffree: u64,
+    pub f_fsid: [i32; 2],
+    pub f_namelen: i64,
+    pub f_frsize: i64,
+    pub f_flags: i64,
+    pub f_spare: [i64; 4],
+}
+
+impl Statfs {
+    pub const SIZE: usize = 120;
+
+    pub fn to_bytes(&self) -> [u8; 120] {
+        Writer::new()
+            .i64(self.f_type)
+            .i64(self.f_bsize)
+            .u64(self.f_blocks)
+            .u64(self.f_bfree)
+            .u64(self.f_bavail)
+            .u64(self.f_files)
+            .u64(self.f_ffree)
+            .i32(self.f_fsid[0])
+            .i32(self.f_fsid[1])
+            .i64(self.f_namelen)
+            .i64(self.f_frsize)
+            .i64(self.f_flags)
+            .i64(self.f_spare[0])
+            .i64(self.f_spare[1])
+            .i64(self.f_spare[2])
+            .i64(self.f_spare[3])
+            .finish()
+    }
+}
+
 /// `struct statx_timestamp`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(C)]

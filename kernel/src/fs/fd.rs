@@ -49,6 +49,14 @@ impl FdTable {
         }
     }
 
+    /// Every open descriptor, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &Entry)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(fd, slot)| slot.as_ref().map(|entry| (fd as u64, entry)))
+    }
+
     pub fn get(&self, fd: u64) -> Result<&Entry, Errno> {
         usize::try_from(fd)
             .ok()

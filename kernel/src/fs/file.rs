@@ -8,7 +8,9 @@
 
 use alloc::sync::Arc;
 use lamina_abi::errno::Errno;
-use lamina_abi::flags::{O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, POLLHUP, POLLIN};
+use lamina_abi::flags::{
+    O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLHUP, POLLIN,
+};
 use lamina_abi::types::Stat;
 use spin::Mutex;
 
@@ -51,11 +53,35 @@ pub trait FileObject: Send + Sync {
     /// Which of `events` (`POLL*`) hold now, plus `POLLHUP`/`POLLERR`,
     /// which hold whatever was asked.
     fn poll(&self, events: u16) -> u16;
+
+    /// Directory entries from `cursor` on, until `sink` returns false
+    /// (`getdents64`).
+    fn read_dir(
+        &self,
+        _cursor: u64,
+        _sink: &mut dyn FnMut(super::vfs::DirEntry) -> bool,
+    ) -> Result<(), Errno> {
+        Err(Errno::ENOTDIR)
+    }
+
+    /// The node the object was opened from, if it has one (`fchdir`,
+    /// `fchmod`, `fstatfs`, `*at` calls on a descriptor).
+    fn node(&self) -> Option<super::vfs::NodeRef> {
+        None
+    }
+
+    /// Makes written data durable (`fsync`).
+    fn sync(&self) -> Result<(), Errno> {
+        Ok(())
+    }
 }
 
 /// An open file description: shared by every descriptor `dup` makes.
 pub struct OpenFile {
     pub object: Arc<dyn FileObject>,
+    /// The canonical path it was opened by (empty for the console
+    /// streams), for `*at` calls relative to it and /proc/self/fd.
+    pub path: alloc::vec::Vec<u8>,
     /// Access mode and status flags (`O_*`), as `fcntl(F_GETFL)` shows them.
     status: Mutex<u32>,
     offset: Mutex<u64>,
@@ -72,11 +98,39 @@ impl core::fmt::Debug for OpenFile {
 
 impl OpenFile {
     pub fn new(object: Arc<dyn FileObject>, status: u32) -> Arc<Self> {
+        Self::with_path(object, status, alloc::vec::Vec::new())
+    }
+
+    pub fn with_path(
+        object: Arc<dyn FileObject>,
+        status: u32,
+        path: alloc::vec::Vec<u8>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             object,
+            path,
             status: Mutex::new(status),
             offset: Mutex::new(0),
         })
+    }
+
+    /// `getdents64`: entries from the shared offset (a cursor) on, as long
+    /// as `sink` takes them; the offset moves past each one taken.
+    pub fn read_dir(
+        &self,
+        sink: &mut dyn FnMut(&super::vfs::DirEntry) -> bool,
+    ) -> Result<(), Errno> {
+        let mut offset = self.offset.lock();
+        let mut cursor = *offset;
+        self.object.read_dir(cursor, &mut |entry| {
+            let taken = sink(&entry);
+            if taken {
+                cursor = entry.next;
+            }
+            taken
+        })?;
+        *offset = cursor;
+        Ok(())
     }
 
     pub fn status(&self) -> u32 {
@@ -90,11 +144,18 @@ impl OpenFile {
     }
 
     pub fn readable(&self) -> bool {
-        matches!(self.status() & O_ACCMODE, O_RDONLY | O_RDWR)
+        let status = self.status();
+        status & O_PATH == 0 && matches!(status & O_ACCMODE, O_RDONLY | O_RDWR)
     }
 
     pub fn writable(&self) -> bool {
-        matches!(self.status() & O_ACCMODE, O_WRONLY | O_RDWR)
+        let status = self.status();
+        status & O_PATH == 0 && matches!(status & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+
+    /// The shared offset.
+    pub fn offset(&self) -> u64 {
+        *self.offset.lock()
     }
 
     /// `read(2)`: at the shared offset, waiting for a stream's data unless
@@ -139,6 +200,9 @@ impl OpenFile {
             return Err(Errno::EBADF);
         }
         let mut offset = self.offset.lock();
+        if self.status() & O_APPEND != 0 && self.object.seekable() {
+            *offset = self.object.size()?;
+        }
         let n = self.object.write(*offset, data)?;
         *offset += n as u64;
         Ok(n)
@@ -174,5 +238,47 @@ impl OpenFile {
         }
         *offset = target;
         Ok(target)
+    }
+}
+
+/// What `O_PATH` opens: the node, for `*at` calls, `fstat` and `fchdir`,
+/// with no I/O.
+pub struct PathOnly {
+    node: super::vfs::NodeRef,
+}
+
+impl PathOnly {
+    pub fn open(node: super::vfs::NodeRef) -> Arc<dyn FileObject> {
+        Arc::new(Self { node })
+    }
+}
+
+impl FileObject for PathOnly {
+    fn read(&self, _offset: u64, _buf: &mut [u8]) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
+
+    fn write(&self, _offset: u64, _data: &[u8]) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.node.stat()
+    }
+
+    fn poll(&self, _events: u16) -> u16 {
+        lamina_abi::flags::POLLNVAL
+    }
+
+    fn read_dir(
+        &self,
+        _cursor: u64,
+        _sink: &mut dyn FnMut(super::vfs::DirEntry) -> bool,
+    ) -> Result<(), Errno> {
+        Err(Errno::EBADF)
+    }
+
+    fn node(&self) -> Option<super::vfs::NodeRef> {
+        Some(Arc::clone(&self.node))
     }
 }

@@ -290,6 +290,14 @@ impl AddressSpace {
         (top >= MMAP_MIN + len).then(|| top - len)
     }
 
+    /// Every region as (start, end, protection, whether it is backed by
+    /// the program image), in address order (/proc/self/maps).
+    pub fn regions(&self) -> impl Iterator<Item = (u64, u64, Prot, bool)> + '_ {
+        self.vmas
+            .iter()
+            .map(|(&start, vma)| (start, vma.end, vma.prot, vma.image.is_some()))
+    }
+
     pub fn is_free(&self, start: u64, end: u64) -> bool {
         start >= MMAP_MIN && end <= USER_END && start < end && !self.overlaps(start, end)
     }

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use lamina_abi::args::{check_iovcnt, decode_iovecs};
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
-use lamina_abi::types::{Iovec, Stat, Statx, StatxTimestamp};
+use lamina_abi::types::Iovec;
 
 use super::SysResult;
 use crate::fs::fd::{Entry, MAX_FDS};
@@ -15,8 +15,6 @@ use crate::process::Process;
 
 /// Largest chunk moved per step of a read or write.
 const IO_CHUNK: usize = 64 * 1024;
-/// Path lookups have no file system behind them yet.
-const PATH_MAX: usize = 4096;
 
 /// Where a transfer happens: the shared offset, or a given one (`pread`).
 #[derive(Clone, Copy)]
@@ -128,6 +126,46 @@ pub fn readv(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
     }
 }
 
+pub fn preadv(p: &mut Process, fd: u64, iov: u64, count: u64, offset: u64) -> SysResult {
+    let file = p.fds.file(fd)?;
+    let mut at = offset_arg(offset)?;
+    let mut total = 0;
+    for v in read_iovecs(p, iov, count)? {
+        match read_from(p, &file, v.base, v.len, At::Offset(at)) {
+            Ok(n) => {
+                total += n;
+                at += n;
+                if n < v.len {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(total)
+}
+
+pub fn pwritev(p: &mut Process, fd: u64, iov: u64, count: u64, offset: u64) -> SysResult {
+    let file = p.fds.file(fd)?;
+    let mut at = offset_arg(offset)?;
+    let mut total = 0;
+    for v in read_iovecs(p, iov, count)? {
+        match write_to(p, &file, v.base, v.len, At::Offset(at)) {
+            Ok(n) => {
+                total += n;
+                at += n;
+                if n < v.len {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(total)
+}
+
 pub fn close(p: &mut Process, fd: u64) -> SysResult {
     p.fds.close(fd)?;
     Ok(0)
@@ -172,6 +210,13 @@ pub fn ioctl(p: &mut Process, fd: u64, request: u64, arg: u64) -> SysResult {
             p.fds.get_mut(fd)?.cloexec = request == FIOCLEX;
             Ok(0)
         }
+        FIONREAD if file.object.seekable() => {
+            // A regular file: the bytes between the offset and the end.
+            let size = file.object.size()?;
+            let left = size.saturating_sub(file.offset()).min(u64::from(u32::MAX)) as u32;
+            p.mm.copy_out(arg, &left.to_le_bytes())?;
+            Ok(0)
+        }
         _ => file.object.ioctl(request, arg, &mut p.mm),
     }
 }
@@ -200,81 +245,15 @@ pub fn fcntl(p: &mut Process, fd: u64, cmd: u64, arg: u64) -> SysResult {
                 },
             )
         }
+        _ if super::fs::is_lock_command(cmd) => super::fs::fcntl_lock(p, fd, cmd, arg),
         _ => Err(Errno::EINVAL),
     }
 }
 
-fn stat_fd(p: &Process, fd: u64) -> Result<Stat, Errno> {
-    p.fds.get(fd)?.file.object.stat()
-}
-
 pub fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
-    let stat = stat_fd(p, fd)?;
+    let stat = p.fds.get(fd)?.file.object.stat()?;
     p.mm.copy_out(buf, &stat.to_bytes())?;
     Ok(0)
-}
-
-/// `true` when `path` is "" (so the call is about `dirfd` itself, with AT_EMPTY_PATH).
-fn empty_path(p: &mut Process, path: u64, flags: u64) -> Result<bool, Errno> {
-    let path = p.mm.read_cstr(path, PATH_MAX)?;
-    if path.is_empty() {
-        return if flags & u64::from(AT_EMPTY_PATH) != 0 {
-            Ok(true)
-        } else {
-            Err(Errno::ENOENT)
-        };
-    }
-    Ok(false)
-}
-
-pub fn newfstatat(p: &mut Process, dirfd: u64, path: u64, buf: u64, flags: u64) -> SysResult {
-    if empty_path(p, path, flags)? {
-        return fstat(p, dirfd, buf);
-    }
-    Err(Errno::ENOENT)
-}
-
-pub fn statx(
-    p: &mut Process,
-    dirfd: u64,
-    path: u64,
-    flags: u64,
-    _mask: u64,
-    buf: u64,
-) -> SysResult {
-    if !empty_path(p, path, flags)? {
-        return Err(Errno::ENOENT);
-    }
-    let s = stat_fd(p, dirfd)?;
-    let zero = StatxTimestamp::default();
-    let sx = Statx {
-        stx_mask: STATX_BASIC_STATS,
-        stx_blksize: s.st_blksize as u32,
-        stx_nlink: s.st_nlink as u32,
-        stx_mode: s.st_mode as u16,
-        stx_ino: s.st_ino,
-        stx_rdev_major: (s.st_rdev >> 8) as u32,
-        stx_dev_minor: s.st_dev as u32,
-        stx_atime: zero,
-        ..Statx::default()
-    };
-    p.mm.copy_out(buf, &sx.to_bytes())?;
-    Ok(0)
-}
-
-/// Paths name nothing yet: there is no file system until the 9P client lands.
-pub fn stat_path(p: &mut Process, path: u64) -> SysResult {
-    p.mm.read_cstr(path, PATH_MAX)?;
-    Err(Errno::ENOENT)
-}
-
-pub fn open_path(p: &mut Process, path: u64) -> SysResult {
-    let name = p.mm.read_cstr(path, PATH_MAX)?;
-    crate::log!(
-        "fs: no file system yet: {:?} not found",
-        core::str::from_utf8(&name).unwrap_or("?")
-    );
-    Err(Errno::ENOENT)
 }
 
 pub fn lseek(p: &mut Process, fd: u64, offset: u64, whence: u64) -> SysResult {

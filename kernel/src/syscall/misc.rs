@@ -1,5 +1,5 @@
 //! Process identity and environment: arch_prctl, tid/robust-list/rseq
-//! registration, uname, rlimits, getrandom, readlink, affinity, cwd.
+//! registration, uname, rlimits, getrandom, affinity, cwd.
 
 use alloc::vec;
 use lamina_abi::errno::Errno;
@@ -13,7 +13,6 @@ use crate::process::Process;
 
 /// The workload is the container's init.
 pub const PID: u64 = 1;
-const PATH_MAX: usize = 4096;
 const ROBUST_LIST_HEAD_LEN: u64 = 24;
 const RSEQ_MIN_LEN: u64 = 32;
 const RSEQ_ALIGN: u64 = 32;
@@ -21,7 +20,6 @@ const RSEQ_FLAG_UNREGISTER: u64 = 1;
 const RLIMITS: u64 = 16;
 /// Linux returns at most this much from one getrandom call.
 const GETRANDOM_MAX: u64 = (32 << 20) - 1;
-const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
 
 pub fn arch_prctl(p: &mut Process, code: u64, addr: u64) -> SysResult {
     match code {
@@ -150,20 +148,6 @@ pub fn getrandom(p: &mut Process, buf: u64, len: u64, flags: u64) -> SysResult {
         done += n;
     }
     Ok(len as u64)
-}
-
-pub fn readlink(p: &mut Process, path: u64, buf: u64, size: u64) -> SysResult {
-    if size as i64 <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    let path = p.mm.read_cstr(path, PATH_MAX)?;
-    if path != PROC_SELF_EXE {
-        return Err(Errno::ENOENT);
-    }
-    let target = p.exe_path.clone();
-    let n = target.len().min(size as usize);
-    p.mm.copy_out(buf, &target[..n])?;
-    Ok(n as u64)
 }
 
 pub fn sched_getaffinity(p: &mut Process, pid: u64, len: u64, mask: u64) -> SysResult {

@@ -2,6 +2,7 @@
 //! function per call returning `Result<u64, Errno>`; the `-errno`
 //! conversion happens here and nowhere else.
 
+mod fs;
 mod io;
 mod mem;
 mod misc;
@@ -14,8 +15,13 @@ use lamina_abi::nr;
 use lamina_proto::frame::ExitStatus;
 use spin::Mutex;
 
+use crate::fs::vfs::Last;
 use crate::process::Process;
+use lamina_abi::flags::{AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW};
 pub use misc::{default_rlimits, PID};
+
+/// `AT_FDCWD` as the raw argument the `*at` calls take.
+const CWD: u64 = AT_FDCWD as u64;
 
 /// What the run loop does after a system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,17 +50,57 @@ pub fn dispatch(p: &mut Process) -> Flow {
         nr::IOCTL => io::ioctl(p, a[0], a[1], a[2]),
         nr::FCNTL => io::fcntl(p, a[0], a[1], a[2]),
         nr::FSTAT => io::fstat(p, a[0], a[1]),
-        nr::NEWFSTATAT => io::newfstatat(p, a[0], a[1], a[2], a[3]),
-        nr::STATX => io::statx(p, a[0], a[1], a[2], a[3], a[4]),
-        nr::STAT | nr::LSTAT => io::stat_path(p, a[0]),
+        nr::NEWFSTATAT => fs::newfstatat(p, a[0], a[1], a[2], a[3]),
+        nr::STATX => fs::statx(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::STAT => fs::stat(p, a[0], a[1], Last::Follow),
+        nr::LSTAT => fs::stat(p, a[0], a[1], Last::NoFollow),
+        nr::STATFS => fs::statfs(p, a[0], a[1]),
+        nr::FSTATFS => fs::fstatfs(p, a[0], a[1]),
         nr::POLL => io::poll(p, a[0], a[1], a[2]),
         nr::LSEEK => io::lseek(p, a[0], a[1], a[2]),
         nr::PREAD64 => io::pread64(p, a[0], a[1], a[2], a[3]),
         nr::PWRITE64 => io::pwrite64(p, a[0], a[1], a[2], a[3]),
-        nr::OPEN => io::open_path(p, a[0]),
-        nr::OPENAT => io::open_path(p, a[1]),
-        nr::ACCESS => io::open_path(p, a[0]),
-        nr::FACCESSAT | nr::FACCESSAT2 => io::open_path(p, a[1]),
+        nr::OPEN => fs::open(p, a[0], a[1], a[2]),
+        nr::OPENAT => fs::openat(p, a[0], a[1], a[2], a[3]),
+        nr::OPENAT2 => fs::openat2(p, a[0], a[1], a[2], a[3]),
+        nr::CREAT => fs::creat(p, a[0], a[1]),
+        nr::ACCESS => fs::faccessat(p, CWD, a[0], a[1], 0),
+        nr::FACCESSAT => fs::faccessat(p, a[0], a[1], a[2], 0),
+        nr::FACCESSAT2 => fs::faccessat(p, a[0], a[1], a[2], a[3]),
+        nr::GETDENTS64 => fs::getdents64(p, a[0], a[1], a[2]),
+        nr::MKDIR => fs::mkdirat(p, CWD, a[0], a[1]),
+        nr::MKDIRAT => fs::mkdirat(p, a[0], a[1], a[2]),
+        nr::RMDIR => fs::unlinkat(p, CWD, a[0], u64::from(AT_REMOVEDIR)),
+        nr::UNLINK => fs::unlinkat(p, CWD, a[0], 0),
+        nr::UNLINKAT => fs::unlinkat(p, a[0], a[1], a[2]),
+        nr::RENAME => fs::renameat2(p, CWD, a[0], CWD, a[1], 0),
+        nr::RENAMEAT => fs::renameat2(p, a[0], a[1], a[2], a[3], 0),
+        nr::RENAMEAT2 => fs::renameat2(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::LINK => fs::linkat(p, CWD, a[0], CWD, a[1], 0),
+        nr::LINKAT => fs::linkat(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::SYMLINK => fs::symlinkat(p, a[0], CWD, a[1]),
+        nr::SYMLINKAT => fs::symlinkat(p, a[0], a[1], a[2]),
+        nr::CHMOD => fs::fchmodat(p, CWD, a[0], a[1]),
+        nr::FCHMODAT => fs::fchmodat(p, a[0], a[1], a[2]),
+        nr::FCHMOD => fs::fchmod(p, a[0], a[1]),
+        nr::CHOWN => fs::fchownat(p, CWD, a[0], a[1], a[2], 0),
+        nr::LCHOWN => fs::fchownat(p, CWD, a[0], a[1], a[2], u64::from(AT_SYMLINK_NOFOLLOW)),
+        nr::FCHOWNAT => fs::fchownat(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::FCHOWN => fs::fchown(p, a[0], a[1], a[2]),
+        nr::TRUNCATE => fs::truncate(p, a[0], a[1]),
+        nr::FTRUNCATE => fs::ftruncate(p, a[0], a[1]),
+        nr::FALLOCATE => fs::fallocate(p, a[0], a[1], a[2], a[3]),
+        nr::FSYNC | nr::FDATASYNC | nr::SYNCFS => fs::fsync(p, a[0]),
+        nr::SYNC => Ok(0),
+        nr::UTIMENSAT => fs::utimensat(p, a[0], a[1], a[2], a[3]),
+        nr::CHDIR => fs::chdir(p, a[0]),
+        nr::FCHDIR => fs::fchdir(p, a[0]),
+        nr::UMASK => fs::umask(p, a[0]),
+        nr::SENDFILE => fs::sendfile(p, a[0], a[1], a[2], a[3]),
+        nr::COPY_FILE_RANGE => fs::copy_file_range(p, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::FLOCK => fs::flock(p, a[0], a[1]),
+        nr::PREADV => io::preadv(p, a[0], a[1], a[2], a[3]),
+        nr::PWRITEV => io::pwritev(p, a[0], a[1], a[2], a[3]),
         nr::BRK => Ok(p.mm.brk(a[0])),
         nr::MMAP => mem::mmap(p, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::MUNMAP => mem::munmap(p, a[0], a[1]),
@@ -76,8 +122,8 @@ pub fn dispatch(p: &mut Process) -> Flow {
         nr::GETRLIMIT => misc::prlimit64(p, 0, a[0], 0, a[1]),
         nr::SETRLIMIT => misc::prlimit64(p, 0, a[0], a[1], 0),
         nr::GETRANDOM => misc::getrandom(p, a[0], a[1], a[2]),
-        nr::READLINK => misc::readlink(p, a[0], a[1], a[2]),
-        nr::READLINKAT => misc::readlink(p, a[1], a[2], a[3]),
+        nr::READLINK => fs::readlinkat(p, CWD, a[0], a[1], a[2]),
+        nr::READLINKAT => fs::readlinkat(p, a[0], a[1], a[2], a[3]),
         nr::SCHED_GETAFFINITY => misc::sched_getaffinity(p, a[0], a[1], a[2]),
         nr::SCHED_YIELD => Ok(0),
         nr::GETCWD => misc::getcwd(p, a[0], a[1]),

@@ -193,3 +193,35 @@ fn small_structs_round_trip() {
     assert_eq!(b[16..24], 8192u64.to_le_bytes());
     assert_eq!(StackT::from_bytes(&b), ss);
 }
+
+#[test]
+fn statfs_golden_bytes() {
+    let st = Statfs {
+        f_type: 0x0102_1994,
+        f_bsize: 4096,
+        f_blocks: 10,
+        f_bfree: 9,
+        f_bavail: 8,
+        f_files: 7,
+        f_ffree: 6,
+        f_fsid: [5, -4],
+        f_namelen: 255,
+        f_frsize: 4096,
+        f_flags: 0x20,
+        f_spare: [0; 4],
+    };
+    let mut expected = [0u8; 120];
+    put(&mut expected, 0, &0x0102_1994i64.to_le_bytes());
+    put(&mut expected, 8, &4096i64.to_le_bytes());
+    put(&mut expected, 16, &10u64.to_le_bytes());
+    put(&mut expected, 24, &9u64.to_le_bytes());
+    put(&mut expected, 32, &8u64.to_le_bytes());
+    put(&mut expected, 40, &7u64.to_le_bytes());
+    put(&mut expected, 48, &6u64.to_le_bytes());
+    put(&mut expected, 56, &5i32.to_le_bytes());
+    put(&mut expected, 60, &(-4i32).to_le_bytes());
+    put(&mut expected, 64, &255i64.to_le_bytes());
+    put(&mut expected, 72, &4096i64.to_le_bytes());
+    put(&mut expected, 80, &0x20i64.to_le_bytes());
+    assert_eq!(st.to_bytes(), expected);
+}

@@ -12,6 +12,27 @@ fn cpuid(leaf: u32, subleaf: u32) -> CpuidResult {
     }
 }
 
+/// The CPU's vendor string (CPUID leaf 0) and brand string (leaves
+/// 0x80000002..4), for /proc/cpuinfo.
+pub fn identity() -> ([u8; 12], [u8; 48]) {
+    let leaf0 = cpuid(0, 0);
+    let mut vendor = [0u8; 12];
+    for (i, reg) in [leaf0.ebx, leaf0.edx, leaf0.ecx].iter().enumerate() {
+        vendor[i * 4..i * 4 + 4].copy_from_slice(&reg.to_le_bytes());
+    }
+    let mut brand = [0u8; 48];
+    if cpuid(0x8000_0000, 0).eax >= 0x8000_0004 {
+        for (i, leaf) in (0x8000_0002u32..=0x8000_0004).enumerate() {
+            let r = cpuid(leaf, 0);
+            for (j, reg) in [r.eax, r.ebx, r.ecx, r.edx].iter().enumerate() {
+                let at = i * 16 + j * 4;
+                brand[at..at + 4].copy_from_slice(&reg.to_le_bytes());
+            }
+        }
+    }
+    (vendor, brand)
+}
+
 /// What the kernel needs to know about the CPU.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Features {

@@ -1,0 +1,505 @@
+//! tmpfs: files, directories and symlinks in guest memory (the kernel
+//! heap), for `/tmp`, `--tmpfs` mounts and the root without `--rootfs`.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use lamina_abi::dirent::type_of_mode;
+use lamina_abi::errno::Errno;
+use lamina_abi::flags::*;
+use lamina_abi::types::{Stat, Statfs};
+use spin::Mutex;
+
+use super::file::FileObject;
+use super::vfs::{self, DirEntry, DirFile, Node, NodeKind, NodeRef, ProcessView, SetAttr, SetTime};
+use crate::time;
+
+/// `TMPFS_MAGIC` for `statfs`.
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+const BLOCK_SIZE: i64 = 4096;
+/// A tmpfs file may not outgrow this (the kernel heap holds it).
+const MAX_FILE_BYTES: u64 = 1 << 30;
+
+enum Content {
+    Directory(BTreeMap<Vec<u8>, Arc<TmpNode>>),
+    File(Vec<u8>),
+    Symlink(Vec<u8>),
+}
+
+struct Meta {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    nlink: u64,
+    atime_ns: u64,
+    mtime_ns: u64,
+    ctime_ns: u64,
+}
+
+/// One tmpfs node.
+pub struct TmpNode {
+    this: Weak<TmpNode>,
+    ino: u64,
+    fs_id: usize,
+    /// The directory above (a directory's `..`); the root has none.
+    parent: Mutex<Weak<TmpNode>>,
+    meta: Mutex<Meta>,
+    content: Mutex<Content>,
+}
+
+fn now_ns() -> u64 {
+    time::realtime_ns()
+}
+
+impl TmpNode {
+    fn new(fs_id: usize, mode: u32, content: Content) -> Arc<Self> {
+        let now = now_ns();
+        Arc::new_cyclic(|this| Self {
+            this: this.clone(),
+            ino: vfs::next_ino(),
+            fs_id,
+            parent: Mutex::new(Weak::new()),
+            meta: Mutex::new(Meta {
+                mode,
+                uid: 0,
+                gid: 0,
+                nlink: if mode & S_IFMT == S_IFDIR { 2 } else { 1 },
+                atime_ns: now,
+                mtime_ns: now,
+                ctime_ns: now,
+            }),
+            content: Mutex::new(content),
+        })
+    }
+
+    /// A new, empty tmpfs: its root directory.
+    pub fn new_fs() -> Arc<Self> {
+        Self::new(
+            vfs::next_fs_id(),
+            S_IFDIR | 0o1777,
+            Content::Directory(BTreeMap::new()),
+        )
+    }
+
+    /// Adds a subdirectory at build time (the empty root's `/dev`, `/proc`
+    /// and `/tmp` mount points).
+    pub fn add_dir(self: &Arc<Self>, name: &[u8]) {
+        let _ = self.insert(name, S_IFDIR | 0o755, Content::Directory(BTreeMap::new()));
+    }
+
+    fn touch_mtime(&self) {
+        let now = now_ns();
+        let mut meta = self.meta.lock();
+        meta.mtime_ns = now;
+        meta.ctime_ns = now;
+    }
+
+    fn insert(
+        self: &Arc<Self>,
+        name: &[u8],
+        mode: u32,
+        content: Content,
+    ) -> Result<Arc<TmpNode>, Errno> {
+        vfs::check_name(name)?;
+        let is_dir = matches!(content, Content::Directory(_));
+        let node = Self::new(self.fs_id, mode, content);
+        *node.parent.lock() = Arc::downgrade(self);
+        {
+            let mut content = self.content.lock();
+            let Content::Directory(entries) = &mut *content else {
+                return Err(Errno::ENOTDIR);
+            };
+            if entries.contains_key(name) {
+                return Err(Errno::EEXIST);
+            }
+            entries.insert(name.to_vec(), Arc::clone(&node));
+        }
+        if is_dir {
+            self.meta.lock().nlink += 1;
+        }
+        self.touch_mtime();
+        Ok(node)
+    }
+
+    fn child(&self, name: &[u8]) -> Result<Arc<TmpNode>, Errno> {
+        match &*self.content.lock() {
+            Content::Directory(entries) => entries.get(name).cloned().ok_or(Errno::ENOENT),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    fn is_empty_dir(&self) -> bool {
+        matches!(&*self.content.lock(), Content::Directory(e) if e.is_empty())
+    }
+
+    /// This node as an `Arc` (to hand to children as their parent).
+    fn self_arc(&self) -> Result<Arc<TmpNode>, Errno> {
+        self.this.upgrade().ok_or(Errno::ENOENT)
+    }
+
+    /// `other` as a node of this same tmpfs, else EXDEV.
+    fn same_fs(&self, other: &NodeRef) -> Result<Arc<TmpNode>, Errno> {
+        other
+            .as_any()
+            .downcast_ref::<TmpNode>()
+            .filter(|other| other.fs_id == self.fs_id)
+            .ok_or(Errno::EXDEV)?
+            .self_arc()
+    }
+}
+
+fn split_ns(ns: u64) -> (i64, i64) {
+    (
+        (ns / time::NS_PER_SEC) as i64,
+        (ns % time::NS_PER_SEC) as i64,
+    )
+}
+
+impl Node for TmpNode {
+    fn kind(&self) -> NodeKind {
+        NodeKind::of_mode(self.meta.lock().mode)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        let size = match &*self.content.lock() {
+            Content::File(data) => data.len() as i64,
+            Content::Symlink(target) => target.len() as i64,
+            Content::Directory(_) => BLOCK_SIZE,
+        };
+        let meta = self.meta.lock();
+        let (atime, atime_nsec) = split_ns(meta.atime_ns);
+        let (mtime, mtime_nsec) = split_ns(meta.mtime_ns);
+        let (ctime, ctime_nsec) = split_ns(meta.ctime_ns);
+        Ok(Stat {
+            st_dev: self.fs_id as u64,
+            st_ino: self.ino,
+            st_nlink: meta.nlink,
+            st_mode: meta.mode,
+            st_uid: meta.uid,
+            st_gid: meta.gid,
+            st_size: size,
+            st_blksize: BLOCK_SIZE,
+            st_blocks: (size + 511) / 512,
+            st_atime: atime,
+            st_atime_nsec: atime_nsec,
+            st_mtime: mtime,
+            st_mtime_nsec: mtime_nsec,
+            st_ctime: ctime,
+            st_ctime_nsec: ctime_nsec,
+            ..Stat::default()
+        })
+    }
+
+    fn lookup(&self, name: &[u8], _ctx: &dyn ProcessView) -> Result<NodeRef, Errno> {
+        self.child(name).map(|node| node as NodeRef)
+    }
+
+    fn read_dir(
+        &self,
+        cursor: u64,
+        _ctx: &dyn ProcessView,
+        sink: &mut dyn FnMut(DirEntry) -> bool,
+    ) -> Result<(), Errno> {
+        let (dot, dotdot) = {
+            let parent = self.parent.lock().upgrade();
+            (self.ino, parent.map_or(self.ino, |p| p.ino))
+        };
+        // Cursors: 0 and 1 are "." and "..", then the entries in name
+        // order, resumed by position (a snapshot: later changes may shift
+        // it, as Linux allows for concurrent modification).
+        let entries: Vec<(Vec<u8>, u64, u32)> = match &*self.content.lock() {
+            Content::Directory(entries) => entries
+                .iter()
+                .map(|(name, node)| (name.clone(), node.ino, node.meta.lock().mode))
+                .collect(),
+            _ => return Err(Errno::ENOTDIR),
+        };
+        let dots = [
+            (b".".to_vec(), dot, S_IFDIR),
+            (b"..".to_vec(), dotdot, S_IFDIR),
+        ];
+        for (index, (name, ino, mode)) in dots
+            .into_iter()
+            .chain(entries)
+            .enumerate()
+            .skip(cursor as usize)
+        {
+            let entry = DirEntry {
+                name,
+                ino,
+                kind: type_of_mode(mode),
+                next: index as u64 + 1,
+            };
+            if !sink(entry) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn create(&self, name: &[u8], mode: u32) -> Result<NodeRef, Errno> {
+        let this = self.self_arc()?;
+        this.insert(name, S_IFREG | (mode & 0o7777), Content::File(Vec::new()))
+            .map(|node| node as NodeRef)
+    }
+
+    fn mkdir(&self, name: &[u8], mode: u32) -> Result<(), Errno> {
+        let this = self.self_arc()?;
+        this.insert(
+            name,
+            S_IFDIR | (mode & 0o7777),
+            Content::Directory(BTreeMap::new()),
+        )
+        .map(drop)
+    }
+
+    fn symlink(&self, name: &[u8], target: &[u8]) -> Result<(), Errno> {
+        let this = self.self_arc()?;
+        this.insert(name, S_IFLNK | 0o777, Content::Symlink(target.to_vec()))
+            .map(drop)
+    }
+
+    fn link(&self, name: &[u8], target: &NodeRef) -> Result<(), Errno> {
+        let target = self.same_fs(target)?;
+        if target.kind() == NodeKind::Directory {
+            return Err(Errno::EPERM);
+        }
+        vfs::check_name(name)?;
+        {
+            let mut content = self.content.lock();
+            let Content::Directory(entries) = &mut *content else {
+                return Err(Errno::ENOTDIR);
+            };
+            if entries.contains_key(name) {
+                return Err(Errno::EEXIST);
+            }
+            entries.insert(name.to_vec(), Arc::clone(&target));
+        }
+        target.meta.lock().nlink += 1;
+        self.touch_mtime();
+        Ok(())
+    }
+
+    fn unlink(&self, name: &[u8], directory: bool) -> Result<(), Errno> {
+        let child = self.child(name)?;
+        let is_dir = child.kind() == NodeKind::Directory;
+        match (directory, is_dir) {
+            (true, false) => return Err(Errno::ENOTDIR),
+            (false, true) => return Err(Errno::EISDIR),
+            (true, true) if !child.is_empty_dir() => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+        if let Content::Directory(entries) = &mut *self.content.lock() {
+            entries.remove(name);
+        }
+        let mut meta = child.meta.lock();
+        meta.nlink = meta.nlink.saturating_sub(if is_dir { 2 } else { 1 });
+        drop(meta);
+        if is_dir {
+            let mut meta = self.meta.lock();
+            meta.nlink = meta.nlink.saturating_sub(1);
+        }
+        self.touch_mtime();
+        Ok(())
+    }
+
+    fn rename(
+        &self,
+        name: &[u8],
+        new_parent: &NodeRef,
+        new_name: &[u8],
+        no_replace: bool,
+    ) -> Result<(), Errno> {
+        let new_parent = self.same_fs(new_parent)?;
+        vfs::check_name(new_name)?;
+        let moving = self.child(name)?;
+        if let Ok(existing) = new_parent.child(new_name) {
+            if Arc::ptr_eq(&existing, &moving) {
+                return Ok(());
+            }
+            if no_replace {
+                return Err(Errno::EEXIST);
+            }
+            match (
+                moving.kind() == NodeKind::Directory,
+                existing.kind() == NodeKind::Directory,
+            ) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (true, true) if !existing.is_empty_dir() => return Err(Errno::ENOTEMPTY),
+                _ => {}
+            }
+        }
+        // A directory may not move below itself.
+        if moving.kind() == NodeKind::Directory {
+            let mut up = Some(Arc::clone(&new_parent));
+            while let Some(dir) = up {
+                if Arc::ptr_eq(&dir, &moving) {
+                    return Err(Errno::EINVAL);
+                }
+                up = dir.parent.lock().upgrade();
+            }
+        }
+        if let Content::Directory(entries) = &mut *self.content.lock() {
+            entries.remove(name);
+        }
+        let replaced = match &mut *new_parent.content.lock() {
+            Content::Directory(entries) => entries.insert(new_name.to_vec(), Arc::clone(&moving)),
+            _ => return Err(Errno::ENOTDIR),
+        };
+        if let Some(replaced) = replaced {
+            let mut meta = replaced.meta.lock();
+            meta.nlink = meta.nlink.saturating_sub(1);
+        }
+        if moving.kind() == NodeKind::Directory {
+            *moving.parent.lock() = Arc::downgrade(&new_parent);
+        }
+        self.touch_mtime();
+        new_parent.touch_mtime();
+        Ok(())
+    }
+
+    fn readlink(&self, _ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+        match &*self.content.lock() {
+            Content::Symlink(target) => Ok(target.clone()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn open(
+        self: Arc<Self>,
+        flags: u32,
+        _ctx: &dyn ProcessView,
+    ) -> Result<Arc<dyn FileObject>, Errno> {
+        match self.kind() {
+            NodeKind::Directory => Ok(DirFile::open(self)),
+            _ => {
+                if flags & O_TRUNC != 0 && matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR) {
+                    if let Content::File(data) = &mut *self.content.lock() {
+                        data.clear();
+                    }
+                    self.touch_mtime();
+                }
+                Ok(Arc::new(TmpFile { node: self }))
+            }
+        }
+    }
+
+    fn setattr(&self, attr: &SetAttr) -> Result<(), Errno> {
+        if let Some(size) = attr.size {
+            if size > MAX_FILE_BYTES {
+                return Err(Errno::EFBIG);
+            }
+            match &mut *self.content.lock() {
+                Content::File(data) => data.resize(size as usize, 0),
+                Content::Directory(_) => return Err(Errno::EISDIR),
+                Content::Symlink(_) => return Err(Errno::EINVAL),
+            }
+            self.touch_mtime();
+        }
+        let now = now_ns();
+        let mut meta = self.meta.lock();
+        if let Some(mode) = attr.mode {
+            meta.mode = (meta.mode & S_IFMT) | (mode & 0o7777);
+        }
+        if let Some(uid) = attr.uid {
+            meta.uid = uid;
+        }
+        if let Some(gid) = attr.gid {
+            meta.gid = gid;
+        }
+        let ns = |t: SetTime| match t {
+            SetTime::Now => now,
+            SetTime::At { sec, nsec } => {
+                (sec.max(0) as u64) * time::NS_PER_SEC + nsec.max(0) as u64
+            }
+        };
+        if let Some(t) = attr.atime {
+            meta.atime_ns = ns(t);
+        }
+        if let Some(t) = attr.mtime {
+            meta.mtime_ns = ns(t);
+        }
+        meta.ctime_ns = now;
+        Ok(())
+    }
+
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        let (free, total) = crate::mm::frame::stats();
+        Ok(Statfs {
+            f_type: TMPFS_MAGIC,
+            f_bsize: BLOCK_SIZE,
+            f_blocks: total,
+            f_bfree: free,
+            f_bavail: free,
+            f_files: total,
+            f_ffree: free,
+            f_namelen: vfs::NAME_MAX as i64,
+            f_frsize: BLOCK_SIZE,
+            ..Statfs::default()
+        })
+    }
+
+    fn fs_id(&self) -> usize {
+        self.fs_id
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
+/// An open tmpfs file (or symlink opened with O_PATH).
+struct TmpFile {
+    node: Arc<TmpNode>,
+}
+
+impl FileObject for TmpFile {
+    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        match &*self.node.content.lock() {
+            Content::File(data) => {
+                let start = (offset as usize).min(data.len());
+                let n = buf.len().min(data.len() - start);
+                buf[..n].copy_from_slice(&data[start..start + n]);
+                Ok(n)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn write(&self, offset: u64, bytes: &[u8]) -> Result<usize, Errno> {
+        let end = offset
+            .checked_add(bytes.len() as u64)
+            .filter(|&end| end <= MAX_FILE_BYTES)
+            .ok_or(Errno::EFBIG)?;
+        match &mut *self.node.content.lock() {
+            Content::File(data) => {
+                if data.len() < end as usize {
+                    data.try_reserve(end as usize - data.len())
+                        .map_err(|_| Errno::ENOSPC)?;
+                    data.resize(end as usize, 0);
+                }
+                data[offset as usize..end as usize].copy_from_slice(bytes);
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        self.node.touch_mtime();
+        Ok(bytes.len())
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.node.stat()
+    }
+
+    fn poll(&self, events: u16) -> u16 {
+        events & (POLLIN | POLLOUT)
+    }
+
+    fn node(&self) -> Option<NodeRef> {
+        Some(Arc::clone(&self.node) as NodeRef)
+    }
+}

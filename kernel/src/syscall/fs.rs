@@ -1,0 +1,732 @@
+//! File system calls: paths, directories, metadata (`crate::fs::vfs`).
+
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use lamina_abi::dirent;
+use lamina_abi::errno::Errno;
+use lamina_abi::flags::*;
+use lamina_abi::types::{Stat, Statx, StatxTimestamp};
+
+use super::SysResult;
+use crate::fs::fd::Entry;
+use crate::fs::file::OpenFile;
+use crate::fs::vfs::{self, Last, NodeKind, NodeRef, Resolved, SetAttr, SetTime, PATH_MAX};
+use crate::process::Process;
+
+/// `renameat2` flags.
+const RENAME_NOREPLACE: u64 = 1;
+/// `utimensat`'s special nanosecond values.
+const UTIME_NOW: i64 = (1 << 30) - 1;
+const UTIME_OMIT: i64 = (1 << 30) - 2;
+/// `faccessat` modes.
+const X_OK: u64 = 1;
+const ACCESS_MODES: u64 = 7;
+/// `fcntl` lock commands beyond the classic ones (open file description locks).
+const F_OFD_GETLK: u64 = 36;
+const F_OFD_SETLK: u64 = 37;
+const F_OFD_SETLKW: u64 = 38;
+const F_UNLCK: u16 = 2;
+/// Largest chunk `sendfile` and `copy_file_range` move per step.
+const COPY_CHUNK: usize = 64 * 1024;
+/// Status flags an open file keeps (`fcntl(F_GETFL)` shows them).
+const KEPT_STATUS: u32 = O_ACCMODE
+    | O_APPEND
+    | O_NONBLOCK
+    | O_DSYNC
+    | O_DIRECT
+    | O_LARGEFILE
+    | O_NOATIME
+    | O_SYNC
+    | O_PATH
+    | O_DIRECTORY;
+
+fn read_path(p: &mut Process, path: u64) -> Result<Vec<u8>, Errno> {
+    let path = p.mm.read_cstr(path, PATH_MAX)?;
+    if path.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    Ok(path)
+}
+
+/// Where a relative path starts: the cwd, or the directory `dirfd` names.
+fn start_dir(p: &Process, dirfd: u64) -> Result<Vec<u8>, Errno> {
+    if dirfd as i32 == AT_FDCWD {
+        return Ok(p.cwd.clone());
+    }
+    let file = p.fds.file(dirfd)?;
+    match file.object.node() {
+        Some(node) if node.kind() == NodeKind::Directory => Ok(file.path.clone()),
+        _ => Err(Errno::ENOTDIR),
+    }
+}
+
+fn resolve_at(p: &mut Process, dirfd: u64, path: u64, last: Last) -> Result<Resolved, Errno> {
+    let path = read_path(p, path)?;
+    let start = if path.first() == Some(&b'/') {
+        Vec::new()
+    } else {
+        start_dir(p, dirfd)?
+    };
+    vfs::resolve(&start, &path, last, p)
+}
+
+fn parent_at(p: &mut Process, dirfd: u64, path: u64) -> Result<vfs::Parent, Errno> {
+    let path = read_path(p, path)?;
+    let start = if path.first() == Some(&b'/') {
+        Vec::new()
+    } else {
+        start_dir(p, dirfd)?
+    };
+    vfs::resolve_parent(&start, &path, p)
+}
+
+/// The node a descriptor was opened from.
+fn fd_node(p: &Process, fd: u64) -> Result<(Arc<OpenFile>, NodeRef), Errno> {
+    let file = p.fds.file(fd)?;
+    let node = file.object.node().ok_or(Errno::EINVAL)?;
+    Ok((file, node))
+}
+
+/// The object a `*at` call with AT_EMPTY_PATH and "" is about, or the
+/// path's: (node, the open file when it came from a descriptor).
+fn target_at(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> Result<NodeRef, Errno> {
+    let name = read_path(p, path)?;
+    if name.is_empty() {
+        if flags & u64::from(AT_EMPTY_PATH) == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if dirfd as i32 == AT_FDCWD {
+            return vfs::resolve(b"/", &p.cwd.clone(), Last::Follow, p).map(|r| r.node);
+        }
+        let file = p.fds.file(dirfd)?;
+        return match file.object.node() {
+            Some(node) => Ok(node),
+            None => Err(Errno::EBADF),
+        };
+    }
+    let last = if flags & u64::from(AT_SYMLINK_NOFOLLOW) != 0 {
+        Last::NoFollow
+    } else {
+        Last::Follow
+    };
+    resolve_at(p, dirfd, path, last).map(|r| r.node)
+}
+
+// ---------------------------------------------------------------------------
+// open
+
+pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> SysResult {
+    let flags = flags as u32;
+    let name = read_path(p, path)?;
+    let start = if name.first() == Some(&b'/') {
+        Vec::new()
+    } else {
+        start_dir(p, dirfd)?
+    };
+    let follow = if flags & (O_NOFOLLOW | O_EXCL) != 0 {
+        Last::NoFollow
+    } else {
+        Last::Follow
+    };
+    let resolved = match vfs::resolve(&start, &name, follow, p) {
+        Ok(_) if flags & (O_CREAT | O_EXCL) == (O_CREAT | O_EXCL) => return Err(Errno::EEXIST),
+        Ok(resolved) => resolved,
+        Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
+            let parent = vfs::resolve_parent(&start, &name, p)?;
+            if parent.is_dot() || name.ends_with(b"/") {
+                return Err(Errno::EISDIR);
+            }
+            let mode = (mode as u32) & 0o7777 & !p.umask;
+            let node = parent.dir.node.create(&parent.name, mode)?;
+            Resolved {
+                node,
+                path: parent.child_path(),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    open_resolved(p, resolved, flags)
+}
+
+fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32) -> SysResult {
+    let Resolved { node, path } = resolved;
+    let kind = node.kind();
+    let access = flags & O_ACCMODE;
+    let writes = matches!(access, O_WRONLY | O_RDWR);
+    if flags & O_PATH == 0 {
+        if kind == NodeKind::Symlink {
+            return Err(Errno::ELOOP);
+        }
+        if flags & O_DIRECTORY != 0 && kind != NodeKind::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        if kind == NodeKind::Directory && (writes || flags & O_CREAT != 0) {
+            return Err(Errno::EISDIR);
+        }
+        if access == O_ACCMODE {
+            return Err(Errno::EINVAL);
+        }
+    } else if flags & O_DIRECTORY != 0 && kind != NodeKind::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let object = if flags & O_PATH != 0 {
+        crate::fs::file::PathOnly::open(Arc::clone(&node))
+    } else {
+        if flags & O_TRUNC != 0 && writes && kind == NodeKind::Regular {
+            node.setattr(&SetAttr {
+                size: Some(0),
+                ..SetAttr::default()
+            })?;
+        }
+        Arc::clone(&node).open(flags, p)?
+    };
+    let status = if flags & O_PATH != 0 {
+        O_PATH | (flags & O_DIRECTORY)
+    } else {
+        flags & KEPT_STATUS
+    };
+    let file = OpenFile::with_path(object, status, path);
+    p.fds.install_from(
+        0,
+        Entry {
+            file,
+            cloexec: flags & O_CLOEXEC != 0,
+        },
+    )
+}
+
+pub fn open(p: &mut Process, path: u64, flags: u64, mode: u64) -> SysResult {
+    openat(p, AT_FDCWD as u64, path, flags, mode)
+}
+
+pub fn creat(p: &mut Process, path: u64, mode: u64) -> SysResult {
+    let flags = O_CREAT | O_WRONLY | O_TRUNC;
+    openat(p, AT_FDCWD as u64, path, u64::from(flags), mode)
+}
+
+/// `openat2`: the `open_how` flags and mode; resolve restrictions beyond
+/// none are refused.
+pub fn openat2(p: &mut Process, dirfd: u64, path: u64, how: u64, size: u64) -> SysResult {
+    const OPEN_HOW_SIZE: u64 = 24;
+    if size < OPEN_HOW_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let raw: [u8; OPEN_HOW_SIZE as usize] = p.mm.read_array(how)?;
+    let field = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+    let (flags, mode, resolve) = (field(0), field(1), field(2));
+    if resolve != 0 {
+        return Err(Errno::EINVAL);
+    }
+    openat(p, dirfd, path, flags, mode)
+}
+
+// ---------------------------------------------------------------------------
+// metadata
+
+pub fn stat(p: &mut Process, path: u64, buf: u64, last: Last) -> SysResult {
+    let node = resolve_at(p, AT_FDCWD as u64, path, last)?.node;
+    p.mm.copy_out(buf, &node.stat()?.to_bytes())?;
+    Ok(0)
+}
+
+pub fn newfstatat(p: &mut Process, dirfd: u64, path: u64, buf: u64, flags: u64) -> SysResult {
+    let node = target_at(p, dirfd, path, flags);
+    let stat = match node {
+        Ok(node) => node.stat()?,
+        // "" with AT_EMPTY_PATH on a descriptor without a node (the console).
+        Err(Errno::EBADF) => p.fds.file(dirfd)?.object.stat()?,
+        Err(e) => return Err(e),
+    };
+    p.mm.copy_out(buf, &stat.to_bytes())?;
+    Ok(0)
+}
+
+fn statx_of(s: &Stat) -> Statx {
+    let ts = |sec: i64, nsec: i64| StatxTimestamp {
+        tv_sec: sec,
+        tv_nsec: nsec as u32,
+        ..StatxTimestamp::default()
+    };
+    Statx {
+        stx_mask: STATX_BASIC_STATS,
+        stx_blksize: s.st_blksize as u32,
+        stx_nlink: s.st_nlink as u32,
+        stx_uid: s.st_uid,
+        stx_gid: s.st_gid,
+        stx_mode: s.st_mode as u16,
+        stx_ino: s.st_ino,
+        stx_size: s.st_size as u64,
+        stx_blocks: s.st_blocks as u64,
+        stx_atime: ts(s.st_atime, s.st_atime_nsec),
+        stx_ctime: ts(s.st_ctime, s.st_ctime_nsec),
+        stx_mtime: ts(s.st_mtime, s.st_mtime_nsec),
+        stx_rdev_major: (s.st_rdev >> 8) as u32,
+        stx_rdev_minor: (s.st_rdev & 0xff) as u32,
+        stx_dev_major: (s.st_dev >> 8) as u32,
+        stx_dev_minor: (s.st_dev & 0xff) as u32,
+        ..Statx::default()
+    }
+}
+
+pub fn statx(
+    p: &mut Process,
+    dirfd: u64,
+    path: u64,
+    flags: u64,
+    _mask: u64,
+    buf: u64,
+) -> SysResult {
+    let stat = match target_at(p, dirfd, path, flags) {
+        Ok(node) => node.stat()?,
+        Err(Errno::EBADF) => p.fds.file(dirfd)?.object.stat()?,
+        Err(e) => return Err(e),
+    };
+    p.mm.copy_out(buf, &statx_of(&stat).to_bytes())?;
+    Ok(0)
+}
+
+pub fn statfs(p: &mut Process, path: u64, buf: u64) -> SysResult {
+    let node = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?.node;
+    p.mm.copy_out(buf, &node.statfs()?.to_bytes())?;
+    Ok(0)
+}
+
+pub fn fstatfs(p: &mut Process, fd: u64, buf: u64) -> SysResult {
+    let (_, node) = fd_node(p, fd)?;
+    p.mm.copy_out(buf, &node.statfs()?.to_bytes())?;
+    Ok(0)
+}
+
+pub fn getdents64(p: &mut Process, fd: u64, buf: u64, count: u64) -> SysResult {
+    let file = p.fds.file(fd)?;
+    let room = count.min(1 << 20) as usize;
+    let mut out = Vec::new();
+    let mut too_small = false;
+    file.read_dir(&mut |entry| {
+        let left = room - out.len();
+        let fits = dirent::push(
+            &mut out,
+            left,
+            entry.ino,
+            entry.next,
+            entry.kind,
+            &entry.name,
+        );
+        if !fits && out.is_empty() {
+            too_small = true;
+        }
+        fits
+    })?;
+    if too_small {
+        return Err(Errno::EINVAL);
+    }
+    p.mm.copy_out(buf, &out)?;
+    Ok(out.len() as u64)
+}
+
+pub fn readlinkat(p: &mut Process, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult {
+    if size as i64 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let node = resolve_at(p, dirfd, path, Last::NoFollow)?.node;
+    if node.kind() != NodeKind::Symlink {
+        return Err(Errno::EINVAL);
+    }
+    let target = node.readlink(p)?;
+    let n = target.len().min(size as usize);
+    p.mm.copy_out(buf, &target[..n])?;
+    Ok(n as u64)
+}
+
+pub fn faccessat(p: &mut Process, dirfd: u64, path: u64, mode: u64, flags: u64) -> SysResult {
+    if mode & !ACCESS_MODES != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let node = target_at(
+        p,
+        dirfd,
+        path,
+        flags & u64::from(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
+    )?;
+    // The workload runs as root: only execute needs a bit to be set.
+    if mode & X_OK != 0 && node.kind() != NodeKind::Directory && node.stat()?.st_mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(0)
+}
+
+fn set_attr(node: &NodeRef, attr: SetAttr) -> SysResult {
+    node.setattr(&attr).map(|()| 0)
+}
+
+pub fn fchmodat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
+    let node = resolve_at(p, dirfd, path, Last::Follow)?.node;
+    set_attr(
+        &node,
+        SetAttr {
+            mode: Some(mode as u32 & 0o7777),
+            ..SetAttr::default()
+        },
+    )
+}
+
+pub fn fchmod(p: &mut Process, fd: u64, mode: u64) -> SysResult {
+    let (_, node) = fd_node(p, fd)?;
+    set_attr(
+        &node,
+        SetAttr {
+            mode: Some(mode as u32 & 0o7777),
+            ..SetAttr::default()
+        },
+    )
+}
+
+fn owner(uid: u64, gid: u64) -> SetAttr {
+    let id = |v: u64| (v as u32 != u32::MAX).then_some(v as u32);
+    SetAttr {
+        uid: id(uid),
+        gid: id(gid),
+        ..SetAttr::default()
+    }
+}
+
+pub fn fchownat(
+    p: &mut Process,
+    dirfd: u64,
+    path: u64,
+    uid: u64,
+    gid: u64,
+    flags: u64,
+) -> SysResult {
+    let node = target_at(p, dirfd, path, flags)?;
+    set_attr(&node, owner(uid, gid))
+}
+
+pub fn fchown(p: &mut Process, fd: u64, uid: u64, gid: u64) -> SysResult {
+    let (_, node) = fd_node(p, fd)?;
+    set_attr(&node, owner(uid, gid))
+}
+
+fn truncate_node(node: &NodeRef, length: u64) -> SysResult {
+    if (length as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    match node.kind() {
+        NodeKind::Directory => Err(Errno::EISDIR),
+        NodeKind::Regular => set_attr(
+            node,
+            SetAttr {
+                size: Some(length),
+                ..SetAttr::default()
+            },
+        ),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn truncate(p: &mut Process, path: u64, length: u64) -> SysResult {
+    let node = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?.node;
+    truncate_node(&node, length)
+}
+
+pub fn ftruncate(p: &mut Process, fd: u64, length: u64) -> SysResult {
+    let (file, node) = fd_node(p, fd)?;
+    if !file.writable() {
+        return Err(Errno::EINVAL);
+    }
+    truncate_node(&node, length)
+}
+
+pub fn fallocate(p: &mut Process, fd: u64, mode: u64, offset: u64, len: u64) -> SysResult {
+    let (file, node) = fd_node(p, fd)?;
+    if mode != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if (offset as i64) < 0 || (len as i64) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    let end = offset.checked_add(len).ok_or(Errno::EFBIG)?;
+    if end > node.stat()?.st_size as u64 {
+        truncate_node(&node, end)?;
+    }
+    Ok(0)
+}
+
+pub fn fsync(p: &mut Process, fd: u64) -> SysResult {
+    p.fds.file(fd)?.object.sync().map(|()| 0)
+}
+
+pub fn utimensat(p: &mut Process, dirfd: u64, path: u64, times: u64, flags: u64) -> SysResult {
+    let node = if path == 0 {
+        fd_node(p, dirfd)?.1
+    } else {
+        target_at(p, dirfd, path, flags)?
+    };
+    let (atime, mtime) = if times == 0 {
+        (Some(SetTime::Now), Some(SetTime::Now))
+    } else {
+        let raw: [u8; 32] = p.mm.read_array(times)?;
+        let get = |i: usize| i64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let time = |sec: i64, nsec: i64| match nsec {
+            UTIME_NOW => Ok(Some(SetTime::Now)),
+            UTIME_OMIT => Ok(None),
+            0..=999_999_999 => Ok(Some(SetTime::At { sec, nsec })),
+            _ => Err(Errno::EINVAL),
+        };
+        (time(get(0), get(1))?, time(get(2), get(3))?)
+    };
+    set_attr(
+        &node,
+        SetAttr {
+            atime,
+            mtime,
+            ..SetAttr::default()
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------
+// names
+
+pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
+    let parent = parent_at(p, dirfd, path)?;
+    if parent.is_dot() {
+        return Err(Errno::EEXIST);
+    }
+    let mode = (mode as u32) & 0o7777 & !p.umask;
+    parent.dir.node.mkdir(&parent.name, mode).map(|()| 0)
+}
+
+pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult {
+    if flags & !u64::from(AT_REMOVEDIR) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let directory = flags & u64::from(AT_REMOVEDIR) != 0;
+    let parent = parent_at(p, dirfd, path)?;
+    match parent.name.as_slice() {
+        b"." | b"" if directory => return Err(Errno::EINVAL),
+        b".." if directory => return Err(Errno::ENOTEMPTY),
+        b"." | b".." | b"" => return Err(Errno::EISDIR),
+        _ => {}
+    }
+    if vfs::mount_paths().contains(&parent.child_path()) {
+        return Err(Errno::EBUSY);
+    }
+    parent.dir.node.unlink(&parent.name, directory).map(|()| 0)
+}
+
+pub fn renameat2(
+    p: &mut Process,
+    old_dirfd: u64,
+    old_path: u64,
+    new_dirfd: u64,
+    new_path: u64,
+    flags: u64,
+) -> SysResult {
+    if flags & !RENAME_NOREPLACE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old = parent_at(p, old_dirfd, old_path)?;
+    let new = parent_at(p, new_dirfd, new_path)?;
+    if old.is_dot() || new.is_dot() {
+        return Err(Errno::EBUSY);
+    }
+    let mounts = vfs::mount_paths();
+    if mounts.contains(&old.child_path()) || mounts.contains(&new.child_path()) {
+        return Err(Errno::EBUSY);
+    }
+    if old.dir.node.fs_id() != new.dir.node.fs_id() {
+        return Err(Errno::EXDEV);
+    }
+    old.dir
+        .node
+        .rename(
+            &old.name,
+            &new.dir.node,
+            &new.name,
+            flags & RENAME_NOREPLACE != 0,
+        )
+        .map(|()| 0)
+}
+
+pub fn linkat(
+    p: &mut Process,
+    old_dirfd: u64,
+    old_path: u64,
+    new_dirfd: u64,
+    new_path: u64,
+    flags: u64,
+) -> SysResult {
+    let follow = if flags & u64::from(AT_SYMLINK_FOLLOW) != 0 {
+        Last::Follow
+    } else {
+        Last::NoFollow
+    };
+    let target = resolve_at(p, old_dirfd, old_path, follow)?.node;
+    let parent = parent_at(p, new_dirfd, new_path)?;
+    if parent.is_dot() {
+        return Err(Errno::EEXIST);
+    }
+    if target.kind() == NodeKind::Directory {
+        return Err(Errno::EPERM);
+    }
+    if target.fs_id() != parent.dir.node.fs_id() {
+        return Err(Errno::EXDEV);
+    }
+    parent.dir.node.link(&parent.name, &target).map(|()| 0)
+}
+
+pub fn symlinkat(p: &mut Process, target: u64, dirfd: u64, path: u64) -> SysResult {
+    let target = read_path(p, target)?;
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let parent = parent_at(p, dirfd, path)?;
+    if parent.is_dot() {
+        return Err(Errno::EEXIST);
+    }
+    parent.dir.node.symlink(&parent.name, &target).map(|()| 0)
+}
+
+pub fn chdir(p: &mut Process, path: u64) -> SysResult {
+    let resolved = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?;
+    if resolved.node.kind() != NodeKind::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    p.cwd = resolved.path;
+    Ok(0)
+}
+
+pub fn fchdir(p: &mut Process, fd: u64) -> SysResult {
+    let (file, node) = fd_node(p, fd).map_err(|e| {
+        if e == Errno::EINVAL {
+            Errno::ENOTDIR
+        } else {
+            e
+        }
+    })?;
+    if node.kind() != NodeKind::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    p.cwd = file.path.clone();
+    Ok(0)
+}
+
+pub fn umask(p: &mut Process, mask: u64) -> SysResult {
+    let old = p.umask;
+    p.umask = mask as u32 & 0o777;
+    Ok(u64::from(old))
+}
+
+// ---------------------------------------------------------------------------
+// copies and locks
+
+/// Moves up to `count` bytes from `input` (at `*offset` when given, else
+/// its own offset) to `output`: sendfile and copy_file_range alike.
+fn copy_between(
+    input: &OpenFile,
+    output: &OpenFile,
+    mut offset: Option<&mut u64>,
+    count: u64,
+) -> Result<u64, Errno> {
+    let mut buf = vec![0u8; (count as usize).min(COPY_CHUNK)];
+    let mut done = 0u64;
+    while done < count {
+        let want = ((count - done) as usize).min(buf.len());
+        let n = match offset.as_deref_mut() {
+            Some(at) => input.read_at(*at, &mut buf[..want]),
+            None => input.read(&mut buf[..want]),
+        };
+        let n = match n {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if let Some(at) = offset.as_deref_mut() {
+            *at += n as u64;
+        }
+        match output.write(&buf[..n]) {
+            Ok(written) => {
+                done += written as u64;
+                if written < n {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
+pub fn sendfile(p: &mut Process, out_fd: u64, in_fd: u64, offset: u64, count: u64) -> SysResult {
+    let input = p.fds.file(in_fd)?;
+    let output = p.fds.file(out_fd)?;
+    if !input.readable() || !output.writable() {
+        return Err(Errno::EBADF);
+    }
+    if offset == 0 {
+        return copy_between(&input, &output, None, count);
+    }
+    let mut at = p.mm.read_u64(offset)?;
+    let done = copy_between(&input, &output, Some(&mut at), count)?;
+    p.mm.copy_out(offset, &at.to_le_bytes())?;
+    Ok(done)
+}
+
+pub fn copy_file_range(
+    p: &mut Process,
+    in_fd: u64,
+    in_offset: u64,
+    out_fd: u64,
+    out_offset: u64,
+    count: u64,
+    flags: u64,
+) -> SysResult {
+    if flags != 0 || out_offset != 0 {
+        // An explicit output offset would need a positional write loop;
+        // coreutils passes none.
+        if flags != 0 {
+            return Err(Errno::EINVAL);
+        }
+        return Err(Errno::EXDEV);
+    }
+    sendfile(p, out_fd, in_fd, in_offset, count)
+}
+
+pub fn flock(p: &mut Process, fd: u64, _operation: u64) -> SysResult {
+    // One process: every lock is granted at once.
+    p.fds.file(fd)?;
+    Ok(0)
+}
+
+/// `fcntl` record locks: granted (one process holds every lock), and
+/// F_GETLK reports the range unlocked, as SQLite expects.
+pub fn fcntl_lock(p: &mut Process, fd: u64, cmd: u64, arg: u64) -> SysResult {
+    p.fds.file(fd)?;
+    match cmd {
+        F_GETLK | F_OFD_GETLK => {
+            p.mm.copy_out(arg, &F_UNLCK.to_le_bytes())?;
+            Ok(0)
+        }
+        F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => {
+            // struct flock starts with l_type: check it can be read.
+            p.mm.read_array::<2>(arg)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Whether `cmd` is a lock command [`fcntl_lock`] serves.
+pub fn is_lock_command(cmd: u64) -> bool {
+    matches!(
+        cmd,
+        F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW
+    )
+}
