@@ -16,6 +16,7 @@ use virtio_drivers::transport::{SomeTransport, Transport};
 
 use crate::arch::cpu;
 use crate::arch::virtio::{self, DmaBuffer, DmaHal};
+use crate::task::wait;
 use crate::time;
 
 const REQUEST_QUEUE: u16 = 0;
@@ -193,15 +194,18 @@ impl Virtio9p {
             &mut self.transport,
             &request_dma.as_slice()[..request_len],
             &mut response_dma.as_mut_slice()[..response.len()],
-            |_| {
+            |used| {
                 let now = time::monotonic_ns();
                 if now - started_ns < SPIN_NS {
                     cpu::pause();
-                } else if irq.is_some() {
-                    time::wait_until(now + SLEEP_WITH_IRQ_NS);
-                } else {
-                    time::wait_until(now + POLL_NS);
+                    return;
                 }
+                let sleep_ns = if irq.is_some() {
+                    SLEEP_WITH_IRQ_NS
+                } else {
+                    POLL_NS
+                };
+                wait::block_until(Some(now + sleep_ns), used);
             },
         )
         .map_err(|err| Error::Virtio(err.0))?;

@@ -226,16 +226,16 @@ pub struct QueueError(pub virtio_drivers::Error);
 
 /// Hands `request` (device-readable) and `response` (device-writable) to
 /// the device as one descriptor chain on `queue` (number `queue_index` of
-/// `transport`), calls `wait` until the device has used them, and returns
-/// the number of bytes the device wrote. The caller has no other request
-/// in flight on the queue.
+/// `transport`), then calls `wait` with a "has the device used them?"
+/// predicate until it holds, and returns the number of bytes the device
+/// wrote. The caller has no other request in flight on the queue.
 pub fn submit_and_wait<T: Transport, const SIZE: usize>(
     queue: &mut VirtQueue<DmaHal, SIZE>,
     queue_index: u16,
     transport: &mut T,
     request: &[u8],
     response: &mut [u8],
-    mut wait: impl FnMut(&mut T),
+    mut wait: impl FnMut(&dyn Fn() -> bool),
 ) -> Result<u32, QueueError> {
     let inputs = [request];
     let mut outputs = [response];
@@ -248,7 +248,7 @@ pub fn submit_and_wait<T: Transport, const SIZE: usize>(
         transport.notify(queue_index);
     }
     while !queue.can_pop() {
-        wait(transport);
+        wait(&|| queue.can_pop());
     }
     // SAFETY: the same buffers as given to `add`, still borrowed.
     match unsafe { queue.pop_used(token, &inputs, &mut outputs) } {
