@@ -13,7 +13,7 @@
 //! skipped silently. KVM targets are left out only when `/dev/kvm` does not open
 //! read-write, and the tests say so on stderr.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{Read, Write as _};
@@ -124,7 +124,7 @@ impl Vmm {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Target {
     vmm: Vmm,
     accel: Accel,
@@ -738,6 +738,8 @@ struct LaminaRun<'a> {
     host_env: &'a [(&'a str, &'a str)],
     /// `lamina -v`: the kernel log on stderr.
     verbose: bool,
+    /// `--rootfs DIR` and whether `--read-only`.
+    rootfs: Option<(&'a Path, bool)>,
     program: &'a Path,
     args: &'a [&'a str],
 }
@@ -751,6 +753,7 @@ impl<'a> LaminaRun<'a> {
             env: &[],
             host_env: &[],
             verbose: false,
+            rootfs: None,
             program,
             args,
         }
@@ -784,6 +787,12 @@ impl<'a> LaminaRun<'a> {
         }
         if self.verbose {
             command.arg("-v");
+        }
+        if let Some((dir, read_only)) = self.rootfs {
+            command.arg("--rootfs").arg(dir);
+            if read_only {
+                command.arg("--read-only");
+            }
         }
         for (key, value) in self.env {
             command.arg("-e").arg(format!("{key}={value}"));
@@ -1108,6 +1117,74 @@ fn kernel_exception_is_reported() {
 fn kernel_text_is_read_only() {
     on_targets(Depth::Representative, |target| {
         expect_kernel_fault(target, "write-text", "0xffffffff8", "0x3")
+    });
+}
+
+/// `--rootfs` exports a host directory over virtio-9p (virtio-MMIO on
+/// microvm, virtio-PCI on pc): the kernel's self-check finds the device,
+/// reads its mount tag and gets QEMU's Rversion, and the workload still
+/// runs. The directory's name has a comma, which QEMU's option syntax
+/// takes only doubled.
+#[test]
+fn rootfs_is_shared_over_virtio_9p() {
+    let w = workloads();
+    let hello = w.c("hello", CBuild::MuslStatic);
+    let native = run_native(&hello, &[], &[]);
+    let rootfs = scratch_dir("rootfs,with-comma");
+    fs::write(rootfs.join("file"), "shared\n").expect("write into the shared directory");
+    on_targets(Depth::Representative, |target| {
+        let read_only_too = target == default_target();
+        for read_only in [false, true]
+            .into_iter()
+            .take(1 + usize::from(read_only_too))
+        {
+            let run = LaminaRun {
+                verbose: true,
+                rootfs: Some((&rootfs, read_only)),
+                host_env: &[("LAMINA_KERNEL_APPEND", "selftest=virtio-9p")],
+                ..LaminaRun::new(target, &hello, &[])
+            }
+            .run();
+            let ok = run.status == 0
+                && run.stdout == native.stdout
+                && run
+                    .stderr
+                    .contains("virtio-9p selftest: mount tag \"root\"")
+                && run
+                    .stderr
+                    .contains("virtio-9p selftest: Rversion msize 4194304 version 9P2000.L");
+            if !ok {
+                return Err(format!(
+                    "--rootfs (read-only: {read_only}): expected the 9p self-check's mount tag and Rversion\n{}",
+                    describe("lamina", &run)
+                ));
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Without a 9p device the self-check says so, and the workload runs.
+#[test]
+fn no_9p_device_is_reported() {
+    let w = workloads();
+    let hello = w.c("hello", CBuild::MuslStatic);
+    on_targets(Depth::Representative, |target| {
+        let run = LaminaRun {
+            verbose: true,
+            host_env: &[("LAMINA_KERNEL_APPEND", "selftest=virtio-9p")],
+            ..LaminaRun::new(target, &hello, &[])
+        }
+        .run();
+        if run.status == 0
+            && run
+                .stderr
+                .contains("virtio-9p selftest: no 9p device found")
+        {
+            Ok(())
+        } else {
+            Err(describe("lamina", &run))
+        }
     });
 }
 
@@ -1565,6 +1642,78 @@ fn other_vmm_errors_are_125() {
         expect_one_line_error(&lamina(args, host_env), EXIT_CANNOT_START_VM, needle)
             .unwrap_or_else(|e| panic!("lamina run {args:?}: {e}"));
     }
+}
+
+unsafe extern "C" {
+    /// geteuid(2): root reads every directory, so "unreadable" needs another user.
+    fn geteuid() -> u32;
+}
+
+/// A bad `--rootfs` is one line and 125 before anything starts, and
+/// nothing is created in its place.
+#[test]
+fn rootfs_errors_are_125() {
+    let w = workloads();
+    let hello = w.c("hello", CBuild::MuslStatic);
+    let scratch = scratch_dir("rootfs-errors");
+    let missing = scratch.join("missing");
+    let file = scratch.join("a-file");
+    fs::write(&file, "not a directory\n").expect("write the file");
+    let unreadable = scratch.join("unreadable");
+    fs::create_dir_all(&unreadable).expect("create the directory");
+    fs::set_permissions(&unreadable, fs::Permissions::from_mode(0o000)).expect("chmod");
+    let lamina = |args: &[&OsStr]| {
+        let mut command = Command::new(LAMINA);
+        command.arg("run").args(args).arg(&hello);
+        run_bounded(&mut command, LAMINA_WALL_LIMIT, "lamina run")
+    };
+    let mut cases: Vec<(Vec<&OsStr>, &str)> = vec![
+        (
+            vec!["--rootfs".as_ref(), missing.as_os_str()],
+            "missing: no such directory",
+        ),
+        (
+            vec!["--rootfs".as_ref(), file.as_os_str()],
+            "a-file: not a directory",
+        ),
+        (
+            vec![
+                "--vmm".as_ref(),
+                "firecracker".as_ref(),
+                "--rootfs".as_ref(),
+                scratch.as_os_str(),
+            ],
+            "files on that VMM come with its virtio-vsock transport",
+        ),
+        (
+            vec![
+                "--vmm".as_ref(),
+                "cloud-hypervisor".as_ref(),
+                "--rootfs".as_ref(),
+                scratch.as_os_str(),
+            ],
+            "files on that VMM come with its virtio-vsock transport",
+        ),
+    ];
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { geteuid() } != 0 {
+        cases.push((
+            vec!["--rootfs".as_ref(), unreadable.as_os_str()],
+            "unreadable: cannot list it: Permission denied",
+        ));
+    }
+    for (args, needle) in cases {
+        expect_one_line_error(&lamina(&args), EXIT_CANNOT_START_VM, needle)
+            .unwrap_or_else(|e| panic!("lamina run {args:?}: {e}"));
+    }
+    assert!(!missing.exists(), "lamina created the missing --rootfs");
+    // `--read-only` alone is a usage error too.
+    expect_one_line_error(
+        &lamina(&["--read-only".as_ref()]),
+        EXIT_CANNOT_START_VM,
+        "--rootfs <DIR>",
+    )
+    .unwrap_or_else(|e| panic!("lamina run --read-only: {e}"));
 }
 
 #[test]

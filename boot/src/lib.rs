@@ -166,6 +166,58 @@ pub fn cmdline_value<'a>(cmdline: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     })
 }
 
+/// A virtio-MMIO device the VMM announced on the command line
+/// (`virtio_mmio.device=<size>@<addr>:<irq>`, Linux's syntax; QEMU's
+/// `microvm` appends one per device when it has `acpi=off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VirtioMmioDevice {
+    pub size: u64,
+    pub paddr: u64,
+    pub irq: u32,
+}
+
+const VIRTIO_MMIO_KEY: &[u8] = b"virtio_mmio.device";
+
+/// Every well-formed `virtio_mmio.device=` token of a command line, in
+/// order; malformed ones are skipped.
+pub fn virtio_mmio_devices(cmdline: &[u8]) -> impl Iterator<Item = VirtioMmioDevice> + '_ {
+    cmdline.split(|&b| b == b' ').filter_map(|token| {
+        let value = token.strip_prefix(VIRTIO_MMIO_KEY)?.strip_prefix(b"=")?;
+        parse_virtio_mmio(core::str::from_utf8(value).ok()?)
+    })
+}
+
+/// `<size>@<addr>:<irq>`: size with an optional K/M/G suffix, address
+/// and size in decimal or `0x` hex (Linux's `memparse`).
+fn parse_virtio_mmio(value: &str) -> Option<VirtioMmioDevice> {
+    let (size, rest) = value.split_once('@')?;
+    let (addr, irq) = rest.split_once(':')?;
+    // Linux allows a trailing `:<id>`: the platform device id.
+    let irq = irq.split(':').next()?;
+    Some(VirtioMmioDevice {
+        size: parse_mem(size)?,
+        paddr: parse_mem(addr)?,
+        irq: parse_number(irq)?.try_into().ok()?,
+    })
+}
+
+fn parse_number(text: &str) -> Option<u64> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+fn parse_mem(text: &str) -> Option<u64> {
+    let (digits, shift) = match text.as_bytes().last()? {
+        b'K' | b'k' => (&text[..text.len() - 1], 10),
+        b'M' | b'm' => (&text[..text.len() - 1], 20),
+        b'G' | b'g' => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    parse_number(digits)?.checked_mul(1 << shift)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +304,37 @@ mod tests {
         assert_eq!(cmdline_value(line, b"epoch_ns"), Some(&b"42"[..]));
         assert_eq!(cmdline_value(line, b"missing"), None);
         assert_eq!(cmdline_value(b"a=1 a=2", b"a"), Some(&b"2"[..]));
+    }
+
+    #[test]
+    fn virtio_mmio_tokens() {
+        let line = b"verbose=1 virtio_mmio.device=512@0xfeb00e00:12 x=1 \
+virtio_mmio.device=4K@0xd0000000:5:3 virtio_mmio.device=junk virtio_mmio.devices=1@2:3";
+        let mut found = [None; 3];
+        for (slot, device) in found.iter_mut().zip(virtio_mmio_devices(line)) {
+            *slot = Some(device);
+        }
+        assert_eq!(
+            found,
+            [
+                Some(VirtioMmioDevice {
+                    size: 512,
+                    paddr: 0xfeb0_0e00,
+                    irq: 12
+                }),
+                Some(VirtioMmioDevice {
+                    size: 4096,
+                    paddr: 0xd000_0000,
+                    irq: 5
+                }),
+                None,
+            ]
+        );
+        assert_eq!(virtio_mmio_devices(b"").count(), 0);
+        assert_eq!(virtio_mmio_devices(b"virtio_mmio.device=1@2").count(), 0);
+        assert_eq!(
+            virtio_mmio_devices(b"virtio_mmio.device=99999999999G@0:1").count(),
+            0
+        );
     }
 }

@@ -37,6 +37,15 @@ pub struct RunArgs {
     #[arg(short = 'm', long, value_name = "SIZE", default_value = "256M")]
     pub memory: MemorySize,
 
+    /// Share host directory DIR with the guest over virtio-9p (QEMU only);
+    /// PROGRAM is still a host path for now
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: Option<PathBuf>,
+
+    /// Share --rootfs read-only
+    #[arg(long, requires = "rootfs")]
+    pub read_only: bool,
+
     /// Accelerator; auto = KVM if /dev/kvm opens and is hardware-assisted, else TCG
     #[arg(long, value_enum, default_value_t = AccelChoice::Auto)]
     pub accel: AccelChoice,

@@ -113,8 +113,8 @@ mod tests {
             "invalid value 'x' for '--accel <ACCEL>' [possible values: auto, kvm, tcg]"
         );
         assert_eq!(
-            message(&["lamina", "run", "--rootfs", "/", "p"]),
-            "unexpected argument '--rootfs' found"
+            message(&["lamina", "run", "--publish", "80:80", "p"]),
+            "unexpected argument '--publish' found"
         );
     }
 }

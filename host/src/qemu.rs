@@ -22,6 +22,17 @@ pub const KVM_CPU_MODEL: &str = "host,-arch-capabilities";
 /// The chardev that carries the console frames.
 const CONSOLE_CHARDEV_ID: &str = "console";
 
+/// The fsdev and the 9P mount tag of the shared root.
+const ROOTFS_FSDEV_ID: &str = "root";
+pub const ROOTFS_MOUNT_TAG: &str = "root";
+
+/// A host directory exported by QEMU's own 9P server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub path: PathBuf,
+    pub read_only: bool,
+}
+
 /// Everything that goes into one VM's QEMU command line.
 #[derive(Debug, Clone)]
 pub struct VmConfig {
@@ -30,6 +41,8 @@ pub struct VmConfig {
     pub spec: VmSpec,
     /// Unix socket lamina listens on; QEMU connects to it as a client.
     pub console_socket: PathBuf,
+    /// `--rootfs`: the guest's root, over virtio-9p.
+    pub rootfs: Option<Share>,
 }
 
 /// The kernel command line: space-separated `key=value` tokens.
@@ -91,7 +104,12 @@ impl VmConfig {
         match self.machine {
             // No option ROMs, no RTC: nothing the kernel uses. The PIT and
             // PIC stay for early timekeeping; isa-serial is the console.
-            Machine::Microvm => "microvm,x-option-roms=off,rtc=off,pit=on,pic=on,isa-serial=on",
+            // `acpi=off`: only then does QEMU announce its virtio-MMIO
+            // devices on the kernel command line (`virtio_mmio.device=`),
+            // the one place lamina looks for them (it reads no ACPI).
+            Machine::Microvm => {
+                "microvm,x-option-roms=off,rtc=off,pit=on,pic=on,isa-serial=on,acpi=off"
+            }
             Machine::Pc => "pc",
             Machine::Q35 => "q35",
         }
@@ -104,6 +122,37 @@ impl VmConfig {
             Accel::Kvm => ["-accel", "kvm", "-cpu", KVM_CPU_MODEL],
             Accel::Tcg => ["-accel", "tcg", "-cpu", "max"],
         }
+    }
+
+    /// `-fsdev` and `-device` for the shared root.
+    ///
+    /// `security_model=none`: QEMU runs as the user who ran lamina and
+    /// creates files as that user, so what the workload creates is owned
+    /// by them, and root in the guest can never become root on the host.
+    /// (`mapped-xattr` would keep guest owners and modes in xattrs, but it
+    /// also stores a guest symlink as a regular file on the host, which
+    /// breaks the directory for everything outside the VM.)
+    fn rootfs_args(&self, share: &Share) -> [OsString; 4] {
+        let mut fsdev = OsString::from(format!("local,id={ROOTFS_FSDEV_ID},path="));
+        fsdev.push(escape_option_value(&share.path));
+        fsdev.push(",security_model=none");
+        if share.read_only {
+            fsdev.push(",readonly=on");
+        }
+        let device = match self.machine {
+            Machine::Microvm => "virtio-9p-device",
+            Machine::Pc | Machine::Q35 => "virtio-9p-pci",
+        };
+        [
+            "-fsdev".into(),
+            fsdev,
+            "-device".into(),
+            joined(&[
+                device,
+                &format!("fsdev={ROOTFS_FSDEV_ID}"),
+                &format!("mount_tag={ROOTFS_MOUNT_TAG}"),
+            ]),
+        ]
     }
 
     /// The arguments after the program name.
@@ -141,6 +190,9 @@ impl VmConfig {
             &format!("iobase={DEBUG_EXIT_IOBASE}"),
             &format!("iosize={DEBUG_EXIT_IOSIZE}"),
         ]));
+        if let Some(share) = &self.rootfs {
+            args.extend(self.rootfs_args(share));
+        }
         args
     }
 
@@ -172,6 +224,7 @@ mod tests {
                 },
             },
             console_socket: "/tmp/x/console.sock".into(),
+            rootfs: None,
         }
     }
 
@@ -218,7 +271,7 @@ mod tests {
         assert_eq!(
             strings(config(Machine::Microvm, Accel::Tcg).args()),
             expected(
-                "microvm,x-option-roms=off,rtc=off,pit=on,pic=on,isa-serial=on",
+                "microvm,x-option-roms=off,rtc=off,pit=on,pic=on,isa-serial=on,acpi=off",
                 "tcg",
                 "max"
             )
@@ -230,7 +283,7 @@ mod tests {
         assert_eq!(
             strings(config(Machine::Microvm, Accel::Kvm).args()),
             expected(
-                "microvm,x-option-roms=off,rtc=off,pit=on,pic=on,isa-serial=on",
+                "microvm,x-option-roms=off,rtc=off,pit=on,pic=on,isa-serial=on,acpi=off",
                 "kvm",
                 "host,-arch-capabilities"
             )
@@ -270,5 +323,57 @@ mod tests {
         vm.console_socket = "/tmp/a,b/console.sock".into();
         let args = strings(vm.args());
         assert!(args.contains(&"socket,id=console,path=/tmp/a,,b/console.sock".to_string()));
+    }
+
+    fn tail(args: &[String], count: usize) -> Vec<&str> {
+        args[args.len() - count..]
+            .iter()
+            .map(String::as_str)
+            .collect()
+    }
+
+    #[test]
+    fn rootfs_on_microvm_is_virtio_mmio() {
+        let mut vm = config(Machine::Microvm, Accel::Tcg);
+        vm.rootfs = Some(Share {
+            path: "/srv/root".into(),
+            read_only: false,
+        });
+        let args = strings(vm.args());
+        assert_eq!(
+            tail(&args, 4),
+            [
+                "-fsdev",
+                "local,id=root,path=/srv/root,security_model=none",
+                "-device",
+                "virtio-9p-device,fsdev=root,mount_tag=root",
+            ]
+        );
+        // Everything before is the plain command line.
+        assert_eq!(
+            args[..args.len() - 4],
+            strings(config(Machine::Microvm, Accel::Tcg).args())[..]
+        );
+    }
+
+    #[test]
+    fn rootfs_on_pc_and_q35_is_virtio_pci_and_read_only_works() {
+        for machine in [Machine::Pc, Machine::Q35] {
+            let mut vm = config(machine, Accel::Kvm);
+            vm.rootfs = Some(Share {
+                path: "/srv/a,b".into(),
+                read_only: true,
+            });
+            let args = strings(vm.args());
+            assert_eq!(
+                tail(&args, 4),
+                [
+                    "-fsdev",
+                    "local,id=root,path=/srv/a,,b,security_model=none,readonly=on",
+                    "-device",
+                    "virtio-9p-pci,fsdev=root,mount_tag=root",
+                ]
+            );
+        }
     }
 }

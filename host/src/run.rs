@@ -16,10 +16,10 @@ use lamina_proto::frame::ExitStatus;
 use crate::accel::{self, Accel, Probe};
 use crate::cli::{self, AccelChoice, Machine, RunArgs, Vmm};
 use crate::console::{self, ConsoleReport, Router};
-use crate::error::{UserError, EXIT_LAUNCH_FAILED, EXIT_SIGNAL_BASE, EXIT_TIMED_OUT};
+use crate::error::{os_reason, UserError, EXIT_LAUNCH_FAILED, EXIT_SIGNAL_BASE, EXIT_TIMED_OUT};
 use crate::kernel_image;
 use crate::program;
-use crate::qemu::{KernelCmdline, VmConfig, QEMU_BINARY};
+use crate::qemu::{KernelCmdline, Share, VmConfig, QEMU_BINARY};
 use crate::vmm::{self, VmSpec, VmmProcess};
 
 /// Extra kernel command-line tokens, for debugging and for the tests that
@@ -167,6 +167,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         .map(cli::parse_env)
         .collect::<Result<Vec<_>, _>>()
         .map_err(UserError::Usage)?;
+    let rootfs = check_rootfs(&args)?;
     let bundle = program::bundle(args.program(), args.args(), &env)?;
 
     if args.machine.is_some() && args.vmm != Vmm::Qemu {
@@ -215,7 +216,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
         },
     };
-    let (vmm, console) = launch(&args, accel, spec, workdir.path())?;
+    let (vmm, console) = launch(&args, accel, spec, rootfs, workdir.path())?;
 
     let (outcome, console) = supervise(vmm, console, &args, &signal)?;
     drop(workdir);
@@ -232,6 +233,45 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         &mut io::stderr().lock(),
     );
     Ok(outcome.exit_code())
+}
+
+/// `--rootfs DIR`, checked before anything starts: a readable directory,
+/// on QEMU (the only VMM with a 9P server of its own). Commas in DIR are
+/// fine: the QEMU command line doubles them.
+fn check_rootfs(args: &RunArgs) -> Result<Option<Share>, UserError> {
+    let Some(dir) = &args.rootfs else {
+        return Ok(None);
+    };
+    if args.vmm != Vmm::Qemu {
+        return Err(UserError::Usage(format!(
+            "--rootfs is not available with --vmm {}: files on that VMM come with its virtio-vsock transport",
+            args.vmm.name()
+        )));
+    }
+    let shown = dir.display();
+    let metadata = std::fs::metadata(dir).map_err(|err| {
+        UserError::Usage(match err.kind() {
+            io::ErrorKind::NotFound => format!("--rootfs {shown}: no such directory"),
+            _ => format!("--rootfs {shown}: {}", os_reason(&err)),
+        })
+    })?;
+    if !metadata.is_dir() {
+        return Err(UserError::Usage(format!(
+            "--rootfs {shown}: not a directory"
+        )));
+    }
+    std::fs::read_dir(dir).map_err(|err| {
+        UserError::Usage(format!(
+            "--rootfs {shown}: cannot list it: {}",
+            os_reason(&err)
+        ))
+    })?;
+    let path = std::fs::canonicalize(dir)
+        .map_err(|err| UserError::Usage(format!("--rootfs {shown}: {}", os_reason(&err))))?;
+    Ok(Some(Share {
+        path,
+        read_only: args.read_only,
+    }))
 }
 
 /// The accelerator: the user's choice for QEMU; KVM for the VMMs that
@@ -292,6 +332,7 @@ fn launch(
     args: &RunArgs,
     accel: Accel,
     spec: VmSpec,
+    rootfs: Option<Share>,
     dir: &Path,
 ) -> Result<(VmmProcess, Console), UserError> {
     let mut log_file = None;
@@ -308,6 +349,7 @@ fn launch(
                 accel,
                 spec,
                 console_socket,
+                rootfs,
             };
             let mut command = vm.command(QEMU_BINARY.as_ref());
             command.stdin(Stdio::null()).stdout(Stdio::null());

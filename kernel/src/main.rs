@@ -1,9 +1,9 @@
 //! lamina: a minimal guest kernel that runs one static Linux x86_64 binary.
 //!
 //! Boot order: serial console, CPU tables, heap, PVH start info, frames,
-//! then the workload from the boot bundle (a PVH module). The workload's
-//! exit status travels to the host as a console frame, then the kernel
-//! powers the VM off.
+//! the virtio probe, then the workload from the boot bundle (a PVH
+//! module). The workload's exit status travels to the host as a console
+//! frame, then the kernel powers the VM off.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -13,6 +13,7 @@ extern crate alloc;
 #[allow(unsafe_code)]
 mod arch;
 mod console;
+mod drivers;
 mod fs;
 mod mm;
 mod process;
@@ -98,11 +99,13 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         .filter(|r| r.kind == MEMMAP_TYPE_RAM)
         .map(|r| (r.addr, r.addr + r.size));
     mm::frame::init(mm::frame::FrameAllocator::new(ram, &reserved));
+    drivers::probe(cmdline);
     match value(b"selftest") {
         Some(b"kernel-fault") => {
             arch::selftest_kernel_fault();
         }
         Some(b"write-text") => arch::selftest_write_text(),
+        Some(b"virtio-9p") => drivers::selftest_9p(),
         _ => {}
     }
 

@@ -83,6 +83,17 @@ impl FrameAllocator {
         Some(frame)
     }
 
+    /// `pages` physically contiguous frames (for device DMA), taken from
+    /// the untouched part of a range: the free list has no order.
+    pub fn alloc_contiguous(&mut self, pages: u64) -> Option<u64> {
+        let len = pages.checked_mul(PAGE_SIZE)?;
+        let range = self.ranges.iter_mut().find(|(s, e)| e - s >= len)?;
+        let start = range.0;
+        range.0 += len;
+        self.free_frames -= pages;
+        Some(start)
+    }
+
     pub fn free(&mut self, frame: u64) {
         phys::write_u64(frame, self.free_head);
         self.free_head = frame;
@@ -122,6 +133,21 @@ pub fn alloc_filled(offset: usize, bytes: &[u8]) -> Option<u64> {
     phys::write(frame + offset as u64, bytes);
     phys::zero(frame + tail as u64, PAGE_SIZE as usize - tail);
     Some(frame)
+}
+
+/// `pages` zeroed, physically contiguous frames, or None.
+pub fn alloc_contiguous_zeroed(pages: u64) -> Option<u64> {
+    let start = FRAMES.lock().as_mut()?.alloc_contiguous(pages)?;
+    phys::zero(start, (pages * PAGE_SIZE) as usize);
+    Some(start)
+}
+
+/// Returns frames from [`alloc_contiguous_zeroed`] (one by one: they join
+/// the free list).
+pub fn free_contiguous(start: u64, pages: u64) {
+    for page in 0..pages {
+        free(start + page * PAGE_SIZE);
+    }
 }
 
 pub fn free(frame: u64) {

@@ -133,6 +133,27 @@ pub fn init() {
     ioapic_write(entry, u32::from(COM1_VECTOR));
 }
 
+/// Routes I/O APIC `pin` (an ISA-style line: active high, edge
+/// triggered) to this CPU on vector `FIRST_DEVICE_VECTOR + pin`, whose
+/// handler only acknowledges it: the interrupt's job is to end a `hlt`
+/// wait. False for pins without a vector of their own (0 is the timer's
+/// vector, 15 the spurious one, 16 and up have none).
+pub fn route_edge_line(pin: u8) -> bool {
+    let vector = FIRST_DEVICE_VECTOR + pin;
+    if pin == 0 || pin >= 15 || pin == COM1_IRQ {
+        return false;
+    }
+    let last_pin = (ioapic_read(IOAPIC_VERSION) >> 16) & 0xff;
+    if u32::from(pin) > last_pin {
+        return false;
+    }
+    let apic_id = lapic_read(LAPIC_ID) >> APIC_ID_SHIFT;
+    let entry = IOAPIC_REDIRECTION_TABLE + 2 * u32::from(pin);
+    ioapic_write(entry + 1, apic_id << APIC_ID_SHIFT);
+    ioapic_write(entry, u32::from(vector));
+    true
+}
+
 /// Acknowledges the device interrupt on `vector` at the local APIC.
 pub fn eoi(vector: u8) {
     if vector != SPURIOUS_VECTOR {

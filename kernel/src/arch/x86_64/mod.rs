@@ -9,6 +9,7 @@ pub mod phys;
 pub mod port;
 pub mod trap;
 pub mod user;
+pub mod virtio;
 
 /// Brings the CPU to the state the kernel runs in: control registers,
 /// interrupt controllers, GDT and TSS, IDT, the `syscall` MSRs.
