@@ -37,10 +37,16 @@ pub struct RunArgs {
     #[arg(short = 'm', long, value_name = "SIZE", default_value = "256M")]
     pub memory: MemorySize,
 
-    /// Share host directory DIR with the guest over virtio-9p (QEMU only);
-    /// PROGRAM is still a host path for now
+    /// Share host directory DIR as the guest's / over virtio-9p (QEMU only);
+    /// PROGRAM is then a guest path, looked up in the workload's PATH when it
+    /// has no slash, and may be dynamically linked
     #[arg(long, value_name = "DIR")]
     pub rootfs: Option<PathBuf>,
+
+    /// The workload's working directory in the guest (absolute; created if
+    /// missing; default /)
+    #[arg(short = 'w', long, value_name = "DIR", value_parser = parse_workdir)]
+    pub workdir: Option<OsString>,
 
     /// Share --rootfs read-only
     #[arg(long, requires = "rootfs")]
@@ -72,7 +78,8 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub verbose: bool,
 
-    /// Static x86_64 ELF to run (host path), then its ARGS, passed verbatim
+    /// Program to run (a host path to a static x86_64 ELF, or with --rootfs a
+    /// guest path), then its ARGS, passed verbatim
     #[arg(
         value_name = "PROGRAM",
         required = true,
@@ -200,6 +207,16 @@ impl FromStr for MemorySize {
     }
 }
 
+fn parse_workdir(text: &str) -> Result<OsString, String> {
+    if !text.starts_with('/') {
+        return Err(format!("'{text}' is not an absolute path"));
+    }
+    if text.contains('\0') {
+        return Err("the path contains a NUL byte".into());
+    }
+    Ok(text.into())
+}
+
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text)
         .map_err(|err| format!("expected a duration like 30s or 2m: {err}"))?;
@@ -316,5 +333,16 @@ mod tests {
         assert_eq!(run.program(), "-odd");
         assert_eq!(run.args(), ["-x"]);
         assert!(run.timeout.is_none());
+    }
+
+    #[test]
+    fn workdir_is_absolute() {
+        let cli = Cli::try_parse_from(["lamina", "run", "-w", "/srv/app", "prog"]).unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(
+            run.workdir.as_deref(),
+            Some(std::ffi::OsStr::new("/srv/app"))
+        );
+        assert!(Cli::try_parse_from(["lamina", "run", "-w", "srv", "prog"]).is_err());
     }
 }

@@ -59,6 +59,8 @@ pub struct KernelCmdline {
     pub tsc_khz: Option<u64>,
     /// Extra tokens from `LAMINA_KERNEL_APPEND` (debugging and tests).
     pub extra: Option<String>,
+    /// The mount tag of the 9P share the guest mounts as `/` (`--rootfs`).
+    pub rootfs_tag: Option<&'static str>,
 }
 
 impl KernelCmdline {
@@ -73,6 +75,9 @@ impl KernelCmdline {
         }
         if let Some(khz) = self.tsc_khz {
             tokens.push(format!("tsc_khz={khz}"));
+        }
+        if let Some(tag) = self.rootfs_tag {
+            tokens.push(format!("rootfs={tag}"));
         }
         if let Some(extra) = self.extra.as_deref().filter(|e| !e.trim().is_empty()) {
             tokens.push(extra.trim().to_string());
@@ -221,6 +226,7 @@ mod tests {
                     tty_mask: 0,
                     tsc_khz: None,
                     extra: None,
+                    rootfs_tag: None,
                 },
             },
             console_socket: "/tmp/x/console.sock".into(),
@@ -354,6 +360,15 @@ mod tests {
             args[..args.len() - 4],
             strings(config(Machine::Microvm, Accel::Tcg).args())[..]
         );
+    }
+
+    #[test]
+    fn rootfs_tag_reaches_the_kernel_command_line() {
+        let mut vm = config(Machine::Microvm, Accel::Tcg);
+        vm.spec.kernel_cmdline.rootfs_tag = Some(ROOTFS_MOUNT_TAG);
+        let args = strings(vm.args());
+        let at = args.iter().position(|a| a == "-append").unwrap();
+        assert_eq!(args[at + 1], "epoch_ns=1700000000000000000 rootfs=root");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! lamina's exit code.
 
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus as ProcessStatus, Stdio};
@@ -168,7 +169,16 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(UserError::Usage)?;
     let rootfs = check_rootfs(&args)?;
-    let bundle = program::bundle(args.program(), args.args(), &env)?;
+    let source = if rootfs.is_some() {
+        program::Source::GuestRoot
+    } else {
+        program::Source::Host
+    };
+    let workdir = args
+        .workdir
+        .as_deref()
+        .map_or(&b"/"[..], |dir| dir.as_bytes());
+    let bundle = program::bundle(args.program(), args.args(), &env, workdir, source)?;
 
     if args.machine.is_some() && args.vmm != Vmm::Qemu {
         return Err(UserError::Usage(format!(
@@ -214,6 +224,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             tty_mask: tty_mask(),
             tsc_khz: crate::tsc::host_tsc_khz(kernel_image::cache_dir().as_deref()),
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
+            rootfs_tag: rootfs.as_ref().map(|_| crate::qemu::ROOTFS_MOUNT_TAG),
         },
     };
     let (vmm, console) = launch(&args, accel, spec, rootfs, workdir.path())?;

@@ -285,6 +285,7 @@ mod tests {
                 tty_mask: 0,
                 tsc_khz: Some(2_000_000),
                 extra: None,
+                rootfs_tag: None,
             },
         }
     }

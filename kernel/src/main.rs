@@ -14,6 +14,7 @@ extern crate alloc;
 mod arch;
 mod console;
 mod drivers;
+mod exec;
 mod fs;
 mod mm;
 mod process;
@@ -109,22 +110,78 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         _ => {}
     }
 
-    fs::init(None, ttys.stdin && ttys.stdout);
+    let root = value(b"rootfs").map(mount_root);
+    fs::init(root, ttys.stdin && ttys.stdout);
 
     let module = modules
         .first()
         .unwrap_or_else(|| panic!("no boot bundle: start lamina with `lamina run`"));
     let bundle_bytes = phys::boot_slice(module.paddr, module.size as usize);
     let bundle = Bundle::decode(bundle_bytes).unwrap_or_else(|e| panic!("boot bundle: {e}"));
+    let status = start(&bundle, ttys);
+    report_boot_time();
+    finish(status)
+}
 
-    let status = match Process::load(
-        bundle.program,
+/// The 9P2000.L message size asked of the server: large reads and writes
+/// go in few round trips, and each direction is one contiguous DMA buffer
+/// of this size.
+const NINE_P_MSIZE: u32 = 512 << 10;
+
+/// Mounts the 9P share tagged `tag` (`rootfs=` on the command line) as
+/// the root; without it the workload cannot run, so failing is a panic.
+fn mount_root(tag: &[u8]) -> (fs::vfs::NodeRef, &'static [u8]) {
+    let tag = core::str::from_utf8(tag).unwrap_or("");
+    let device = drivers::take_9p(tag)
+        .unwrap_or_else(|| panic!("no virtio-9p device with mount tag {tag:?} for the root"));
+    let root = fs::p9::Client::connect(alloc::boxed::Box::new(device), NINE_P_MSIZE)
+        .and_then(|client| {
+            log!("fs: root over 9P2000.L, msize {}", client.msize());
+            client.root()
+        })
+        .unwrap_or_else(|e| panic!("mounting the root over 9P: {}", e.name()));
+    (root, b"9p")
+}
+
+/// Loads the workload (from the bundle, or from the root when the bundle
+/// names it) and runs it; a workload that cannot start exits as a shell
+/// reports it, with the reason on its stderr.
+fn start(bundle: &Bundle<'static>, ttys: process::Ttys) -> ExitStatus {
+    let cwd = bundle.cwd;
+    if let Err(e) = fs::make_dirs(cwd) {
+        console::stderr_line(format_args!(
+            "lamina: workdir {}: {}\n",
+            core::str::from_utf8(cwd).unwrap_or("?"),
+            e.name()
+        ));
+        return ExitStatus::Exited(126);
+    }
+    let (image, interpreter, exe_path) = if bundle.program.is_empty() {
+        match exec::load(bundle.exe_path, cwd, &bundle.envp) {
+            Ok(program) => (program.image, program.interpreter, program.path),
+            Err(err) => {
+                console::stderr_line(format_args!(
+                    "lamina: exec: {}: {err}\n",
+                    core::str::from_utf8(bundle.exe_path).unwrap_or("?")
+                ));
+                return ExitStatus::Exited(err.status());
+            }
+        }
+    } else {
+        (bundle.program, None, bundle.exe_path.to_vec())
+    };
+    match Process::load(
+        image,
+        interpreter,
         &bundle.argv,
         &bundle.envp,
-        bundle.exe_path,
+        &exe_path,
         ttys,
     ) {
-        Ok(mut process) => process.run(),
+        Ok(mut process) => {
+            process.cwd = cwd.to_vec();
+            process.run()
+        }
         Err(err) => {
             // What a shell prints when exec fails, on the workload's stderr.
             let status = match err {
@@ -134,9 +191,7 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
             console::stderr_line(format_args!("lamina: exec: {err}\n"));
             status
         }
-    };
-    report_boot_time();
-    finish(status)
+    }
 }
 
 fn report_boot_time() {

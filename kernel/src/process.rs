@@ -96,77 +96,101 @@ fn prot_of(flags: lamina_elf::SegmentFlags) -> Prot {
     }
 }
 
+/// Maps `elf`'s segments at `bias` into `mm`: each page filled from its
+/// segment on first touch (a program uses a small part of its image), a
+/// page two segments share written now with the union of their rights.
+/// Returns the end of the highest segment.
+fn map_elf(mm: &mut AddressSpace, elf: &Elf<'static>, bias: u64) -> Result<u64, LoadError> {
+    // Regions first. Segments are sorted by address (ELF requires it).
+    let mut regions: Vec<(u64, u64, Prot, Option<ImageBacking>)> = Vec::new();
+    for seg in elf.load_segments() {
+        let mut start = page_round_down(bias + seg.vaddr);
+        // lamina-elf keeps every segment below the user limit: no overflow.
+        let end = page_round_up(bias + seg.vaddr + seg.memsz).unwrap_or(u64::MAX);
+        let prot = prot_of(seg.flags);
+        if let Some(last) = regions.last_mut() {
+            if start < last.1 && start >= last.0 {
+                // Two segments' bytes in one page: no single backing
+                // describes it, so it is written below, now.
+                let shared = (start, last.1.min(end), union(last.2, prot), None);
+                last.1 = start;
+                regions.push(shared);
+                start = shared.1;
+            }
+        }
+        if start < end {
+            let image = ImageBacking {
+                vaddr: bias + seg.vaddr,
+                data: elf.segment_data(&seg),
+            };
+            regions.push((start, end, prot, Some(image)));
+        }
+    }
+    regions.retain(|&(s, e, _, _)| s < e);
+    for &(s, e, p, image) in &regions {
+        if s < MMAP_MIN {
+            return Err(LoadError::BelowMinAddress(s));
+        }
+        if !mm.is_free(s, e) {
+            return Err(LoadError::Elf(lamina_elf::ElfError::BadSegment));
+        }
+        match image {
+            Some(image) => mm.insert_image(s, e, p, image)?,
+            None => mm.insert(s, e, p)?,
+        }
+    }
+    for seg in elf.load_segments() {
+        let segment = ImageBacking {
+            vaddr: bias + seg.vaddr,
+            data: elf.segment_data(&seg),
+        };
+        for &(s, e, _, _) in regions.iter().filter(|r| r.3.is_none()) {
+            if let Some((at, bytes)) = segment.bytes_in(s, e) {
+                mm.write_initial(at, bytes)?;
+            }
+        }
+    }
+    Ok(regions.iter().map(|r| r.1).max().unwrap_or(PIE_BASE))
+}
+
 impl Process {
     /// Loads `image` and prepares its first instruction. The image must
     /// outlive the process: its pages are read from it on demand.
     pub fn load(
         image: &'static [u8],
+        interpreter: Option<&'static [u8]>,
         argv: &[&[u8]],
         envp: &[&[u8]],
         exe_path: &[u8],
         ttys: Ttys,
     ) -> Result<Self, LoadError> {
-        let elf = Elf::parse(image).map_err(LoadError::Elf)?;
+        let elf = if interpreter.is_some() {
+            Elf::parse_dynamic(image)
+        } else {
+            Elf::parse(image)
+        }
+        .map_err(LoadError::Elf)?;
         let bias = match elf.kind() {
             ElfKind::Exec => 0,
             ElfKind::DynPie => PIE_BASE - elf.span().0,
         };
         let mut mm = AddressSpace::new()?;
-
-        // Regions first. Segments are sorted by address (ELF requires it);
-        // a page two segments share gets the union of their rights, and
-        // only that page. Every other page is filled from its segment's
-        // bytes on first touch: a program uses a small part of its image.
-        let mut regions: Vec<(u64, u64, Prot, Option<ImageBacking>)> = Vec::new();
-        for seg in elf.load_segments() {
-            let mut start = page_round_down(bias + seg.vaddr);
-            // lamina-elf keeps every segment below the user limit: no overflow.
-            let end = page_round_up(bias + seg.vaddr + seg.memsz).unwrap_or(u64::MAX);
-            let prot = prot_of(seg.flags);
-            if let Some(last) = regions.last_mut() {
-                if start < last.1 && start >= last.0 {
-                    // Two segments' bytes in one page: no single backing
-                    // describes it, so it is written below, now.
-                    let shared = (start, last.1.min(end), union(last.2, prot), None);
-                    last.1 = start;
-                    regions.push(shared);
-                    start = shared.1;
-                }
-            }
-            if start < end {
-                let image = ImageBacking {
-                    vaddr: bias + seg.vaddr,
-                    data: elf.segment_data(&seg),
-                };
-                regions.push((start, end, prot, Some(image)));
-            }
-        }
-        regions.retain(|&(s, e, _, _)| s < e);
-        for &(s, e, p, image) in &regions {
-            if s < MMAP_MIN {
-                return Err(LoadError::BelowMinAddress(s));
-            }
-            if !mm.is_free(s, e) {
-                return Err(LoadError::Elf(lamina_elf::ElfError::BadSegment));
-            }
-            match image {
-                Some(image) => mm.insert_image(s, e, p, image)?,
-                None => mm.insert(s, e, p)?,
-            }
-        }
-        for seg in elf.load_segments() {
-            let segment = ImageBacking {
-                vaddr: bias + seg.vaddr,
-                data: elf.segment_data(&seg),
-            };
-            for &(s, e, _, _) in regions.iter().filter(|r| r.3.is_none()) {
-                if let Some((at, bytes)) = segment.bytes_in(s, e) {
-                    mm.write_initial(at, bytes)?;
-                }
-            }
-        }
-        let image_end = regions.iter().map(|r| r.1).max().unwrap_or(PIE_BASE);
+        let image_end = map_elf(&mut mm, &elf, bias)?;
         mm.set_brk_base(image_end);
+        // The interpreter goes where mmap would put it (top down), as
+        // Linux's loader does; it starts first and loads the libraries.
+        let (entry, interp_base) = match interpreter {
+            None => (bias + elf.entry(), 0),
+            Some(interp_image) => {
+                let interp = Elf::parse(interp_image).map_err(LoadError::Elf)?;
+                let (lo, hi) = interp.span();
+                let len = page_round_up(hi - page_round_down(lo)).ok_or(Errno::ENOMEM)?;
+                let base = mm.find_free(len).ok_or(Errno::ENOMEM)?;
+                let interp_bias = base - page_round_down(lo);
+                map_elf(&mut mm, &interp, interp_bias)?;
+                (interp_bias + interp.entry(), interp_bias)
+            }
+        };
 
         mm.insert(
             STACK_TOP - STACK_SIZE,
@@ -178,15 +202,14 @@ impl Process {
             },
         )?;
         let features = cpu::features();
-        let entry = bias + elf.entry();
         let auxv = [
             (AT_PHDR, bias + elf.phdr_vaddr().unwrap_or(0)),
             (AT_PHENT, u64::from(elf.phentsize())),
             (AT_PHNUM, u64::from(elf.phnum())),
             (AT_PAGESZ, PAGE_SIZE),
-            (AT_BASE, 0),
+            (AT_BASE, interp_base),
             (AT_FLAGS, 0),
-            (AT_ENTRY, entry),
+            (AT_ENTRY, bias + elf.entry()),
             (AT_UID, 0),
             (AT_EUID, 0),
             (AT_GID, 0),

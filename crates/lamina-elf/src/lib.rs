@@ -108,7 +108,7 @@ impl fmt::Display for ElfError {
             }
             ElfError::Dynamic => f.write_str(
                 "dynamically linked (it needs an ELF interpreter); \
-                 lamina runs static executables only",
+                 run it from its root file system with --rootfs DIR",
             ),
             ElfError::Truncated => f.write_str("truncated ELF file"),
             ElfError::BadProgramHeaders => f.write_str("malformed ELF program header table"),
@@ -118,12 +118,20 @@ impl fmt::Display for ElfError {
     }
 }
 
+/// Whether [`Elf::parse_with`] takes a program that names an interpreter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interpreter {
+    Refuse,
+    Accept,
+}
+
 /// What kind of executable: fixed-address or static position-independent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElfKind {
     /// `ET_EXEC`: loaded at the addresses in its program headers.
     Exec,
-    /// `ET_DYN` without `PT_INTERP`: a static PIE, loaded at a chosen bias.
+    /// `ET_DYN`: a static PIE (or, with an interpreter, a PIE or the
+    /// interpreter itself), loaded at a chosen bias.
     DynPie,
 }
 
@@ -245,6 +253,17 @@ impl<'a> Elf<'a> {
     /// `filesz <= memsz`, `vaddr + memsz` below [`USER_ADDR_LIMIT`],
     /// `vaddr ≡ offset (mod 4096)`); at least one `PT_LOAD`.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ElfError> {
+        Self::parse_with(bytes, Interpreter::Refuse)
+    }
+
+    /// As [`Elf::parse`], but a `PT_INTERP` is accepted: a dynamically
+    /// linked program, whose interpreter [`Elf::interpreter`] names (a
+    /// kernel with a root file system loads it).
+    pub fn parse_dynamic(bytes: &'a [u8]) -> Result<Self, ElfError> {
+        Self::parse_with(bytes, Interpreter::Accept)
+    }
+
+    fn parse_with(bytes: &'a [u8], interpreter: Interpreter) -> Result<Self, ElfError> {
         if bytes.get(..ELFMAG.len()) != Some(&ELFMAG[..]) {
             // A file shorter than the magic is not recognisable as ELF.
             return Err(ElfError::NotElf);
@@ -301,8 +320,14 @@ impl<'a> Elf<'a> {
         };
         // PT_INTERP first: "needs a dynamic loader" is the most useful reason
         // whatever else is wrong with such a file.
-        if elf.phdrs().any(|ph| ph.p_type == PT_INTERP) {
+        if interpreter == Interpreter::Refuse && elf.phdrs().any(|ph| ph.p_type == PT_INTERP) {
             return Err(ElfError::Dynamic);
+        }
+        if interpreter == Interpreter::Accept
+            && elf.phdrs().any(|ph| ph.p_type == PT_INTERP)
+            && elf.interpreter().is_none()
+        {
+            return Err(ElfError::BadSegment);
         }
         let mut loads = 0usize;
         for ph in elf.phdrs().filter(|ph| ph.p_type == PT_LOAD) {
@@ -317,6 +342,17 @@ impl<'a> Elf<'a> {
 
     fn phdrs(&self) -> impl Iterator<Item = Phdr> + '_ {
         self.phdrs.chunks_exact(PHDR_SIZE).filter_map(decode_phdr)
+    }
+
+    /// The `PT_INTERP` path (without its NUL), if the program has one and
+    /// it lies inside the file.
+    pub fn interpreter(&self) -> Option<&'a [u8]> {
+        let ph = self.phdrs().find(|ph| ph.p_type == PT_INTERP)?;
+        let start = usize::try_from(ph.p_offset).ok()?;
+        let len = usize::try_from(ph.p_filesz).ok()?;
+        let path = self.bytes.get(start..start.checked_add(len)?)?;
+        let path = path.strip_suffix(&[0]).unwrap_or(path);
+        (!path.is_empty() && !path.contains(&0)).then_some(path)
     }
 
     /// Fixed-address executable or static PIE.

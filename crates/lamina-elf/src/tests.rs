@@ -278,6 +278,47 @@ fn rejects_interp() {
     let err = Elf::parse(&b).unwrap_err();
     assert_eq!(err, ElfError::Dynamic);
     assert!(err.to_string().contains("dynamically linked"));
+    assert!(err.to_string().contains("--rootfs"));
+}
+
+#[test]
+fn dynamic_programs_name_their_interpreter() {
+    let interp = b"/lib64/ld-linux-x86-64.so.2\0";
+    let ph = |filesz| Ph {
+        p_type: PT_INTERP,
+        flags: PF_R,
+        offset: 0x200,
+        vaddr: 0x200,
+        filesz,
+        memsz: filesz,
+    };
+    let mut b = build(
+        ET_DYN,
+        EM_X86_64,
+        0x1040,
+        &[
+            ph(interp.len() as u64),
+            load(0, 0, 0x300, 0x300, PF_R | PF_X),
+        ],
+        0x300,
+    );
+    b[0x200..0x200 + interp.len()].copy_from_slice(interp);
+    let elf = Elf::parse_dynamic(&b).unwrap();
+    assert_eq!(elf.interpreter(), Some(&b"/lib64/ld-linux-x86-64.so.2"[..]));
+    // A static program has none.
+    assert_eq!(
+        Elf::parse_dynamic(&static_exec()).unwrap().interpreter(),
+        None
+    );
+    // A PT_INTERP outside the file, or empty, is malformed.
+    let b = build(
+        ET_DYN,
+        EM_X86_64,
+        0x1040,
+        &[ph(0x1000), load(0, 0, 0x300, 0x300, PF_R | PF_X)],
+        0x300,
+    );
+    assert_eq!(Elf::parse_dynamic(&b).unwrap_err(), ElfError::BadSegment);
 }
 
 #[test]

@@ -3,22 +3,23 @@
 //! Layout (all integers little-endian):
 //!
 //! ```text
-//! offset 0   magic            8 bytes  "LAMINAB1"
+//! offset 0   magic            8 bytes  "LAMINAB2"
 //! offset 8   argc             u32
 //! offset 12  envc             u32
 //! offset 16  strings_len      u32      bytes of the string area
 //! offset 20  program_offset   u32      from the start of the bundle, page aligned
 //! offset 24  program_len      u64
-//! offset 32  strings          exe_path, argv[0..argc], envp[0..envc], each NUL-terminated
+//! offset 32  strings          exe_path, cwd, argv[0..argc], envp[0..envc], each NUL-terminated
 //! ...        padding to program_offset
-//! program_offset  the static ELF image
+//! program_offset  the static ELF image; empty when the program is
+//!                 `exe_path` in the guest's root file system
 //! ```
 
 use alloc::vec::Vec;
 use core::fmt;
 
 /// First eight bytes of every bundle.
-pub const MAGIC: [u8; 8] = *b"LAMINAB1";
+pub const MAGIC: [u8; 8] = *b"LAMINAB2";
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 32;
 /// The program image starts on a page boundary so the guest may map it in place.
@@ -29,11 +30,15 @@ pub const MAX_STRINGS: usize = 1 << 16;
 /// What a bundle carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bundle<'a> {
-    /// Path of the program as the host resolved it; `/proc/self/exe` names it.
+    /// Path of the program as the host resolved it (`/proc/self/exe` names
+    /// it), or, with an empty `program`, as the guest's root has it.
     pub exe_path: &'a [u8],
+    /// The workload's initial working directory (absolute).
+    pub cwd: &'a [u8],
     pub argv: Vec<&'a [u8]>,
     pub envp: Vec<&'a [u8]>,
-    /// The static ELF image.
+    /// The static ELF image; empty when the guest loads `exe_path` from
+    /// its root file system.
     pub program: &'a [u8],
 }
 
@@ -77,7 +82,8 @@ impl<'a> Bundle<'a> {
     /// checks this where it builds them: a C string cannot hold one).
     pub fn encode(&self) -> Vec<u8> {
         let mut strings = Vec::new();
-        for s in core::iter::once(&self.exe_path)
+        for s in [&self.exe_path, &self.cwd]
+            .into_iter()
             .chain(self.argv.iter())
             .chain(self.envp.iter())
         {
@@ -138,6 +144,7 @@ impl<'a> Bundle<'a> {
         let mut parts = strings.split(|&b| b == 0);
         let mut next = || parts.next().ok_or(BundleError::BadString);
         let exe_path = next()?;
+        let cwd = next()?;
         let mut argv = Vec::with_capacity(argc);
         for _ in 0..argc {
             argv.push(next()?);
@@ -153,6 +160,7 @@ impl<'a> Bundle<'a> {
         }
         Ok(Self {
             exe_path,
+            cwd,
             argv,
             envp,
             program,
@@ -168,6 +176,7 @@ mod tests {
     fn sample() -> Bundle<'static> {
         Bundle {
             exe_path: b"/usr/bin/hello",
+            cwd: b"/",
             argv: vec![b"hello".as_slice(), b"a b".as_slice(), b"".as_slice()],
             envp: vec![b"HOME=/".as_slice()],
             program: b"\x7fELF-not-really",
@@ -185,13 +194,13 @@ mod tests {
     #[test]
     fn golden_header() {
         let bytes = sample().encode();
-        assert_eq!(&bytes[..8], b"LAMINAB1");
+        assert_eq!(&bytes[..8], b"LAMINAB2");
         assert_eq!(&bytes[8..12], &3u32.to_le_bytes());
         assert_eq!(&bytes[12..16], &1u32.to_le_bytes());
-        // "/usr/bin/hello\0hello\0a b\0\0HOME=/\0"
-        assert_eq!(&bytes[16..20], &33u32.to_le_bytes());
+        // "/usr/bin/hello\0/\0hello\0a b\0\0HOME=/\0"
+        assert_eq!(&bytes[16..20], &35u32.to_le_bytes());
         assert_eq!(&bytes[20..24], &4096u32.to_le_bytes());
-        assert_eq!(&bytes[32..47], b"/usr/bin/hello\0");
+        assert_eq!(&bytes[32..49], b"/usr/bin/hello\0/\0");
     }
 
     #[test]

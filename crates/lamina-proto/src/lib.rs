@@ -37,6 +37,7 @@ mod hostile_input {
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
         let valid = Bundle {
             exe_path: b"/bin/x",
+            cwd: b"/",
             argv: vec![b"x".as_slice(), b"--flag".as_slice()],
             envp: vec![b"A=1".as_slice()],
             program: &[0x7f, b'E', b'L', b'F', 2, 1, 1, 0],

@@ -67,7 +67,6 @@ pub fn probe(cmdline: &[u8]) {
 }
 
 /// Hands over the 9P device whose mount tag is `tag`, once.
-#[expect(dead_code, reason = "the 9P client's way in; it lands with the VFS")]
 pub fn take_9p(tag: &str) -> Option<Virtio9p> {
     let mut devices = NINE_P.lock();
     let at = devices.iter().position(|d| d.mount_tag() == tag)?;

@@ -176,7 +176,26 @@ impl Virtio9p {
         encode: impl FnOnce(&mut [u8]) -> usize,
         response: &mut [u8],
     ) -> Result<usize, Error> {
-        if max_len < HEADER_LEN || response.len() < HEADER_LEN {
+        let room = response.len();
+        self.exchange(max_len, room, encode, |reply| {
+            response[..reply.len()].copy_from_slice(reply);
+            reply.len()
+        })
+    }
+
+    /// The request in place both ways: `encode` writes the T-message into
+    /// the DMA buffer (at least `max_len` bytes) and returns its length,
+    /// `read` gets the R-message where the device wrote it (at most
+    /// `response_len` bytes, msize: the device fails a request whose reply
+    /// does not fit). Nothing is copied through the kernel heap.
+    pub fn exchange<R>(
+        &mut self,
+        max_len: usize,
+        response_len: usize,
+        encode: impl FnOnce(&mut [u8]) -> usize,
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, Error> {
+        if max_len < HEADER_LEN || response_len < HEADER_LEN {
             return Err(Error::BufferTooSmall);
         }
         let request_dma = ensure_dma(&mut self.request_dma, max_len)?;
@@ -184,7 +203,7 @@ impl Virtio9p {
         if !(HEADER_LEN..=max_len).contains(&request_len) {
             return Err(Error::BufferTooSmall);
         }
-        let response_dma = ensure_dma(&mut self.response_dma, response.len())?;
+        let response_dma = ensure_dma(&mut self.response_dma, response_len)?;
 
         let irq = self.irq;
         let started_ns = time::monotonic_ns();
@@ -193,7 +212,7 @@ impl Virtio9p {
             REQUEST_QUEUE,
             &mut self.transport,
             &request_dma.as_slice()[..request_len],
-            &mut response_dma.as_mut_slice()[..response.len()],
+            &mut response_dma.as_mut_slice()[..response_len],
             |used| {
                 let now = time::monotonic_ns();
                 if now - started_ns < SPIN_NS {
@@ -213,13 +232,26 @@ impl Virtio9p {
         // fresh edge.
         self.transport.ack_interrupt();
 
-        let reply = &response_dma.as_slice()[..response.len()];
+        let reply = &response_dma.as_slice()[..response_len];
         let size = u32::from_le_bytes(reply[..4].try_into().expect("4 bytes"));
-        if (size as usize) < HEADER_LEN || size > used || size as usize > response.len() {
+        if (size as usize) < HEADER_LEN || size > used || size as usize > response_len {
             return Err(Error::BadResponse { size, used });
         }
-        response[..size as usize].copy_from_slice(&reply[..size as usize]);
-        Ok(size as usize)
+        Ok(read(&reply[..size as usize]))
+    }
+}
+
+impl crate::fs::p9::Transport for Virtio9p {
+    fn exchange(
+        &mut self,
+        msize: usize,
+        encode: &mut dyn FnMut(&mut [u8]) -> usize,
+        read: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), lamina_abi::errno::Errno> {
+        Virtio9p::exchange(self, msize, msize, encode, read).map_err(|err| {
+            crate::log!("virtio-9p: {err}");
+            lamina_abi::errno::Errno::EIO
+        })
     }
 }
 

@@ -5,6 +5,7 @@ pub mod console;
 pub mod devfs;
 pub mod fd;
 pub mod file;
+pub mod p9;
 pub mod procfs;
 pub mod synth;
 pub mod tmpfs;
@@ -34,4 +35,32 @@ pub fn init(root: Option<(NodeRef, &'static [u8])>, console_is_tty: bool) {
     vfs::mount(b"/dev", devfs::new(console_is_tty));
     vfs::mount(b"/proc", procfs::new());
     vfs::mount(b"/tmp", tmpfs::TmpNode::new_fs() as NodeRef);
+}
+
+/// Creates `path` and its missing parents, as `mkdir -p` (the workload's
+/// `--workdir`, which need not exist yet).
+pub fn make_dirs(path: &[u8]) -> Result<(), lamina_abi::errno::Errno> {
+    use lamina_abi::errno::Errno;
+    let mut at = alloc::vec::Vec::new();
+    for component in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+        let parent = if at.is_empty() {
+            b"/".to_vec()
+        } else {
+            at.clone()
+        };
+        at.push(b'/');
+        at.extend_from_slice(component);
+        match vfs::resolve(b"/", &at, vfs::Last::Follow, &vfs::NoProcess) {
+            Ok(found) if found.node.kind() == vfs::NodeKind::Directory => continue,
+            Ok(_) => return Err(Errno::ENOTDIR),
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        let dir = vfs::resolve(b"/", &parent, vfs::Last::Follow, &vfs::NoProcess)?;
+        match dir.node.mkdir(component, 0o755) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -730,3 +730,40 @@ pub fn is_lock_command(cmd: u64) -> bool {
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW
     )
 }
+
+// ---------------------------------------------------------------------------
+// extended attributes
+
+/// What an xattr call is about: a path (followed or not) or a descriptor.
+#[derive(Debug, Clone, Copy)]
+pub enum XattrTarget {
+    Path(Last),
+    Fd,
+}
+
+fn xattr_node(p: &mut Process, target: XattrTarget, what: u64) -> Result<NodeRef, Errno> {
+    match target {
+        XattrTarget::Path(last) => resolve_at(p, AT_FDCWD as u64, what, last).map(|r| r.node),
+        XattrTarget::Fd => fd_node(p, what).map(|(_, node)| node),
+    }
+}
+
+/// `getxattr` family: the file must exist; no file system of lamina's
+/// keeps extended attributes, so every name is absent (as on a host file
+/// system without them: ls asks for SELinux labels and ACLs).
+pub fn getxattr(p: &mut Process, target: XattrTarget, what: u64) -> SysResult {
+    xattr_node(p, target, what)?;
+    Err(Errno::ENODATA)
+}
+
+/// `listxattr` family: an empty list.
+pub fn listxattr(p: &mut Process, target: XattrTarget, what: u64) -> SysResult {
+    xattr_node(p, target, what)?;
+    Ok(0)
+}
+
+/// `setxattr` and `removexattr` families: not supported.
+pub fn setxattr(p: &mut Process, target: XattrTarget, what: u64) -> SysResult {
+    xattr_node(p, target, what)?;
+    Err(Errno::EOPNOTSUPP)
+}

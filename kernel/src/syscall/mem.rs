@@ -44,11 +44,23 @@ pub fn mmap(
     offset: u64,
 ) -> SysResult {
     let req = decode_mmap(addr, len, prot, flags, fd, offset)?;
-    if !req.is_anonymous() {
-        // No file system yet: the only descriptors are the standard streams.
-        p.fds.get(u64::from(req.fd as u32))?;
-        return Err(Errno::ENODEV);
-    }
+    let file = if req.is_anonymous() {
+        None
+    } else {
+        let file = p.fds.file(u64::from(req.fd as u32))?;
+        if !file.readable() {
+            return Err(Errno::EACCES);
+        }
+        if !file.object.seekable() || file.object.node().is_none() {
+            return Err(Errno::ENODEV);
+        }
+        // A shared writable mapping must reach the file; lamina cannot
+        // write pages back yet, and refuses it rather than lose the data.
+        if req.flags.contains(MmapFlags::SHARED) && req.prot.contains(MmapProt::WRITE) {
+            return Err(Errno::ENODEV);
+        }
+        Some(file)
+    };
     let prot = prot_from(req.prot);
     let start = if req.is_fixed() {
         if req.addr < MMAP_MIN_ADDR {
@@ -68,7 +80,40 @@ pub fn mmap(
         }
     };
     p.mm.insert(start, start + req.len, prot)?;
+    if let Some(file) = file {
+        if let Err(e) = fill_from_file(p, &file, start, req.len, req.offset) {
+            p.mm.unmap_range(start, start + req.len);
+            return Err(e);
+        }
+    }
     Ok(start)
+}
+
+/// A private file mapping's contents, read now: the file's bytes from
+/// `offset`, zeros past its end. (Read at mmap time, not on first touch:
+/// what the dynamic loader maps, it uses.)
+fn fill_from_file(
+    p: &mut Process,
+    file: &crate::fs::file::OpenFile,
+    start: u64,
+    len: u64,
+    offset: u64,
+) -> Result<(), Errno> {
+    const CHUNK: usize = 256 << 10;
+    let size = file.object.size()?;
+    let available = size.saturating_sub(offset).min(len);
+    let mut buf = alloc::vec![0u8; (available as usize).min(CHUNK)];
+    let mut done = 0u64;
+    while done < available {
+        let want = ((available - done) as usize).min(buf.len());
+        let n = file.read_at(offset + done, &mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        p.mm.write_initial(start + done, &buf[..n])?;
+        done += n as u64;
+    }
+    Ok(())
 }
 
 pub fn munmap(p: &mut Process, addr: u64, len: u64) -> SysResult {

@@ -17,6 +17,7 @@ use spin::Mutex;
 
 use crate::fs::vfs::Last;
 use crate::process::Process;
+use fs::XattrTarget;
 use lamina_abi::flags::{AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW};
 pub use misc::{default_rlimits, PID};
 
@@ -99,6 +100,17 @@ pub fn dispatch(p: &mut Process) -> Flow {
         nr::SENDFILE => fs::sendfile(p, a[0], a[1], a[2], a[3]),
         nr::COPY_FILE_RANGE => fs::copy_file_range(p, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::FLOCK => fs::flock(p, a[0], a[1]),
+        nr::GETXATTR => fs::getxattr(p, XattrTarget::Path(Last::Follow), a[0]),
+        nr::LGETXATTR => fs::getxattr(p, XattrTarget::Path(Last::NoFollow), a[0]),
+        nr::FGETXATTR => fs::getxattr(p, XattrTarget::Fd, a[0]),
+        nr::LISTXATTR => fs::listxattr(p, XattrTarget::Path(Last::Follow), a[0]),
+        nr::LLISTXATTR => fs::listxattr(p, XattrTarget::Path(Last::NoFollow), a[0]),
+        nr::FLISTXATTR => fs::listxattr(p, XattrTarget::Fd, a[0]),
+        nr::SETXATTR | nr::REMOVEXATTR => fs::setxattr(p, XattrTarget::Path(Last::Follow), a[0]),
+        nr::LSETXATTR | nr::LREMOVEXATTR => {
+            fs::setxattr(p, XattrTarget::Path(Last::NoFollow), a[0])
+        }
+        nr::FSETXATTR | nr::FREMOVEXATTR => fs::setxattr(p, XattrTarget::Fd, a[0]),
         nr::PREADV => io::preadv(p, a[0], a[1], a[2], a[3]),
         nr::PWRITEV => io::pwritev(p, a[0], a[1], a[2], a[3]),
         nr::BRK => Ok(p.mm.brk(a[0])),

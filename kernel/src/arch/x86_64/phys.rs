@@ -84,3 +84,16 @@ pub fn mmio_read_u32(paddr: u64) -> u32 {
     // device access.
     unsafe { reg.read_volatile() }
 }
+
+/// Physically contiguous frames for the rest of the kernel's life, as a
+/// slice: program images read from the root file system, which their
+/// address space's regions then borrow like the boot bundle.
+pub fn leak_frames(len: usize) -> Option<&'static mut [u8]> {
+    let pages = (len as u64).div_ceil(PAGE_SIZE).max(1);
+    let paddr = crate::mm::frame::alloc_contiguous_zeroed(pages)?;
+    let start = check(paddr, (pages * PAGE_SIZE) as usize) as *mut u8;
+    // SAFETY: the frames were just taken from the allocator and are never
+    // given back, so nothing else ever maps or writes them; they lie in the
+    // direct map (checked), and `len` bytes fit in the pages.
+    Some(unsafe { core::slice::from_raw_parts_mut(start, len) })
+}
