@@ -343,6 +343,7 @@ const C_WORKLOADS: &[&str] = &[
     "pollstdin",
     "traps",
     "files",
+    "filemap",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 
@@ -786,7 +787,7 @@ impl<'a> LaminaRun<'a> {
             command.args(["--memory", memory]);
         }
         if self.verbose {
-            command.arg("-v");
+            command.arg("--verbose");
         }
         if let Some((dir, read_only)) = self.rootfs {
             command.arg("--rootfs").arg(dir);
@@ -1351,6 +1352,72 @@ fn sqlite_database_in_the_root() {
     });
 }
 
+/// `-v HOST:GUEST[:ro]` adds shares at guest paths (as `docker run -v`)
+/// and `--tmpfs PATH` an in-memory file system; /proc/mounts lists them.
+#[test]
+fn volumes_and_tmpfs_mounts() {
+    let root = build_rootfs("rootfs-volumes", &[(Path::new(BUSYBOX), "/bin/busybox")]);
+    let data = scratch_dir("volume-data");
+    let _ = fs::remove_file(data.join("copy"));
+    fs::write(data.join("file"), "volume data\n").expect("write");
+    let rw = format!("{}:/data", data.display());
+    let ro = format!("{}:/ro:ro", data.display());
+    let busybox = Path::new("/bin/busybox");
+    let run = |args: &[&str]| {
+        let mut command = Command::new(LAMINA);
+        command
+            .args(["run", "--rootfs"])
+            .arg(&root)
+            .args([
+                "-v",
+                &rw,
+                "--volume",
+                &ro,
+                "--tmpfs",
+                "/scratch",
+                "--timeout",
+                LAMINA_TIMEOUT_ARG,
+            ])
+            .arg(busybox)
+            .args(args);
+        run_bounded(&mut command, LAMINA_WALL_LIMIT, "lamina run")
+    };
+    let copy = run(&["cp", "/data/file", "/data/copy"]);
+    assert_eq!(copy.status, 0, "{}", describe("lamina", &copy));
+    assert_eq!(
+        fs::read_to_string(data.join("copy")).unwrap_or_default(),
+        "volume data\n"
+    );
+    let ro_write = run(&["touch", "/ro/new"]);
+    assert!(
+        ro_write.status != 0 && ro_write.stderr.contains("Read-only file system"),
+        "{}",
+        describe("lamina", &ro_write)
+    );
+    assert!(!data.join("new").exists(), "a :ro volume was written");
+    let tmpfs = run(&[
+        "sh",
+        "-c",
+        "echo kept > /scratch/a && read line < /scratch/a && echo $line",
+    ]);
+    assert_eq!(tmpfs.stdout, "kept\n", "{}", describe("lamina", &tmpfs));
+    let mounts = run(&["cat", "/proc/mounts"]);
+    for line in [
+        "9p / 9p",
+        "9p /data 9p",
+        "9p /ro 9p",
+        "tmpfs /scratch tmpfs",
+        "tmpfs /tmp tmpfs",
+        "proc /proc proc",
+    ] {
+        assert!(
+            mounts.stdout.contains(line),
+            "no {line:?} in /proc/mounts:\n{}",
+            mounts.stdout
+        );
+    }
+}
+
 /// `..` and absolute symlinks stop at the root: they name the rootfs's
 /// own files, never the host's.
 #[test]
@@ -1760,6 +1827,56 @@ fn file_syscalls_match_linux() {
     });
 }
 
+/// File mappings against Linux: private ones read the file and keep their
+/// writes, shared ones reach the file on msync, munmap and exit; on the
+/// guest's tmpfs and on a 9P root, where the host then reads what the
+/// exit wrote back.
+#[test]
+fn file_mappings_match_linux() {
+    let w = workloads();
+    let native_dir = scratch_dir("filemap").join("native");
+    let _ = fs::remove_dir_all(&native_dir);
+    let native_dir = native_dir
+        .to_str()
+        .expect("the scratch path is UTF-8")
+        .to_string();
+    let native = run_native(&w.c("filemap", CBuild::MuslStatic), &[&native_dir], &[]);
+    assert_eq!(native.status, 0, "{}", describe("native", &native));
+    let root = build_rootfs(
+        "rootfs-filemap",
+        &[(&w.c("filemap", CBuild::MuslStatic), "/bin/filemap")],
+    );
+    on_targets(Depth::Full, |target| {
+        let on_tmpfs = LaminaRun::new(
+            target,
+            &w.c("filemap", CBuild::MuslStatic),
+            &["/tmp/filemap"],
+        )
+        .run();
+        let _ = fs::remove_dir_all(root.join("maps"));
+        let on_9p = LaminaRun {
+            rootfs: Some((&root, false)),
+            ..LaminaRun::new(target, Path::new("/bin/filemap"), &["/maps"])
+        }
+        .run();
+        for (name, run) in [("tmpfs", &on_tmpfs), ("9P root", &on_9p)] {
+            if run.stdout != native.stdout || run.status != native.status {
+                return Err(format!(
+                    "on the {name}\n{}\n{}",
+                    describe("native", &native),
+                    describe("lamina", run)
+                ));
+            }
+        }
+        match fs::read_to_string(root.join("maps/exit")) {
+            Ok(text) if text == "at exit.." => Ok(()),
+            other => Err(format!(
+                "the exit did not write the shared mapping back: {other:?}"
+            )),
+        }
+    });
+}
+
 #[test]
 fn rust_std_hello() {
     let w = workloads();
@@ -2085,6 +2202,29 @@ fn rootfs_errors_are_125() {
             "files on that VMM come with its virtio-vsock transport",
         ),
     ];
+    let missing_volume = format!("{}:/data", missing.display());
+    let relative_guest = format!("{}:data", scratch.display());
+    let volume_on_fc = format!("{}:/data", scratch.display());
+    cases.extend([
+        (vec!["-v".as_ref(), OsStr::new(&missing_volume)], "--volume"),
+        (
+            vec!["--volume".as_ref(), OsStr::new(&relative_guest)],
+            "is not absolute",
+        ),
+        (
+            vec!["--tmpfs".as_ref(), "scratch".as_ref()],
+            "is not absolute",
+        ),
+        (
+            vec![
+                "--vmm".as_ref(),
+                "firecracker".as_ref(),
+                "-v".as_ref(),
+                OsStr::new(&volume_on_fc),
+            ],
+            "files on that VMM come with its virtio-vsock transport",
+        ),
+    ]);
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { geteuid() } != 0 {
         cases.push((

@@ -184,7 +184,7 @@ impl Bench<'_> {
                     .args(["run", "--accel", self.accel.name(), "--machine", "microvm"])
                     .arg(format!("-m{memory_mib}M"))
                     .arg(format!("--timeout={}s", self.bound.as_secs()))
-                    .arg("-v")
+                    .arg("--verbose")
                     .arg(&self.prepared.programs[program])
                     .args(args);
                 command

@@ -52,6 +52,16 @@ pub struct RunArgs {
     #[arg(long, requires = "rootfs")]
     pub read_only: bool,
 
+    /// Share host directory HOST at guest path GUEST, as docker's -v (`:ro`
+    /// read-only); repeatable; QEMU only
+    #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST[:ro]", value_parser = parse_volume)]
+    pub volumes: Vec<Volume>,
+
+    /// An in-memory file system at guest path PATH (repeatable; /tmp has one
+    /// always)
+    #[arg(long = "tmpfs", value_name = "PATH", value_parser = parse_guest_path)]
+    pub tmpfs: Vec<String>,
+
     /// Accelerator; auto = KVM if /dev/kvm opens and is hardware-assisted, else TCG
     #[arg(long, value_enum, default_value_t = AccelChoice::Auto)]
     pub accel: AccelChoice,
@@ -74,8 +84,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub kernel: Option<PathBuf>,
 
-    /// Show the kernel log, QEMU's stderr and lamina's decisions on stderr
-    #[arg(short, long)]
+    /// Show the kernel log, the VMM's stderr and lamina's decisions on stderr
+    #[arg(long)]
     pub verbose: bool,
 
     /// Program to run (a host path to a static x86_64 ELF, or with --rootfs a
@@ -205,6 +215,51 @@ impl FromStr for MemorySize {
         }
         Ok(Self { bytes })
     }
+}
+
+/// `--volume HOST:GUEST[:ro]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub host: PathBuf,
+    pub guest: String,
+    pub read_only: bool,
+}
+
+fn parse_volume(text: &str) -> Result<Volume, String> {
+    let (rest, read_only) = match text.rsplit_once(':') {
+        Some((rest, "ro")) => (rest, true),
+        Some((rest, "rw")) => (rest, false),
+        _ => (text, false),
+    };
+    let (host, guest) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| format!("'{text}': expected HOST:GUEST or HOST:GUEST:ro"))?;
+    if host.is_empty() {
+        return Err(format!("'{text}': the host directory is empty"));
+    }
+    Ok(Volume {
+        host: host.into(),
+        guest: parse_guest_path(guest)?,
+        read_only,
+    })
+}
+
+/// A guest path for a mount: absolute, without `.` or `..`, normalized.
+fn parse_guest_path(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') {
+        return Err(format!("guest path '{text}' is not absolute"));
+    }
+    let parts: Vec<&str> = text.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.iter().any(|p| *p == "." || *p == "..") {
+        return Err(format!("guest path '{text}' has . or .. in it"));
+    }
+    if parts.is_empty() {
+        return Err(format!("guest path '{text}' is the root: use --rootfs"));
+    }
+    if text.contains('\0') {
+        return Err("the path contains a NUL byte".into());
+    }
+    Ok(format!("/{}", parts.join("/")))
 }
 
 fn parse_workdir(text: &str) -> Result<OsString, String> {
@@ -344,5 +399,51 @@ mod tests {
             Some(std::ffi::OsStr::new("/srv/app"))
         );
         assert!(Cli::try_parse_from(["lamina", "run", "-w", "srv", "prog"]).is_err());
+    }
+
+    #[test]
+    fn volumes_and_tmpfs() {
+        let v = parse_volume("/srv/data:/data:ro").unwrap();
+        assert_eq!(
+            v,
+            Volume {
+                host: "/srv/data".into(),
+                guest: "/data".into(),
+                read_only: true
+            }
+        );
+        let v = parse_volume("rel/dir:/var//lib/").unwrap();
+        assert_eq!(
+            (v.host.to_str(), v.guest.as_str(), v.read_only),
+            (Some("rel/dir"), "/var/lib", false)
+        );
+        // A colon in the host path is kept; the last one splits.
+        assert_eq!(parse_volume("/a:b:/c").unwrap().host, PathBuf::from("/a:b"));
+        for bad in [
+            "/srv",
+            "/srv:data",
+            ":/data",
+            "/srv:/",
+            "/srv:/a/../b",
+            "/srv:/data:xx",
+        ] {
+            assert!(parse_volume(bad).is_err(), "{bad} was accepted");
+        }
+        let cli = Cli::try_parse_from([
+            "lamina",
+            "run",
+            "-v",
+            "/h:/g",
+            "--tmpfs",
+            "/scratch",
+            "--verbose",
+            "prog",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.volumes.len(), 1);
+        assert_eq!(run.tmpfs, ["/scratch"]);
+        assert!(run.verbose);
+        assert!(parse_guest_path("scratch").is_err());
     }
 }

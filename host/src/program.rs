@@ -33,12 +33,19 @@ pub fn bundle(
     args: &[OsString],
     env: &[Vec<u8>],
     cwd: &[u8],
+    mounts: &[Vec<u8>],
     source: Source,
 ) -> Result<Vec<u8>, UserError> {
     check_strings(program, args)?;
     if source == Source::GuestRoot {
         check_arg_size(program, args, env, program.len())?;
-        return Ok(encode(program, args, env, program.as_bytes(), cwd, &[]));
+        return Ok(encode(
+            program,
+            args,
+            env,
+            (program.as_bytes(), cwd, mounts),
+            &[],
+        ));
     }
     let shown = Path::new(program).display().to_string();
     let not_executable = |reason: String| UserError::ProgramNotExecutable {
@@ -69,8 +76,7 @@ pub fn bundle(
         program,
         args,
         env,
-        exe_path.as_os_str().as_bytes(),
-        cwd,
+        (exe_path.as_os_str().as_bytes(), cwd, mounts),
         &image,
     ))
 }
@@ -112,12 +118,12 @@ fn check_arg_size(
     Ok(())
 }
 
+/// `place` is (exe_path, cwd, mounts).
 fn encode(
     program: &OsStr,
     args: &[OsString],
     env: &[Vec<u8>],
-    exe_path: &[u8],
-    cwd: &[u8],
+    (exe_path, cwd, mounts): (&[u8], &[u8], &[Vec<u8>]),
     image: &[u8],
 ) -> Vec<u8> {
     let argv = std::iter::once(program.as_bytes())
@@ -128,6 +134,7 @@ fn encode(
         cwd,
         argv,
         envp: env.iter().map(Vec::as_slice).collect(),
+        mounts: mounts.iter().map(Vec::as_slice).collect(),
         program: image,
     }
     .encode()
@@ -140,7 +147,15 @@ mod tests {
     #[test]
     fn argument_list_too_long_is_126() {
         let long = vec![OsString::from("x".repeat(4096)); 600];
-        let err = bundle(OsStr::new("/bin/busybox"), &long, &[], b"/", Source::Host).unwrap_err();
+        let err = bundle(
+            OsStr::new("/bin/busybox"),
+            &long,
+            &[],
+            b"/",
+            &[],
+            Source::Host,
+        )
+        .unwrap_err();
         assert_eq!(err.exit_code(), 126);
         assert!(err.to_string().ends_with("argument list too long"), "{err}");
         assert!(bundle(
@@ -148,6 +163,7 @@ mod tests {
             &long[..400],
             &[],
             b"/",
+            &[],
             Source::Host
         )
         .is_ok());
@@ -160,6 +176,7 @@ mod tests {
             &[],
             &[],
             b"/",
+            &[],
             Source::Host,
         )
         .unwrap_err();
@@ -170,7 +187,7 @@ mod tests {
     #[test]
     fn directory_is_126() {
         let dir = tempfile::tempdir().unwrap();
-        let err = bundle(dir.path().as_os_str(), &[], &[], b"/", Source::Host).unwrap_err();
+        let err = bundle(dir.path().as_os_str(), &[], &[], b"/", &[], Source::Host).unwrap_err();
         assert_eq!(err.exit_code(), 126);
         assert!(err.to_string().ends_with(": is a directory"));
     }
@@ -180,7 +197,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("script.sh");
         std::fs::write(&script, b"#!/bin/sh\necho hi\n").unwrap();
-        let err = bundle(script.as_os_str(), &[], &[], b"/", Source::Host).unwrap_err();
+        let err = bundle(script.as_os_str(), &[], &[], b"/", &[], Source::Host).unwrap_err();
         assert_eq!(err.exit_code(), 126);
         assert!(err.to_string().ends_with(": not an ELF file"), "{err}");
     }
@@ -189,7 +206,7 @@ mod tests {
     fn dynamic_executable_is_126() {
         // The test binary itself is dynamically linked on a -gnu host.
         let me = std::env::current_exe().unwrap();
-        let Err(err) = bundle(me.as_os_str(), &[], &[], b"/", Source::Host) else {
+        let Err(err) = bundle(me.as_os_str(), &[], &[], b"/", &[], Source::Host) else {
             return; // a static test binary (musl host): nothing to check
         };
         assert_eq!(err.exit_code(), 126);
@@ -204,6 +221,7 @@ mod tests {
             &["-la".into()],
             &[b"PATH=/bin".to_vec()],
             b"/work",
+            &[b"tmpfs - /scratch".to_vec()],
             Source::GuestRoot,
         )
         .unwrap();
@@ -212,5 +230,6 @@ mod tests {
         assert_eq!(decoded.cwd, b"/work");
         assert_eq!(decoded.argv, [&b"ls"[..], b"-la"]);
         assert!(decoded.program.is_empty());
+        assert_eq!(decoded.mounts, [&b"tmpfs - /scratch"[..]]);
     }
 }

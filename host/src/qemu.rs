@@ -22,13 +22,15 @@ pub const KVM_CPU_MODEL: &str = "host,-arch-capabilities";
 /// The chardev that carries the console frames.
 const CONSOLE_CHARDEV_ID: &str = "console";
 
-/// The fsdev and the 9P mount tag of the shared root.
-const ROOTFS_FSDEV_ID: &str = "root";
+/// The fsdev id and 9P mount tag of the shared root; volumes are `vol0`,
+/// `vol1`, ...
 pub const ROOTFS_MOUNT_TAG: &str = "root";
 
 /// A host directory exported by QEMU's own 9P server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Share {
+    /// The fsdev id and the mount tag the guest finds it by.
+    pub tag: String,
     pub path: PathBuf,
     pub read_only: bool,
 }
@@ -41,8 +43,8 @@ pub struct VmConfig {
     pub spec: VmSpec,
     /// Unix socket lamina listens on; QEMU connects to it as a client.
     pub console_socket: PathBuf,
-    /// `--rootfs`: the guest's root, over virtio-9p.
-    pub rootfs: Option<Share>,
+    /// `--rootfs` and `--volume`s, over virtio-9p.
+    pub shares: Vec<Share>,
 }
 
 /// The kernel command line: space-separated `key=value` tokens.
@@ -129,7 +131,7 @@ impl VmConfig {
         }
     }
 
-    /// `-fsdev` and `-device` for the shared root.
+    /// `-fsdev` and `-device` for a share.
     ///
     /// `security_model=none`: QEMU runs as the user who ran lamina and
     /// creates files as that user, so what the workload creates is owned
@@ -137,8 +139,8 @@ impl VmConfig {
     /// (`mapped-xattr` would keep guest owners and modes in xattrs, but it
     /// also stores a guest symlink as a regular file on the host, which
     /// breaks the directory for everything outside the VM.)
-    fn rootfs_args(&self, share: &Share) -> [OsString; 4] {
-        let mut fsdev = OsString::from(format!("local,id={ROOTFS_FSDEV_ID},path="));
+    fn share_args(&self, share: &Share) -> [OsString; 4] {
+        let mut fsdev = OsString::from(format!("local,id={},path=", share.tag));
         fsdev.push(escape_option_value(&share.path));
         fsdev.push(",security_model=none");
         if share.read_only {
@@ -154,8 +156,8 @@ impl VmConfig {
             "-device".into(),
             joined(&[
                 device,
-                &format!("fsdev={ROOTFS_FSDEV_ID}"),
-                &format!("mount_tag={ROOTFS_MOUNT_TAG}"),
+                &format!("fsdev={}", share.tag),
+                &format!("mount_tag={}", share.tag),
             ]),
         ]
     }
@@ -195,8 +197,8 @@ impl VmConfig {
             &format!("iobase={DEBUG_EXIT_IOBASE}"),
             &format!("iosize={DEBUG_EXIT_IOSIZE}"),
         ]));
-        if let Some(share) = &self.rootfs {
-            args.extend(self.rootfs_args(share));
+        for share in &self.shares {
+            args.extend(self.share_args(share));
         }
         args
     }
@@ -230,7 +232,7 @@ mod tests {
                 },
             },
             console_socket: "/tmp/x/console.sock".into(),
-            rootfs: None,
+            shares: Vec::new(),
         }
     }
 
@@ -341,7 +343,8 @@ mod tests {
     #[test]
     fn rootfs_on_microvm_is_virtio_mmio() {
         let mut vm = config(Machine::Microvm, Accel::Tcg);
-        vm.rootfs = Some(Share {
+        vm.shares.push(Share {
+            tag: ROOTFS_MOUNT_TAG.into(),
             path: "/srv/root".into(),
             read_only: false,
         });
@@ -375,7 +378,8 @@ mod tests {
     fn rootfs_on_pc_and_q35_is_virtio_pci_and_read_only_works() {
         for machine in [Machine::Pc, Machine::Q35] {
             let mut vm = config(machine, Accel::Kvm);
-            vm.rootfs = Some(Share {
+            vm.shares.push(Share {
+                tag: ROOTFS_MOUNT_TAG.into(),
                 path: "/srv/a,b".into(),
                 read_only: true,
             });
@@ -390,5 +394,39 @@ mod tests {
                 ]
             );
         }
+    }
+
+    #[test]
+    fn volumes_follow_the_root_each_with_its_tag() {
+        let mut vm = config(Machine::Microvm, Accel::Tcg);
+        for (tag, path, read_only) in [
+            ("root", "/r", false),
+            ("vol0", "/data", true),
+            ("vol1", "/logs", false),
+        ] {
+            vm.shares.push(Share {
+                tag: tag.into(),
+                path: path.into(),
+                read_only,
+            });
+        }
+        let args = strings(vm.args());
+        assert_eq!(
+            tail(&args, 12),
+            [
+                "-fsdev",
+                "local,id=root,path=/r,security_model=none",
+                "-device",
+                "virtio-9p-device,fsdev=root,mount_tag=root",
+                "-fsdev",
+                "local,id=vol0,path=/data,security_model=none,readonly=on",
+                "-device",
+                "virtio-9p-device,fsdev=vol0,mount_tag=vol0",
+                "-fsdev",
+                "local,id=vol1,path=/logs,security_model=none",
+                "-device",
+                "virtio-9p-device,fsdev=vol1,mount_tag=vol1",
+            ]
+        );
     }
 }

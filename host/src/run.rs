@@ -20,7 +20,7 @@ use crate::console::{self, ConsoleReport, Router};
 use crate::error::{os_reason, UserError, EXIT_LAUNCH_FAILED, EXIT_SIGNAL_BASE, EXIT_TIMED_OUT};
 use crate::kernel_image;
 use crate::program;
-use crate::qemu::{KernelCmdline, Share, VmConfig, QEMU_BINARY};
+use crate::qemu::{KernelCmdline, Share, VmConfig, QEMU_BINARY, ROOTFS_MOUNT_TAG};
 use crate::vmm::{self, VmSpec, VmmProcess};
 
 /// Extra kernel command-line tokens, for debugging and for the tests that
@@ -168,7 +168,8 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         .map(cli::parse_env)
         .collect::<Result<Vec<_>, _>>()
         .map_err(UserError::Usage)?;
-    let rootfs = check_rootfs(&args)?;
+    let shares = check_shares(&args)?;
+    let rootfs = shares.iter().find(|share| share.tag == ROOTFS_MOUNT_TAG);
     let source = if rootfs.is_some() {
         program::Source::GuestRoot
     } else {
@@ -178,7 +179,20 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         .workdir
         .as_deref()
         .map_or(&b"/"[..], |dir| dir.as_bytes());
-    let bundle = program::bundle(args.program(), args.args(), &env, workdir, source)?;
+    // What the guest mounts besides its root: "9p TAG PATH" per volume,
+    // "tmpfs - PATH" per --tmpfs (PATH last: it may hold spaces).
+    let mounts: Vec<Vec<u8>> = args
+        .volumes
+        .iter()
+        .zip(shares.iter().filter(|share| share.tag != ROOTFS_MOUNT_TAG))
+        .map(|(volume, share)| format!("9p {} {}", share.tag, volume.guest).into_bytes())
+        .chain(
+            args.tmpfs
+                .iter()
+                .map(|path| format!("tmpfs - {path}").into_bytes()),
+        )
+        .collect();
+    let bundle = program::bundle(args.program(), args.args(), &env, workdir, &mounts, source)?;
 
     if args.machine.is_some() && args.vmm != Vmm::Qemu {
         return Err(UserError::Usage(format!(
@@ -224,10 +238,10 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             tty_mask: tty_mask(),
             tsc_khz: crate::tsc::host_tsc_khz(kernel_image::cache_dir().as_deref()),
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
-            rootfs_tag: rootfs.as_ref().map(|_| crate::qemu::ROOTFS_MOUNT_TAG),
+            rootfs_tag: rootfs.map(|_| ROOTFS_MOUNT_TAG),
         },
     };
-    let (vmm, console) = launch(&args, accel, spec, rootfs, workdir.path())?;
+    let (vmm, console) = launch(&args, accel, spec, shares, workdir.path())?;
 
     let (outcome, console) = supervise(vmm, console, &args, &signal)?;
     drop(workdir);
@@ -246,43 +260,54 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
     Ok(outcome.exit_code())
 }
 
-/// `--rootfs DIR`, checked before anything starts: a readable directory,
-/// on QEMU (the only VMM with a 9P server of its own). Commas in DIR are
-/// fine: the QEMU command line doubles them.
-fn check_rootfs(args: &RunArgs) -> Result<Option<Share>, UserError> {
-    let Some(dir) = &args.rootfs else {
-        return Ok(None);
-    };
+/// `--rootfs DIR` and the `--volume`s, checked before anything starts:
+/// readable directories, on QEMU (the only VMM with a 9P server of its
+/// own). Commas in their paths are fine: the QEMU command line doubles
+/// them. The root comes first, tagged "root"; volumes are "vol0", ...
+fn check_shares(args: &RunArgs) -> Result<Vec<Share>, UserError> {
+    let mut shares = Vec::new();
+    if let Some(dir) = &args.rootfs {
+        shares.push(Share {
+            tag: ROOTFS_MOUNT_TAG.into(),
+            path: check_share_dir(args, "--rootfs", dir)?,
+            read_only: args.read_only,
+        });
+    }
+    for (index, volume) in args.volumes.iter().enumerate() {
+        shares.push(Share {
+            tag: format!("vol{index}"),
+            path: check_share_dir(args, "--volume", &volume.host)?,
+            read_only: volume.read_only,
+        });
+    }
+    Ok(shares)
+}
+
+fn check_share_dir(args: &RunArgs, flag: &str, dir: &Path) -> Result<PathBuf, UserError> {
     if args.vmm != Vmm::Qemu {
         return Err(UserError::Usage(format!(
-            "--rootfs is not available with --vmm {}: files on that VMM come with its virtio-vsock transport",
+            "{flag} is not available with --vmm {}: files on that VMM come with its virtio-vsock transport",
             args.vmm.name()
         )));
     }
     let shown = dir.display();
     let metadata = std::fs::metadata(dir).map_err(|err| {
         UserError::Usage(match err.kind() {
-            io::ErrorKind::NotFound => format!("--rootfs {shown}: no such directory"),
-            _ => format!("--rootfs {shown}: {}", os_reason(&err)),
+            io::ErrorKind::NotFound => format!("{flag} {shown}: no such directory"),
+            _ => format!("{flag} {shown}: {}", os_reason(&err)),
         })
     })?;
     if !metadata.is_dir() {
-        return Err(UserError::Usage(format!(
-            "--rootfs {shown}: not a directory"
-        )));
+        return Err(UserError::Usage(format!("{flag} {shown}: not a directory")));
     }
     std::fs::read_dir(dir).map_err(|err| {
         UserError::Usage(format!(
-            "--rootfs {shown}: cannot list it: {}",
+            "{flag} {shown}: cannot list it: {}",
             os_reason(&err)
         ))
     })?;
-    let path = std::fs::canonicalize(dir)
-        .map_err(|err| UserError::Usage(format!("--rootfs {shown}: {}", os_reason(&err))))?;
-    Ok(Some(Share {
-        path,
-        read_only: args.read_only,
-    }))
+    std::fs::canonicalize(dir)
+        .map_err(|err| UserError::Usage(format!("{flag} {shown}: {}", os_reason(&err))))
 }
 
 /// The accelerator: the user's choice for QEMU; KVM for the VMMs that
@@ -343,7 +368,7 @@ fn launch(
     args: &RunArgs,
     accel: Accel,
     spec: VmSpec,
-    rootfs: Option<Share>,
+    shares: Vec<Share>,
     dir: &Path,
 ) -> Result<(VmmProcess, Console), UserError> {
     let mut log_file = None;
@@ -360,7 +385,7 @@ fn launch(
                 accel,
                 spec,
                 console_socket,
-                rootfs,
+                shares,
             };
             let mut command = vm.command(QEMU_BINARY.as_ref());
             command.stdin(Stdio::null()).stdout(Stdio::null());

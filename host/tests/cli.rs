@@ -124,7 +124,7 @@ fn stdout_stderr_and_exit_code() {
 
 #[test]
 fn verbose_shows_the_kernel_log() {
-    let out = lamina(HELLO_EXIT_7, &["-v"], b"");
+    let out = lamina(HELLO_EXIT_7, &["--verbose"], b"");
     assert_eq!(out.status.code(), Some(7));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("fake kernel up"), "{stderr}");

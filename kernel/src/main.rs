@@ -118,6 +118,9 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         .unwrap_or_else(|| panic!("no boot bundle: start lamina with `lamina run`"));
     let bundle_bytes = phys::boot_slice(module.paddr, module.size as usize);
     let bundle = Bundle::decode(bundle_bytes).unwrap_or_else(|e| panic!("boot bundle: {e}"));
+    for line in &bundle.mounts {
+        mount_extra(line);
+    }
     let status = start(&bundle, ttys);
     report_boot_time();
     finish(status)
@@ -128,19 +131,42 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
 /// of this size.
 const NINE_P_MSIZE: u32 = 512 << 10;
 
-/// Mounts the 9P share tagged `tag` (`rootfs=` on the command line) as
-/// the root; without it the workload cannot run, so failing is a panic.
-fn mount_root(tag: &[u8]) -> (fs::vfs::NodeRef, &'static [u8]) {
+/// The root of the 9P share tagged `tag`; the host made the device, so a
+/// share that cannot be reached is lamina's fault, and a panic.
+fn nine_p_root(tag: &[u8]) -> fs::vfs::NodeRef {
     let tag = core::str::from_utf8(tag).unwrap_or("");
     let device = drivers::take_9p(tag)
-        .unwrap_or_else(|| panic!("no virtio-9p device with mount tag {tag:?} for the root"));
-    let root = fs::p9::Client::connect(alloc::boxed::Box::new(device), NINE_P_MSIZE)
+        .unwrap_or_else(|| panic!("no virtio-9p device with mount tag {tag:?}"));
+    fs::p9::Client::connect(alloc::boxed::Box::new(device), NINE_P_MSIZE)
         .and_then(|client| {
-            log!("fs: root over 9P2000.L, msize {}", client.msize());
+            log!("fs: {tag} over 9P2000.L, msize {}", client.msize());
             client.root()
         })
-        .unwrap_or_else(|e| panic!("mounting the root over 9P: {}", e.name()));
-    (root, b"9p")
+        .unwrap_or_else(|e| panic!("mounting the 9P share {tag:?}: {}", e.name()))
+}
+
+/// Mounts the 9P share tagged `tag` (`rootfs=` on the command line) as
+/// the root.
+fn mount_root(tag: &[u8]) -> (fs::vfs::NodeRef, &'static [u8]) {
+    (nine_p_root(tag), b"9p")
+}
+
+/// One of the bundle's mount lines: `9p TAG PATH` (a `--volume`) or
+/// `tmpfs - PATH` (a `--tmpfs`). The host checked PATH: absolute and
+/// normalised.
+fn mount_extra(line: &[u8]) {
+    let mut parts = line.splitn(3, |&b| b == b' ');
+    let (kind, tag, path) = (parts.next(), parts.next(), parts.next());
+    match (kind, tag, path) {
+        (Some(b"9p"), Some(tag), Some(path)) => fs::vfs::mount(path, nine_p_root(tag), b"9p"),
+        (Some(b"tmpfs"), Some(_), Some(path)) => {
+            fs::vfs::mount(path, fs::tmpfs::TmpNode::new_fs(), b"tmpfs")
+        }
+        _ => panic!(
+            "boot bundle: bad mount line {:?}",
+            core::str::from_utf8(line)
+        ),
+    }
 }
 
 /// Loads the workload (from the bundle, or from the root when the bundle

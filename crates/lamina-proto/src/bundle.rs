@@ -3,13 +3,16 @@
 //! Layout (all integers little-endian):
 //!
 //! ```text
-//! offset 0   magic            8 bytes  "LAMINAB2"
+//! offset 0   magic            8 bytes  "LAMINAB3"
 //! offset 8   argc             u32
 //! offset 12  envc             u32
 //! offset 16  strings_len      u32      bytes of the string area
 //! offset 20  program_offset   u32      from the start of the bundle, page aligned
 //! offset 24  program_len      u64
-//! offset 32  strings          exe_path, cwd, argv[0..argc], envp[0..envc], each NUL-terminated
+//! offset 32  mountc           u32
+//! offset 36  reserved         u32      zero
+//! offset 40  strings          exe_path, cwd, argv[0..argc], envp[0..envc],
+//!                             mounts[0..mountc], each NUL-terminated
 //! ...        padding to program_offset
 //! program_offset  the static ELF image; empty when the program is
 //!                 `exe_path` in the guest's root file system
@@ -19,9 +22,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// First eight bytes of every bundle.
-pub const MAGIC: [u8; 8] = *b"LAMINAB2";
+pub const MAGIC: [u8; 8] = *b"LAMINAB3";
 /// Size of the fixed header.
-pub const HEADER_LEN: usize = 32;
+pub const HEADER_LEN: usize = 40;
 /// The program image starts on a page boundary so the guest may map it in place.
 pub const PROGRAM_ALIGN: usize = 4096;
 /// Upper bound on argc + envc, against a hostile or corrupt header.
@@ -37,6 +40,9 @@ pub struct Bundle<'a> {
     pub cwd: &'a [u8],
     pub argv: Vec<&'a [u8]>,
     pub envp: Vec<&'a [u8]>,
+    /// What the guest mounts besides its root, one line each: `9p TAG
+    /// PATH` (a virtio-9p share) or `tmpfs - PATH`.
+    pub mounts: Vec<&'a [u8]>,
     /// The static ELF image; empty when the guest loads `exe_path` from
     /// its root file system.
     pub program: &'a [u8],
@@ -86,6 +92,7 @@ impl<'a> Bundle<'a> {
             .into_iter()
             .chain(self.argv.iter())
             .chain(self.envp.iter())
+            .chain(self.mounts.iter())
         {
             strings.extend_from_slice(s);
             strings.push(0);
@@ -98,6 +105,8 @@ impl<'a> Bundle<'a> {
         out.extend_from_slice(&(strings.len() as u32).to_le_bytes());
         out.extend_from_slice(&(program_offset as u32).to_le_bytes());
         out.extend_from_slice(&(self.program.len() as u64).to_le_bytes());
+        out.extend_from_slice(&(self.mounts.len() as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
         out.extend_from_slice(&strings);
         out.resize(program_offset, 0);
         out.extend_from_slice(self.program);
@@ -117,7 +126,8 @@ impl<'a> Bundle<'a> {
         let strings_len = u32_at(bytes, 16)? as usize;
         let program_offset = u32_at(bytes, 20)? as usize;
         let program_len = u64_at(bytes, 24)?;
-        if argc.saturating_add(envc) > MAX_STRINGS {
+        let mountc = u32_at(bytes, 32)? as usize;
+        if argc.saturating_add(envc).saturating_add(mountc) > MAX_STRINGS {
             return Err(BundleError::TooManyStrings);
         }
         let strings_end = HEADER_LEN
@@ -153,6 +163,10 @@ impl<'a> Bundle<'a> {
         for _ in 0..envc {
             envp.push(next()?);
         }
+        let mut mounts = Vec::with_capacity(mountc);
+        for _ in 0..mountc {
+            mounts.push(next()?);
+        }
         // `split` yields one empty piece after the final NUL; more means extra strings.
         match (parts.next(), parts.next()) {
             (Some([]), None) => {}
@@ -163,6 +177,7 @@ impl<'a> Bundle<'a> {
             cwd,
             argv,
             envp,
+            mounts,
             program,
         })
     }
@@ -179,6 +194,7 @@ mod tests {
             cwd: b"/",
             argv: vec![b"hello".as_slice(), b"a b".as_slice(), b"".as_slice()],
             envp: vec![b"HOME=/".as_slice()],
+            mounts: vec![b"tmpfs - /scratch".as_slice()],
             program: b"\x7fELF-not-really",
         }
     }
@@ -194,13 +210,14 @@ mod tests {
     #[test]
     fn golden_header() {
         let bytes = sample().encode();
-        assert_eq!(&bytes[..8], b"LAMINAB2");
+        assert_eq!(&bytes[..8], b"LAMINAB3");
         assert_eq!(&bytes[8..12], &3u32.to_le_bytes());
         assert_eq!(&bytes[12..16], &1u32.to_le_bytes());
-        // "/usr/bin/hello\0/\0hello\0a b\0\0HOME=/\0"
-        assert_eq!(&bytes[16..20], &35u32.to_le_bytes());
+        // "/usr/bin/hello\0/\0hello\0a b\0\0HOME=/\0tmpfs - /scratch\0"
+        assert_eq!(&bytes[16..20], &52u32.to_le_bytes());
         assert_eq!(&bytes[20..24], &4096u32.to_le_bytes());
-        assert_eq!(&bytes[32..49], b"/usr/bin/hello\0/\0");
+        assert_eq!(&bytes[32..36], &1u32.to_le_bytes());
+        assert_eq!(&bytes[40..57], b"/usr/bin/hello\0/\0");
     }
 
     #[test]

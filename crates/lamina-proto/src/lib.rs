@@ -40,6 +40,7 @@ mod hostile_input {
             cwd: b"/",
             argv: vec![b"x".as_slice(), b"--flag".as_slice()],
             envp: vec![b"A=1".as_slice()],
+            mounts: vec![b"9p vol0 /data".as_slice()],
             program: &[0x7f, b'E', b'L', b'F', 2, 1, 1, 0],
         }
         .encode();

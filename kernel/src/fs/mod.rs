@@ -13,13 +13,6 @@ pub mod vfs;
 
 use vfs::NodeRef;
 
-/// The name /proc/mounts gives the root's file system.
-static ROOT_FS_TYPE: spin::Once<&'static [u8]> = spin::Once::new();
-
-pub fn root_fs_type() -> &'static [u8] {
-    ROOT_FS_TYPE.get().copied().unwrap_or(b"tmpfs")
-}
-
 /// Builds the namespace: `root` at `/` (a fresh tmpfs when there is no
 /// shared root), then /dev, /proc and a tmpfs at /tmp.
 pub fn init(root: Option<(NodeRef, &'static [u8])>, console_is_tty: bool) {
@@ -30,11 +23,10 @@ pub fn init(root: Option<(NodeRef, &'static [u8])>, console_is_tty: bool) {
         }
         (tmp as NodeRef, b"tmpfs")
     });
-    ROOT_FS_TYPE.call_once(|| kind);
-    vfs::mount(b"/", root);
-    vfs::mount(b"/dev", devfs::new(console_is_tty));
-    vfs::mount(b"/proc", procfs::new());
-    vfs::mount(b"/tmp", tmpfs::TmpNode::new_fs() as NodeRef);
+    vfs::mount(b"/", root, kind);
+    vfs::mount(b"/dev", devfs::new(console_is_tty), b"devtmpfs");
+    vfs::mount(b"/proc", procfs::new(), b"proc");
+    vfs::mount(b"/tmp", tmpfs::TmpNode::new_fs() as NodeRef, b"tmpfs");
 }
 
 /// Creates `path` and its missing parents, as `mkdir -p` (the workload's

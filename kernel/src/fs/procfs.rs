@@ -88,17 +88,7 @@ fn cpuinfo() -> Vec<u8> {
 
 fn mounts() -> Vec<u8> {
     let mut out = Vec::new();
-    for path in vfs::mount_paths() {
-        let kind: &[u8] = match path.as_slice() {
-            b"/proc" => b"proc",
-            b"/dev" => b"devtmpfs",
-            _ => b"tmpfs",
-        };
-        let kind = if path == b"/" {
-            super::root_fs_type()
-        } else {
-            kind
-        };
+    for (path, kind) in vfs::mount_table() {
         out.extend_from_slice(kind);
         out.push(b' ');
         out.extend_from_slice(&path);

@@ -182,10 +182,12 @@ pub const NAME_MAX: usize = 255;
 /// Symlinks followed in one walk before ELOOP (Linux's MAXSYMLINKS).
 const MAX_SYMLINKS: usize = 40;
 
-/// A mounted file system: its absolute path and its root.
+/// A mounted file system: its absolute path, its root, and its type's
+/// name (/proc/mounts).
 struct Mount {
     path: Vec<u8>,
     root: NodeRef,
+    kind: &'static [u8],
 }
 
 /// The mount table; `/` is the first entry.
@@ -193,12 +195,13 @@ static MOUNTS: RwLock<Vec<Mount>> = RwLock::new(Vec::new());
 
 /// Mounts `root` at the absolute, canonical `path`, replacing a mount
 /// there. The mount point need not exist in the file system below.
-pub fn mount(path: &[u8], root: NodeRef) {
+pub fn mount(path: &[u8], root: NodeRef, kind: &'static [u8]) {
     let mut mounts = MOUNTS.write();
     mounts.retain(|m| m.path != path);
     mounts.push(Mount {
         path: path.to_vec(),
         root,
+        kind,
     });
 }
 
@@ -210,9 +213,18 @@ fn mounted_at(path: &[u8]) -> Option<NodeRef> {
         .map(|m| Arc::clone(&m.root))
 }
 
-/// Mount points, for /proc/mounts: (path, file system name).
+/// Mount points, in mount order.
 pub fn mount_paths() -> Vec<Vec<u8>> {
     MOUNTS.read().iter().map(|m| m.path.clone()).collect()
+}
+
+/// Mount points with their file system type, for /proc/mounts.
+pub fn mount_table() -> Vec<(Vec<u8>, &'static [u8])> {
+    MOUNTS
+        .read()
+        .iter()
+        .map(|m| (m.path.clone(), m.kind))
+        .collect()
 }
 
 /// A node and the canonical absolute path it was reached by.
