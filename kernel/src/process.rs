@@ -36,6 +36,8 @@ pub struct Process {
     pub gs_base: u64,
     pub exe_path: Vec<u8>,
     pub fds: crate::fs::fd::FdTable,
+    /// `MAP_SHARED` file mappings, written back on msync, munmap and exit.
+    pub shared_maps: crate::mm::shared::SharedMappings,
     pub sigactions: [KernelSigaction; SIGNALS],
     pub sigmask: u64,
     pub altstack: StackT,
@@ -247,6 +249,7 @@ impl Process {
             gs_base: 0,
             exe_path: exe_path.to_vec(),
             fds: crate::fs::fd::FdTable::standard(ttys),
+            shared_maps: crate::mm::shared::SharedMappings::default(),
             sigactions: [KernelSigaction::default(); SIGNALS],
             sigmask: 0,
             altstack: StackT {
@@ -266,8 +269,17 @@ impl Process {
         })
     }
 
-    /// Runs the process until it exits or is killed.
+    /// Runs the process until it exits or is killed, then writes its
+    /// shared file mappings back (as Linux does when the mappings go).
     pub fn run(&mut self) -> ExitStatus {
+        let status = self.run_until_exit();
+        if let Err(e) = self.shared_maps.write_back_all(&self.mm) {
+            crate::log!("process: writing shared mappings back failed: {}", e.name());
+        }
+        status
+    }
+
+    fn run_until_exit(&mut self) -> ExitStatus {
         self.mm.activate();
         crate::boot_report_ready();
         loop {

@@ -2,4 +2,5 @@
 
 pub mod frame;
 pub mod heap;
+pub mod shared;
 pub mod vm;

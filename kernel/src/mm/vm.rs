@@ -290,6 +290,12 @@ impl AddressSpace {
         (top >= MMAP_MIN + len).then(|| top - len)
     }
 
+    /// The frame behind the page at `addr`, if it has one (never touched:
+    /// none; nothing is allocated).
+    pub fn mapped_frame(&self, addr: u64) -> Option<u64> {
+        self.root.translate(addr).map(|(frame, _)| frame)
+    }
+
     /// Every region as (start, end, protection, whether it is backed by
     /// the program image), in address order (/proc/self/maps).
     pub fn regions(&self) -> impl Iterator<Item = (u64, u64, Prot, bool)> + '_ {

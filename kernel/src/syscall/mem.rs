@@ -54,10 +54,13 @@ pub fn mmap(
         if !file.object.seekable() || file.object.node().is_none() {
             return Err(Errno::ENODEV);
         }
-        // A shared writable mapping must reach the file; lamina cannot
-        // write pages back yet, and refuses it rather than lose the data.
-        if req.flags.contains(MmapFlags::SHARED) && req.prot.contains(MmapProt::WRITE) {
-            return Err(Errno::ENODEV);
+        // A shared writable mapping writes the file: it must be open for
+        // writing (Linux's rule).
+        if req.flags.contains(MmapFlags::SHARED)
+            && req.prot.contains(MmapProt::WRITE)
+            && !file.writable()
+        {
+            return Err(Errno::EACCES);
         }
         Some(file)
     };
@@ -70,7 +73,7 @@ pub fn mmap(
         if req.flags.contains(MmapFlags::FIXED_NOREPLACE) && !p.mm.is_free(req.addr, end) {
             return Err(Errno::EEXIST);
         }
-        p.mm.unmap_range(req.addr, end);
+        unmap_writing_back(p, req.addr, end);
         req.addr
     } else {
         let hint = page_round_down(req.addr);
@@ -85,8 +88,31 @@ pub fn mmap(
             p.mm.unmap_range(start, start + req.len);
             return Err(e);
         }
+        // A shared mapping of a file open for writing goes back to it
+        // (mprotect may make a read-only one writable later).
+        if req.flags.contains(MmapFlags::SHARED) && file.writable() {
+            p.shared_maps.add(start, start + req.len, file, req.offset);
+        }
     }
     Ok(start)
+}
+
+/// `msync`: writes the range's shared file pages back now.
+pub fn msync(p: &mut Process, addr: u64, len: u64, flags: u64) -> SysResult {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & (MS_ASYNC | MS_SYNC) == (MS_ASYNC | MS_SYNC)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let (start, end) = aligned_range(addr, len)?;
+    if p.mm.prot_at(start).is_none() && start != end {
+        return Err(Errno::ENOMEM);
+    }
+    p.shared_maps.write_back(&p.mm, start, end)?;
+    Ok(0)
 }
 
 /// A private file mapping's contents, read now: the file's bytes from
@@ -121,8 +147,19 @@ pub fn munmap(p: &mut Process, addr: u64, len: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let (start, end) = aligned_range(addr, len).map_err(|_| Errno::EINVAL)?;
-    p.mm.unmap_range(start, end);
+    unmap_writing_back(p, start, end);
     Ok(0)
+}
+
+/// Unmaps `[start, end)`; shared file pages there go back to their files
+/// first.
+fn unmap_writing_back(p: &mut Process, start: u64, end: u64) {
+    let written = p.shared_maps.write_back(&p.mm, start, end);
+    p.shared_maps.remove(start, end);
+    p.mm.unmap_range(start, end);
+    if let Err(e) = written {
+        crate::log!("munmap: writing shared pages back failed: {}", e.name());
+    }
 }
 
 pub fn mprotect(p: &mut Process, addr: u64, len: u64, prot: u64) -> SysResult {
@@ -158,7 +195,7 @@ pub fn mremap(
         return Err(Errno::EFAULT);
     }
     if new_len <= old_len {
-        p.mm.unmap_range(old + new_len, old_end);
+        unmap_writing_back(p, old + new_len, old_end);
         return Ok(old);
     }
     let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
@@ -171,6 +208,11 @@ pub fn mremap(
     }
     let new = p.mm.find_free(new_len).ok_or(Errno::ENOMEM)?;
     p.mm.insert(new, new + new_len, prot)?;
+    // A moved shared file mapping is written back first and then is
+    // private memory: its pages no longer reach the file.
+    let written = p.shared_maps.write_back(&p.mm, old, old_end);
+    p.shared_maps.remove(old, old_end);
+    written?;
     p.mm.move_pages(old, new, old_len)?;
     Ok(new)
 }

@@ -116,6 +116,7 @@ pub fn dispatch(p: &mut Process) -> Flow {
         nr::BRK => Ok(p.mm.brk(a[0])),
         nr::MMAP => mem::mmap(p, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::MUNMAP => mem::munmap(p, a[0], a[1]),
+        nr::MSYNC => mem::msync(p, a[0], a[1], a[2]),
         nr::MPROTECT => mem::mprotect(p, a[0], a[1], a[2]),
         nr::MREMAP => mem::mremap(p, a[0], a[1], a[2], a[3], a[4]),
         nr::MADVISE => mem::madvise(p, a[0], a[1], a[2]),

@@ -1,0 +1,119 @@
+//! Shared file mappings (`MAP_SHARED`): what the workload writes into them
+//! goes back to the file on `msync`, on `munmap` and when it exits.
+//!
+//! The pages are the address space's own frames, filled from the file at
+//! `mmap` time; the file learns of changes only at those three points (one
+//! process, so no other mapping of the file can observe the difference).
+//! Every page the workload has touched is written back, changed or not.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lamina_abi::errno::Errno;
+
+use super::vm::AddressSpace;
+use crate::arch::phys::{self, PAGE_SIZE};
+use crate::fs::file::OpenFile;
+
+/// One `MAP_SHARED` mapping of a file opened for writing.
+struct SharedMapping {
+    start: u64,
+    end: u64,
+    file: Arc<OpenFile>,
+    /// The file offset of `start`.
+    offset: u64,
+}
+
+#[derive(Default)]
+pub struct SharedMappings {
+    mappings: Vec<SharedMapping>,
+}
+
+impl core::fmt::Debug for SharedMappings {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SharedMappings")
+            .field("count", &self.mappings.len())
+            .finish()
+    }
+}
+
+impl SharedMappings {
+    pub fn add(&mut self, start: u64, end: u64, file: Arc<OpenFile>, offset: u64) {
+        self.mappings.push(SharedMapping {
+            start,
+            end,
+            file,
+            offset,
+        });
+    }
+
+    /// Writes the touched pages of `[start, end)` back to their files.
+    /// Returns the first error, after trying every page.
+    pub fn write_back(&self, mm: &AddressSpace, start: u64, end: u64) -> Result<(), Errno> {
+        let mut result = Ok(());
+        for m in self
+            .mappings
+            .iter()
+            .filter(|m| m.start < end && start < m.end)
+        {
+            let size = match m.file.object.size() {
+                Ok(size) => size,
+                Err(e) => {
+                    result = result.and(Err(e));
+                    continue;
+                }
+            };
+            let mut page = m.start.max(start);
+            let mut buf = [0u8; PAGE_SIZE as usize];
+            while page < m.end.min(end) {
+                let file_at = m.offset + (page - m.start);
+                // Bytes past the end of the file are not the file's: a
+                // mapping never grows it.
+                let len = size.saturating_sub(file_at).min(PAGE_SIZE) as usize;
+                if len > 0 {
+                    if let Some(frame) = mm.mapped_frame(page) {
+                        phys::read(frame, &mut buf[..len]);
+                        if let Err(e) = m.file.write_at(file_at, &buf[..len]) {
+                            result = result.and(Err(e));
+                        }
+                    }
+                }
+                page += PAGE_SIZE;
+            }
+        }
+        result
+    }
+
+    /// Forgets `[start, end)` (after it was written back and unmapped):
+    /// mappings that straddle it keep their other parts.
+    pub fn remove(&mut self, start: u64, end: u64) {
+        let mut kept = Vec::new();
+        for m in self.mappings.drain(..) {
+            if m.end <= start || end <= m.start {
+                kept.push(m);
+                continue;
+            }
+            if m.start < start {
+                kept.push(SharedMapping {
+                    start: m.start,
+                    end: start,
+                    file: Arc::clone(&m.file),
+                    offset: m.offset,
+                });
+            }
+            if end < m.end {
+                kept.push(SharedMapping {
+                    start: end,
+                    end: m.end,
+                    offset: m.offset + (end - m.start),
+                    file: m.file,
+                });
+            }
+        }
+        self.mappings = kept;
+    }
+
+    /// Everything, at exit.
+    pub fn write_back_all(&self, mm: &AddressSpace) -> Result<(), Errno> {
+        self.write_back(mm, 0, u64::MAX)
+    }
+}
