@@ -98,14 +98,43 @@ fn read_iovecs(p: &mut Process, iov: u64, count: u64) -> Result<Vec<Iovec>, Errn
     Ok(decode_iovecs(&raw).collect())
 }
 
-pub fn writev(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
+/// Which way a vectored transfer goes.
+#[derive(Clone, Copy)]
+enum Direction {
+    Read,
+    Write,
+}
+
+/// `readv`/`writev`/`preadv`/`pwritev`: buffer after buffer, at the shared
+/// offset or from `at`, until one comes back short (for a stream's read,
+/// until one gets data); an error after some bytes moved ends the call
+/// with those bytes.
+fn transfer_iovecs(
+    p: &mut Process,
+    fd: u64,
+    iov: u64,
+    count: u64,
+    mut at: At,
+    direction: Direction,
+) -> SysResult {
     let file = p.fds.file(fd)?;
     let mut total = 0;
     for v in read_iovecs(p, iov, count)? {
-        match write_to(p, &file, v.base, v.len, At::Shared) {
+        let moved = match direction {
+            Direction::Read => read_from(p, &file, v.base, v.len, at),
+            Direction::Write => write_to(p, &file, v.base, v.len, at),
+        };
+        match moved {
             Ok(n) => {
                 total += n;
-                if n < v.len {
+                if let At::Offset(offset) = &mut at {
+                    *offset += n;
+                }
+                // A stream's read returns what has arrived: the next
+                // buffer would wait for more (a pipe's readv does not).
+                let stream_read =
+                    matches!(direction, Direction::Read) && n > 0 && !file.object.seekable();
+                if n < v.len || stream_read {
                     break;
                 }
             }
@@ -114,56 +143,24 @@ pub fn writev(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
         }
     }
     Ok(total)
+}
+
+pub fn writev(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
+    transfer_iovecs(p, fd, iov, count, At::Shared, Direction::Write)
 }
 
 pub fn readv(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
-    let file = p.fds.file(fd)?;
-    let iovecs = read_iovecs(p, iov, count)?;
-    // One read fills the first non-empty buffer: what a short read from a pipe does.
-    match iovecs.iter().find(|v| v.len > 0) {
-        Some(v) => read_from(p, &file, v.base, v.len, At::Shared),
-        None => Ok(0),
-    }
+    transfer_iovecs(p, fd, iov, count, At::Shared, Direction::Read)
 }
 
 pub fn preadv(p: &mut Process, fd: u64, iov: u64, count: u64, offset: u64) -> SysResult {
-    let file = p.fds.file(fd)?;
-    let mut at = offset_arg(offset)?;
-    let mut total = 0;
-    for v in read_iovecs(p, iov, count)? {
-        match read_from(p, &file, v.base, v.len, At::Offset(at)) {
-            Ok(n) => {
-                total += n;
-                at += n;
-                if n < v.len {
-                    break;
-                }
-            }
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        }
-    }
-    Ok(total)
+    let at = At::Offset(offset_arg(offset)?);
+    transfer_iovecs(p, fd, iov, count, at, Direction::Read)
 }
 
 pub fn pwritev(p: &mut Process, fd: u64, iov: u64, count: u64, offset: u64) -> SysResult {
-    let file = p.fds.file(fd)?;
-    let mut at = offset_arg(offset)?;
-    let mut total = 0;
-    for v in read_iovecs(p, iov, count)? {
-        match write_to(p, &file, v.base, v.len, At::Offset(at)) {
-            Ok(n) => {
-                total += n;
-                at += n;
-                if n < v.len {
-                    break;
-                }
-            }
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        }
-    }
-    Ok(total)
+    let at = At::Offset(offset_arg(offset)?);
+    transfer_iovecs(p, fd, iov, count, at, Direction::Write)
 }
 
 pub fn close(p: &mut Process, fd: u64) -> SysResult {
