@@ -1877,6 +1877,43 @@ fn file_mappings_match_linux() {
     });
 }
 
+/// tmpfs keeps file data in guest memory outside the kernel heap: 64 MiB
+/// fit in the default 256M; filling it past half the guest's memory is
+/// ENOSPC for the writer (as Linux's default tmpfs size), not an
+/// out-of-memory kill.
+#[test]
+fn tmpfs_holds_big_files_and_fills_with_enospc() {
+    let busybox = Path::new(BUSYBOX);
+    on_targets(Depth::Full, |target| {
+        let fits = LaminaRun::new(
+            target,
+            busybox,
+            &["dd", "if=/dev/zero", "of=/tmp/f", "bs=1M", "count=64"],
+        )
+        .run();
+        if fits.status != 0 || !fits.stderr.contains("64+0 records out") {
+            return Err(describe("lamina", &fits));
+        }
+        let full = LaminaRun {
+            memory: Some("64M"),
+            ..LaminaRun::new(
+                target,
+                busybox,
+                &["dd", "if=/dev/zero", "of=/tmp/f", "bs=1M", "count=100"],
+            )
+        }
+        .run();
+        if full.status == 1 && full.stderr.contains("No space left on device") {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected ENOSPC from dd, status 1\n{}",
+                describe("lamina", &full)
+            ))
+        }
+    });
+}
+
 #[test]
 fn rust_std_hello() {
     let w = workloads();

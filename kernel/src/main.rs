@@ -126,10 +126,11 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     finish(status)
 }
 
-/// The 9P2000.L message size asked of the server: large reads and writes
-/// go in few round trips, and each direction is one contiguous DMA buffer
-/// of this size.
-const NINE_P_MSIZE: u32 = 512 << 10;
+/// The 9P2000.L message size asked of the server: 512 KiB of data (the
+/// system calls' transfer chunk) plus a page for the message header, so a
+/// large read or write is one request per chunk; each direction is one
+/// contiguous DMA buffer of this size.
+const NINE_P_MSIZE: u32 = (512 << 10) + 4096;
 
 /// The root of the 9P share tagged `tag`; the host made the device, so a
 /// share that cannot be reached is lamina's fault, and a panic.

@@ -17,13 +17,122 @@ use crate::time;
 /// `TMPFS_MAGIC` for `statfs`.
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 const BLOCK_SIZE: i64 = 4096;
-/// A tmpfs file may not outgrow this (the kernel heap holds it).
+/// A tmpfs file may not outgrow this (its page list lives in the heap).
 const MAX_FILE_BYTES: u64 = 1 << 30;
 
 enum Content {
     Directory(BTreeMap<Vec<u8>, Arc<TmpNode>>),
-    File(Vec<u8>),
+    File(FilePages),
     Symlink(Vec<u8>),
+}
+
+/// Frames all tmpfs files hold together; like Linux's default `size=50%`,
+/// they may take at most half of guest memory, so filling a tmpfs gives
+/// ENOSPC instead of starving the workload's own memory.
+static PAGES_IN_USE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+fn take_page() -> Result<u64, Errno> {
+    use core::sync::atomic::Ordering;
+    let (_, total) = crate::mm::frame::stats();
+    if PAGES_IN_USE.load(Ordering::Relaxed) >= total / 2 {
+        return Err(Errno::ENOSPC);
+    }
+    let frame = crate::mm::frame::alloc_zeroed().ok_or(Errno::ENOSPC)?;
+    PAGES_IN_USE.fetch_add(1, Ordering::Relaxed);
+    Ok(frame)
+}
+
+fn give_page(frame: u64) {
+    crate::mm::frame::free(frame);
+    PAGES_IN_USE.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// No frame behind a page: a hole, which reads as zeros.
+const HOLE: u64 = u64::MAX;
+const PAGE: u64 = crate::arch::phys::PAGE_SIZE;
+
+/// A tmpfs file's bytes, in frames of their own (guest RAM, not the kernel
+/// heap), one per 4 KiB page; holes take none. Given back when the file
+/// goes.
+#[derive(Default)]
+struct FilePages {
+    len: u64,
+    frames: Vec<u64>,
+}
+
+impl FilePages {
+    fn read(&self, offset: u64, buf: &mut [u8]) -> usize {
+        let end = offset.saturating_add(buf.len() as u64).min(self.len);
+        let mut at = offset;
+        while at < end {
+            let page = (at / PAGE) as usize;
+            let in_page = at % PAGE;
+            let n = (PAGE - in_page).min(end - at) as usize;
+            let out = &mut buf[(at - offset) as usize..][..n];
+            match self.frames.get(page).copied().unwrap_or(HOLE) {
+                HOLE => out.fill(0),
+                frame => crate::arch::phys::read(frame + in_page, out),
+            }
+            at += n as u64;
+        }
+        end.saturating_sub(offset) as usize
+    }
+
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        let end = offset + data.len() as u64;
+        let pages = end.div_ceil(PAGE) as usize;
+        if self.frames.len() < pages {
+            self.frames
+                .try_reserve(pages - self.frames.len())
+                .map_err(|_| Errno::ENOSPC)?;
+            self.frames.resize(pages, HOLE);
+        }
+        let mut at = offset;
+        while at < end {
+            let page = (at / PAGE) as usize;
+            let in_page = at % PAGE;
+            let n = (PAGE - in_page).min(end - at) as usize;
+            if self.frames[page] == HOLE {
+                match take_page() {
+                    Ok(frame) => self.frames[page] = frame,
+                    // A short write, as Linux gives when the space runs
+                    // out part way.
+                    Err(e) if at == offset => return Err(e),
+                    Err(_) => return Ok((at - offset) as usize),
+                }
+            }
+            crate::arch::phys::write(
+                self.frames[page] + in_page,
+                &data[(at - offset) as usize..][..n],
+            );
+            at += n as u64;
+            self.len = self.len.max(at);
+        }
+        Ok(data.len())
+    }
+
+    /// Sets the length: pages past it go back, the tail of the last one
+    /// is zeroed (so a later extension reads zeros there).
+    fn truncate(&mut self, len: u64) {
+        let keep = len.div_ceil(PAGE) as usize;
+        for frame in self.frames.drain(keep.min(self.frames.len())..) {
+            if frame != HOLE {
+                give_page(frame);
+            }
+        }
+        if !len.is_multiple_of(PAGE) {
+            if let Some(&frame) = self.frames.get(keep - 1).filter(|&&f| f != HOLE) {
+                crate::arch::phys::zero(frame + len % PAGE, (PAGE - len % PAGE) as usize);
+            }
+        }
+        self.len = len;
+    }
+}
+
+impl Drop for FilePages {
+    fn drop(&mut self) {
+        self.truncate(0);
+    }
 }
 
 struct Meta {
@@ -162,7 +271,7 @@ impl Node for TmpNode {
 
     fn stat(&self) -> Result<Stat, Errno> {
         let size = match &*self.content.lock() {
-            Content::File(data) => data.len() as i64,
+            Content::File(data) => data.len as i64,
             Content::Symlink(target) => target.len() as i64,
             Content::Directory(_) => BLOCK_SIZE,
         };
@@ -239,8 +348,12 @@ impl Node for TmpNode {
 
     fn create(&self, name: &[u8], mode: u32) -> Result<NodeRef, Errno> {
         let this = self.self_arc()?;
-        this.insert(name, S_IFREG | (mode & 0o7777), Content::File(Vec::new()))
-            .map(|node| node as NodeRef)
+        this.insert(
+            name,
+            S_IFREG | (mode & 0o7777),
+            Content::File(FilePages::default()),
+        )
+        .map(|node| node as NodeRef)
     }
 
     fn mkdir(&self, name: &[u8], mode: u32) -> Result<(), Errno> {
@@ -376,7 +489,7 @@ impl Node for TmpNode {
             _ => {
                 if flags & O_TRUNC != 0 && matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR) {
                     if let Content::File(data) = &mut *self.content.lock() {
-                        data.clear();
+                        data.truncate(0);
                     }
                     self.touch_mtime();
                 }
@@ -391,7 +504,7 @@ impl Node for TmpNode {
                 return Err(Errno::EFBIG);
             }
             match &mut *self.content.lock() {
-                Content::File(data) => data.resize(size as usize, 0),
+                Content::File(data) => data.truncate(size),
                 Content::Directory(_) => return Err(Errno::EISDIR),
                 Content::Symlink(_) => return Err(Errno::EINVAL),
             }
@@ -457,34 +570,22 @@ struct TmpFile {
 impl FileObject for TmpFile {
     fn read(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         match &*self.node.content.lock() {
-            Content::File(data) => {
-                let start = (offset as usize).min(data.len());
-                let n = buf.len().min(data.len() - start);
-                buf[..n].copy_from_slice(&data[start..start + n]);
-                Ok(n)
-            }
+            Content::File(data) => Ok(data.read(offset, buf)),
             _ => Err(Errno::EINVAL),
         }
     }
 
     fn write(&self, offset: u64, bytes: &[u8]) -> Result<usize, Errno> {
-        let end = offset
+        offset
             .checked_add(bytes.len() as u64)
             .filter(|&end| end <= MAX_FILE_BYTES)
             .ok_or(Errno::EFBIG)?;
-        match &mut *self.node.content.lock() {
-            Content::File(data) => {
-                if data.len() < end as usize {
-                    data.try_reserve(end as usize - data.len())
-                        .map_err(|_| Errno::ENOSPC)?;
-                    data.resize(end as usize, 0);
-                }
-                data[offset as usize..end as usize].copy_from_slice(bytes);
-            }
+        let written = match &mut *self.node.content.lock() {
+            Content::File(data) => data.write(offset, bytes)?,
             _ => return Err(Errno::EINVAL),
-        }
+        };
         self.node.touch_mtime();
-        Ok(bytes.len())
+        Ok(written)
     }
 
     fn seekable(&self) -> bool {

@@ -13,8 +13,9 @@ use crate::fs::fd::{Entry, MAX_FDS};
 use crate::fs::file::OpenFile;
 use crate::process::Process;
 
-/// Largest chunk moved per step of a read or write.
-const IO_CHUNK: usize = 64 * 1024;
+/// Largest chunk moved per step of a read or write: one 9P message's worth
+/// (the kernel's msize), so a large transfer is one request per chunk.
+const IO_CHUNK: usize = 512 * 1024;
 
 /// Where a transfer happens: the shared offset, or a given one (`pread`).
 #[derive(Clone, Copy)]
@@ -53,15 +54,32 @@ fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sy
     if len == 0 {
         return Ok(0);
     }
-    let mut chunk = vec![0u8; (len as usize).min(IO_CHUNK)];
+    let len = len as usize;
+    let mut chunk = vec![0u8; len.min(IO_CHUNK)];
     // Check the buffer before consuming input, so a bad pointer loses nothing.
     p.mm.copy_out(buf, &chunk[..1])?;
-    let n = match at {
-        At::Shared => file.read(&mut chunk)?,
-        At::Offset(offset) => file.read_at(offset, &mut chunk)?,
-    };
-    p.mm.copy_out(buf, &chunk[..n])?;
-    Ok(n as u64)
+    // A stream returns what has arrived (one read); a file or a device
+    // fills the whole buffer unless it ends first, as on Linux.
+    let stream = !file.object.seekable();
+    let mut done = 0;
+    while done < len {
+        let want = (len - done).min(chunk.len());
+        let n = match at {
+            At::Shared => file.read(&mut chunk[..want]),
+            At::Offset(offset) => file.read_at(offset + done as u64, &mut chunk[..want]),
+        };
+        let n = match n {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        p.mm.copy_out(buf + done as u64, &chunk[..n])?;
+        done += n;
+        if n < want || stream {
+            break;
+        }
+    }
+    Ok(done as u64)
 }
 
 pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
