@@ -234,6 +234,9 @@ fn report_boot_time() {
             f.smap
         );
     }
+    if console::verbose() && fs::p9::requests_sent() > 0 {
+        log!("fs: {} 9P requests", fs::p9::requests_sent());
+    }
     if console::verbose() && user != 0 {
         let cycles = user - time::entry_tsc();
         log!(

@@ -7,6 +7,7 @@
 //! (one CPU, a kernel that is not preempted), so one tag serves all.
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lamina_9p::{self as p9, DirEntries, Qid, Rmsg, Tmsg, WalkNames};
@@ -44,12 +45,47 @@ struct Wire {
     transport: Box<dyn Transport>,
 }
 
-/// A 9P session: the transport, the negotiated `msize` and the fid numbers.
+/// A 9P session: the transport, the negotiated `msize`, the fid numbers
+/// and the walked directories.
 pub struct Client {
     wire: Mutex<Wire>,
     msize: u32,
     fids: Mutex<FidNumbers>,
     fs_id: usize,
+    directories: Mutex<DirectoryCache>,
+}
+
+/// Directories walked before, by their path in the export, so that a path
+/// walk does not re-walk (and clunk) every directory above its last
+/// component. It holds no metadata: QEMU's server keeps a path in each fid,
+/// so a cached fid names whatever is at that path now, exactly as a fresh
+/// walk would. A directory this client renames or removes is dropped (all
+/// of them, to keep it simple); the cache is bounded.
+#[derive(Default)]
+struct DirectoryCache {
+    nodes: BTreeMap<Vec<u8>, Arc<P9Node>>,
+}
+
+/// Directories kept at most (each holds one fid on the server).
+const CACHED_DIRECTORIES: usize = 256;
+
+impl DirectoryCache {
+    fn get(&self, path: &[u8]) -> Option<Arc<P9Node>> {
+        self.nodes.get(path).cloned()
+    }
+
+    fn put(&mut self, node: Arc<P9Node>) {
+        if self.nodes.len() >= CACHED_DIRECTORIES {
+            self.nodes.clear();
+        }
+        self.nodes.insert(node.path.clone(), node);
+    }
+
+    /// Takes every entry out; the caller drops them outside the lock
+    /// (dropping a node clunks its fid, which needs the wire).
+    fn take_all(&mut self) -> BTreeMap<Vec<u8>, Arc<P9Node>> {
+        core::mem::take(&mut self.nodes)
+    }
 }
 
 /// Fid numbers in use; released numbers are reused first.
@@ -65,6 +101,13 @@ impl FidNumbers {
             self.next
         })
     }
+}
+
+/// 9P requests sent, all sessions together (`--verbose` shows it at exit).
+static REQUESTS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+pub fn requests_sent() -> u64 {
+    REQUESTS.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 fn errno_of(ecode: u32) -> Errno {
@@ -86,6 +129,7 @@ impl Client {
                 free: Vec::new(),
             }),
             fs_id: vfs::next_fs_id(),
+            directories: Mutex::new(DirectoryCache::default()),
         };
         let agreed = client.rpc_tagged(
             p9::NOTAG,
@@ -144,6 +188,7 @@ impl Client {
         reply: impl FnOnce(Rmsg<'_>) -> Result<R, Errno>,
     ) -> Result<R, Errno> {
         let mut wire = self.wire.lock();
+        REQUESTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let msize = self.msize.max(p9::IOHDRSZ);
         let mut encoded = Ok(0);
         let mut reply = Some(reply);
@@ -227,7 +272,15 @@ impl Client {
             client: Arc::clone(self),
             fid,
             kind: kind_of_qid(&attr.qid),
+            path: Vec::new(),
+            created: Mutex::new(None),
         }))
+    }
+
+    /// Forgets every cached directory (after a rename or removal of one).
+    fn forget_directories(&self) {
+        let dropped = self.directories.lock().take_all();
+        drop(dropped);
     }
 }
 
@@ -289,17 +342,39 @@ pub struct P9Node {
     client: Arc<Client>,
     fid: Fid,
     kind: NodeKind,
+    /// Its path in the export ("" for the root, else "/a/b").
+    path: Vec<u8>,
+    /// The fid `Tlcreate` left open (read-write) on a file this client
+    /// just created, and its iounit: the `open` that follows a create
+    /// takes it instead of walking and opening another.
+    created: Mutex<Option<(Fid, u32)>>,
 }
 
 impl P9Node {
     fn child(&self, name: &[u8]) -> Result<NodeRef, Errno> {
+        self.child_node(name).map(|node| node as NodeRef)
+    }
+
+    fn child_node(&self, name: &[u8]) -> Result<Arc<P9Node>, Errno> {
+        let mut path = self.path.clone();
+        path.push(b'/');
+        path.extend_from_slice(name);
+        if let Some(cached) = self.client.directories.lock().get(&path) {
+            return Ok(cached);
+        }
         let (fid, qid) = self.client.walk(&self.fid, &[name])?;
         let qid = qid.ok_or(Errno::EIO)?;
-        Ok(Arc::new(P9Node {
+        let node = Arc::new(P9Node {
             client: Arc::clone(&self.client),
             fid,
             kind: kind_of_qid(&qid),
-        }))
+            path,
+            created: Mutex::new(None),
+        });
+        if node.kind == NodeKind::Directory {
+            self.client.directories.lock().put(Arc::clone(&node));
+        }
+        Ok(node)
     }
 
     /// `other` as a node of this same export, else EXDEV.
@@ -349,7 +424,7 @@ impl Node for P9Node {
 
     fn create(&self, name: &[u8], mode: u32) -> Result<NodeRef, Errno> {
         let (fid, _) = self.client.walk(&self.fid, &[])?;
-        self.client.rpc(
+        let iounit = self.client.rpc(
             &Tmsg::Lcreate {
                 fid: fid.id,
                 name,
@@ -358,13 +433,15 @@ impl Node for P9Node {
                 gid: ROOT_UID,
             },
             |reply| match reply {
-                Rmsg::Lcreate { .. } => Ok(()),
+                Rmsg::Lcreate { iounit, .. } => Ok(iounit),
                 _ => Err(Errno::EIO),
             },
         )?;
-        // That fid is now the opened new file; the node keeps a plain walk.
-        drop(fid);
-        self.child(name)
+        // That fid is now the opened new file, kept for the open that
+        // follows; the node itself holds a plain walk.
+        let node = self.child_node(name)?;
+        *node.created.lock() = Some((fid, iounit));
+        Ok(node)
     }
 
     fn mkdir(&self, name: &[u8], mode: u32) -> Result<(), Errno> {
@@ -422,6 +499,9 @@ impl Node for P9Node {
             _ => {}
         }
         drop(child);
+        if directory {
+            self.client.forget_directories();
+        }
         self.client.rpc(
             &Tmsg::Unlinkat {
                 dirfid: self.fid.id,
@@ -446,6 +526,8 @@ impl Node for P9Node {
         if no_replace && new_parent.child(new_name).is_ok() {
             return Err(Errno::EEXIST);
         }
+        // A directory moved (or replaced) takes its cached paths with it.
+        self.client.forget_directories();
         self.client.rpc(
             &Tmsg::Renameat {
                 olddirfid: self.fid.id,
@@ -481,7 +563,11 @@ impl Node for P9Node {
         } else {
             lopen_flags(flags)
         };
-        let (fid, iounit) = self.open_fid(flags)?;
+        let created = self.created.lock().take();
+        let (fid, iounit) = match created {
+            Some(opened) if self.kind == NodeKind::Regular => opened,
+            _ => self.open_fid(flags)?,
+        };
         Ok(Arc::new(P9File {
             node: self,
             fid,
