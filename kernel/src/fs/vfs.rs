@@ -464,11 +464,11 @@ pub fn next_fs_id() -> usize {
     NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
 }
 
-/// An opened directory: `getdents64` through the node's `read_dir`.
+/// An opened directory: `getdents64` through the node's `read_dir`, or
+/// through a listing taken when it was opened (/proc's process-dependent
+/// directories, which cannot see the process later).
 pub struct DirFile {
     node: NodeRef,
-    /// The listing callback needs the process only for /proc; a directory
-    /// of another file system ignores it.
     proc_listing: Option<Vec<DirEntry>>,
 }
 
@@ -551,7 +551,7 @@ impl ProcessView for NoProcess {
     }
 }
 
-/// Rejects a symlink target or name with a NUL or over the limits.
+/// Rejects a name longer than NAME_MAX.
 pub fn check_name(name: &[u8]) -> Result<(), Errno> {
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);

@@ -88,8 +88,9 @@ fn fd_node(p: &Process, fd: u64) -> Result<(Arc<OpenFile>, NodeRef), Errno> {
     Ok((file, node))
 }
 
-/// The object a `*at` call with AT_EMPTY_PATH and "" is about, or the
-/// path's: (node, the open file when it came from a descriptor).
+/// The node a `*at` call is about: with AT_EMPTY_PATH and "", the
+/// descriptor's own (EBADF for one without a node, such as the console),
+/// else the path's.
 fn target_at(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> Result<NodeRef, Errno> {
     let name = read_path(p, path)?;
     if name.is_empty() {
