@@ -1401,6 +1401,15 @@ fn volumes_and_tmpfs_mounts() {
         "echo kept > /scratch/a && read line < /scratch/a && echo $line",
     ]);
     assert_eq!(tmpfs.stdout, "kept\n", "{}", describe("lamina", &tmpfs));
+    // The root (a share without these directories) lists its mount points.
+    let listing = run(&["ls", "-1", "/"]);
+    for name in ["bin", "data", "dev", "proc", "ro", "scratch", "tmp"] {
+        assert!(
+            listing.stdout.lines().any(|line| line == name),
+            "no {name} in ls /:\n{}",
+            listing.stdout
+        );
+    }
     let mounts = run(&["cat", "/proc/mounts"]);
     for line in [
         "9p / 9p",

@@ -76,6 +76,10 @@ pub trait FileObject: Send + Sync {
     }
 }
 
+/// Directory cursors from here up name the mount points listed after a
+/// directory's own entries (9P's cookies and tmpfs's indexes stay below).
+const MOUNT_CURSORS: u64 = u64::MAX - (1 << 20);
+
 /// An open file description: shared by every descriptor `dup` makes.
 pub struct OpenFile {
     pub object: Arc<dyn FileObject>,
@@ -115,20 +119,52 @@ impl OpenFile {
     }
 
     /// `getdents64`: entries from the shared offset (a cursor) on, as long
-    /// as `sink` takes them; the offset moves past each one taken.
+    /// as `sink` takes them; the offset moves past each one taken. After
+    /// the directory's own entries come the mount points right below it
+    /// that its file system does not have (a `--rootfs` without `dev`,
+    /// `proc` or `tmp` still lists them), at cursors of their own.
     pub fn read_dir(
         &self,
         sink: &mut dyn FnMut(&super::vfs::DirEntry) -> bool,
     ) -> Result<(), Errno> {
         let mut offset = self.offset.lock();
         let mut cursor = *offset;
-        self.object.read_dir(cursor, &mut |entry| {
-            let taken = sink(&entry);
-            if taken {
-                cursor = entry.next;
+        if cursor < MOUNT_CURSORS {
+            let mut refused = false;
+            self.object.read_dir(cursor, &mut |entry| {
+                let taken = sink(&entry);
+                if taken {
+                    cursor = entry.next;
+                } else {
+                    refused = true;
+                }
+                taken
+            })?;
+            if refused {
+                *offset = cursor;
+                return Ok(());
             }
-            taken
-        })?;
+            cursor = MOUNT_CURSORS;
+        }
+        let Some(dir) = self.object.node() else {
+            *offset = cursor;
+            return Ok(());
+        };
+        let missing = super::vfs::mount_points_below(&self.path)
+            .into_iter()
+            .filter(|(name, _)| dir.lookup(name, &super::vfs::NoProcess).is_err());
+        for (index, (name, root)) in missing.enumerate().skip((cursor - MOUNT_CURSORS) as usize) {
+            let entry = super::vfs::DirEntry {
+                ino: root.stat().map(|s| s.st_ino).unwrap_or(1),
+                kind: lamina_abi::dirent::DT_DIR,
+                next: MOUNT_CURSORS + index as u64 + 1,
+                name,
+            };
+            if !sink(&entry) {
+                break;
+            }
+            cursor = entry.next;
+        }
         *offset = cursor;
         Ok(())
     }

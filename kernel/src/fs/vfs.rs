@@ -218,6 +218,21 @@ pub fn mount_paths() -> Vec<Vec<u8>> {
     MOUNTS.read().iter().map(|m| m.path.clone()).collect()
 }
 
+/// The mount points directly below the directory at canonical `path`: their
+/// last component and their root.
+pub fn mount_points_below(path: &[u8]) -> Vec<(Vec<u8>, NodeRef)> {
+    let prefix: &[u8] = if path == b"/" { b"" } else { path };
+    MOUNTS
+        .read()
+        .iter()
+        .filter_map(|m| {
+            let rest = m.path.strip_prefix(prefix)?.strip_prefix(b"/")?;
+            (!rest.is_empty() && !rest.contains(&b'/'))
+                .then(|| (rest.to_vec(), Arc::clone(&m.root)))
+        })
+        .collect()
+}
+
 /// Mount points with their file system type, for /proc/mounts.
 pub fn mount_table() -> Vec<(Vec<u8>, &'static [u8])> {
     MOUNTS
