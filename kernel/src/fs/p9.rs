@@ -782,11 +782,16 @@ impl FileObject for P9File {
             if batch.is_empty() {
                 return Ok(());
             }
+            let before = cursor;
             for entry in batch {
                 cursor = entry.next;
                 if !sink(entry) {
                     return Ok(());
                 }
+            }
+            // A server whose cursor does not move would list forever.
+            if cursor == before {
+                return Err(Errno::EIO);
             }
         }
     }
