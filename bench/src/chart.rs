@@ -1,5 +1,6 @@
 //! A PNG bar chart of the lamina/Linux ratios, one bar per row and accelerator,
-//! on a log scale around 1 (below 1: lamina is smaller or faster).
+//! on a log scale around 1 (below 1: lamina is smaller or faster; rates such
+//! as MB/s are plotted as Linux/lamina, marked "inv.").
 
 use std::path::Path;
 
@@ -10,6 +11,8 @@ use crate::report::{number, Section};
 use crate::Error;
 
 const WIDTH_PX: u32 = 1200;
+/// Wider than WIDTH_PX when there are many rows: at least this per row.
+const COLUMN_PX: u32 = 125;
 const HEIGHT_PX: u32 = 700;
 const FONT_FAMILY: &str = "sans-serif";
 /// One colour per section (accelerator), in order.
@@ -35,13 +38,16 @@ pub fn draw(sections: &[Section], font: &Path, out: &Path) -> Result<(), Error> 
         .map(|s| {
             s.rows
                 .iter()
-                .map(|r| format!("{} ({})", r.short, r.unit))
+                .map(|r| match r.higher_is_better {
+                    false => format!("{} ({})", r.short, r.unit),
+                    true => format!("{} (inv.)", r.short),
+                })
                 .collect()
         })
         .unwrap_or_default();
     let ratios: Vec<f64> = sections
         .iter()
-        .flat_map(|s| s.rows.iter().filter_map(|r| r.ratio()))
+        .flat_map(|s| s.rows.iter().filter_map(|r| r.cost_ratio()))
         .filter(|r| *r > 0.0)
         .collect();
     let lowest = ratios.iter().copied().fold(1.0_f64, f64::min);
@@ -49,11 +55,12 @@ pub fn draw(sections: &[Section], font: &Path, out: &Path) -> Result<(), Error> 
     let y_range = (lowest / 3.0)..(highest * 3.0);
     let columns = labels.len().max(1);
 
-    let root = BitMapBackend::new(out, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
+    let width = WIDTH_PX.max(COLUMN_PX * columns as u32);
+    let root = BitMapBackend::new(out, (width, HEIGHT_PX)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "lamina / Linux utility VM (log scale; below 1 = lamina smaller or faster)",
+            "lamina / Linux utility VM (log scale; below 1 = lamina smaller or faster; rates inverted)",
             (FONT_FAMILY, 22),
         )
         .margin(15)
@@ -86,7 +93,7 @@ pub fn draw(sections: &[Section], font: &Path, out: &Path) -> Result<(), Error> 
         let mut bars = Vec::new();
         let mut values = Vec::new();
         for (i, row) in section.rows.iter().enumerate() {
-            let Some(ratio) = row.ratio().filter(|r| *r > 0.0) else {
+            let Some(ratio) = row.cost_ratio().filter(|r| *r > 0.0) else {
                 continue;
             };
             let left = i as f64 - group_width / 2.0 + s as f64 * bar_width;

@@ -12,7 +12,7 @@ mod rows;
 mod run;
 mod setup;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
 use std::path::Path;
@@ -20,8 +20,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use report::{median, Cell, RowResult, Section};
-use rows::{Row, Source, BOOT_PROGRAM, ROWS};
-use setup::{step, Layout, Prepared};
+use rows::{LinuxCache, Row, Source, BOOT_PROGRAM, ROWS};
+use setup::{step, Layout, Prepared, Share, SHARE_TAG};
 
 /// A one-line error for the user.
 #[derive(Debug)]
@@ -45,11 +45,14 @@ const LAMINA_MIN_MEMORY_MIB: u32 = 8;
 const LINUX_MIN_MEMORY_MIB: u32 = 4;
 const KIB: f64 = 1024.0;
 const USAGE: &str = "\
-usage: lamina-bench [--runs N] [--repeats N] [--accel tcg,kvm] [--bound-s S] [--no-build]
+usage: lamina-bench [--runs N] [--repeats N] [--accel tcg,kvm] [--bound-s S] [--file-bound-s S] [--no-build]
   --runs N      boot-to-exit runs per VM, interleaved (default 10, at least 10 for the record)
   --repeats N   runs of each program row per side (default 3)
   --accel LIST  accelerators to measure (default tcg,kvm; kvm is skipped if /dev/kvm does not open)
   --bound-s S   wall-time bound of one VM run in seconds (default 30)
+  --file-bound-s S
+                the bound of one run of a file row (9P) under TCG (default 120; under KVM
+                file rows keep --bound-s: lamina's 9P requests are slow under kvm_pvm)
   --no-build    use the lamina already in target/release";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +73,9 @@ impl Accel {
     fn cpu(self) -> &'static str {
         match self {
             Accel::Tcg => "max",
-            Accel::Kvm => "host",
+            // As lamina's (host/src/qemu.rs): QEMU aborts on AMD hosts
+            // handing `host`'s IA32_ARCH_CAPABILITIES to this KVM.
+            Accel::Kvm => "host,-arch-capabilities",
         }
     }
 }
@@ -95,6 +100,7 @@ struct Options {
     repeats: usize,
     accels: Vec<Accel>,
     bound: Duration,
+    file_bound: Duration,
     build: bool,
 }
 
@@ -104,6 +110,7 @@ fn parse_options() -> Result<Options, Error> {
         repeats: 3,
         accels: vec![Accel::Tcg, Accel::Kvm],
         bound: Duration::from_secs(30),
+        file_bound: Duration::from_secs(120),
         build: true,
     };
     let mut args = std::env::args().skip(1);
@@ -125,6 +132,12 @@ fn parse_options() -> Result<Options, Error> {
                     .parse()
                     .map_err(|_| bad("bad --bound-s"))?;
                 options.bound = Duration::from_secs(secs.max(1));
+            }
+            "--file-bound-s" => {
+                let secs: u64 = value("--file-bound-s")?
+                    .parse()
+                    .map_err(|_| bad("bad --file-bound-s"))?;
+                options.file_bound = Duration::from_secs(secs.max(1));
             }
             "--accel" => {
                 options.accels = value("--accel")?
@@ -170,13 +183,28 @@ struct Bench<'a> {
     prepared: &'a Prepared,
     accel: Accel,
     bound: Duration,
+    file_bound: Duration,
     /// Why a VM stopped being run under this accelerator, once it timed out.
     gave_up: BTreeMap<&'static str, String>,
+    /// VMs that have finished a run under this accelerator: a later timeout
+    /// of theirs is that row's alone and does not retire them.
+    finished: BTreeSet<&'static str>,
     notes: Vec<String>,
 }
 
 impl Bench<'_> {
-    fn command(&self, vm: Vm, program: &str, args: &[&str], memory_mib: u32) -> Command {
+    /// The VM run of `program ARGS`; with `shared`, on the shared directory
+    /// (lamina: as its root, the program copied there; Linux: mounted on /mnt
+    /// with that cache mode, on the same virtio-9p device of `microvm`).
+    fn command(
+        &self,
+        vm: Vm,
+        program: &str,
+        args: &[&str],
+        memory_mib: u32,
+        shared: Option<LinuxCache>,
+    ) -> Command {
+        let share = &self.prepared.share;
         match vm {
             Vm::Lamina => {
                 let mut command = Command::new(&self.prepared.lamina);
@@ -184,9 +212,16 @@ impl Bench<'_> {
                     .args(["run", "--accel", self.accel.name(), "--machine", "microvm"])
                     .arg(format!("-m{memory_mib}M"))
                     .arg(format!("--timeout={}s", self.bound.as_secs()))
-                    .arg("--verbose")
-                    .arg(&self.prepared.programs[program])
-                    .args(args);
+                    .arg("--verbose");
+                match shared {
+                    Some(_) => command
+                        .arg("--rootfs")
+                        .arg(&share.dir)
+                        .args(["-w", "/"])
+                        .arg(Share::guest_program(program)),
+                    None => command.arg(&self.prepared.programs[program]),
+                };
+                command.args(args);
                 command
             }
             Vm::Linux => {
@@ -200,13 +235,29 @@ impl Bench<'_> {
                     .args(["-no-reboot", "-serial", "stdio", "-kernel"])
                     .arg(&self.prepared.vmlinuz)
                     .arg("-initrd")
-                    .arg(&self.prepared.initramfs)
-                    .arg("-append")
-                    .arg(format!(
-                        "console=ttyS0 quiet loglevel=0 panic=-1{} -- /bench/{program} {}",
-                        self.linux_tsc_hint(),
-                        args.join(" ")
-                    ));
+                    .arg(&self.prepared.initramfs);
+                // microvm's ACPI tables (on by default) announce the
+                // virtio-mmio device to Linux; with acpi=off QEMU would
+                // append `virtio_mmio.device=` after the `--` of the
+                // command line, into /init's arguments.
+                let mount = match shared {
+                    Some(cache) => {
+                        let mut fsdev = std::ffi::OsString::from(format!(
+                            "local,id={SHARE_TAG},security_model=none,path="
+                        ));
+                        fsdev.push(&share.dir);
+                        command.arg("-fsdev").arg(fsdev).arg("-device").arg(format!(
+                            "virtio-9p-device,fsdev={SHARE_TAG},mount_tag={SHARE_TAG}"
+                        ));
+                        format!("--share {} ", cache.mount_options())
+                    }
+                    None => String::new(),
+                };
+                command.arg("-append").arg(format!(
+                    "console=ttyS0 quiet loglevel=0 panic=-1{} -- {mount}/bench/{program} {}",
+                    self.linux_tsc_hint(),
+                    args.join(" ")
+                ));
                 command
             }
         }
@@ -230,12 +281,20 @@ impl Bench<'_> {
         args: &[&str],
         memory_mib: u32,
         bound: Duration,
+        shared: Option<LinuxCache>,
     ) -> Result<VmRun, String> {
         if let Some(why) = self.gave_up.get(vm.name()) {
             return Err(why.clone());
         }
-        let outcome = run::bounded(&mut self.command(vm, program, args, memory_mib), bound)
-            .map_err(|err| format!("cannot start: {err}"))?;
+        if shared.is_some() {
+            self.prepared
+                .share
+                .fresh_scratch()
+                .map_err(|err| format!("cannot empty scratch/: {err}"))?;
+        }
+        let mut command = self.command(vm, program, args, memory_mib, shared);
+        let outcome =
+            run::bounded(&mut command, bound).map_err(|err| format!("cannot start: {err}"))?;
         let (results, ok, in_guest_ms) = match vm {
             Vm::Lamina => (
                 parse::results(&outcome.stdout, None),
@@ -251,6 +310,9 @@ impl Bench<'_> {
                 (results, outcome.succeeded() && exited_zero, in_guest)
             }
         };
+        if ok {
+            self.finished.insert(vm.name());
+        }
         Ok(VmRun {
             outcome,
             ok,
@@ -259,12 +321,17 @@ impl Bench<'_> {
         })
     }
 
-    /// Records a failed run: a timeout at the default bound retires the VM
-    /// for the rest of this accelerator, so a guest that hangs costs one bound.
-    fn failed(&mut self, vm: Vm, what: &str, run: &VmRun) -> Cell {
-        let why = run.outcome.failure(self.bound);
+    /// Records a failed run: a timeout of a VM that has not yet finished
+    /// any run retires it for the rest of this accelerator, so a guest that
+    /// does not boot costs one bound; a slow row of a VM that runs costs only
+    /// that row.
+    fn failed(&mut self, vm: Vm, what: &str, run: &VmRun, bound: Duration) -> Cell {
+        let why = run.outcome.failure(bound);
         let note = format!("{} under {}: {what}: {why}", vm.name(), self.accel.name());
-        if run.outcome.timed_out && !self.gave_up.contains_key(vm.name()) {
+        if run.outcome.timed_out
+            && !self.finished.contains(vm.name())
+            && !self.gave_up.contains_key(vm.name())
+        {
             self.gave_up.insert(
                 vm.name(),
                 format!("skipped after an earlier run did not finish ({what})"),
@@ -291,7 +358,7 @@ impl Bench<'_> {
                     continue;
                 }
                 let bound = self.bound;
-                match self.run_vm(vm, BOOT_PROGRAM, &[], DEFAULT_MEMORY_MIB, bound) {
+                match self.run_vm(vm, BOOT_PROGRAM, &[], DEFAULT_MEMORY_MIB, bound, None) {
                     Ok(run) if run.ok => {
                         wall.entry(vm.name())
                             .or_default()
@@ -304,7 +371,8 @@ impl Bench<'_> {
                             .push(run.outcome.peak_rss_kib as f64 / KIB);
                     }
                     Ok(run) => {
-                        let cell = self.failed(vm, &format!("hello boot run {}", i + 1), &run);
+                        let what = format!("hello boot run {}", i + 1);
+                        let cell = self.failed(vm, &what, &run, bound);
                         failure.insert(vm.name(), cell);
                     }
                     Err(why) => {
@@ -338,7 +406,7 @@ impl Bench<'_> {
             Vm::Linux => LINUX_MIN_MEMORY_MIB,
         };
         let passes = |mib: u32, bench: &mut Self| -> Result<bool, String> {
-            let run = bench.run_vm(vm, program, &[], mib, bound)?;
+            let run = bench.run_vm(vm, program, &[], mib, bound, None)?;
             Ok(run.ok)
         };
         match passes(DEFAULT_MEMORY_MIB, self) {
@@ -363,7 +431,8 @@ impl Bench<'_> {
         Cell::Samples(vec![f64::from(passing)])
     }
 
-    /// A `Source::Program` row in one VM: `repeats` runs, the `key` figure.
+    /// A `Source::Program` or `Source::Shared` row in one VM: `repeats`
+    /// runs, the `key` figure.
     fn program_row(
         &mut self,
         vm: Vm,
@@ -371,14 +440,28 @@ impl Bench<'_> {
         args: &[&str],
         key: &str,
         repeats: usize,
+        shared: Option<LinuxCache>,
     ) -> Cell {
+        // File rows under TCG get their own bound (e.g. Linux's cache=none
+        // small-file run takes a minute); under KVM the default.
+        let bound = match (shared, self.accel) {
+            (Some(_), Accel::Tcg) => self.file_bound.max(self.bound),
+            _ => self.bound,
+        };
         let mut samples = Vec::new();
         for _ in 0..repeats {
-            let bound = self.bound;
-            match self.run_vm(vm, program, args, DEFAULT_MEMORY_MIB, bound) {
+            match self.run_vm(vm, program, args, DEFAULT_MEMORY_MIB, bound, shared) {
                 Ok(run) => match run.results.get(key) {
                     Some(m) if run.ok => samples.push(m.value),
-                    _ => return self.failed(vm, program, &run),
+                    _ => {
+                        let what = match shared {
+                            Some(cache) if vm == Vm::Linux => {
+                                format!("{program} (cache={})", cache.name())
+                            }
+                            _ => program.to_string(),
+                        };
+                        return self.failed(vm, &what, &run, bound);
+                    }
                 },
                 Err(why) => return Cell::DidNotFinish(why),
             }
@@ -395,6 +478,8 @@ enum BootFigure {
     Rss,
 }
 
+/// A row run natively; `shared`: in the shared directory, with a fresh
+/// `scratch/` each time.
 fn native_row(
     prepared: &Prepared,
     program: &str,
@@ -402,14 +487,22 @@ fn native_row(
     key: &str,
     repeats: usize,
     bound: Duration,
+    shared: bool,
 ) -> Cell {
     let mut samples = Vec::new();
     for _ in 0..repeats {
-        let outcome =
-            match run::bounded(Command::new(&prepared.programs[program]).args(args), bound) {
-                Ok(outcome) => outcome,
-                Err(err) => return Cell::DidNotFinish(err.to_string()),
-            };
+        let mut command = Command::new(&prepared.programs[program]);
+        command.args(args);
+        if shared {
+            if let Err(err) = prepared.share.fresh_scratch() {
+                return Cell::DidNotFinish(err.to_string());
+            }
+            command.current_dir(&prepared.share.dir);
+        }
+        let outcome = match run::bounded(&mut command, bound) {
+            Ok(outcome) => outcome,
+            Err(err) => return Cell::DidNotFinish(err.to_string()),
+        };
         match parse::results(&outcome.stdout, None).get(key) {
             Some(m) if outcome.succeeded() => samples.push(m.value),
             _ => return Cell::DidNotFinish(outcome.failure(bound)),
@@ -452,9 +545,14 @@ fn measure(
         prepared,
         accel,
         bound: options.bound,
+        file_bound: options.file_bound,
         gave_up: BTreeMap::new(),
+        finished: BTreeSet::new(),
         notes: Vec::new(),
     };
+    // A `Shared` row's lamina figure does not depend on the Linux cache mode:
+    // its variants measure lamina once.
+    let mut shared_cells = BTreeMap::<String, Cell>::new();
     step(&format!(
         "{}: {} interleaved boot runs of hello per VM",
         accel.name(),
@@ -492,7 +590,39 @@ fn measure(
                         args.join(" "),
                         vm.name()
                     ));
-                    bench.program_row(vm, program, args, key, options.repeats)
+                    bench.program_row(vm, program, args, key, options.repeats, None)
+                }
+                Source::Shared {
+                    program,
+                    args,
+                    key,
+                    linux_cache,
+                } => {
+                    let how = match vm {
+                        Vm::Lamina => "9P root".to_string(),
+                        Vm::Linux => format!("v9fs cache={}", linux_cache.name()),
+                    };
+                    let memo = format!("{how} {program} {args:?} {key}");
+                    if let Some(cell) = shared_cells.get(&memo) {
+                        cell.clone()
+                    } else {
+                        step(&format!(
+                            "{}: {program} {} in {} ({how})",
+                            accel.name(),
+                            args.join(" "),
+                            vm.name()
+                        ));
+                        let cell = bench.program_row(
+                            vm,
+                            program,
+                            args,
+                            key,
+                            options.repeats,
+                            Some(linux_cache),
+                        );
+                        shared_cells.insert(memo, cell.clone());
+                        cell
+                    }
                 }
                 Source::MinMemory { program } => {
                     step(&format!(
@@ -514,6 +644,7 @@ fn measure(
             label: row.label.to_string(),
             short: row.short.to_string(),
             unit: row.unit.to_string(),
+            higher_is_better: row.higher_is_better,
             lamina,
             linux,
             native: native.get(&index).cloned().unwrap_or(Cell::NotMeasured),
@@ -585,6 +716,26 @@ lamina's CPU model under each accelerator is also the Linux guest's: `max` under
 - *peak host RSS*: `ru_maxrss` from `wait4` on the process spawned. For Linux that is QEMU itself; for lamina
   it is the larger of `lamina` and the QEMU it spawned and reaped (the kernel folds a reaped child's peak into
   its parent's), i.e. QEMU's.
+- *file rows* (issue 7; a run's bound is `--file-bound-s`, 120 s, under TCG and `--bound-s` under KVM): one host directory, `target/bench-compare/share`, served by QEMU's own 9P server
+  (`-fsdev local,security_model=none` + `-device virtio-9p-device`, mount tag `share`) to both guests:
+  lamina gets it as its root (`lamina run --rootfs DIR -w / /bin/PROGRAM`, the programs copied into `DIR/bin`;
+  its client asks for msize 512 KiB); the Linux guest's /init mounts it on /mnt with
+  `mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=none` (row variant `cache=loose`: v9fs's
+  page cache and dentry/attribute caching, its best mode here) and runs the program from the initramfs in
+  /mnt (microvm's default ACPI tables announce the virtio-mmio device to Linux; lamina's own microvm line has
+  `acpi=off` and reads `virtio_mmio.device=`). Natively the same binaries run with the directory as working
+  directory. Arguments are relative paths in it. Prepared once: `data/seq-256m` (256 MiB of xorshift bytes,
+  read once on the host first so every side reads from the host's page cache) and `data/tree` (20 × 9 × 110:
+  20,000 entries, empty files); `scratch/` is emptied before every run. Each program times itself
+  (CLOCK_MONOTONIC in the guest): *sequential read*: `open`, 1 MiB `read()`s to EOF, `close`; *sequential
+  write*: `open(O_CREAT|O_EXCL)`, 256 × 1 MiB `write()`, `fsync`, `close` (so the bytes are in the host file
+  and the host's fsync is paid by all three; the program also prints the rate without the fsync); MB is 10^6
+  bytes. *small files*: one op is one file's create (`open(O_CREAT|O_EXCL)`, `write` 64 bytes, `close`),
+  `stat` and `unlink`, done as three passes over 5,000 files in a new directory; ops/s over the three passes.
+  *tree walk*: `opendir`/`readdir` of every directory and `lstat` of every entry by its path, as `ls -lR` does,
+  without printing; ms. For the rates (MB/s, ops/s) a lamina/Linux ratio above 1 means lamina is faster; the
+  chart plots their inverse so that below 1 always means lamina is better. A row's lamina and native figures
+  are measured once and shown on both of its Linux cache variants.
 ";
 
 fn real_main() -> Result<(), Error> {
@@ -603,10 +754,22 @@ fn real_main() -> Result<(), Error> {
 
     step("native runs");
     let mut native = BTreeMap::new();
+    let mut native_cells = BTreeMap::<String, Cell>::new();
     for (index, row) in ROWS.iter().enumerate() {
-        if let (true, Source::Program { program, args, key }) = (row.sides.native, row.source) {
-            native.insert(
-                index,
+        let (program, args, key, shared) = match row.source {
+            Source::Program { program, args, key } => (program, args, key, false),
+            Source::Shared {
+                program, args, key, ..
+            } => (program, args, key, true),
+            _ => continue,
+        };
+        if !row.sides.native {
+            continue;
+        }
+        let memo = format!("{program} {args:?} {key} {shared}");
+        let cell = native_cells
+            .entry(memo)
+            .or_insert_with(|| {
                 native_row(
                     &prepared,
                     program,
@@ -614,9 +777,11 @@ fn real_main() -> Result<(), Error> {
                     key,
                     options.repeats,
                     options.bound,
-                ),
-            );
-        }
+                    shared,
+                )
+            })
+            .clone();
+        native.insert(index, cell);
     }
 
     let sections: Vec<Section> = options

@@ -63,6 +63,8 @@ pub struct RowResult {
     pub label: String,
     pub short: String,
     pub unit: String,
+    /// A rate: a ratio above 1 means lamina is faster.
+    pub higher_is_better: bool,
     pub lamina: Cell,
     pub linux: Cell,
     pub native: Cell,
@@ -73,6 +75,16 @@ impl RowResult {
     pub fn ratio(&self) -> Option<f64> {
         let (lamina, linux) = (self.lamina.value()?, self.linux.value()?);
         (linux > 0.0).then(|| lamina / linux)
+    }
+
+    /// The ratio with "below 1 = lamina better" on every row: lamina/Linux,
+    /// inverted for rates.
+    pub fn cost_ratio(&self) -> Option<f64> {
+        let ratio = self.ratio()?;
+        match self.higher_is_better {
+            false => Some(ratio),
+            true => (ratio > 0.0).then(|| 1.0 / ratio),
+        }
     }
 
     fn ratio_markdown(&self) -> String {
@@ -157,6 +169,7 @@ mod tests {
             label: label.into(),
             short: label.into(),
             unit: unit.into(),
+            higher_is_better: unit.ends_with("/s"),
             lamina,
             linux,
             native,
@@ -225,5 +238,26 @@ mod tests {
         assert_eq!(r.ratio_markdown(), "–");
         assert_eq!(r.linux.markdown(), "did not finish");
         assert_eq!(Cell::samples(vec![]).value(), None);
+    }
+
+    #[test]
+    fn rates_invert_for_the_chart() {
+        let read = row(
+            "seq read",
+            "MB/s",
+            Cell::Samples(vec![400.0]),
+            Cell::Samples(vec![800.0]),
+            Cell::Samples(vec![3600.0]),
+        );
+        assert_eq!(read.ratio(), Some(0.5));
+        assert_eq!(read.cost_ratio(), Some(2.0));
+        let walk = row(
+            "walk",
+            "ms",
+            Cell::Samples(vec![100.0]),
+            Cell::Samples(vec![50.0]),
+            Cell::NotMeasured,
+        );
+        assert_eq!(walk.cost_ratio(), Some(2.0));
     }
 }

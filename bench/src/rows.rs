@@ -37,11 +37,54 @@ pub enum Source {
         args: &'static [&'static str],
         key: &'static str,
     },
+    /// The `key` line of `program ARGS` run on the shared directory (see
+    /// `setup::Share`): lamina's root over 9P (`--rootfs`), mounted by the
+    /// Linux guest with `linux_cache`, the working directory natively.
+    /// ARGS are relative to that directory.
+    Shared {
+        program: &'static str,
+        args: &'static [&'static str],
+        key: &'static str,
+        linux_cache: LinuxCache,
+    },
     /// Smallest `-m` in MiB at which `program` still exits 0, by bisection.
     MinMemory { program: &'static str },
     /// What the host must ship to boot the guest (KiB).
     ImageSize,
 }
+
+/// The Linux guest's v9fs `cache=` mode for a `Source::Shared` row; the
+/// rest of its mount options are [`V9FS_OPTIONS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LinuxCache {
+    /// Every read, write and lookup goes to the host.
+    None,
+    /// Page cache and dentry/attribute caching (the best v9fs does here).
+    Loose,
+}
+
+impl LinuxCache {
+    pub fn name(self) -> &'static str {
+        match self {
+            LinuxCache::None => "none",
+            LinuxCache::Loose => "loose",
+        }
+    }
+
+    /// The `mount -t 9p -o` options.
+    pub fn mount_options(self) -> String {
+        format!("{V9FS_OPTIONS},cache={}", self.name())
+    }
+}
+
+/// The Linux guest's v9fs mount options besides `cache=`: the same protocol
+/// and message size as lamina's client.
+pub const V9FS_OPTIONS: &str = "trans=virtio,version=9p2000.L,msize=524288";
+
+/// The sequential-I/O file size in MiB and the small-file and tree counts
+/// (`setup::Share` prepares the tree with exactly `TREE_ENTRIES` entries).
+pub const SEQ_MIB: u64 = 256;
+pub const TREE_ENTRIES: u64 = 20_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Row {
@@ -51,6 +94,8 @@ pub struct Row {
     pub unit: &'static str,
     pub source: Source,
     pub sides: Sides,
+    /// A rate (MB/s, ops/s): more is better, so the chart inverts its ratio.
+    pub higher_is_better: bool,
 }
 
 /// The program whose boot-to-exit runs give the `Boot*` rows.
@@ -63,6 +108,7 @@ pub const ROWS: &[Row] = &[
         unit: "ms",
         source: Source::BootWall,
         sides: VMS,
+        higher_is_better: false,
     },
     Row {
         label: "in-guest boot: kernel entry to first user instruction",
@@ -70,6 +116,7 @@ pub const ROWS: &[Row] = &[
         unit: "ms",
         source: Source::BootInGuest,
         sides: VMS,
+        higher_is_better: false,
     },
     Row {
         label: "syscall round trip (getppid)",
@@ -81,6 +128,7 @@ pub const ROWS: &[Row] = &[
             key: "syscall_getppid",
         },
         sides: ALL,
+        higher_is_better: false,
     },
     Row {
         label: "anonymous page fault (first touch of 64 MiB)",
@@ -92,6 +140,7 @@ pub const ROWS: &[Row] = &[
             key: "pagefault_anon",
         },
         sides: ALL,
+        higher_is_better: false,
     },
     Row {
         label: "smallest guest memory that runs hello",
@@ -99,6 +148,7 @@ pub const ROWS: &[Row] = &[
         unit: "MiB",
         source: Source::MinMemory { program: "hello" },
         sides: VMS,
+        higher_is_better: false,
     },
     Row {
         label: "image size (lamina kernel ELF; vmlinuz + initramfs)",
@@ -106,6 +156,7 @@ pub const ROWS: &[Row] = &[
         unit: "KiB",
         source: Source::ImageSize,
         sides: VMS,
+        higher_is_better: false,
     },
     Row {
         label: "peak host RSS of QEMU, hello",
@@ -113,5 +164,140 @@ pub const ROWS: &[Row] = &[
         unit: "MiB",
         source: Source::BootPeakRss,
         sides: VMS,
+        higher_is_better: false,
+    },
+    Row {
+        label: "sequential read of a 256 MiB file, 1 MiB read()s; Linux v9fs cache=none",
+        short: "read, none",
+        unit: "MB/s",
+        source: Source::Shared {
+            program: "fsread",
+            args: &["data/seq-256m"],
+            key: "fs_seqread",
+            linux_cache: LinuxCache::None,
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        label: "sequential read of a 256 MiB file, 1 MiB read()s; Linux v9fs cache=loose",
+        short: "read, loose",
+        unit: "MB/s",
+        source: Source::Shared {
+            program: "fsread",
+            args: &["data/seq-256m"],
+            key: "fs_seqread",
+            linux_cache: LinuxCache::Loose,
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        label: "sequential write of a 256 MiB file, 1 MiB write()s + fsync; Linux v9fs cache=none",
+        short: "write, none",
+        unit: "MB/s",
+        source: Source::Shared {
+            program: "fswrite",
+            args: &["scratch/seq-256m", "256"],
+            key: "fs_seqwrite",
+            linux_cache: LinuxCache::None,
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        label: "sequential write of a 256 MiB file, 1 MiB write()s + fsync; Linux v9fs cache=loose",
+        short: "write, loose",
+        unit: "MB/s",
+        source: Source::Shared {
+            program: "fswrite",
+            args: &["scratch/seq-256m", "256"],
+            key: "fs_seqwrite",
+            linux_cache: LinuxCache::Loose,
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        label: "create+stat+unlink of 5,000 small files (one op = one file's three); Linux v9fs cache=none",
+        short: "files, none",
+        unit: "ops/s",
+        source: Source::Shared {
+            program: "fsmeta",
+            args: &["scratch/meta", "5000"],
+            key: "fs_meta",
+            linux_cache: LinuxCache::None,
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        label: "create+stat+unlink of 5,000 small files (one op = one file's three); Linux v9fs cache=loose",
+        short: "files, loose",
+        unit: "ops/s",
+        source: Source::Shared {
+            program: "fsmeta",
+            args: &["scratch/meta", "5000"],
+            key: "fs_meta",
+            linux_cache: LinuxCache::Loose,
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        label: "`ls -lR` walk of a 20,000-entry tree (readdir + lstat); Linux v9fs cache=none",
+        short: "walk, none",
+        unit: "ms",
+        source: Source::Shared {
+            program: "fswalk",
+            args: &["data/tree", "20000"],
+            key: "fs_walk",
+            linux_cache: LinuxCache::None,
+        },
+        sides: ALL,
+        higher_is_better: false,
+    },
+    Row {
+        label: "`ls -lR` walk of a 20,000-entry tree (readdir + lstat); Linux v9fs cache=loose",
+        short: "walk, loose",
+        unit: "ms",
+        source: Source::Shared {
+            program: "fswalk",
+            args: &["data/tree", "20000"],
+            key: "fs_walk",
+            linux_cache: LinuxCache::Loose,
+        },
+        sides: ALL,
+        higher_is_better: false,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shared rows' arguments agree with what `setup::Share` prepares,
+    /// and every rate row says so.
+    #[test]
+    fn shared_rows_match_the_prepared_share() {
+        let seq = SEQ_MIB.to_string();
+        let tree = TREE_ENTRIES.to_string();
+        let mut shared = 0;
+        for row in ROWS {
+            if let Source::Shared { program, args, .. } = row.source {
+                shared += 1;
+                match program {
+                    "fswrite" => assert_eq!(args[1], seq),
+                    "fswalk" => assert_eq!(args[1], tree),
+                    _ => {}
+                }
+                for arg in args {
+                    assert!(!arg.starts_with('/'), "{arg}: relative to the share");
+                }
+            }
+            let rate = row.unit.ends_with("/s");
+            assert_eq!(row.higher_is_better, rate, "{}", row.label);
+        }
+        assert_eq!(shared, 8);
+    }
+}

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::cpio;
+use crate::rows::{SEQ_MIB, TREE_ENTRIES};
 use crate::Error;
 
 /// The Debian package that always depends on the current kernel image.
@@ -34,7 +35,9 @@ pub const GUEST_MODULES: &[&str] = &[
 ];
 
 /// The guest's /init: mount, note when the kernel started it, load the
-/// modules, run its arguments with their output marked, power off.
+/// modules, with `--share OPTIONS` first mount the shared directory (9P tag
+/// [`SHARE_TAG`]) on /mnt and work there, run its arguments with their
+/// output marked, power off.
 const INIT_SCRIPT: &str = r#"#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t proc proc /proc
@@ -46,6 +49,11 @@ for m in $($B cat /lib/modules/load-order); do
     $B insmod /lib/modules/$m.ko 2>/dev/null || { failed=$((failed + 1)); echo "insmod $m failed"; }
 done
 echo "@@ insmod_failed $failed modules"
+if [ "$1" = "--share" ]; then
+    $B mount -t 9p -o "$2" share /mnt || { echo "mount -t 9p -o $2 failed"; $B poweroff -f; }
+    shift 2
+    cd /mnt
+fi
 "$@" >/tmp/out 2>&1
 status=$?
 $B sed 's/^/@@ /' /tmp/out
@@ -63,6 +71,120 @@ pub struct Prepared {
     pub programs: BTreeMap<String, PathBuf>,
     pub font: Option<PathBuf>,
     pub modules: Vec<String>,
+    pub share: Share,
+}
+
+/// The 9P mount tag of the shared directory in both guests' QEMU.
+pub const SHARE_TAG: &str = "share";
+
+/// The host directory the `Source::Shared` rows work in: lamina's `--rootfs`,
+/// the Linux guest's 9P mount, the native runs' working directory. It holds
+/// `bin/` (the benchmark programs, for lamina), `data/seq-256m` (the
+/// sequential-read file), `data/tree/` (the walked tree) and `scratch/`,
+/// emptied before every run.
+#[derive(Debug)]
+pub struct Share {
+    pub dir: PathBuf,
+}
+
+impl Share {
+    /// Where the benchmark programs are inside the share, as a guest path.
+    pub fn guest_program(program: &str) -> String {
+        format!("/bin/{program}")
+    }
+
+    /// A new, empty `scratch/` for the next run's writes.
+    pub fn fresh_scratch(&self) -> Result<(), Error> {
+        let scratch = self.dir.join("scratch");
+        match fs::remove_dir_all(&scratch) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(Error(format!("{}: {err}", scratch.display()))),
+        }
+        fs::create_dir(&scratch)?;
+        Ok(())
+    }
+}
+
+/// The sequential-read file: `SEQ_MIB` MiB of xorshift bytes (no holes, no
+/// runs a compressor or dedup could shortcut), made once and kept.
+fn seq_file(path: &Path) -> Result<(), Error> {
+    let bytes = SEQ_MIB << 20;
+    if fs::metadata(path).is_ok_and(|m| m.len() == bytes) {
+        return Ok(());
+    }
+    step(&format!("write the {SEQ_MIB} MiB read file"));
+    let partial = path.with_extension("partial");
+    let mut out = std::io::BufWriter::new(fs::File::create(&partial)?);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut chunk = vec![0u8; 1 << 20];
+    for _ in 0..SEQ_MIB {
+        for word in chunk.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        out.write_all(&chunk)?;
+    }
+    out.into_inner()
+        .map_err(|err| Error(err.to_string()))?
+        .sync_all()?;
+    fs::rename(&partial, path)?;
+    Ok(())
+}
+
+/// `TREE_ENTRIES` entries under `dir`: 20 directories, each with 9
+/// subdirectories of 110 empty files (20 + 180 + 19,800).
+pub const TREE_SHAPE: (u64, u64, u64) = (20, 9, 110);
+
+fn tree(dir: &Path) -> Result<(), Error> {
+    let (top, sub, files) = TREE_SHAPE;
+    let done = dir.with_extension("done");
+    if done.exists() {
+        return Ok(());
+    }
+    step(&format!("make the {TREE_ENTRIES}-entry tree"));
+    if dir.exists() {
+        fs::remove_dir_all(dir)?;
+    }
+    for t in 0..top {
+        for s in 0..sub {
+            let leaf = dir.join(format!("d{t:02}")).join(format!("s{s}"));
+            fs::create_dir_all(&leaf)?;
+            for f in 0..files {
+                fs::File::create(leaf.join(format!("f{f:03}")))?;
+            }
+        }
+    }
+    fs::write(&done, b"")?;
+    Ok(())
+}
+
+/// Reads `path` once so that every side reads it from the host's page cache.
+fn warm(path: &Path) -> Result<(), Error> {
+    let mut file = fs::File::open(path)?;
+    std::io::copy(&mut file, &mut std::io::sink())?;
+    Ok(())
+}
+
+fn prepare_share(layout: &Layout, programs: &BTreeMap<String, PathBuf>) -> Result<Share, Error> {
+    let share = Share {
+        dir: layout.build.join("share"),
+    };
+    let bin = share.dir.join("bin");
+    let data = share.dir.join("data");
+    fs::create_dir_all(&bin)?;
+    fs::create_dir_all(&data)?;
+    for (name, path) in programs {
+        fs::copy(path, bin.join(name))?;
+    }
+    let seq = data.join("seq-256m");
+    seq_file(&seq)?;
+    warm(&seq)?;
+    tree(&data.join("tree"))?;
+    share.fresh_scratch()?;
+    Ok(share)
 }
 
 pub struct Layout {
@@ -303,6 +425,7 @@ fn build_initramfs(
         "proc",
         "sys",
         "tmp",
+        "mnt",
         "bench",
         "lib",
         "lib/modules",
@@ -395,6 +518,7 @@ pub fn prepare(layout: &Layout, build_lamina: bool) -> Result<Prepared, Error> {
     }
 
     let programs = build_programs(layout)?;
+    let share = prepare_share(layout, &programs)?;
 
     let kernel_tree = unpacked_deb(layout, &kernel_package()?)?;
     let vmlinuz = only_entry(&kernel_tree.join("boot"), "vmlinuz-")?;
@@ -425,12 +549,47 @@ pub fn prepare(layout: &Layout, build_lamina: bool) -> Result<Prepared, Error> {
         programs,
         font,
         modules: modules.into_iter().map(|(name, _)| name).collect(),
+        share,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tree_shape_gives_the_entry_count() {
+        let (top, sub, files) = TREE_SHAPE;
+        assert_eq!(top + top * sub + top * sub * files, TREE_ENTRIES);
+    }
+
+    #[test]
+    fn tree_and_scratch() {
+        let dir = std::env::temp_dir().join(format!("lamina-bench-share-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let share = Share { dir: dir.clone() };
+        share.fresh_scratch().unwrap();
+        fs::write(dir.join("scratch/left-over"), b"x").unwrap();
+        share.fresh_scratch().unwrap();
+        assert_eq!(fs::read_dir(dir.join("scratch")).unwrap().count(), 0);
+
+        let small = dir.join("tree");
+        fs::create_dir_all(small.join("d00/s0")).unwrap();
+        tree(&small).unwrap();
+        fn count(dir: &Path) -> u64 {
+            fs::read_dir(dir)
+                .unwrap()
+                .map(|e| {
+                    let path = e.unwrap().path();
+                    1 + if path.is_dir() { count(&path) } else { 0 }
+                })
+                .sum()
+        }
+        assert_eq!(count(&small), TREE_ENTRIES);
+        assert_eq!(Share::guest_program("fsread"), "/bin/fsread");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn depends_from_modinfo() {
