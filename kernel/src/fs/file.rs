@@ -26,6 +26,39 @@ pub trait FileObject: Send + Sync {
         Err(Errno::EINVAL)
     }
 
+    /// Reads up to `len` bytes at `offset` (a seekable object), handing
+    /// them to `sink` piece by piece: an object that has the bytes in a
+    /// buffer of its own (a 9P reply in the device's DMA buffer) passes
+    /// them on without a copy. A `sink` error stops the read: the bytes
+    /// before it count. The default reads into a bounce buffer.
+    fn read_into(
+        &self,
+        offset: u64,
+        len: usize,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
+        const BOUNCE: usize = 64 << 10;
+        let mut buf = alloc::vec![0u8; len.min(BOUNCE)];
+        let mut done = 0;
+        while done < len {
+            let want = (len - done).min(buf.len());
+            let step = self
+                .read(offset + done as u64, &mut buf[..want])
+                .and_then(|n| sink(&buf[..n]).map(|()| n));
+            match step {
+                Ok(n) => {
+                    done += n;
+                    if n < want {
+                        break;
+                    }
+                }
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+
     /// Writes at `offset` (ignored by streams).
     fn write(&self, _offset: u64, _data: &[u8]) -> Result<usize, Errno> {
         Err(Errno::EINVAL)
@@ -215,6 +248,29 @@ impl OpenFile {
             return Err(Errno::ESPIPE);
         }
         self.read_waiting(offset, buf)
+    }
+
+    /// `read(2)` or `pread(2)` (`at`) of a seekable object into `sink`
+    /// (see [`FileObject::read_into`]); the shared offset moves past the
+    /// bytes delivered.
+    pub fn read_seekable(
+        &self,
+        at: Option<u64>,
+        len: usize,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        match at {
+            Some(offset) => self.object.read_into(offset, len, sink),
+            None => {
+                let mut offset = self.offset.lock();
+                let n = self.object.read_into(*offset, len, sink)?;
+                *offset += n as u64;
+                Ok(n)
+            }
+        }
     }
 
     fn read_waiting(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {

@@ -676,12 +676,27 @@ impl P9File {
 
 impl FileObject for P9File {
     fn read(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let mut done = 0;
+        self.read_into(offset, buf.len(), &mut |data| {
+            buf[done..done + data.len()].copy_from_slice(data);
+            done += data.len();
+            Ok(())
+        })
+    }
+
+    fn read_into(
+        &self,
+        offset: u64,
+        len: usize,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
         let client = &self.node.client;
         let mut done = 0;
         // Large reads are split to the message size; a short reply is the
-        // end of the file.
-        while done < buf.len() {
-            let count = (buf.len() - done).min(self.chunk());
+        // end of the file. Each reply goes to `sink` from the device's
+        // buffer, with no copy on the way.
+        while done < len {
+            let count = (len - done).min(self.chunk());
             let n = client.rpc(
                 &Tmsg::Read {
                     fid: self.fid.id,
@@ -689,10 +704,7 @@ impl FileObject for P9File {
                     count: count as u32,
                 },
                 |reply| match reply {
-                    Rmsg::Read { data } if data.len() <= count => {
-                        buf[done..done + data.len()].copy_from_slice(data);
-                        Ok(data.len())
-                    }
+                    Rmsg::Read { data } if data.len() <= count => sink(data).map(|()| data.len()),
                     _ => Err(Errno::EIO),
                 },
             );
