@@ -64,6 +64,38 @@ pub trait FileObject: Send + Sync {
         Err(Errno::EINVAL)
     }
 
+    /// Writes `len` bytes at `offset` (a seekable object), which `fill`
+    /// puts into the room it is given, piece by piece: an object that sends
+    /// them from a buffer of its own (a 9P request in the device's DMA
+    /// buffer) has them written there directly. A `fill` error stops the
+    /// write: the bytes before it count. The default fills a bounce buffer.
+    fn write_from(
+        &self,
+        offset: u64,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
+        const BOUNCE: usize = 64 << 10;
+        let mut buf = alloc::vec![0u8; len.min(BOUNCE)];
+        let mut done = 0;
+        while done < len {
+            let want = (len - done).min(buf.len());
+            let step = fill(&mut buf[..want])
+                .and_then(|()| self.write(offset + done as u64, &buf[..want]));
+            match step {
+                Ok(n) => {
+                    done += n;
+                    if n < want {
+                        break;
+                    }
+                }
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+
     /// Whether the object has positions (`lseek`, `pread`): false for
     /// streams, which fail those with `ESPIPE`.
     fn seekable(&self) -> bool {
@@ -298,6 +330,32 @@ impl OpenFile {
         let n = self.object.write(*offset, data)?;
         *offset += n as u64;
         Ok(n)
+    }
+
+    /// `write(2)` or `pwrite(2)` (`at`) of a seekable object from `fill`
+    /// (see [`FileObject::write_from`]); the shared offset moves past the
+    /// bytes written, and O_APPEND writes at the end.
+    pub fn write_seekable(
+        &self,
+        at: Option<u64>,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        match at {
+            Some(offset) => self.object.write_from(offset, len, fill),
+            None => {
+                let mut offset = self.offset.lock();
+                if self.status() & O_APPEND != 0 {
+                    *offset = self.object.size()?;
+                }
+                let n = self.object.write_from(*offset, len, fill)?;
+                *offset += n as u64;
+                Ok(n)
+            }
+        }
     }
 
     /// `pwrite(2)`: at `offset`, leaving the shared one alone.

@@ -187,16 +187,34 @@ impl Client {
         request: &Tmsg<'_>,
         reply: impl FnOnce(Rmsg<'_>) -> Result<R, Errno>,
     ) -> Result<R, Errno> {
+        self.exchange(
+            tag,
+            &mut |buffer| request.encode(tag, buffer).map_err(|_| Errno::EINVAL),
+            reply,
+        )
+    }
+
+    /// One request whose bytes `encode` writes into the transport's buffer
+    /// (returning their length), and its reply; see [`Client::rpc`].
+    fn exchange<R>(
+        &self,
+        tag: u16,
+        encode: &mut dyn FnMut(&mut [u8]) -> Result<usize, Errno>,
+        reply: impl FnOnce(Rmsg<'_>) -> Result<R, Errno>,
+    ) -> Result<R, Errno> {
         let mut wire = self.wire.lock();
         REQUESTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let msize = self.msize.max(p9::IOHDRSZ);
         let mut encoded = Ok(0);
         let mut reply = Some(reply);
         let mut result = Err(Errno::EIO);
-        wire.transport.exchange(
+        // An encoder that fails (a bad user pointer) writes nothing: the
+        // transport refuses the empty request, and the encoder's own error
+        // is the one reported.
+        let sent = wire.transport.exchange(
             msize as usize,
             &mut |buffer| {
-                encoded = request.encode(tag, buffer);
+                encoded = encode(buffer);
                 *encoded.as_ref().unwrap_or(&0)
             },
             &mut |bytes| {
@@ -207,8 +225,9 @@ impl Client {
                     Err(_) => Err(Errno::EIO),
                 };
             },
-        )?;
-        encoded.map_err(|_| Errno::EINVAL)?;
+        );
+        encoded?;
+        sent?;
         result
     }
 
@@ -724,15 +743,44 @@ impl FileObject for P9File {
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        let mut done = 0;
+        self.write_from(offset, data.len(), &mut |room| {
+            room.copy_from_slice(&data[done..done + room.len()]);
+            done += room.len();
+            Ok(())
+        })
+    }
+
+    fn write_from(
+        &self,
+        offset: u64,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
         let client = &self.node.client;
         let mut done = 0;
-        while done < data.len() {
-            let count = (data.len() - done).min(self.chunk());
-            let written = client.rpc(
-                &Tmsg::Write {
-                    fid: self.fid.id,
-                    offset: offset + done as u64,
-                    data: &data[done..done + count],
+        while done < len {
+            let count = (len - done).min(self.chunk());
+            let at = offset + done as u64;
+            // The Twrite's header is encoded with no data, then `fill`
+            // writes the payload right behind it in the device's buffer,
+            // and the size and count fields are set to match.
+            let written = client.exchange(
+                TAG,
+                &mut |buffer| {
+                    let header = Tmsg::Write {
+                        fid: self.fid.id,
+                        offset: at,
+                        data: &[],
+                    }
+                    .encode(TAG, buffer)
+                    .map_err(|_| Errno::EINVAL)?;
+                    let end = header + count;
+                    let room = buffer.get_mut(header..end).ok_or(Errno::EINVAL)?;
+                    fill(room)?;
+                    buffer[..4].copy_from_slice(&(end as u32).to_le_bytes());
+                    buffer[header - 4..header].copy_from_slice(&(count as u32).to_le_bytes());
+                    Ok(end)
                 },
                 |reply| match reply {
                     Rmsg::Write { count: n } if n as usize <= count => Ok(n as usize),
