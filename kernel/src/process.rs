@@ -273,7 +273,7 @@ impl Process {
     /// shared file mappings back (as Linux does when the mappings go).
     pub fn run(&mut self) -> ExitStatus {
         let status = self.run_until_exit();
-        if let Err(e) = self.shared_maps.write_back_all(&self.mm) {
+        if let Err(e) = self.shared_maps.write_back_all(&mut self.mm) {
             crate::log!("process: writing shared mappings back failed: {}", e.name());
         }
         status
@@ -405,5 +405,12 @@ impl crate::fs::vfs::ProcessView for Process {
 
     fn cmdline(&self) -> Vec<u8> {
         self.cmdline.clone()
+    }
+
+    fn fd_object(&self, fd: u64) -> Option<alloc::sync::Arc<dyn crate::fs::file::FileObject>> {
+        self.fds
+            .file(fd)
+            .ok()
+            .map(|file| alloc::sync::Arc::clone(&file.object))
     }
 }

@@ -71,6 +71,16 @@ int main(int argc, char **argv) {
     printf("shared read-only on a read-only fd: %.6s\n", s == MAP_FAILED ? "failed" : s);
     close(fd);
 
+    /* A mapping nobody wrote leaves the file to write(): its older copy
+     * must not come back at munmap. */
+    fd = make("untouched", "old contents");
+    s = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+    pwrite(fd, "NEW", 3, 0);
+    munmap(s, page);
+    file_text("untouched", text, sizeof text);
+    printf("write() kept past an unwritten mapping: %s\n", text);
+    close(fd);
+
     /* Left mapped at exit: the exit writes it back. */
     fd = make("exit", "before...");
     s = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

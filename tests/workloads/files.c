@@ -258,6 +258,10 @@ int main(int argc, char **argv) {
     check("write /dev/full", write(fd, "x", 1));
     close(fd);
     check("lseek on a pipe-like stdout", isatty(1) ? 0 : lseek(1, 0, SEEK_CUR));
+    fflush(stdout);
+    fd = open("/dev/stdout", O_WRONLY);
+    check("write /dev/stdout", write(fd, "via /dev/stdout\n", 16));
+    close(fd);
     check("readlink /proc/self/exe", readlink("/proc/self/exe", buf, sizeof buf) > 0);
 
     /* Clean up; "/.." is "/". */

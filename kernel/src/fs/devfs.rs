@@ -159,10 +159,73 @@ impl FileObject for DeviceFile {
     }
 }
 
+/// `/dev/stdin`, `/dev/stdout`, `/dev/stderr`: opening one opens what the
+/// process has at descriptor 0, 1 or 2 (a console stream, a file), as
+/// Linux's links through /proc/self/fd do; logs written to /dev/stdout
+/// reach lamina's stdout. (They are device nodes here, not symlinks.)
+struct StandardStream {
+    fs: SynthFs,
+    ino: u64,
+    fd: u64,
+}
+
+impl Node for StandardStream {
+    fn kind(&self) -> NodeKind {
+        NodeKind::CharDevice
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat {
+            st_dev: self.fs.fs_id as u64,
+            st_ino: self.ino,
+            st_nlink: 1,
+            st_mode: S_IFCHR | 0o620,
+            st_blksize: BLOCK_SIZE,
+            ..Stat::default()
+        })
+    }
+
+    fn open(
+        self: Arc<Self>,
+        _flags: u32,
+        ctx: &dyn ProcessView,
+    ) -> Result<Arc<dyn FileObject>, Errno> {
+        ctx.fd_object(self.fd).ok_or(Errno::ENXIO)
+    }
+
+    fn setattr(&self, _attr: &vfs::SetAttr) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        Ok(Statfs {
+            f_type: self.fs.magic,
+            f_bsize: BLOCK_SIZE,
+            f_namelen: vfs::NAME_MAX as i64,
+            ..Statfs::default()
+        })
+    }
+
+    fn fs_id(&self) -> usize {
+        self.fs.fs_id
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
 /// Builds `/dev`; `console_is_tty` says whether `/dev/tty` may open.
 pub fn new(console_is_tty: bool) -> NodeRef {
     CONSOLE_IS_TTY.store(console_is_tty, Ordering::Relaxed);
     let fs = SynthFs::new(DEVFS_MAGIC);
+    let standard = |fd| -> NodeRef {
+        Arc::new(StandardStream {
+            fs,
+            ino: vfs::next_ino(),
+            fd,
+        })
+    };
     let device = |device| -> NodeRef {
         Arc::new(DeviceNode {
             fs,
@@ -180,9 +243,9 @@ pub fn new(console_is_tty: bool) -> NodeRef {
             (b"urandom", device(Device::Urandom)),
             (b"tty", device(Device::Tty)),
             (b"fd", SynthLink::fixed(fs, b"/proc/self/fd")),
-            (b"stdin", SynthLink::fixed(fs, b"/proc/self/fd/0")),
-            (b"stdout", SynthLink::fixed(fs, b"/proc/self/fd/1")),
-            (b"stderr", SynthLink::fixed(fs, b"/proc/self/fd/2")),
+            (b"stdin", standard(0)),
+            (b"stdout", standard(1)),
+            (b"stderr", standard(2)),
         ],
     )
 }

@@ -141,10 +141,6 @@ pub trait FileObject: Send + Sync {
     }
 }
 
-/// Directory cursors from here up name the mount points listed after a
-/// directory's own entries (9P's cookies and tmpfs's indexes stay below).
-const MOUNT_CURSORS: u64 = u64::MAX - (1 << 20);
-
 /// An open file description: shared by every descriptor `dup` makes.
 pub struct OpenFile {
     pub object: Arc<dyn FileObject>,
@@ -154,6 +150,9 @@ pub struct OpenFile {
     /// Access mode and status flags (`O_*`), as `fcntl(F_GETFL)` shows them.
     status: Mutex<u32>,
     offset: Mutex<u64>,
+    /// For a directory: None while its own entries are being listed, then
+    /// the index of the next mount point to list (see `read_dir`).
+    mounts_next: Mutex<Option<u64>>,
 }
 
 impl core::fmt::Debug for OpenFile {
@@ -180,6 +179,7 @@ impl OpenFile {
             path,
             status: Mutex::new(status),
             offset: Mutex::new(0),
+            mounts_next: Mutex::new(None),
         })
     }
 
@@ -187,14 +187,17 @@ impl OpenFile {
     /// as `sink` takes them; the offset moves past each one taken. After
     /// the directory's own entries come the mount points right below it
     /// that its file system does not have (a `--rootfs` without `dev`,
-    /// `proc` or `tmp` still lists them), at cursors of their own.
+    /// `proc` or `tmp` still lists them); which of those is next is kept
+    /// apart from the offset, whose values are the file system's own
+    /// cookies (any 64-bit value for 9P).
     pub fn read_dir(
         &self,
         sink: &mut dyn FnMut(&super::vfs::DirEntry) -> bool,
     ) -> Result<(), Errno> {
         let mut offset = self.offset.lock();
-        let mut cursor = *offset;
-        if cursor < MOUNT_CURSORS {
+        let mut mounts_next = self.mounts_next.lock();
+        if mounts_next.is_none() {
+            let mut cursor = *offset;
             let mut refused = false;
             self.object.read_dir(cursor, &mut |entry| {
                 let taken = sink(&entry);
@@ -205,32 +208,32 @@ impl OpenFile {
                 }
                 taken
             })?;
+            *offset = cursor;
             if refused {
-                *offset = cursor;
                 return Ok(());
             }
-            cursor = MOUNT_CURSORS;
+            *mounts_next = Some(0);
         }
         let Some(dir) = self.object.node() else {
-            *offset = cursor;
             return Ok(());
         };
         let missing = super::vfs::mount_points_below(&self.path)
             .into_iter()
             .filter(|(name, _)| dir.lookup(name, &super::vfs::NoProcess).is_err());
-        for (index, (name, root)) in missing.enumerate().skip((cursor - MOUNT_CURSORS) as usize) {
+        let first = mounts_next.unwrap_or(0);
+        for (index, (name, root)) in missing.enumerate().skip(first as usize) {
             let entry = super::vfs::DirEntry {
                 ino: root.stat().map(|s| s.st_ino).unwrap_or(1),
                 kind: lamina_abi::dirent::DT_DIR,
-                next: MOUNT_CURSORS + index as u64 + 1,
+                // Resuming here goes on past the directory's own entries.
+                next: *offset,
                 name,
             };
             if !sink(&entry) {
                 break;
             }
-            cursor = entry.next;
+            *mounts_next = Some(index as u64 + 1);
         }
-        *offset = cursor;
         Ok(())
     }
 
@@ -376,6 +379,8 @@ impl OpenFile {
             return Err(Errno::ESPIPE);
         }
         let mut offset = self.offset.lock();
+        // Any seek of a directory starts its listing over from there.
+        *self.mounts_next.lock() = None;
         let base = match whence {
             SEEK_SET => 0,
             SEEK_CUR => *offset,

@@ -21,6 +21,9 @@ use super::vfs::{self, DirEntry, Node, NodeKind, NodeRef, ProcessView, SetAttr, 
 
 /// The tag of every request: one is in flight at a time.
 const TAG: u16 = 1;
+/// How much of a directory one Treaddir asks for: its entries are parsed
+/// onto the kernel heap, and a getdents64 buffer rarely takes more.
+const READDIR_BYTES: usize = 32 << 10;
 /// The root's fid; others are allocated above it.
 const ROOT_FID: u32 = 0;
 /// The user the workload runs as (root inside the VM; the host side maps
@@ -240,8 +243,8 @@ impl Client {
 
     /// Walks from `from` along `names` (at most MAXWELEM) to a new fid.
     fn walk(self: &Arc<Self>, from: &Fid, names: &[&[u8]]) -> Result<(Fid, Option<Qid>), Errno> {
-        let fid = self.new_fid();
         let names_wire = WalkNames::new(names).map_err(|_| Errno::ENAMETOOLONG)?;
+        let fid = self.new_fid();
         let qid = self.rpc(
             &Tmsg::Walk {
                 fid: from.id,
@@ -788,8 +791,14 @@ impl FileObject for P9File {
                 },
             );
             match written {
-                Ok(0) => break,
-                Ok(n) => done += n,
+                Ok(n) => {
+                    done += n;
+                    // A short write: `fill` has moved past bytes the
+                    // server did not take, so the call ends here.
+                    if n < count {
+                        break;
+                    }
+                }
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             }
@@ -821,7 +830,7 @@ impl FileObject for P9File {
                 &Tmsg::Readdir {
                     fid: self.fid.id,
                     offset: cursor,
-                    count: client.io_max() as u32,
+                    count: client.io_max().min(READDIR_BYTES) as u32,
                 },
                 |reply| match reply {
                     Rmsg::Readdir { data } => {

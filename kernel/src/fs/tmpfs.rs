@@ -47,6 +47,27 @@ fn give_page(frame: u64) {
     PAGES_IN_USE.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
 }
 
+/// Entries of all tmpfs page indexes together (8 bytes each, in the 4
+/// MiB kernel heap): 128 Ki of them map 512 MiB of file and take 1 MiB of
+/// heap. Past that a write is ENOSPC, so that sparse files cannot starve
+/// the heap everything else needs.
+const INDEX_SLOTS_MAX: u64 = 128 << 10;
+static INDEX_SLOTS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+fn take_index_slots(count: usize) -> Result<(), Errno> {
+    use core::sync::atomic::Ordering;
+    let count = count as u64;
+    if INDEX_SLOTS.load(Ordering::Relaxed) + count > INDEX_SLOTS_MAX {
+        return Err(Errno::ENOSPC);
+    }
+    INDEX_SLOTS.fetch_add(count, Ordering::Relaxed);
+    Ok(())
+}
+
+fn give_index_slots(count: usize) {
+    INDEX_SLOTS.fetch_sub(count as u64, core::sync::atomic::Ordering::Relaxed);
+}
+
 /// No frame behind a page: a hole, which reads as zeros.
 const HOLE: u64 = u64::MAX;
 const PAGE: u64 = crate::arch::phys::PAGE_SIZE;
@@ -82,9 +103,23 @@ impl FilePages {
         let end = offset + data.len() as u64;
         let pages = end.div_ceil(PAGE) as usize;
         if self.frames.len() < pages {
-            self.frames
-                .try_reserve(pages - self.frames.len())
-                .map_err(|_| Errno::ENOSPC)?;
+            // The budget counts the index's capacity, which only Drop gives back.
+            let before = self.frames.capacity();
+            let more = pages.saturating_sub(before);
+            take_index_slots(more)?;
+            if self
+                .frames
+                .try_reserve_exact(pages - self.frames.len())
+                .is_err()
+            {
+                give_index_slots(more);
+                return Err(Errno::ENOSPC);
+            }
+            let grown = self.frames.capacity() - before;
+            INDEX_SLOTS.fetch_add(
+                grown.saturating_sub(more) as u64,
+                core::sync::atomic::Ordering::Relaxed,
+            );
             self.frames.resize(pages, HOLE);
         }
         let mut at = offset;
@@ -132,6 +167,7 @@ impl FilePages {
 impl Drop for FilePages {
     fn drop(&mut self) {
         self.truncate(0);
+        give_index_slots(self.frames.capacity());
     }
 }
 

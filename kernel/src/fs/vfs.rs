@@ -79,6 +79,8 @@ pub trait ProcessView {
     /// `/proc/self/maps`.
     fn maps(&self) -> Vec<u8>;
     fn cmdline(&self) -> Vec<u8>;
+    /// The object open at descriptor `fd`, if any (/dev/stdout and kin).
+    fn fd_object(&self, fd: u64) -> Option<Arc<dyn FileObject>>;
 }
 
 /// A file system's node. Each operation has Linux's answer for a node that
@@ -181,6 +183,8 @@ pub const PATH_MAX: usize = 4096;
 pub const NAME_MAX: usize = 255;
 /// Symlinks followed in one walk before ELOOP (Linux's MAXSYMLINKS).
 const MAX_SYMLINKS: usize = 40;
+/// Components a walk may have pending: what a PATH_MAX path can hold.
+const MAX_WALK_COMPONENTS: usize = PATH_MAX / 2;
 
 /// A mounted file system: its absolute path, its root, and its type's
 /// name (/proc/mounts).
@@ -383,6 +387,11 @@ pub fn resolve(
                 cursor = Cursor::at_root()?;
             }
             push_components(&mut pending, &target)?;
+            // Links whose targets name links whose targets... could grow
+            // the walk without bound within the 40 links: Linux's answer.
+            if pending.len() + cursor.stack.len() > MAX_WALK_COMPONENTS {
+                return Err(Errno::ELOOP);
+            }
             continue;
         }
         cursor.stack.push((name, node));
@@ -563,6 +572,9 @@ impl ProcessView for NoProcess {
     }
     fn cmdline(&self) -> Vec<u8> {
         Vec::new()
+    }
+    fn fd_object(&self, _fd: u64) -> Option<Arc<dyn FileObject>> {
+        None
     }
 }
 

@@ -4,7 +4,9 @@
 //! The pages are the address space's own frames, filled from the file at
 //! `mmap` time; the file learns of changes only at those three points (one
 //! process, so no other mapping of the file can observe the difference).
-//! Every page the workload has touched is written back, changed or not.
+//! Only the pages the workload wrote (their dirty bit) are written back, so
+//! a mapping never overwrites what `write` put in the file meanwhile with
+//! its older copy.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -46,9 +48,10 @@ impl SharedMappings {
         });
     }
 
-    /// Writes the touched pages of `[start, end)` back to their files.
+    /// Writes the pages of `[start, end)` the workload wrote back to their
+    /// files.
     /// Returns the first error, after trying every page.
-    pub fn write_back(&self, mm: &AddressSpace, start: u64, end: u64) -> Result<(), Errno> {
+    pub fn write_back(&self, mm: &mut AddressSpace, start: u64, end: u64) -> Result<(), Errno> {
         let mut result = Ok(());
         for m in self
             .mappings
@@ -69,7 +72,7 @@ impl SharedMappings {
                 // Bytes past the end of the file are not the file's: a
                 // mapping never grows it.
                 let len = size.saturating_sub(file_at).min(PAGE_SIZE) as usize;
-                if len > 0 {
+                if len > 0 && mm.take_dirty(page) {
                     if let Some(frame) = mm.mapped_frame(page) {
                         phys::read(frame, &mut buf[..len]);
                         if let Err(e) = m.file.write_at(file_at, &buf[..len]) {
@@ -113,7 +116,7 @@ impl SharedMappings {
     }
 
     /// Everything, at exit.
-    pub fn write_back_all(&self, mm: &AddressSpace) -> Result<(), Errno> {
+    pub fn write_back_all(&self, mm: &mut AddressSpace) -> Result<(), Errno> {
         self.write_back(mm, 0, u64::MAX)
     }
 }

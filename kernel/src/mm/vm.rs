@@ -290,6 +290,12 @@ impl AddressSpace {
         (top >= MMAP_MIN + len).then(|| top - len)
     }
 
+    /// Whether the workload wrote the page at `addr` since the last call
+    /// (see `PageTableRoot::take_dirty`).
+    pub fn take_dirty(&mut self, addr: u64) -> bool {
+        self.root.take_dirty(addr)
+    }
+
     /// The frame behind the page at `addr`, if it has one (never touched:
     /// none; nothing is allocated).
     pub fn mapped_frame(&self, addr: u64) -> Option<u64> {

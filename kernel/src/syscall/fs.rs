@@ -125,7 +125,9 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
     } else {
         start_dir(p, dirfd)?
     };
-    let follow = if flags & (O_NOFOLLOW | O_EXCL) != 0 {
+    // O_EXCL means "do not follow" only with O_CREAT (Linux ignores it alone).
+    let exclusive_create = flags & (O_CREAT | O_EXCL) == (O_CREAT | O_EXCL);
+    let follow = if flags & O_NOFOLLOW != 0 || exclusive_create {
         Last::NoFollow
     } else {
         Last::Follow

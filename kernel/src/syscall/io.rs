@@ -25,6 +25,9 @@ enum At {
 }
 
 fn write_to(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> SysResult {
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
     let len = len as usize;
     if file.object.seekable() && len > 0 {
         // A file takes the bytes straight from the user's buffer.
@@ -68,12 +71,16 @@ fn write_to(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sys
 }
 
 fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> SysResult {
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
     if len == 0 {
         return Ok(0);
     }
     let len = len as usize;
-    // Check the buffer before consuming input, so a bad pointer loses nothing.
-    p.mm.copy_out(buf, &[0])?;
+    // Check the buffer before consuming input, so a bad pointer loses
+    // nothing (the page is made present and writable, nothing written).
+    p.mm.fault(buf, true, false).map_err(Errno::from)?;
     if file.object.seekable() {
         // A file hands its bytes straight to the user's buffer.
         let mut done = 0u64;

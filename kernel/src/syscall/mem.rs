@@ -111,7 +111,7 @@ pub fn msync(p: &mut Process, addr: u64, len: u64, flags: u64) -> SysResult {
     if p.mm.prot_at(start).is_none() && start != end {
         return Err(Errno::ENOMEM);
     }
-    p.shared_maps.write_back(&p.mm, start, end)?;
+    p.shared_maps.write_back(&mut p.mm, start, end)?;
     Ok(0)
 }
 
@@ -154,7 +154,7 @@ pub fn munmap(p: &mut Process, addr: u64, len: u64) -> SysResult {
 /// Unmaps `[start, end)`; shared file pages there go back to their files
 /// first.
 fn unmap_writing_back(p: &mut Process, start: u64, end: u64) {
-    let written = p.shared_maps.write_back(&p.mm, start, end);
+    let written = p.shared_maps.write_back(&mut p.mm, start, end);
     p.shared_maps.remove(start, end);
     p.mm.unmap_range(start, end);
     if let Err(e) = written {
@@ -210,7 +210,7 @@ pub fn mremap(
     p.mm.insert(new, new + new_len, prot)?;
     // A moved shared file mapping is written back first and then is
     // private memory: its pages no longer reach the file.
-    let written = p.shared_maps.write_back(&p.mm, old, old_end);
+    let written = p.shared_maps.write_back(&mut p.mm, old, old_end);
     p.shared_maps.remove(old, old_end);
     written?;
     p.mm.move_pages(old, new, old_len)?;

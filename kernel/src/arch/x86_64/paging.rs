@@ -166,6 +166,33 @@ impl PageTableRoot {
         })
     }
 
+    /// Whether the user wrote the page at `vaddr` since the last call (its
+    /// dirty bit, which this clears). Kernel writes go through the direct
+    /// map and leave the user mapping's bit alone.
+    pub fn take_dirty(&mut self, vaddr: u64) -> bool {
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(vaddr));
+        let active = self.is_active();
+        self.with_mapper(|m| {
+            let flags = match m.translate(VirtAddr::new(vaddr)) {
+                TranslateResult::Mapped { flags, .. } => flags,
+                _ => return false,
+            };
+            if !flags.contains(PageTableFlags::DIRTY) {
+                return false;
+            }
+            // SAFETY: only the dirty bit of a user page changes; the TLB
+            // entry is flushed so the next write sets it again.
+            if let Ok(flush) = unsafe { m.update_flags(page, flags - PageTableFlags::DIRTY) } {
+                if active {
+                    flush.flush();
+                } else {
+                    flush.ignore();
+                }
+            }
+            true
+        })
+    }
+
     /// The frame and access of the page containing `vaddr`, if mapped.
     pub fn translate(&self, vaddr: u64) -> Option<(u64, Access)> {
         self.with_mapper(|m| match m.translate(VirtAddr::new(vaddr)) {
