@@ -29,6 +29,8 @@ pub enum Stream {
     Stdin,
     Stdout,
     Stderr,
+    /// `/dev/tty`: reads stdin, writes stdout.
+    Terminal,
 }
 
 /// One standard stream.
@@ -47,7 +49,7 @@ impl ConsoleStream {
 
 impl FileObject for ConsoleStream {
     fn read(&self, _offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        if self.stream != Stream::Stdin {
+        if !matches!(self.stream, Stream::Stdin | Stream::Terminal) {
             return Err(Errno::EBADF);
         }
         console::try_read_stdin(buf).ok_or(Errno::EAGAIN)
@@ -55,7 +57,7 @@ impl FileObject for ConsoleStream {
 
     fn write(&self, _offset: u64, data: &[u8]) -> Result<usize, Errno> {
         match self.stream {
-            Stream::Stdout => console::write_stdout(data),
+            Stream::Stdout | Stream::Terminal => console::write_stdout(data),
             Stream::Stderr => console::write_stderr(data),
             Stream::Stdin => return Err(Errno::EBADF),
         }
@@ -76,7 +78,7 @@ impl FileObject for ConsoleStream {
 
     fn ioctl(&self, request: u64, arg: u64, mm: &mut AddressSpace) -> Result<u64, Errno> {
         match request {
-            FIONREAD if self.stream == Stream::Stdin => {
+            FIONREAD if matches!(self.stream, Stream::Stdin | Stream::Terminal) => {
                 let waiting = console::stdin_pending() as u32;
                 mm.copy_out(arg, &waiting.to_le_bytes())?;
                 Ok(0)
@@ -109,15 +111,18 @@ impl FileObject for ConsoleStream {
     }
 
     fn poll(&self, events: u16) -> u16 {
-        match self.stream {
-            Stream::Stdin => {
-                // As for a pipe: readable while bytes wait, hung up
-                // (whatever was asked) once the writer is gone.
-                let (data, hung_up) = console::stdin_poll();
-                let readable = if data { events & POLLIN } else { 0 };
-                readable | if hung_up { POLLHUP } else { 0 }
-            }
-            Stream::Stdout | Stream::Stderr => events & POLLOUT,
-        }
+        let (data, hung_up) = match self.stream {
+            Stream::Stdin | Stream::Terminal => console::stdin_poll(),
+            Stream::Stdout | Stream::Stderr => (false, false),
+        };
+        // As for a pipe: readable while bytes wait, hung up (whatever was
+        // asked) once the writer is gone.
+        let readable = if data { events & POLLIN } else { 0 };
+        let writable = if self.stream == Stream::Stdin {
+            0
+        } else {
+            events & POLLOUT
+        };
+        readable | writable | if hung_up { POLLHUP } else { 0 }
     }
 }

@@ -78,10 +78,10 @@ impl Node for DeviceNode {
             if !CONSOLE_IS_TTY.load(Ordering::Relaxed) {
                 return Err(Errno::ENXIO);
             }
-            let stream = if flags & O_ACCMODE == O_RDONLY {
-                Stream::Stdin
-            } else {
-                Stream::Stdout
+            let stream = match flags & O_ACCMODE {
+                O_RDONLY => Stream::Stdin,
+                O_WRONLY => Stream::Stdout,
+                _ => Stream::Terminal,
             };
             return Ok(Arc::new(ConsoleStream::new(stream, true)));
         }
