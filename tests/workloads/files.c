@@ -129,6 +129,7 @@ int main(int argc, char **argv) {
     fd = check("open append", open("a", O_WRONLY | O_APPEND));
     check("lseek start", lseek(fd, 0, SEEK_SET));
     check("append", write(fd, "++", 2));
+    check("pwrite on O_APPEND appends", pwrite(fd, "P", 1, 0));
     close(fd);
     fd = open("a", O_RDONLY);
     memset(buf, 0, sizeof buf);

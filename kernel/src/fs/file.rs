@@ -348,6 +348,11 @@ impl OpenFile {
             return Err(Errno::EBADF);
         }
         match at {
+            // Linux's pwrite on an O_APPEND file appends all the same.
+            Some(_) if self.status() & O_APPEND != 0 => {
+                let end = self.object.size()?;
+                self.object.write_from(end, len, fill)
+            }
             Some(offset) => self.object.write_from(offset, len, fill),
             None => {
                 let mut offset = self.offset.lock();

@@ -423,9 +423,11 @@ impl P9Node {
 }
 
 /// The 9P2000.L open flags for `flags` (Linux's own values; creation and
-/// truncation are done by separate requests).
+/// truncation are done by separate requests, and O_APPEND by the open file
+/// description, which writes at the end: the host's fid writes where it is
+/// told, so `fcntl(F_SETFL)` and shared-mapping write-back stay exact).
 fn lopen_flags(flags: u32) -> u32 {
-    flags & (O_ACCMODE | O_APPEND | O_DIRECTORY | O_NOFOLLOW | O_DSYNC | O_SYNC)
+    flags & (O_ACCMODE | O_DIRECTORY | O_NOFOLLOW | O_DSYNC | O_SYNC)
 }
 
 impl Node for P9Node {
