@@ -15,7 +15,6 @@ use super::vfs::{self, Node, NodeKind, NodeRef, ProcessView};
 
 /// devtmpfs reports TMPFS_MAGIC.
 const DEVFS_MAGIC: i64 = 0x0102_1994;
-const BLOCK_SIZE: i64 = 4096;
 
 /// Whether the host's stdin and stdout are terminals: `/dev/tty` opens
 /// only then (else ENXIO, as for a process without a controlling terminal).
@@ -59,13 +58,8 @@ impl Node for DeviceNode {
     fn stat(&self) -> Result<Stat, Errno> {
         let (major, minor) = self.device.numbers();
         Ok(Stat {
-            st_dev: self.fs.fs_id as u64,
-            st_ino: self.ino,
-            st_nlink: 1,
-            st_mode: S_IFCHR | 0o666,
             st_rdev: major << 8 | minor,
-            st_blksize: BLOCK_SIZE,
-            ..Stat::default()
+            ..self.fs.stat(self.ino, S_IFCHR | 0o666, 1)
         })
     }
 
@@ -93,12 +87,7 @@ impl Node for DeviceNode {
     }
 
     fn statfs(&self) -> Result<Statfs, Errno> {
-        Ok(Statfs {
-            f_type: self.fs.magic,
-            f_bsize: BLOCK_SIZE,
-            f_namelen: vfs::NAME_MAX as i64,
-            ..Statfs::default()
-        })
+        Ok(self.fs.statfs())
     }
 
     fn fs_id(&self) -> usize {
@@ -175,14 +164,7 @@ impl Node for StandardStream {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat {
-            st_dev: self.fs.fs_id as u64,
-            st_ino: self.ino,
-            st_nlink: 1,
-            st_mode: S_IFCHR | 0o620,
-            st_blksize: BLOCK_SIZE,
-            ..Stat::default()
-        })
+        Ok(self.fs.stat(self.ino, S_IFCHR | 0o620, 1))
     }
 
     fn open(
@@ -198,12 +180,7 @@ impl Node for StandardStream {
     }
 
     fn statfs(&self) -> Result<Statfs, Errno> {
-        Ok(Statfs {
-            f_type: self.fs.magic,
-            f_bsize: BLOCK_SIZE,
-            f_namelen: vfs::NAME_MAX as i64,
-            ..Statfs::default()
-        })
+        Ok(self.fs.statfs())
     }
 
     fn fs_id(&self) -> usize {

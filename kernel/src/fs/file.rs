@@ -37,26 +37,10 @@ pub trait FileObject: Send + Sync {
         len: usize,
         sink: &mut dyn FnMut(&[u8]) -> Result<(), Errno>,
     ) -> Result<usize, Errno> {
-        const BOUNCE: usize = 64 << 10;
-        let mut buf = alloc::vec![0u8; len.min(BOUNCE)];
-        let mut done = 0;
-        while done < len {
-            let want = (len - done).min(buf.len());
-            let step = self
-                .read(offset + done as u64, &mut buf[..want])
-                .and_then(|n| sink(&buf[..n]).map(|()| n));
-            match step {
-                Ok(n) => {
-                    done += n;
-                    if n < want {
-                        break;
-                    }
-                }
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(done)
+        bounced(len, &mut |done, buf| {
+            let n = self.read(offset + done as u64, buf)?;
+            sink(&buf[..n]).map(|()| n)
+        })
     }
 
     /// Writes at `offset` (ignored by streams).
@@ -75,25 +59,10 @@ pub trait FileObject: Send + Sync {
         len: usize,
         fill: &mut dyn FnMut(&mut [u8]) -> Result<(), Errno>,
     ) -> Result<usize, Errno> {
-        const BOUNCE: usize = 64 << 10;
-        let mut buf = alloc::vec![0u8; len.min(BOUNCE)];
-        let mut done = 0;
-        while done < len {
-            let want = (len - done).min(buf.len());
-            let step = fill(&mut buf[..want])
-                .and_then(|()| self.write(offset + done as u64, &buf[..want]));
-            match step {
-                Ok(n) => {
-                    done += n;
-                    if n < want {
-                        break;
-                    }
-                }
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(done)
+        bounced(len, &mut |done, buf| {
+            fill(buf)?;
+            self.write(offset + done as u64, buf)
+        })
     }
 
     /// Whether the object has positions (`lseek`, `pread`): false for
@@ -139,6 +108,33 @@ pub trait FileObject: Send + Sync {
     fn sync(&self) -> Result<(), Errno> {
         Ok(())
     }
+}
+
+/// One piece of a [`bounced`] transfer.
+type BounceStep<'a> = dyn FnMut(usize, &mut [u8]) -> Result<usize, Errno> + 'a;
+
+/// Moves `len` bytes through a bounce buffer, a piece at a time: `step`
+/// gets the bytes done so far and the piece's room, and returns how many it
+/// moved. A short piece ends the transfer; an error after some bytes ends
+/// it with those bytes (the defaults of `read_into` and `write_from`).
+fn bounced(len: usize, step: &mut BounceStep<'_>) -> Result<usize, Errno> {
+    const BOUNCE: usize = 64 << 10;
+    let mut buf = alloc::vec![0u8; len.min(BOUNCE)];
+    let mut done = 0;
+    while done < len {
+        let want = (len - done).min(buf.len());
+        match step(done, &mut buf[..want]) {
+            Ok(n) => {
+                done += n;
+                if n < want {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
 }
 
 /// An open file description: shared by every descriptor `dup` makes.

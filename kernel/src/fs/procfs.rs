@@ -121,14 +121,7 @@ impl Node for FdDir {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat {
-            st_dev: self.fs.fs_id as u64,
-            st_ino: self.ino,
-            st_nlink: 2,
-            st_mode: S_IFDIR | 0o500,
-            st_blksize: 4096,
-            ..Stat::default()
-        })
+        Ok(self.fs.stat(self.ino, S_IFDIR | 0o500, 2))
     }
 
     fn lookup(&self, name: &[u8], ctx: &dyn ProcessView) -> Result<NodeRef, Errno> {
@@ -168,12 +161,7 @@ impl Node for FdDir {
     }
 
     fn statfs(&self) -> Result<Statfs, Errno> {
-        Ok(Statfs {
-            f_type: self.fs.magic,
-            f_bsize: 4096,
-            f_namelen: vfs::NAME_MAX as i64,
-            ..Statfs::default()
-        })
+        Ok(self.fs.statfs())
     }
 
     fn fs_id(&self) -> usize {

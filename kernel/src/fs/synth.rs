@@ -31,7 +31,8 @@ impl SynthFs {
         }
     }
 
-    fn stat(&self, ino: u64, mode: u32, nlink: u64) -> Stat {
+    /// A node's `stat` in this file system.
+    pub fn stat(&self, ino: u64, mode: u32, nlink: u64) -> Stat {
         Stat {
             st_dev: self.fs_id as u64,
             st_ino: ino,
@@ -42,7 +43,8 @@ impl SynthFs {
         }
     }
 
-    fn statfs(&self) -> Statfs {
+    /// This file system's `statfs`.
+    pub fn statfs(&self) -> Statfs {
         Statfs {
             f_type: self.magic,
             f_bsize: BLOCK_SIZE,
