@@ -1,8 +1,9 @@
 //! Linux x86_64 ABI types shared by the kernel's syscall layer.
 //!
 //! Pure and host-tested: errno values, syscall numbers, auxiliary vector
-//! keys, the initial process stack, `#[repr(C)]` structures with explicit
-//! little-endian serialisation, flag sets and checked argument decoding.
+//! keys, the initial process stack, signal frames, `#[repr(C)]` structures
+//! with explicit little-endian serialisation, flag sets and checked argument
+//! decoding.
 //! Nothing here touches user memory: the kernel copies bytes in and out and
 //! hands them to these functions.
 #![no_std]
@@ -16,6 +17,7 @@ pub mod dirent;
 pub mod errno;
 pub mod flags;
 pub mod nr;
+pub mod signal;
 pub mod stack;
 pub mod types;
 

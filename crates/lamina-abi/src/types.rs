@@ -8,45 +8,51 @@
 use core::mem::size_of;
 
 /// Writes fields in order into a fixed-size buffer.
-struct Writer<const N: usize> {
+pub(crate) struct Writer<const N: usize> {
     buf: [u8; N],
     pos: usize,
 }
 
 impl<const N: usize> Writer<N> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Writer {
             buf: [0; N],
             pos: 0,
         }
     }
 
-    fn bytes(mut self, b: &[u8]) -> Self {
+    pub(crate) fn bytes(mut self, b: &[u8]) -> Self {
         self.buf[self.pos..self.pos + b.len()].copy_from_slice(b);
         self.pos += b.len();
         self
     }
 
-    fn u8(self, v: u8) -> Self {
+    /// Leaves `n` bytes zero (padding, unused union space).
+    pub(crate) fn zeros(mut self, n: usize) -> Self {
+        self.pos += n;
+        self
+    }
+
+    pub(crate) fn u8(self, v: u8) -> Self {
         self.bytes(&[v])
     }
-    fn u16(self, v: u16) -> Self {
+    pub(crate) fn u16(self, v: u16) -> Self {
         self.bytes(&v.to_le_bytes())
     }
-    fn u32(self, v: u32) -> Self {
+    pub(crate) fn u32(self, v: u32) -> Self {
         self.bytes(&v.to_le_bytes())
     }
-    fn i32(self, v: i32) -> Self {
+    pub(crate) fn i32(self, v: i32) -> Self {
         self.bytes(&v.to_le_bytes())
     }
-    fn u64(self, v: u64) -> Self {
+    pub(crate) fn u64(self, v: u64) -> Self {
         self.bytes(&v.to_le_bytes())
     }
-    fn i64(self, v: i64) -> Self {
+    pub(crate) fn i64(self, v: i64) -> Self {
         self.bytes(&v.to_le_bytes())
     }
 
-    fn finish(self) -> [u8; N] {
+    pub(crate) fn finish(self) -> [u8; N] {
         // Every caller writes exactly N bytes; the tests check each one.
         debug_assert_eq!(self.pos, N);
         self.buf
@@ -54,39 +60,44 @@ impl<const N: usize> Writer<N> {
 }
 
 /// Reads fields in order from a fixed-size buffer.
-struct Reader<'a, const N: usize> {
+pub(crate) struct Reader<'a, const N: usize> {
     buf: &'a [u8; N],
     pos: usize,
 }
 
 impl<'a, const N: usize> Reader<'a, N> {
-    fn new(buf: &'a [u8; N]) -> Self {
+    pub(crate) fn new(buf: &'a [u8; N]) -> Self {
         Reader { buf, pos: 0 }
     }
 
-    fn array<const M: usize>(&mut self) -> [u8; M] {
+    pub(crate) fn array<const M: usize>(&mut self) -> [u8; M] {
         let mut out = [0u8; M];
         out.copy_from_slice(&self.buf[self.pos..self.pos + M]);
         self.pos += M;
         out
     }
 
-    fn u8(&mut self) -> u8 {
+    /// Skips `n` bytes (padding, fields nobody reads back).
+    pub(crate) fn skip(&mut self, n: usize) {
+        self.pos += n;
+    }
+
+    pub(crate) fn u8(&mut self) -> u8 {
         self.array::<1>()[0]
     }
-    fn u16(&mut self) -> u16 {
+    pub(crate) fn u16(&mut self) -> u16 {
         u16::from_le_bytes(self.array())
     }
-    fn u32(&mut self) -> u32 {
+    pub(crate) fn u32(&mut self) -> u32 {
         u32::from_le_bytes(self.array())
     }
-    fn i32(&mut self) -> i32 {
+    pub(crate) fn i32(&mut self) -> i32 {
         i32::from_le_bytes(self.array())
     }
-    fn u64(&mut self) -> u64 {
+    pub(crate) fn u64(&mut self) -> u64 {
         u64::from_le_bytes(self.array())
     }
-    fn i64(&mut self) -> i64 {
+    pub(crate) fn i64(&mut self) -> i64 {
         i64::from_le_bytes(self.array())
     }
 }
