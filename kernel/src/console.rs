@@ -138,6 +138,27 @@ pub fn stdin_pending() -> usize {
     stdin.pending.len()
 }
 
+/// Readers and pollers of stdin wait here; the UART's interrupt wakes them.
+pub static STDIN_QUEUE: crate::task::wait::WaitQueue = crate::task::wait::WaitQueue::new();
+
+/// The UART interrupted: takes what arrived and wakes stdin's waiters.
+/// Nothing is read before the workload first asks for stdin.
+pub fn poll_input() {
+    let ready = {
+        let mut guard = STDIN.lock();
+        match guard.as_mut() {
+            Some(stdin) => {
+                drain_uart(stdin);
+                !stdin.pending.is_empty() || stdin.eof
+            }
+            None => false,
+        }
+    };
+    if ready {
+        STDIN_QUEUE.wake_all();
+    }
+}
+
 /// What `poll` sees on stdin: (bytes are waiting, the host's end is closed).
 pub fn stdin_poll() -> (bool, bool) {
     let mut guard = STDIN.lock();

@@ -2,7 +2,9 @@
 //! the workload's PATH when it has no slash), reading it and its ELF
 //! interpreter, and the shell's answers when that fails.
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use spin::Mutex;
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::O_RDONLY;
 use lamina_elf::Elf;
@@ -90,18 +92,69 @@ fn is_executable_file(found: &Resolved) -> bool {
         && found.node.stat().is_ok_and(|s| s.st_mode & 0o111 != 0)
 }
 
+/// The boot bundle's program: `exec` of its path (or of /proc/self/exe
+/// while it runs) loads it again from the bundle, where no root has it.
+struct BootProgram {
+    path: Vec<u8>,
+    image: &'static [u8],
+    interpreter: Option<&'static [u8]>,
+}
+
+static BOOT_PROGRAM: Mutex<Option<BootProgram>> = Mutex::new(None);
+
+pub fn register_boot_program(
+    path: &[u8],
+    image: &'static [u8],
+    interpreter: Option<&'static [u8]>,
+) {
+    *BOOT_PROGRAM.lock() = Some(BootProgram {
+        path: path.to_vec(),
+        image,
+        interpreter,
+    });
+}
+
+/// The boot program, if `path` names it.
+pub fn boot_program(path: &[u8]) -> Option<Program> {
+    let boot = BOOT_PROGRAM.lock();
+    let boot = boot.as_ref()?;
+    (boot.path == path).then(|| Program {
+        path: boot.path.clone(),
+        image: boot.image,
+        interpreter: boot.interpreter,
+    })
+}
+
+/// Program images read so far, by (path, size, modification time, inode):
+/// a process image is mapped page by page from its bytes for as long as
+/// any process runs it, so the bytes stay; a program run again (a shell
+/// running `ls` in a loop) is not read again. A changed file is a new key.
+type ImageKey = (Vec<u8>, i64, i64, i64, u64);
+static IMAGES: Mutex<BTreeMap<ImageKey, &'static [u8]>> = Mutex::new(BTreeMap::new());
+
 /// Reads the whole file at `found` into memory that lives as long as the
-/// kernel (program images are never freed: one workload per VM).
-fn read_image(found: &Resolved) -> Result<&'static [u8], ExecError> {
+/// kernel (see [`IMAGES`]).
+pub fn read_image(found: &Resolved) -> Result<&'static [u8], ExecError> {
     if found.node.kind() == NodeKind::Directory {
         return Err(ExecError::NotExecutable("is a directory"));
     }
     if !is_executable_file(found) {
         return Err(ExecError::NotExecutable("permission denied"));
     }
-    let size = found.node.stat().map_err(ExecError::Io)?.st_size.max(0) as u64;
+    let stat = found.node.stat().map_err(ExecError::Io)?;
+    let size = stat.st_size.max(0) as u64;
     if size > MAX_IMAGE_BYTES {
         return Err(ExecError::Io(Errno::E2BIG));
+    }
+    let key = (
+        found.path.clone(),
+        stat.st_size,
+        stat.st_mtime,
+        stat.st_mtime_nsec,
+        stat.st_ino,
+    );
+    if let Some(image) = IMAGES.lock().get(&key) {
+        return Ok(image);
     }
     let file = alloc::sync::Arc::clone(&found.node)
         .open(O_RDONLY, &NoProcess)
@@ -116,6 +169,7 @@ fn read_image(found: &Resolved) -> Result<&'static [u8], ExecError> {
             Err(e) => return Err(ExecError::Io(e)),
         }
     }
+    IMAGES.lock().insert(key, image);
     Ok(image)
 }
 

@@ -1,4 +1,4 @@
-//! lamina: a minimal guest kernel that runs one static Linux x86_64 binary.
+//! lamina: a minimal guest kernel that runs a Linux x86_64 workload.
 //!
 //! Boot order: serial console, CPU tables, heap, PVH start info, frames,
 //! the virtio probe, then the workload from the boot bundle (a PVH
@@ -32,7 +32,7 @@ use lamina_proto::bundle::Bundle;
 use lamina_proto::frame::ExitStatus;
 
 use arch::phys;
-use process::{Process, Ttys};
+use process::{Image, Ttys};
 
 /// Longest kernel command line read.
 const CMDLINE_MAX: usize = 4096;
@@ -197,17 +197,11 @@ fn start(bundle: &Bundle<'static>, ttys: process::Ttys) -> ExitStatus {
     } else {
         (bundle.program, None, bundle.exe_path.to_vec())
     };
-    match Process::load(
-        image,
-        interpreter,
-        &bundle.argv,
-        &bundle.envp,
-        &exe_path,
-        ttys,
-    ) {
-        Ok(mut process) => {
-            process.cwd = cwd.to_vec();
-            process.run()
+    exec::register_boot_program(&exe_path, image, interpreter);
+    match Image::load(image, interpreter, &bundle.argv, &bundle.envp, &exe_path) {
+        Ok(image) => {
+            let task = process::first_task(image, &exe_path, &bundle.argv, cwd, ttys);
+            task::sched::run(task)
         }
         Err(err) => {
             // What a shell prints when exec fails, on the workload's stderr.

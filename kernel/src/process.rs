@@ -1,6 +1,9 @@
-//! The workload process: loading a static ELF into a fresh address space,
-//! building its initial stack, and running it until it exits.
+//! Programs and processes: loading an ELF (and its interpreter) into a
+//! fresh address space with its initial stack, the first task, and the
+//! view a system call has of its caller ([`Process`]).
 
+use alloc::boxed::Box;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lamina_abi::args::{page_round_down, page_round_up};
 use lamina_abi::auxv::*;
@@ -8,48 +11,55 @@ use lamina_abi::errno::Errno;
 use lamina_abi::stack::{build_initial_stack, StackArgs};
 use lamina_abi::types::{KernelSigaction, StackT};
 use lamina_elf::{Elf, ElfKind};
-use lamina_proto::frame::ExitStatus;
+use spin::{Mutex, MutexGuard};
 
 use crate::arch::cpu;
 use crate::arch::phys::PAGE_SIZE;
-use crate::arch::user::{self, Trap, UserContext};
-use crate::mm::vm::{AddressSpace, Fault, ImageBacking, Prot, MMAP_MIN, STACK_SIZE, STACK_TOP};
-use crate::syscall::{self, Flow};
+use crate::arch::user::UserContext;
+use crate::fs::fd::FdTable;
+use crate::mm::shared::SharedMappings;
+use crate::mm::vm::{AddressSpace, ImageBacking, Prot, MMAP_MIN, STACK_SIZE, STACK_TOP};
+use crate::task::{FsContext, Group, Memory, Task, SIGNALS};
 
 /// Where a static-PIE (ET_DYN) image is placed: Linux's ELF_ET_DYN_BASE
 /// without randomisation.
 const PIE_BASE: u64 = 0x5555_5555_4000;
 /// Cap on argv + envp + auxv on the initial stack (Linux: a quarter of the stack rlimit).
 const MAX_ARG_BYTES: usize = (STACK_SIZE / 4) as usize;
-const SIGNALS: usize = 64;
 const USER_HZ: u64 = 100;
 /// What a container's init starts with.
 const DEFAULT_UMASK: u32 = 0o022;
 
 pub use crate::fs::fd::Ttys;
 
-#[derive(Debug)]
-pub struct Process {
+/// What a system call works on: the calling task, with the parts it
+/// shares with other tasks locked for the call (one CPU, and a call never
+/// blocks inside: nothing else can want them meanwhile).
+pub struct Process<'a> {
+    pub task: &'a mut Task,
+    pub mm: MutexGuard<'a, AddressSpace>,
+    pub shared_maps: MutexGuard<'a, SharedMappings>,
+    pub fds: MutexGuard<'a, FdTable>,
+    pub fs: MutexGuard<'a, FsContext>,
+}
+
+impl core::ops::Deref for Process<'_> {
+    type Target = Task;
+    fn deref(&self) -> &Task {
+        self.task
+    }
+}
+
+impl core::ops::DerefMut for Process<'_> {
+    fn deref_mut(&mut self) -> &mut Task {
+        self.task
+    }
+}
+
+/// A loaded program: its address space and first registers.
+pub struct Image {
     pub mm: AddressSpace,
     pub ctx: UserContext,
-    pub fs_base: u64,
-    pub gs_base: u64,
-    pub exe_path: Vec<u8>,
-    pub fds: crate::fs::fd::FdTable,
-    /// `MAP_SHARED` file mappings, written back on msync, munmap and exit.
-    pub shared_maps: crate::mm::shared::SharedMappings,
-    pub sigactions: [KernelSigaction; SIGNALS],
-    pub sigmask: u64,
-    pub altstack: StackT,
-    pub clear_child_tid: u64,
-    pub robust_list: (u64, u64),
-    pub cwd: Vec<u8>,
-    /// The file mode creation mask (`umask`).
-    pub umask: u32,
-    /// argv as /proc/self/cmdline shows it: each argument NUL-terminated.
-    pub cmdline: Vec<u8>,
-    pub rseq: Option<u64>,
-    pub rlimits: [lamina_abi::types::Rlimit; 16],
 }
 
 /// Why the workload cannot start.
@@ -155,7 +165,7 @@ fn map_elf(mm: &mut AddressSpace, elf: &Elf<'static>, bias: u64) -> Result<u64, 
     Ok(regions.iter().map(|r| r.1).max().unwrap_or(PIE_BASE))
 }
 
-impl Process {
+impl Image {
     /// Loads `image` and prepares its first instruction. The image must
     /// outlive the process: its pages are read from it on demand.
     pub fn load(
@@ -164,7 +174,6 @@ impl Process {
         argv: &[&[u8]],
         envp: &[&[u8]],
         exe_path: &[u8],
-        ttys: Ttys,
     ) -> Result<Self, LoadError> {
         let elf = if interpreter.is_some() {
             Elf::parse_dynamic(image)
@@ -242,123 +251,52 @@ impl Process {
             rsp: stack.sp,
             ..UserContext::default()
         };
-        Ok(Self {
-            mm,
-            ctx,
-            fs_base: 0,
-            gs_base: 0,
-            exe_path: exe_path.to_vec(),
-            fds: crate::fs::fd::FdTable::standard(ttys),
-            shared_maps: crate::mm::shared::SharedMappings::default(),
-            sigactions: [KernelSigaction::default(); SIGNALS],
-            sigmask: 0,
-            altstack: StackT {
-                ss_flags: lamina_abi::flags::SS_DISABLE,
-                ..StackT::default()
-            },
-            clear_child_tid: 0,
-            robust_list: (0, 0),
-            cwd: b"/".to_vec(),
+        Ok(Image { mm, ctx })
+    }
+}
+
+/// A new process's task (the first one: PID 1) for `image`.
+pub fn first_task(image: Image, exe_path: &[u8], argv: &[&[u8]], cwd: &[u8], ttys: Ttys) -> Box<Task> {
+    let cmdline = argv
+        .iter()
+        .flat_map(|arg| arg.iter().copied().chain([0]))
+        .collect();
+    let pid = crate::task::with_tables(|t| t.alloc_tid());
+    Box::new(Task {
+        tid: pid,
+        group: Group::new(pid, exe_path.to_vec(), cmdline, crate::syscall::default_rlimits()),
+        ctx: image.ctx,
+        fpu: crate::task::signal::initial_fpu(),
+        fs_base: 0,
+        gs_base: 0,
+        sigmask: 0,
+        pending: 0,
+        saved_sigmask: None,
+        altstack: StackT {
+            ss_flags: lamina_abi::flags::SS_DISABLE,
+            ..StackT::default()
+        },
+        clear_child_tid: 0,
+        robust_list: (0, 0),
+        rseq: None,
+        mem: Memory::new(image.mm),
+        files: Arc::new(Mutex::new(FdTable::standard(ttys))),
+        fs: Arc::new(Mutex::new(FsContext {
+            cwd: cwd.to_vec(),
             umask: DEFAULT_UMASK,
-            cmdline: argv
-                .iter()
-                .flat_map(|arg| arg.iter().copied().chain([0]))
-                .collect(),
-            rseq: None,
-            rlimits: crate::syscall::default_rlimits(),
-        })
-    }
-
-    /// Runs the process until it exits or is killed, then writes its
-    /// shared file mappings back (as Linux does when the mappings go).
-    pub fn run(&mut self) -> ExitStatus {
-        let status = self.run_until_exit();
-        if let Err(e) = self.shared_maps.write_back_all(&mut self.mm) {
-            crate::log!("process: writing shared mappings back failed: {}", e.name());
-        }
-        status
-    }
-
-    fn run_until_exit(&mut self) -> ExitStatus {
-        self.mm.activate();
-        crate::boot_report_ready();
-        loop {
-            match user::run(&mut self.ctx) {
-                Trap::Interrupt => {}
-                Trap::Syscall | Trap::StrandedSyscall => {
-                    if let Flow::Exit(status) = syscall::dispatch(self) {
-                        return status;
-                    }
-                }
-                Trap::Exception {
-                    vector: VECTOR_PAGE_FAULT,
-                    error_code,
-                    cr2,
-                } => {
-                    let write = error_code & PF_WRITE != 0;
-                    let exec = error_code & PF_INSTRUCTION != 0;
-                    match self.mm.fault(cr2, write, exec) {
-                        Ok(_) => {}
-                        Err(Fault::Segv) => {
-                            crate::log!(
-                                "process: segmentation fault at {:#x} (rip {:#x}, error {:#x})",
-                                cr2,
-                                self.ctx.rip,
-                                error_code
-                            );
-                            return ExitStatus::Signaled(SIGSEGV);
-                        }
-                        Err(Fault::OutOfMemory) => {
-                            crate::console::log_line(format_args!(
-                                "process: out of memory at {:#x}; killing the workload",
-                                cr2
-                            ));
-                            return ExitStatus::OutOfMemory;
-                        }
-                    }
-                }
-                Trap::Exception {
-                    vector, error_code, ..
-                } => {
-                    let signal = signal_for_exception(vector);
-                    crate::log!(
-                        "process: {} (vector {}, error {:#x}) at rip {:#x}: signal {}",
-                        crate::arch::trap::exception_name(u64::from(vector)),
-                        vector,
-                        error_code,
-                        self.ctx.rip,
-                        signal
-                    );
-                    return ExitStatus::Signaled(signal);
-                }
-            }
-        }
-    }
+        })),
+        sigactions: Arc::new(Mutex::new([KernelSigaction::default(); SIGNALS])),
+        state: crate::task::State::Runnable,
+        in_syscall: false,
+        restart: Default::default(),
+        vfork_parent: None,
+        mark_tsc: 0,
+    })
 }
 
-const VECTOR_PAGE_FAULT: u8 = 14;
-const PF_WRITE: u64 = 1 << 1;
-const PF_INSTRUCTION: u64 = 1 << 4;
-const SIGILL: u8 = 4;
-const SIGTRAP: u8 = 5;
-const SIGBUS: u8 = 7;
-const SIGFPE: u8 = 8;
-const SIGSEGV: u8 = 11;
-
-/// The signal Linux sends for a CPU exception in user mode.
-fn signal_for_exception(vector: u8) -> u8 {
-    match vector {
-        0 | 7 | 16 | 19 => SIGFPE,
-        1 | 3 => SIGTRAP,
-        6 => SIGILL,
-        12 | 17 => SIGBUS,
-        _ => SIGSEGV,
-    }
-}
-
-impl crate::fs::vfs::ProcessView for Process {
+impl crate::fs::vfs::ProcessView for Process<'_> {
     fn exe_path(&self) -> Vec<u8> {
-        self.exe_path.clone()
+        self.task.group.exe_path.lock().clone()
     }
 
     fn fd_targets(&self) -> Vec<(u64, Vec<u8>)> {
@@ -394,7 +332,7 @@ impl crate::fs::vfs::ProcessView for Process {
             out.extend_from_slice(line.as_bytes());
             if image {
                 out.extend_from_slice(b"                          ");
-                out.extend_from_slice(&self.exe_path);
+                out.extend_from_slice(&self.task.group.exe_path.lock());
             } else if end == crate::mm::vm::STACK_TOP {
                 out.extend_from_slice(b"                          [stack]");
             }
@@ -404,7 +342,7 @@ impl crate::fs::vfs::ProcessView for Process {
     }
 
     fn cmdline(&self) -> Vec<u8> {
-        self.cmdline.clone()
+        self.task.group.cmdline.lock().clone()
     }
 
     fn fd_object(&self, fd: u64) -> Option<alloc::sync::Arc<dyn crate::fs::file::FileObject>> {

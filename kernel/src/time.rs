@@ -115,4 +115,38 @@ pub fn wait_until(deadline_ns: u64) {
     irq::timer_oneshot(u32::try_from(ticks).unwrap_or(u32::MAX));
     cpu::wait_for_interrupt();
     irq::timer_disarm();
+    ARMED_NS.store(0, Ordering::Relaxed);
+}
+
+/// The deadline the local APIC timer is armed for (0: none), so that the
+/// scheduler reprograms it only when its wish changes (each write is a
+/// VM exit under KVM).
+static ARMED_NS: AtomicU64 = AtomicU64::new(0);
+
+/// The timer's interrupt came: it is no longer armed.
+pub fn timer_fired() {
+    ARMED_NS.store(0, Ordering::Relaxed);
+}
+
+/// Arms the timer to interrupt at `deadline_ns` (None: not at all).
+pub fn arm(deadline_ns: Option<u64>) {
+    let armed = ARMED_NS.load(Ordering::Relaxed);
+    match deadline_ns {
+        None => {
+            if armed != 0 {
+                irq::timer_disarm();
+                ARMED_NS.store(0, Ordering::Relaxed);
+            }
+        }
+        Some(deadline) => {
+            let now = monotonic_ns();
+            if armed == deadline && deadline > now {
+                return;
+            }
+            let remaining = deadline.saturating_sub(now).max(SPIN_BELOW_NS / 4);
+            let ticks = u128::from(remaining) * u128::from(timer_ticks_per_ms()) / 1_000_000;
+            irq::timer_oneshot(u32::try_from(ticks).unwrap_or(u32::MAX));
+            ARMED_NS.store(deadline, Ordering::Relaxed);
+        }
+    }
 }

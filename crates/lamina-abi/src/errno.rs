@@ -115,6 +115,9 @@ errnos! {
     ECANCELED = 125,
     EOWNERDEAD = 130,
     ENOTRECOVERABLE = 131,
+    // Kernel-internal (never returned to user space): the call must wait
+    // and then run again (Linux's own value).
+    ERESTARTSYS = 512,
 }
 
 impl Errno {

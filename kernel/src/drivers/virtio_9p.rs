@@ -224,7 +224,7 @@ impl Virtio9p {
                 } else {
                     POLL_NS
                 };
-                wait::block_until(Some(now + sleep_ns), used);
+                wait::device_wait_until(Some(now + sleep_ns), used);
             },
         )
         .map_err(|err| Error::Virtio(err.0))?;

@@ -103,11 +103,15 @@ impl FileObject for ConsoleStream {
             }
             TIOCSWINSZ => Ok(0),
             TIOCGPGRP => {
-                mm.copy_out(arg, &(crate::syscall::PID as u32).to_le_bytes())?;
+                mm.copy_out(arg, &1u32.to_le_bytes())?;
                 Ok(0)
             }
             _ => Err(Errno::ENOTTY),
         }
+    }
+
+    fn wait_queue(&self) -> Option<&crate::task::wait::WaitQueue> {
+        matches!(self.stream, Stream::Stdin | Stream::Terminal).then_some(&console::STDIN_QUEUE)
     }
 
     fn poll(&self, events: u16) -> u16 {

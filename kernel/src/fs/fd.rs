@@ -18,7 +18,7 @@ pub struct Entry {
 /// Linux's default RLIMIT_NOFILE soft limit.
 pub const MAX_FDS: usize = 1024;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FdTable {
     slots: Vec<Option<Entry>>,
 }
@@ -94,6 +94,15 @@ impl FdTable {
             .ok_or(Errno::EMFILE)?;
         self.install_at(free, entry);
         Ok(free as u64)
+    }
+
+    /// Closes every descriptor marked close-on-exec (`execve`).
+    pub fn close_on_exec(&mut self) {
+        for slot in &mut self.slots {
+            if slot.as_ref().is_some_and(|entry| entry.cloexec) {
+                *slot = None;
+            }
+        }
     }
 
     /// Installs `entry` at `fd`, replacing what was there (dup2).

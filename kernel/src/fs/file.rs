@@ -9,7 +9,7 @@
 use alloc::sync::Arc;
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::{
-    O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLHUP, POLLIN,
+    O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY,
 };
 use lamina_abi::types::Stat;
 use spin::Mutex;
@@ -87,6 +87,17 @@ pub trait FileObject: Send + Sync {
     /// Which of `events` (`POLL*`) hold now, plus `POLLHUP`/`POLLERR`,
     /// which hold whatever was asked.
     fn poll(&self, events: u16) -> u16;
+
+    /// Where a task waits for this object's readiness to change (data,
+    /// room, hang-up); None for an object that is always ready.
+    fn wait_queue(&self) -> Option<&crate::task::wait::WaitQueue> {
+        None
+    }
+
+    /// A pipe's capacity (`F_GETPIPE_SZ`); None for anything else.
+    fn pipe_capacity(&self) -> Option<usize> {
+        None
+    }
 
     /// Directory entries from `cursor` on, until `sink` returns false
     /// (`getdents64`).
@@ -304,17 +315,17 @@ impl OpenFile {
         }
     }
 
+    /// A read that finds nothing yet answers EAGAIN whether or not the
+    /// file is non-blocking: the system call layer decides to wait (see
+    /// [`OpenFile::blocks`]).
     fn read_waiting(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        loop {
-            match self.object.read(offset, buf) {
-                Err(Errno::EAGAIN) if self.status() & O_NONBLOCK == 0 => {
-                    crate::task::wait::block_until(None, || {
-                        self.object.poll(POLLIN) & (POLLIN | POLLHUP) != 0
-                    });
-                }
-                result => return result,
-            }
-        }
+        self.object.read(offset, buf)
+    }
+
+    /// Whether an EAGAIN from this file means "wait" (not O_NONBLOCK, and
+    /// the object has a queue to wait on).
+    pub fn blocks(&self) -> bool {
+        self.status() & O_NONBLOCK == 0 && self.object.wait_queue().is_some()
     }
 
     /// `write(2)` at the shared offset.

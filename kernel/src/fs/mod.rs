@@ -6,6 +6,7 @@ pub mod devfs;
 pub mod fd;
 pub mod file;
 pub mod p9;
+pub mod pipe;
 pub mod procfs;
 pub mod synth;
 pub mod tmpfs;

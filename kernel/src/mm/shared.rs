@@ -17,6 +17,7 @@ use crate::arch::phys::{self, PAGE_SIZE};
 use crate::fs::file::OpenFile;
 
 /// One `MAP_SHARED` mapping of a file opened for writing.
+#[derive(Clone)]
 struct SharedMapping {
     start: u64,
     end: u64,
@@ -25,7 +26,7 @@ struct SharedMapping {
     offset: u64,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct SharedMappings {
     mappings: Vec<SharedMapping>,
 }

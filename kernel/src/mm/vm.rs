@@ -119,6 +119,11 @@ impl AddressSpace {
         })
     }
 
+    /// TEMPORARY until the copy-on-write fork lands.
+    pub fn fork(&mut self) -> Result<AddressSpace, Errno> {
+        Err(Errno::ENOMEM)
+    }
+
     pub fn activate(&self) {
         self.root.activate();
     }

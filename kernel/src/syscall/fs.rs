@@ -52,7 +52,7 @@ fn read_path(p: &mut Process, path: u64) -> Result<Vec<u8>, Errno> {
 /// Where a relative path starts: the cwd, or the directory `dirfd` names.
 fn start_dir(p: &Process, dirfd: u64) -> Result<Vec<u8>, Errno> {
     if dirfd as i32 == AT_FDCWD {
-        return Ok(p.cwd.clone());
+        return Ok(p.fs.cwd.clone());
     }
     let file = p.fds.file(dirfd)?;
     match file.object.node() {
@@ -98,7 +98,7 @@ fn target_at(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> Result<NodeR
             return Err(Errno::ENOENT);
         }
         if dirfd as i32 == AT_FDCWD {
-            return vfs::resolve(b"/", &p.cwd.clone(), Last::Follow, p).map(|r| r.node);
+            return vfs::resolve(b"/", &p.fs.cwd.clone(), Last::Follow, p).map(|r| r.node);
         }
         let file = p.fds.file(dirfd)?;
         return match file.object.node() {
@@ -140,7 +140,7 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
             if parent.is_dot() || name.ends_with(b"/") {
                 return Err(Errno::EISDIR);
             }
-            let mode = (mode as u32) & 0o7777 & !p.umask;
+            let mode = (mode as u32) & 0o7777 & !p.fs.umask;
             let node = parent.dir.node.create(&parent.name, mode)?;
             Resolved {
                 node,
@@ -500,7 +500,7 @@ pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
     if parent.is_dot() {
         return Err(Errno::EEXIST);
     }
-    let mode = (mode as u32) & 0o7777 & !p.umask;
+    let mode = (mode as u32) & 0o7777 & !p.fs.umask;
     parent.dir.node.mkdir(&parent.name, mode).map(|()| 0)
 }
 
@@ -600,7 +600,7 @@ pub fn chdir(p: &mut Process, path: u64) -> SysResult {
     if resolved.node.kind() != NodeKind::Directory {
         return Err(Errno::ENOTDIR);
     }
-    p.cwd = resolved.path;
+    p.fs.cwd = resolved.path;
     Ok(0)
 }
 
@@ -615,13 +615,13 @@ pub fn fchdir(p: &mut Process, fd: u64) -> SysResult {
     if node.kind() != NodeKind::Directory {
         return Err(Errno::ENOTDIR);
     }
-    p.cwd = file.path.clone();
+    p.fs.cwd = file.path.clone();
     Ok(0)
 }
 
 pub fn umask(p: &mut Process, mask: u64) -> SysResult {
-    let old = p.umask;
-    p.umask = mask as u32 & 0o777;
+    let old = p.fs.umask;
+    p.fs.umask = mask as u32 & 0o777;
     Ok(u64::from(old))
 }
 

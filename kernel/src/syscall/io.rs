@@ -12,6 +12,8 @@ use super::SysResult;
 use crate::fs::fd::{Entry, MAX_FDS};
 use crate::fs::file::OpenFile;
 use crate::process::Process;
+use crate::task::signal::{self, Info};
+use crate::task::wait::block_on;
 
 /// Largest chunk moved per step of a read or write: one 9P message's worth
 /// (the kernel's msize), so a large transfer is one request per chunk.
@@ -130,12 +132,78 @@ fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sy
 
 pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.file(fd)?;
-    write_to(p, &file, buf, len, At::Shared)
+    let result = write_to(p, &file, buf, len, At::Shared);
+    wait_or(p, &file, result)
 }
 
 pub fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.file(fd)?;
-    read_from(p, &file, buf, len, At::Shared)
+    let result = read_from(p, &file, buf, len, At::Shared);
+    wait_or(p, &file, result)
+}
+
+/// What a transfer's result means for the caller: EAGAIN on a blocking
+/// file waits on the object's queue (the call runs again when it wakes);
+/// EPIPE comes with SIGPIPE, as Linux sends it.
+fn wait_or(p: &mut Process, file: &OpenFile, result: SysResult) -> SysResult {
+    match result {
+        Err(Errno::EAGAIN) if file.blocks() => {
+            let queue = file.object.wait_queue().expect("blocks() checked it");
+            Err(block_on(p.task.tid, &[queue]))
+        }
+        Err(Errno::EPIPE) => {
+            let info = Info {
+                code: signal::SI_USER,
+                pid: p.task.pid(),
+                ..Info::default()
+            };
+            let tid = p.task.tid;
+            let _ = signal::send_to_thread(p.task, tid, signal::SIGPIPE, info);
+            Err(Errno::EPIPE)
+        }
+        other => other,
+    }
+}
+
+/// `pipe`/`pipe2`: a new pipe's read and write ends at the two lowest
+/// free descriptors.
+pub fn pipe2(p: &mut Process, fds: u64, flags: u64) -> SysResult {
+    let allowed = u64::from(O_CLOEXEC | O_NONBLOCK | O_DIRECT);
+    if flags & !allowed != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let status = flags as u32 & O_NONBLOCK;
+    let cloexec = flags & u64::from(O_CLOEXEC) != 0;
+    let (read_end, write_end) = crate::fs::pipe::new();
+    let read_fd = p.fds.install_from(
+        0,
+        Entry {
+            file: OpenFile::new(read_end, O_RDONLY | status),
+            cloexec,
+        },
+    )?;
+    let write_fd = match p.fds.install_from(
+        0,
+        Entry {
+            file: OpenFile::new(write_end, O_WRONLY | status),
+            cloexec,
+        },
+    ) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = p.fds.close(read_fd);
+            return Err(e);
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&(read_fd as u32).to_le_bytes());
+    out[4..].copy_from_slice(&(write_fd as u32).to_le_bytes());
+    if let Err(e) = p.mm.copy_out(fds, &out) {
+        let _ = p.fds.close(read_fd);
+        let _ = p.fds.close(write_fd);
+        return Err(e);
+    }
+    Ok(0)
 }
 
 /// An offset from the workload: negative is EINVAL.
@@ -210,11 +278,15 @@ fn transfer_iovecs(
 }
 
 pub fn writev(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
-    transfer_iovecs(p, fd, iov, count, At::Shared, Direction::Write)
+    let file = p.fds.file(fd)?;
+    let result = transfer_iovecs(p, fd, iov, count, At::Shared, Direction::Write);
+    wait_or(p, &file, result)
 }
 
 pub fn readv(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
-    transfer_iovecs(p, fd, iov, count, At::Shared, Direction::Read)
+    let file = p.fds.file(fd)?;
+    let result = transfer_iovecs(p, fd, iov, count, At::Shared, Direction::Read);
+    wait_or(p, &file, result)
 }
 
 pub fn preadv(p: &mut Process, fd: u64, iov: u64, count: u64, offset: u64) -> SysResult {
@@ -291,6 +363,12 @@ pub fn fcntl(p: &mut Process, fd: u64, cmd: u64, arg: u64) -> SysResult {
             Ok(0)
         }
         F_GETFL => Ok(u64::from(entry.file.status())),
+        F_GETPIPE_SZ | F_SETPIPE_SZ => entry
+            .file
+            .object
+            .pipe_capacity()
+            .map(|n| n as u64)
+            .ok_or(Errno::EBADF),
         F_SETFL => {
             let settable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
             entry.file.set_status(settable, arg as u32);
@@ -344,24 +422,30 @@ pub fn poll(p: &mut Process, fds: u64, nfds: u64, timeout_ms: u64) -> SysResult 
             }
         })
         .collect();
-    let timeout_ms = timeout_ms as i32;
-    let deadline =
-        (timeout_ms >= 0).then(|| crate::time::monotonic_ns() + timeout_ms as u64 * 1_000_000);
     let mut ready = 0;
-    crate::task::wait::block_until(deadline, || {
-        ready = 0;
-        for (pfd, (file, events)) in raw.chunks_exact_mut(POLLFD_LEN).zip(&files) {
-            let revents = match file {
-                Some(file) => file.object.poll(*events),
-                None => *events & POLLNVAL,
-            };
-            pfd[6..8].copy_from_slice(&revents.to_le_bytes());
-            if revents != 0 {
-                ready += 1;
-            }
+    for (pfd, (file, events)) in raw.chunks_exact_mut(POLLFD_LEN).zip(&files) {
+        let revents = match file {
+            Some(file) => file.object.poll(*events | POLLHUP | POLLERR) & (*events | POLLHUP | POLLERR | POLLNVAL),
+            None => *events & POLLNVAL,
+        };
+        pfd[6..8].copy_from_slice(&revents.to_le_bytes());
+        if revents != 0 {
+            ready += 1;
         }
-        ready > 0
-    });
+    }
+    let timeout_ms = timeout_ms as i32;
+    if ready == 0 && timeout_ms != 0 {
+        if timeout_ms > 0 {
+            p.restart.deadline_after(timeout_ms as u64 * 1_000_000);
+        }
+        if !p.restart.timed_out() {
+            let queues: Vec<&crate::task::wait::WaitQueue> = files
+                .iter()
+                .filter_map(|(file, _)| file.as_ref()?.object.wait_queue())
+                .collect();
+            return Err(block_on(p.task.tid, &queues));
+        }
+    }
     p.mm.copy_out(fds, &raw)?;
     Ok(ready)
 }

@@ -11,8 +11,6 @@ use crate::arch::user;
 use crate::mm::vm::{STACK_SIZE, USER_END};
 use crate::process::Process;
 
-/// The workload is the container's init.
-pub const PID: u64 = 1;
 const ROBUST_LIST_HEAD_LEN: u64 = 24;
 const RSEQ_MIN_LEN: u64 = 32;
 const RSEQ_ALIGN: u64 = 32;
@@ -36,15 +34,21 @@ pub fn arch_prctl(p: &mut Process, code: u64, addr: u64) -> SysResult {
             }
             Ok(0)
         }
-        ARCH_GET_FS => p.mm.copy_out(addr, &p.fs_base.to_le_bytes()).map(|()| 0),
-        ARCH_GET_GS => p.mm.copy_out(addr, &p.gs_base.to_le_bytes()).map(|()| 0),
+        ARCH_GET_FS => {
+            let value = p.task.fs_base;
+            p.mm.copy_out(addr, &value.to_le_bytes()).map(|()| 0)
+        }
+        ARCH_GET_GS => {
+            let value = p.task.gs_base;
+            p.mm.copy_out(addr, &value.to_le_bytes()).map(|()| 0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
 
 pub fn set_tid_address(p: &mut Process, addr: u64) -> SysResult {
     p.clear_child_tid = addr;
-    Ok(PID)
+    Ok(u64::from(p.task.tid))
 }
 
 pub fn set_robust_list(p: &mut Process, head: u64, len: u64) -> SysResult {
@@ -109,13 +113,13 @@ pub fn default_rlimits() -> [Rlimit; RLIMITS as usize] {
 }
 
 pub fn prlimit64(p: &mut Process, pid: u64, resource: u64, new: u64, old: u64) -> SysResult {
-    if pid != 0 && pid != PID {
+    if pid != 0 && pid != u64::from(p.task.pid()) {
         return Err(Errno::ESRCH);
     }
     if resource >= RLIMITS {
         return Err(Errno::EINVAL);
     }
-    let current = p.rlimits[resource as usize];
+    let current = p.task.group.rlimits.lock()[resource as usize];
     let wanted = if new != 0 {
         let limit = Rlimit::from_bytes(&p.mm.read_array(new)?);
         if limit.rlim_cur > limit.rlim_max {
@@ -129,7 +133,7 @@ pub fn prlimit64(p: &mut Process, pid: u64, resource: u64, new: u64, old: u64) -
         p.mm.copy_out(old, &current.to_bytes())?;
     }
     if let Some(limit) = wanted {
-        p.rlimits[resource as usize] = limit;
+        p.task.group.rlimits.lock()[resource as usize] = limit;
     }
     Ok(0)
 }
@@ -151,7 +155,7 @@ pub fn getrandom(p: &mut Process, buf: u64, len: u64, flags: u64) -> SysResult {
 }
 
 pub fn sched_getaffinity(p: &mut Process, pid: u64, len: u64, mask: u64) -> SysResult {
-    if pid != 0 && pid != PID {
+    if pid != 0 && !crate::task::with_tables(|t| t.procs.contains_key(&(pid as u32))) && pid != u64::from(p.task.tid) {
         return Err(Errno::ESRCH);
     }
     if len < 8 || !len.is_multiple_of(8) {
@@ -164,7 +168,7 @@ pub fn sched_getaffinity(p: &mut Process, pid: u64, len: u64, mask: u64) -> SysR
 }
 
 pub fn getcwd(p: &mut Process, buf: u64, size: u64) -> SysResult {
-    let mut cwd = p.cwd.clone();
+    let mut cwd = p.fs.cwd.clone();
     cwd.push(0);
     if (size as usize) < cwd.len() {
         return Err(Errno::ERANGE);

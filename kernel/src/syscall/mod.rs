@@ -6,40 +6,97 @@ mod fs;
 mod io;
 mod mem;
 mod misc;
+mod process;
 mod signal;
 mod time;
 
 use alloc::collections::BTreeSet;
+use alloc::sync::Arc;
 use lamina_abi::errno::Errno;
 use lamina_abi::nr;
-use lamina_proto::frame::ExitStatus;
 use spin::Mutex;
 
 use crate::fs::vfs::Last;
 use crate::process::Process;
+use crate::task::Task;
 use fs::XattrTarget;
 use lamina_abi::flags::{AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW};
-pub use misc::{default_rlimits, PID};
+pub use misc::default_rlimits;
+pub use process::futex_wake_address;
 
 /// `AT_FDCWD` as the raw argument the `*at` calls take.
 const CWD: u64 = AT_FDCWD as u64;
 
-/// What the run loop does after a system call.
+/// What the scheduler does after a system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
+    /// Back to user mode with the result in rax.
     Continue,
-    Exit(ExitStatus),
+    /// The call waits (see `crate::task::wait`); it runs again on waking.
+    Block,
+    /// The task gives up the rest of its slice (`sched_yield`).
+    Yield,
+    /// The thread has ended (`exit`, `exit_group`).
+    Exit,
 }
 
 pub type SysResult = Result<u64, Errno>;
 
-/// Handles the system call the process just made (number in rax,
-/// arguments in rdi, rsi, rdx, r10, r8, r9; result back in rax).
-pub fn dispatch(p: &mut Process) -> Flow {
-    let c = &p.ctx;
+/// Handles the system call the task just made (number in rax, arguments
+/// in rdi, rsi, rdx, r10, r8, r9; result back in rax). A call that must
+/// wait leaves rax alone, to run again when the task wakes.
+pub fn dispatch(task: &mut Task) -> Flow {
+    let c = &task.ctx;
     let n = c.rax;
     let a = [c.rdi, c.rsi, c.rdx, c.r10, c.r8, c.r9];
-    let result = match n {
+    // The calls that change the task itself, outside the locked view.
+    match n {
+        nr::EXIT => return process::exit(task, a[0]),
+        nr::EXIT_GROUP => return process::exit_group(task, a[0]),
+        nr::RT_SIGRETURN => {
+            if crate::task::frame::sigreturn(task).is_err() {
+                crate::task::signal::bad_frame(task);
+            }
+            return Flow::Continue;
+        }
+        nr::SCHED_YIELD => {
+            task.ctx.rax = 0;
+            return Flow::Yield;
+        }
+        _ => {}
+    }
+    let mem = Arc::clone(&task.mem);
+    let files = Arc::clone(&task.files);
+    let fs_context = Arc::clone(&task.fs);
+    let result = {
+        let mut view = Process {
+            mm: mem.space.lock(),
+            shared_maps: mem.shared.lock(),
+            fds: files.lock(),
+            fs: fs_context.lock(),
+            task,
+        };
+        call(&mut view, n, a)
+    };
+    drop((mem, files, fs_context));
+    if result == Err(Errno::ERESTARTSYS) {
+        // A signal already waiting interrupts the wait before it starts.
+        if crate::task::signal::interrupts_call(task) {
+            task.restart = Default::default();
+            return Flow::Continue;
+        }
+        return Flow::Block;
+    }
+    task.restart = Default::default();
+    task.ctx.rax = match result {
+        Ok(value) => value,
+        Err(errno) => errno.to_return(),
+    };
+    Flow::Continue
+}
+
+fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
+    match n {
         nr::READ => io::read(p, a[0], a[1], a[2]),
         nr::WRITE => io::write(p, a[0], a[1], a[2]),
         nr::READV => io::readv(p, a[0], a[1], a[2]),
@@ -120,15 +177,39 @@ pub fn dispatch(p: &mut Process) -> Flow {
         nr::MPROTECT => mem::mprotect(p, a[0], a[1], a[2]),
         nr::MREMAP => mem::mremap(p, a[0], a[1], a[2], a[3], a[4]),
         nr::MADVISE => mem::madvise(p, a[0], a[1], a[2]),
-        nr::EXIT | nr::EXIT_GROUP => return Flow::Exit(ExitStatus::Exited(a[0] as u8)),
         nr::ARCH_PRCTL => misc::arch_prctl(p, a[0], a[1]),
         nr::SET_TID_ADDRESS => misc::set_tid_address(p, a[0]),
         nr::SET_ROBUST_LIST => misc::set_robust_list(p, a[0], a[1]),
         nr::RSEQ => misc::rseq(p, a[0], a[1], a[2]),
-        nr::GETPID | nr::GETTID => Ok(misc::PID),
-        nr::GETPPID => Ok(0),
-        nr::GETPGRP => Ok(misc::PID),
-        nr::GETSID | nr::GETPGID => Ok(misc::PID),
+        nr::GETPID => Ok(u64::from(p.task.pid())),
+        nr::GETTID => Ok(u64::from(p.task.tid)),
+        nr::GETPPID => process::getppid(p),
+        nr::GETPGRP => process::getpgid(p, 0),
+        nr::GETPGID => process::getpgid(p, a[0]),
+        nr::GETSID => process::getsid(p, a[0]),
+        nr::SETPGID => process::setpgid(p, a[0], a[1]),
+        nr::SETSID => process::setsid(p),
+        nr::CLONE => process::clone(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::CLONE3 => process::clone3(p, a[0], a[1]),
+        nr::FORK => process::fork(p),
+        nr::VFORK => process::vfork(p),
+        nr::EXECVE => process::execve(p, a[0], a[1], a[2]),
+        nr::EXECVEAT => process::execveat(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::WAIT4 => process::wait4(p, a[0], a[1], a[2], a[3]),
+        nr::WAITID => process::waitid(p, a[0], a[1], a[2], a[3]),
+        nr::GETRUSAGE => process::getrusage(p, a[0], a[1]),
+        nr::TIMES => process::times(p, a[0]),
+        nr::PRCTL => process::prctl(p, a[0], a[1]),
+        nr::FUTEX => process::futex(p, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::ALARM => process::alarm(p, a[0]),
+        nr::SETITIMER => process::setitimer(p, a[0], a[1], a[2]),
+        nr::GETITIMER => process::getitimer(p, a[0], a[1]),
+        nr::PIPE => io::pipe2(p, a[0], 0),
+        nr::PIPE2 => io::pipe2(p, a[0], a[1]),
+        nr::PAUSE => signal::pause(p),
+        nr::RT_SIGSUSPEND => signal::rt_sigsuspend(p, a[0], a[1]),
+        nr::RT_SIGTIMEDWAIT => signal::rt_sigtimedwait(p, a[0], a[1], a[2], a[3]),
+        nr::RT_SIGPENDING => signal::rt_sigpending(p, a[0], a[1]),
         nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
         nr::UNAME => misc::uname(p, a[0]),
         nr::PRLIMIT64 => misc::prlimit64(p, a[0], a[1], a[2], a[3]),
@@ -138,21 +219,13 @@ pub fn dispatch(p: &mut Process) -> Flow {
         nr::READLINK => fs::readlinkat(p, CWD, a[0], a[1], a[2]),
         nr::READLINKAT => fs::readlinkat(p, a[0], a[1], a[2], a[3]),
         nr::SCHED_GETAFFINITY => misc::sched_getaffinity(p, a[0], a[1], a[2]),
-        nr::SCHED_YIELD => Ok(0),
         nr::GETCWD => misc::getcwd(p, a[0], a[1]),
         nr::RT_SIGACTION => signal::rt_sigaction(p, a[0], a[1], a[2], a[3]),
         nr::RT_SIGPROCMASK => signal::rt_sigprocmask(p, a[0], a[1], a[2], a[3]),
         nr::SIGALTSTACK => signal::sigaltstack(p, a[0], a[1]),
-        nr::KILL | nr::TKILL => match signal::kill(p, a[0], a[1]) {
-            Ok(Some(status)) => return Flow::Exit(status),
-            Ok(None) => Ok(0),
-            Err(e) => Err(e),
-        },
-        nr::TGKILL => match signal::kill(p, a[1], a[2]) {
-            Ok(Some(status)) => return Flow::Exit(status),
-            Ok(None) => Ok(0),
-            Err(e) => Err(e),
-        },
+        nr::KILL => process::kill(p, a[0], a[1]),
+        nr::TKILL => process::tkill(p, a[0], a[1]),
+        nr::TGKILL => process::tgkill(p, a[0], a[1], a[2]),
         nr::CLOCK_GETTIME => time::clock_gettime(p, a[0], a[1]),
         nr::CLOCK_GETRES => time::clock_getres(p, a[0], a[1]),
         nr::GETTIMEOFDAY => time::gettimeofday(p, a[0], a[1]),
@@ -160,12 +233,7 @@ pub fn dispatch(p: &mut Process) -> Flow {
         nr::NANOSLEEP => time::nanosleep(p, a[0]),
         nr::CLOCK_NANOSLEEP => time::clock_nanosleep(p, a[0], a[1], a[2]),
         other => unimplemented(other),
-    };
-    p.ctx.rax = match result {
-        Ok(value) => value,
-        Err(errno) => errno.to_return(),
-    };
-    Flow::Continue
+    }
 }
 
 /// Numbers already reported, so each unimplemented call is logged once

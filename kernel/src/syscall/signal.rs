@@ -1,20 +1,19 @@
-//! Signal bookkeeping: actions and masks are recorded; delivery to user
-//! handlers comes later. A signal sent to itself with the default action
-//! ends the process, as on Linux (abort() exits 134).
+//! Signal system calls: actions, masks, the alternate stack, waiting for
+//! signals. Sending is in `process.rs` (kill, tkill, tgkill); delivery and
+//! the frames are in `crate::task::signal` and `crate::task::frame`.
 
+use core::sync::atomic::Ordering;
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
 use lamina_abi::types::{KernelSigaction, StackT};
-use lamina_proto::frame::ExitStatus;
 
 use super::SysResult;
 use crate::process::Process;
+use crate::task::signal::{bit, UNBLOCKABLE};
+use crate::task::wait::block_on;
 
 const SIGSET_LEN: u64 = 8;
 const NSIG: u64 = 64;
-const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
-/// Signals whose default action is to do nothing.
-const DEFAULT_IGNORED: [u32; 4] = [17, 18, 23, 28]; // SIGCHLD SIGCONT SIGURG SIGWINCH
 
 fn check_signal(sig: u64) -> Result<usize, Errno> {
     if sig == 0 || sig > NSIG {
@@ -36,11 +35,19 @@ pub fn rt_sigaction(p: &mut Process, sig: u64, act: u64, oldact: u64, setsize: u
     } else {
         None
     };
+    let old = p.task.sigactions.lock()[slot];
     if oldact != 0 {
-        p.mm.copy_out(oldact, &p.sigactions[slot].to_bytes())?;
+        p.mm.copy_out(oldact, &old.to_bytes())?;
     }
-    if let Some(new) = new {
-        p.sigactions[slot] = new;
+    if let Some(mut new) = new {
+        new.mask &= !UNBLOCKABLE;
+        p.task.sigactions.lock()[slot] = new;
+        // A pending signal whose action becomes "ignore" is discarded.
+        if new.handler == SIG_IGN {
+            let b = bit(sig as u8);
+            p.task.pending &= !b;
+            p.task.group.pending.fetch_and(!b, Ordering::Relaxed);
+        }
     }
     Ok(0)
 }
@@ -51,10 +58,10 @@ pub fn rt_sigprocmask(p: &mut Process, how: u64, set: u64, oldset: u64, setsize:
     }
     // As Linux: the new set is read and applied (a bad `how` fails before
     // anything changes), then the old one is written out.
-    let old = p.sigmask;
+    let old = p.task.sigmask;
     if set != 0 {
         let bits = p.mm.read_u64(set)?;
-        p.sigmask = match how {
+        p.task.sigmask = match how {
             SIG_BLOCK => old | bits,
             SIG_UNBLOCK => old & !bits,
             SIG_SETMASK => bits,
@@ -67,51 +74,103 @@ pub fn rt_sigprocmask(p: &mut Process, how: u64, set: u64, oldset: u64, setsize:
     Ok(0)
 }
 
+pub fn rt_sigpending(p: &mut Process, set: u64, setsize: u64) -> SysResult {
+    if setsize > SIGSET_LEN {
+        return Err(Errno::EINVAL);
+    }
+    let pending =
+        (p.task.pending | p.task.group.pending.load(Ordering::Relaxed)) & p.task.sigmask;
+    p.mm.copy_out(set, &pending.to_le_bytes()[..setsize as usize])?;
+    Ok(0)
+}
+
 pub fn sigaltstack(p: &mut Process, ss: u64, old: u64) -> SysResult {
     let new = if ss != 0 {
         Some(StackT::from_bytes(&p.mm.read_array(ss)?))
     } else {
         None
     };
+    let current = p.task.altstack;
+    let sp = p.task.ctx.rsp;
+    let on_stack = current.ss_flags != SS_DISABLE
+        && sp > current.ss_sp
+        && sp - current.ss_sp <= current.ss_size;
     if old != 0 {
-        p.mm.copy_out(old, &p.altstack.to_bytes())?;
+        let mut reported = current;
+        if on_stack {
+            reported.ss_flags = SS_ONSTACK;
+        }
+        p.mm.copy_out(old, &reported.to_bytes())?;
     }
     if let Some(new) = new {
+        if on_stack {
+            return Err(Errno::EPERM);
+        }
         if new.ss_flags != 0 && new.ss_flags != SS_DISABLE {
             return Err(Errno::EINVAL);
         }
         if new.ss_flags != SS_DISABLE && new.ss_size < MINSIGSTKSZ {
             return Err(Errno::ENOMEM);
         }
-        p.altstack = new;
+        p.task.altstack = new;
     }
     Ok(0)
 }
 
-/// `kill`/`tgkill` aimed at the workload itself: Some(status) when the
-/// signal ends it.
-pub fn kill(p: &mut Process, pid: u64, sig: u64) -> Result<Option<ExitStatus>, Errno> {
-    let pid = pid as i64;
-    if pid != super::misc::PID as i64 && pid != 0 && pid != -1 {
-        return Err(Errno::ESRCH);
+/// `pause`: waits for a signal (it returns EINTR after the handler).
+pub fn pause(p: &mut Process) -> SysResult {
+    Err(block_on(p.task.tid, &[]))
+}
+
+/// `rt_sigsuspend`: waits for a signal with `mask` in force; the old mask
+/// comes back after the handler.
+pub fn rt_sigsuspend(p: &mut Process, mask: u64, setsize: u64) -> SysResult {
+    if setsize != SIGSET_LEN {
+        return Err(Errno::EINVAL);
     }
-    if sig == 0 {
-        return Ok(None);
+    let new = p.mm.read_u64(mask)? & !UNBLOCKABLE;
+    if p.task.saved_sigmask.is_none() {
+        p.task.saved_sigmask = Some(p.task.sigmask);
     }
-    let slot = check_signal(sig)?;
-    let handler = p.sigactions[slot].handler;
-    let blocked = p.sigmask & (1 << slot) != 0;
-    if handler == SIG_IGN
-        || blocked
-        || (handler == SIG_DFL && DEFAULT_IGNORED.contains(&(sig as u32)))
-    {
-        return Ok(None);
+    p.task.sigmask = new;
+    Err(block_on(p.task.tid, &[]))
+}
+
+/// `rt_sigtimedwait`: takes a pending signal of `set` (normally blocked),
+/// waiting for one up to the timeout.
+pub fn rt_sigtimedwait(p: &mut Process, set: u64, info: u64, timeout: u64, setsize: u64) -> SysResult {
+    if setsize != SIGSET_LEN {
+        return Err(Errno::EINVAL);
     }
-    if handler != SIG_DFL {
-        crate::log!(
-            "signal: handler for signal {} not run (delivery not implemented); terminating",
-            sig
-        );
+    let wanted = p.mm.read_u64(set)? & !UNBLOCKABLE;
+    let own = p.task.pending & wanted;
+    let shared = p.task.group.pending.load(Ordering::Relaxed) & wanted;
+    let (bits, from_own) = if own != 0 { (own, true) } else { (shared, false) };
+    if bits != 0 {
+        let signo = bits.trailing_zeros() as u8 + 1;
+        if from_own {
+            p.task.pending &= !bit(signo);
+        } else {
+            p.task.group.pending.fetch_and(!bit(signo), Ordering::Relaxed);
+        }
+        if info != 0 {
+            let si = lamina_abi::signal::SigInfo::kill(u32::from(signo), 0, 0, 0);
+            p.mm.copy_out(info, &si.to_bytes())?;
+        }
+        return Ok(u64::from(signo));
     }
-    Ok(Some(ExitStatus::Signaled(sig as u8)))
+    if timeout != 0 && !p.restart.again {
+        let raw: [u8; 16] = p.mm.read_array(timeout)?;
+        let secs = i64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
+        let nsecs = i64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
+        if secs < 0 || !(0..1_000_000_000).contains(&nsecs) {
+            return Err(Errno::EINVAL);
+        }
+        p.restart
+            .deadline_after((secs as u64).saturating_mul(1_000_000_000) + nsecs as u64);
+    }
+    if p.restart.timed_out() {
+        return Err(Errno::EAGAIN);
+    }
+    Err(block_on(p.task.tid, &[]))
 }

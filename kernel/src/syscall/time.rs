@@ -67,16 +67,31 @@ pub fn time(p: &mut Process, tloc: u64) -> SysResult {
     Ok(secs)
 }
 
+/// Sleeps `ns` from the call's first run: blocks until the deadline
+/// (a signal interrupts with EINTR).
+fn sleep(p: &mut Process, ns: u64) -> SysResult {
+    p.restart.deadline_after(ns);
+    if p.restart.timed_out() {
+        return Ok(0);
+    }
+    Err(crate::task::wait::block_on(p.task.tid, &[]))
+}
+
 pub fn nanosleep(p: &mut Process, req: u64) -> SysResult {
+    if p.restart.again {
+        return sleep(p, 0);
+    }
     let ns = read_duration(p, req)?;
-    crate::task::wait::sleep_until(clock::monotonic_ns().saturating_add(ns));
-    Ok(0)
+    sleep(p, ns)
 }
 
 pub fn clock_nanosleep(p: &mut Process, clock_id: u64, flags: u64, req: u64) -> SysResult {
     let id = decode_clock_id(clock_id)?;
     if matches!(id, ClockId::ThreadCputime) {
         return Err(Errno::EINVAL);
+    }
+    if p.restart.again {
+        return sleep(p, 0);
     }
     let ns = read_duration(p, req)?;
     let now = now_ns(id);
@@ -85,6 +100,5 @@ pub fn clock_nanosleep(p: &mut Process, clock_id: u64, flags: u64, req: u64) -> 
     } else {
         ns
     };
-    crate::task::wait::sleep_until(clock::monotonic_ns().saturating_add(wait));
-    Ok(0)
+    sleep(p, wait)
 }

@@ -8,6 +8,7 @@
 //! 8, where a stray tick would pose as a double fault), device lines go
 //! through the I/O APIC, and sleeps use the local APIC timer.
 
+use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::Msr;
 
@@ -184,3 +185,26 @@ pub fn timer_disarm() {
     lapic_write(LAPIC_TIMER_INITIAL, 0);
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | u32::from(TIMER_VECTOR));
 }
+
+/// Device vectors that fired since the scheduler last looked, one bit per
+/// vector above [`FIRST_DEVICE_VECTOR`].
+static PENDING: AtomicU64 = AtomicU64::new(0);
+
+/// Records that `vector` fired (the trap paths call this after the EOI).
+pub fn note(vector: u8) {
+    if let Some(bit) = vector.checked_sub(FIRST_DEVICE_VECTOR) {
+        if vector != SPURIOUS_VECTOR && bit < 64 {
+            PENDING.fetch_or(1 << bit, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The vectors that fired since the last call (bit n: vector 32 + n).
+pub fn take_pending() -> u64 {
+    PENDING.swap(0, Ordering::Relaxed)
+}
+
+/// The bit [`take_pending`] sets for the console UART's line.
+pub const CONSOLE_BIT: u64 = 1 << COM1_IRQ;
+/// The bit for the local APIC timer.
+pub const TIMER_BIT: u64 = 1 << (TIMER_VECTOR - FIRST_DEVICE_VECTOR);

@@ -226,6 +226,11 @@ impl PageTableRoot {
         vaddr
     }
 
+    /// The physical address of the PML4 (what CR3 holds when active).
+    pub fn root_phys(&self) -> u64 {
+        self.pml4
+    }
+
     /// Makes this address space the current one.
     pub fn activate(&self) {
         let frame = PhysFrame::containing_address(PhysAddr::new(self.pml4));
@@ -233,4 +238,13 @@ impl PageTableRoot {
         // so the kernel keeps running unchanged after the switch.
         unsafe { Cr3::write(frame, Cr3Flags::empty()) };
     }
+}
+
+/// Switches the CPU to the boot page tables (the kernel half alone), so
+/// that an address space can be torn down while nothing uses it.
+pub fn activate_kernel() {
+    let frame = PhysFrame::containing_address(PhysAddr::new(kernel_pml4()));
+    // SAFETY: the boot PML4 maps the kernel exactly as every process's
+    // upper half does, so the kernel keeps running unchanged.
+    unsafe { Cr3::write(frame, Cr3Flags::empty()) };
 }

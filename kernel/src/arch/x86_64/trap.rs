@@ -332,6 +332,7 @@ extern "C" fn kernel_trap(frame: &KernelTrapFrame) {
         // A device woke the kernel from `wait_for_interrupt`; whoever waits
         // polls the device itself.
         super::irq::eoi(frame.vector as u8);
+        super::irq::note(frame.vector as u8);
         return;
     }
     let cr2 = x86_64::registers::control::Cr2::read_raw();

@@ -41,8 +41,8 @@ pub enum Trap {
     /// faulted there (seen under the `kvm_pvm` hypervisor); the context
     /// has been rewound to look like an ordinary system call.
     StrandedSyscall,
-    /// A device interrupt arrived while in user mode (masked lines only
-    /// ever raise spurious ones); the user simply resumes.
+    /// A device interrupt (or the timer) arrived while in user mode; it
+    /// has been acknowledged and noted (`irq::take_pending`).
     Interrupt,
     Exception {
         vector: u8,
@@ -82,6 +82,7 @@ pub fn run(ctx: &mut UserContext) -> Trap {
         Trap::Syscall
     } else if ctx.vector >= super::trap::FIRST_IRQ_VECTOR {
         super::irq::eoi(ctx.vector as u8);
+        super::irq::note(ctx.vector as u8);
         Trap::Interrupt
     } else if ctx.vector == u64::from(VECTOR_PF) && ctx.rip == super::trap::syscall_entry_addr() {
         // `syscall` already put the return address in rcx and the flags in r11.
@@ -105,4 +106,56 @@ pub fn set_fs_base(value: u64) {
 
 pub fn set_gs_base(value: u64) {
     x86_64::registers::model_specific::GsBase::write(x86_64::VirtAddr::new_truncate(value));
+}
+
+/// The user's x87/SSE state in FXSAVE format (512 bytes). The kernel is
+/// soft-float, so the registers hold the running task's state from one
+/// switch to the next; `xsave` hangs under our KVM and CR4.OSXSAVE stays
+/// off, so FXSAVE covers everything user code can use.
+#[repr(C, align(16))]
+#[derive(Clone)]
+pub struct FpuState(pub [u8; 512]);
+
+impl core::fmt::Debug for FpuState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("FpuState")
+    }
+}
+
+/// FXSAVE layout: the x87 control word at 0, MXCSR at 24.
+const FXSAVE_FCW: usize = 0;
+const FXSAVE_MXCSR: usize = 24;
+/// What `fninit` and a reset MXCSR give: every exception masked, round to
+/// nearest (the state Linux gives a new program).
+const FCW_DEFAULT: u16 = 0x037f;
+const MXCSR_DEFAULT: u32 = 0x1f80;
+
+impl FpuState {
+    pub fn initial() -> Self {
+        let mut area = [0u8; 512];
+        area[FXSAVE_FCW..FXSAVE_FCW + 2].copy_from_slice(&FCW_DEFAULT.to_le_bytes());
+        area[FXSAVE_MXCSR..FXSAVE_MXCSR + 4].copy_from_slice(&MXCSR_DEFAULT.to_le_bytes());
+        Self(area)
+    }
+
+    /// Saves the CPU's x87/SSE registers here.
+    pub fn save(&mut self) {
+        // SAFETY: `fxsave64` writes exactly 512 bytes to a 16-byte aligned
+        // area, which `self` is (repr align 16, 512 bytes).
+        unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) self.0.as_mut_ptr(), options(nostack)) };
+    }
+
+    /// Loads the CPU's x87/SSE registers from here. MXCSR's reserved bits
+    /// are cleared first: a handler's sigreturn may hand any bytes, and a
+    /// reserved bit set would fault in the kernel.
+    pub fn restore(&mut self) {
+        let mut mxcsr = [0u8; 4];
+        mxcsr.copy_from_slice(&self.0[FXSAVE_MXCSR..FXSAVE_MXCSR + 4]);
+        let sane = u32::from_le_bytes(mxcsr) & 0xffff;
+        self.0[FXSAVE_MXCSR..FXSAVE_MXCSR + 4].copy_from_slice(&sane.to_le_bytes());
+        // SAFETY: `fxrstor64` reads 512 bytes from a 16-byte aligned area;
+        // the only field that can fault (MXCSR's reserved bits) is cleared
+        // above, and the kernel itself never uses these registers.
+        unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) self.0.as_ptr(), options(nostack)) };
+    }
 }

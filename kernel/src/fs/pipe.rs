@@ -1,0 +1,243 @@
+//! Pipes: a 64 KiB ring buffer (Linux's default capacity) in guest frames,
+//! with a read end and a write end as open-file objects.
+//!
+//! Reads and writes never wait here: an empty pipe (with a writer) or a
+//! full one answers EAGAIN and the system call layer waits on the pipe's
+//! queue (`crate::task::wait`), which every read, write and close wakes.
+//! A write of at most `PIPE_BUF` bytes goes in whole or not at all.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+use lamina_abi::errno::Errno;
+use lamina_abi::flags::*;
+use lamina_abi::types::Stat;
+use spin::Mutex;
+
+use super::file::FileObject;
+use crate::arch::phys::{self, PAGE_SIZE};
+use crate::mm::frame;
+use crate::task::wait::WaitQueue;
+
+/// Linux's default pipe capacity (16 pages).
+pub const PIPE_CAPACITY: usize = 64 * 1024;
+/// Writes up to this size are atomic.
+pub const PIPE_BUF: usize = 4096;
+const PAGES: usize = PIPE_CAPACITY / PAGE_SIZE as usize;
+const PIPE_MODE: u32 = S_IFIFO | 0o600;
+/// The pipe file system's device number, as on a Linux host.
+const PIPE_DEV: u64 = 0xd;
+
+/// The bytes in flight: a ring over frames taken on first use.
+struct Ring {
+    frames: Vec<u64>,
+    /// Offset of the first unread byte.
+    head: usize,
+    len: usize,
+}
+
+impl Ring {
+    fn frame_for(&mut self, page: usize) -> Result<u64, Errno> {
+        while self.frames.len() <= page {
+            self.frames.push(frame::alloc_zeroed().ok_or(Errno::ENOMEM)?);
+        }
+        Ok(self.frames[page])
+    }
+
+    /// Copies `data` in at the tail (it fits).
+    fn push(&mut self, mut data: &[u8]) -> Result<(), Errno> {
+        let mut at = (self.head + self.len) % PIPE_CAPACITY;
+        while !data.is_empty() {
+            let in_page = at % PAGE_SIZE as usize;
+            let n = (PAGE_SIZE as usize - in_page).min(data.len());
+            let frame = self.frame_for(at / PAGE_SIZE as usize)?;
+            phys::write(frame + in_page as u64, &data[..n]);
+            self.len += n;
+            data = &data[n..];
+            at = (at + n) % PIPE_CAPACITY;
+        }
+        Ok(())
+    }
+
+    /// Moves up to `buf.len()` bytes out from the head.
+    fn pop(&mut self, buf: &mut [u8]) -> usize {
+        let total = buf.len().min(self.len);
+        let mut done = 0;
+        while done < total {
+            let in_page = self.head % PAGE_SIZE as usize;
+            let n = (PAGE_SIZE as usize - in_page).min(total - done);
+            let frame = self.frames[self.head / PAGE_SIZE as usize];
+            phys::read(frame + in_page as u64, &mut buf[done..done + n]);
+            done += n;
+            self.head = (self.head + n) % PIPE_CAPACITY;
+            self.len -= n;
+        }
+        if self.len == 0 {
+            self.head = 0;
+        }
+        done
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        for &f in &self.frames {
+            frame::free(f);
+        }
+    }
+}
+
+/// One pipe, shared by its two ends.
+pub struct Pipe {
+    ring: Mutex<Ring>,
+    reader: AtomicBool,
+    writer: AtomicBool,
+    /// Readers, writers and pollers wait here.
+    queue: WaitQueue,
+    ino: u64,
+}
+
+/// One end of a pipe.
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    write: bool,
+}
+
+/// A new pipe's (read end, write end).
+pub fn new() -> (Arc<PipeEnd>, Arc<PipeEnd>) {
+    let pipe = Arc::new(Pipe {
+        ring: Mutex::new(Ring {
+            frames: Vec::with_capacity(PAGES),
+            head: 0,
+            len: 0,
+        }),
+        reader: AtomicBool::new(true),
+        writer: AtomicBool::new(true),
+        queue: WaitQueue::new(),
+        ino: super::vfs::next_ino(),
+    });
+    (
+        Arc::new(PipeEnd {
+            pipe: Arc::clone(&pipe),
+            write: false,
+        }),
+        Arc::new(PipeEnd { pipe, write: true }),
+    )
+}
+
+impl Drop for PipeEnd {
+    /// The last descriptor of this end is closed: the other side sees EOF
+    /// (or EPIPE), and whoever waits on the pipe re-checks.
+    fn drop(&mut self) {
+        let flag = if self.write {
+            &self.pipe.writer
+        } else {
+            &self.pipe.reader
+        };
+        flag.store(false, Ordering::Relaxed);
+        self.pipe.queue.wake_all();
+    }
+}
+
+impl FileObject for PipeEnd {
+    fn read(&self, _offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        if self.write {
+            return Err(Errno::EBADF);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.pipe.ring.lock().pop(buf);
+        if n > 0 {
+            self.pipe.queue.wake_all();
+            return Ok(n);
+        }
+        if self.pipe.writer.load(Ordering::Relaxed) {
+            Err(Errno::EAGAIN)
+        } else {
+            Ok(0)
+        }
+    }
+
+    fn write(&self, _offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        if !self.write {
+            return Err(Errno::EBADF);
+        }
+        if !self.pipe.reader.load(Ordering::Relaxed) {
+            return Err(Errno::EPIPE);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let n = {
+            let mut ring = self.pipe.ring.lock();
+            let room = PIPE_CAPACITY - ring.len;
+            if room == 0 || (data.len() <= PIPE_BUF && room < data.len()) {
+                return Err(Errno::EAGAIN);
+            }
+            let n = room.min(data.len());
+            ring.push(&data[..n])?;
+            n
+        };
+        self.pipe.queue.wake_all();
+        Ok(n)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat {
+            st_dev: PIPE_DEV,
+            st_ino: self.pipe.ino,
+            st_nlink: 1,
+            st_mode: PIPE_MODE,
+            st_blksize: PAGE_SIZE as i64,
+            ..Stat::default()
+        })
+    }
+
+    fn ioctl(
+        &self,
+        request: u64,
+        arg: u64,
+        mm: &mut crate::mm::vm::AddressSpace,
+    ) -> Result<u64, Errno> {
+        match request {
+            FIONREAD => {
+                let waiting = self.pipe.ring.lock().len as u32;
+                mm.copy_out(arg, &waiting.to_le_bytes())?;
+                Ok(0)
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn poll(&self, events: u16) -> u16 {
+        let len = self.pipe.ring.lock().len;
+        if self.write {
+            let mut revents = 0;
+            if !self.pipe.reader.load(Ordering::Relaxed) {
+                revents |= POLLERR;
+            }
+            if PIPE_CAPACITY - len >= PIPE_BUF {
+                revents |= events & POLLOUT;
+            }
+            revents
+        } else {
+            let mut revents = 0;
+            if len > 0 {
+                revents |= events & POLLIN;
+            }
+            if !self.pipe.writer.load(Ordering::Relaxed) {
+                revents |= POLLHUP;
+            }
+            revents
+        }
+    }
+
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.pipe.queue)
+    }
+
+    fn pipe_capacity(&self) -> Option<usize> {
+        Some(PIPE_CAPACITY)
+    }
+}

@@ -1,0 +1,581 @@
+//! Signals: sending, the default actions, delivery to user handlers on the
+//! return to user mode, faults, and alarms; and the end of threads and
+//! processes (a fatal signal and `exit_group` end a process the same way).
+//!
+//! A signal sent to a process waits in [`Group::pending`], one sent to a
+//! thread (tkill, a fault) in [`Task::pending`]. Signals whose action is
+//! to do nothing are dropped when sent, as Linux does, so a pending,
+//! unblocked signal always has an effect: a handler runs, or the process
+//! ends. Stop and continue are simplified: SIGSTOP, SIGTSTP, SIGTTIN and
+//! SIGTTOU are ignored, SIGCONT only wakes.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+use lamina_abi::errno::Errno;
+use lamina_abi::flags::*;
+use lamina_proto::frame::ExitStatus;
+use spin::Mutex;
+
+use super::{sched, with_tables, Group, Task, Tid};
+use crate::arch::user::{FpuState, UserContext};
+
+pub const SIGHUP: u8 = 1;
+pub const SIGINT: u8 = 2;
+pub const SIGQUIT: u8 = 3;
+pub const SIGILL: u8 = 4;
+pub const SIGTRAP: u8 = 5;
+pub const SIGABRT: u8 = 6;
+pub const SIGBUS: u8 = 7;
+pub const SIGFPE: u8 = 8;
+pub const SIGKILL_: u8 = 9;
+pub const SIGSEGV: u8 = 11;
+pub const SIGPIPE: u8 = 13;
+pub const SIGALRM: u8 = 14;
+pub const SIGCHLD: u8 = 17;
+pub const SIGCONT: u8 = 18;
+pub const SIGSTOP_: u8 = 19;
+pub const SIGTSTP: u8 = 20;
+pub const SIGTTIN: u8 = 21;
+pub const SIGTTOU: u8 = 22;
+pub const SIGURG: u8 = 23;
+pub const SIGWINCH: u8 = 28;
+
+/// `si_code` values.
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SI_TKILL: i32 = -6;
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+pub const SEGV_MAPERR: i32 = 1;
+
+pub const fn bit(sig: u8) -> u64 {
+    1 << (sig - 1)
+}
+
+/// SIGKILL and SIGSTOP cannot be caught, blocked or ignored.
+pub const UNBLOCKABLE: u64 = bit(SIGKILL_) | bit(SIGSTOP_);
+
+/// What a signal does when its action is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Default {
+    Ignore,
+    Terminate,
+}
+
+fn default_action(sig: u8) -> Default {
+    match sig {
+        SIGCHLD | SIGCONT | SIGURG | SIGWINCH | SIGSTOP_ | SIGTSTP | SIGTTIN | SIGTTOU => {
+            Default::Ignore
+        }
+        _ => Default::Terminate,
+    }
+}
+
+/// What the handler learns about one signal (`siginfo_t`'s fields).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Info {
+    pub code: i32,
+    pub pid: u32,
+    pub status: i32,
+    pub addr: u64,
+}
+
+/// Details of pending signals that carry more than their number.
+static INFOS: Mutex<Vec<(Tid, u8, Info)>> = Mutex::new(Vec::new());
+/// Bound on [`INFOS`]: a flood of signals keeps the oldest details.
+const MAX_INFOS: usize = 4096;
+
+fn remember(target: Tid, sig: u8, info: Info) {
+    let mut infos = INFOS.lock();
+    infos.retain(|&(t, s, _)| !(t == target && s == sig));
+    if infos.len() < MAX_INFOS {
+        infos.push((target, sig, info));
+    }
+}
+
+fn take_info(target: Tid, sig: u8) -> Info {
+    let mut infos = INFOS.lock();
+    match infos.iter().position(|&(t, s, _)| t == target && s == sig) {
+        Some(i) => infos.swap_remove(i).2,
+        None => Info {
+            code: SI_USER,
+            ..Info::default()
+        },
+    }
+}
+
+/// Whether `sig` sent now would do nothing (ignored, not blocked).
+fn dropped_on_send(actions: &super::SigActions, blocked: u64, sig: u8) -> bool {
+    let handler = actions[usize::from(sig) - 1].handler;
+    let ignored = handler == SIG_IGN || (handler == SIG_DFL && default_action(sig) == Default::Ignore);
+    ignored && blocked & bit(sig) == 0
+}
+
+/// Sends `sig` to process `pid`; ESRCH when it does not exist (or is a
+/// zombie). `current` is the sender, when it is a task.
+pub fn send_to_process(pid: Tid, sig: u8, info: Info, current: Option<&mut Task>) -> Result<(), Errno> {
+    let (group, threads) = with_tables(|t| {
+        let entry = t.procs.get(&pid).filter(|e| e.zombie.is_none())?;
+        Some((Arc::clone(&entry.group), entry.threads.clone()))
+    })
+    .ok_or(Errno::ESRCH)?;
+    if sig == 0 {
+        return Ok(());
+    }
+    if sig == SIGKILL_ {
+        kill_group(&group, &threads, ExitStatus::Signaled(SIGKILL_));
+        return Ok(());
+    }
+    // The signal actions and the first thread's mask decide whether it is
+    // dropped; the running task (not in the tables) answers for itself.
+    let (actions, mask) = match current {
+        Some(task) if task.group.pid == pid => (Arc::clone(&task.sigactions), task.sigmask),
+        _ => match with_tables(|t| {
+            threads
+                .iter()
+                .find_map(|tid| t.tasks.get(tid))
+                .map(|task| (Arc::clone(&task.sigactions), task.sigmask))
+        }) {
+            Some(found) => found,
+            None => return Ok(()),
+        },
+    };
+    if dropped_on_send(&actions.lock(), mask, sig) {
+        if sig == SIGCONT {
+            wake_all(&threads);
+        }
+        return Ok(());
+    }
+    remember(pid, sig, info);
+    group.add_pending(bit(sig));
+    wake_all(&threads);
+    Ok(())
+}
+
+/// Sends `sig` to thread `tid` of any process (tkill); the running task
+/// sends to itself through its own state.
+pub fn send_to_thread(task: &mut Task, tid: Tid, sig: u8, info: Info) -> Result<(), Errno> {
+    if tid == task.tid {
+        if sig == 0 {
+            return Ok(());
+        }
+        if sig == SIGKILL_ {
+            let threads = threads_of(task.group.pid);
+            kill_group(&task.group, &threads, ExitStatus::Signaled(SIGKILL_));
+            return Ok(());
+        }
+        if !dropped_on_send(&task.sigactions.lock(), task.sigmask, sig) {
+            remember(tid, sig, info);
+            task.pending |= bit(sig);
+        }
+        return Ok(());
+    }
+    let found = with_tables(|t| {
+        let target = t.tasks.get_mut(&tid)?;
+        Some((
+            Arc::clone(&target.group),
+            Arc::clone(&target.sigactions),
+            target.sigmask,
+        ))
+    });
+    let (group, actions, mask) = found.ok_or(Errno::ESRCH)?;
+    if sig == 0 {
+        return Ok(());
+    }
+    if sig == SIGKILL_ {
+        let threads = threads_of(group.pid);
+        kill_group(&group, &threads, ExitStatus::Signaled(SIGKILL_));
+        return Ok(());
+    }
+    if dropped_on_send(&actions.lock(), mask, sig) {
+        return Ok(());
+    }
+    remember(tid, sig, info);
+    with_tables(|t| {
+        if let Some(target) = t.tasks.get_mut(&tid) {
+            target.pending |= bit(sig);
+        }
+    });
+    sched::wake(tid);
+    Ok(())
+}
+
+fn threads_of(pid: Tid) -> Vec<Tid> {
+    with_tables(|t| t.procs.get(&pid).map(|e| e.threads.clone()).unwrap_or_default())
+}
+
+fn wake_all(threads: &[Tid]) {
+    for &tid in threads {
+        sched::wake(tid);
+    }
+}
+
+/// Ends every thread of `group` with `status` (the first reason wins).
+pub fn kill_group(group: &Group, threads: &[Tid], status: ExitStatus) {
+    group.begin_exit(status);
+    wake_all(threads);
+}
+
+/// The next deliverable signal: thread-directed first, lowest number
+/// first (SIGKILL never waits here: it ends the group when sent).
+fn next_signal(task: &Task) -> Option<(u8, bool)> {
+    let own = task.pending & !task.sigmask;
+    if own != 0 {
+        return Some((own.trailing_zeros() as u8 + 1, true));
+    }
+    let shared = task.group.pending.load(Ordering::Relaxed) & !task.sigmask;
+    (shared != 0).then(|| (shared.trailing_zeros() as u8 + 1, false))
+}
+
+/// Whether a signal will interrupt the call `task` is blocked in; if so,
+/// sets the call's result: a restart (with `SA_RESTART`, for calls Linux
+/// restarts) or EINTR.
+pub fn interrupts_call(task: &mut Task) -> bool {
+    let Some((sig, _)) = next_signal(task) else {
+        return false;
+    };
+    let action = task.sigactions.lock()[usize::from(sig) - 1];
+    let nr = task.ctx.rax;
+    if action.handler > SIG_IGN && action.flags & SA_RESTART != 0 && restartable(nr) {
+        // Back to the `syscall` instruction, the number still in rax.
+        task.ctx.rip -= SYSCALL_INSN_LEN;
+    } else {
+        task.ctx.rax = Errno::EINTR.to_return();
+    }
+    true
+}
+
+const SYSCALL_INSN_LEN: u64 = 2;
+
+/// Calls that `SA_RESTART` does not restart (Linux returns EINTR from
+/// them whatever the flags: sleeps, waits for signals, multiplexing).
+fn restartable(nr: u64) -> bool {
+    use lamina_abi::nr;
+    !matches!(
+        nr,
+        nr::NANOSLEEP
+            | nr::CLOCK_NANOSLEEP
+            | nr::POLL
+            | nr::PPOLL
+            | nr::SELECT
+            | nr::PSELECT6
+            | nr::PAUSE
+            | nr::RT_SIGSUSPEND
+            | nr::RT_SIGTIMEDWAIT
+            | nr::EPOLL_WAIT
+            | nr::EPOLL_PWAIT
+    )
+}
+
+/// Delivers pending signals before the return to user mode: runs the
+/// default action or sets up the handler's frame.
+pub fn deliver(task: &mut Task) {
+    loop {
+        let Some((sig, own)) = next_signal(task) else {
+            if let Some(mask) = task.saved_sigmask.take() {
+                task.sigmask = mask;
+            }
+            return;
+        };
+        if own {
+            task.pending &= !bit(sig);
+        } else {
+            task.group.pending.fetch_and(!bit(sig), Ordering::Relaxed);
+        }
+        let info = take_info(if own { task.tid } else { task.group.pid }, sig);
+        let action = {
+            let mut actions = task.sigactions.lock();
+            let slot = &mut actions[usize::from(sig) - 1];
+            let action = *slot;
+            if action.handler > SIG_IGN && action.flags & SA_RESETHAND != 0 {
+                slot.handler = SIG_DFL;
+            }
+            action
+        };
+        match action.handler {
+            SIG_IGN => continue,
+            SIG_DFL if default_action(sig) == Default::Ignore => continue,
+            SIG_DFL => {
+                crate::log!("signal: {} ends process {}", sig, task.group.pid);
+                let threads = threads_of(task.group.pid);
+                kill_group(&task.group, &threads, ExitStatus::Signaled(sig));
+                return;
+            }
+            _ => {}
+        }
+        if super::frame::push(task, sig, &action, &info).is_err() {
+            // No room for the frame: as Linux, the process dies of SIGSEGV.
+            let threads = threads_of(task.group.pid);
+            kill_group(&task.group, &threads, ExitStatus::Signaled(SIGSEGV));
+        }
+        return;
+    }
+}
+
+/// A CPU exception in user mode: a page fault the address space can
+/// satisfy resumes; anything else becomes a signal for the thread, which
+/// a handler may catch (if the signal is blocked or ignored, the process
+/// dies of it, as Linux forces).
+pub fn exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
+    const VECTOR_PAGE_FAULT: u8 = 14;
+    const PF_WRITE: u64 = 1 << 1;
+    const PF_INSTRUCTION: u64 = 1 << 4;
+    let sig = if vector == VECTOR_PAGE_FAULT {
+        let write = error_code & PF_WRITE != 0;
+        let exec = error_code & PF_INSTRUCTION != 0;
+        let result = task.mem.space.lock().fault(cr2, write, exec);
+        match result {
+            Ok(_) => return,
+            Err(crate::mm::vm::Fault::Segv) => {
+                crate::log!(
+                    "process {}: segmentation fault at {:#x} (rip {:#x}, error {:#x})",
+                    task.group.pid,
+                    cr2,
+                    task.ctx.rip,
+                    error_code
+                );
+                SIGSEGV
+            }
+            Err(crate::mm::vm::Fault::OutOfMemory) => {
+                crate::console::log_line(format_args!(
+                    "process {}: out of memory at {:#x}; killing it",
+                    task.group.pid, cr2
+                ));
+                let threads = threads_of(task.group.pid);
+                kill_group(&task.group, &threads, ExitStatus::OutOfMemory);
+                return;
+            }
+        }
+    } else {
+        let sig = signal_for_exception(vector);
+        crate::log!(
+            "process {}: {} (vector {}, error {:#x}) at rip {:#x}: signal {}",
+            task.group.pid,
+            crate::arch::trap::exception_name(u64::from(vector)),
+            vector,
+            error_code,
+            task.ctx.rip,
+            sig
+        );
+        sig
+    };
+    force(task, sig, cr2);
+}
+
+/// Sends a fault's signal to the faulting thread; blocked or ignored, it
+/// kills the process instead.
+fn force(task: &mut Task, sig: u8, addr: u64) {
+    let handler = task.sigactions.lock()[usize::from(sig) - 1].handler;
+    if handler <= SIG_IGN || task.sigmask & bit(sig) != 0 {
+        let threads = threads_of(task.group.pid);
+        kill_group(&task.group, &threads, ExitStatus::Signaled(sig));
+        return;
+    }
+    remember(
+        task.tid,
+        sig,
+        Info {
+            code: SEGV_MAPERR,
+            addr,
+            ..Info::default()
+        },
+    );
+    task.pending |= bit(sig);
+}
+
+/// The signal Linux sends for a CPU exception in user mode.
+fn signal_for_exception(vector: u8) -> u8 {
+    match vector {
+        0 | 7 | 16 | 19 => SIGFPE,
+        1 | 3 => SIGTRAP,
+        6 => SIGILL,
+        12 | 17 => SIGBUS,
+        _ => SIGSEGV,
+    }
+}
+
+/// Pending alarms: (deadline, pid), soonest first.
+static ALARMS: Mutex<BTreeSet<(u64, Tid)>> = Mutex::new(BTreeSet::new());
+
+/// Sets process `group`'s alarm (`alarm`, `setitimer(ITIMER_REAL)`):
+/// None cancels. Returns the old (deadline, interval).
+pub fn set_alarm(group: &Group, alarm: Option<(u64, u64)>) -> Option<(u64, u64)> {
+    let mut slot = group.alarm.lock();
+    let old = *slot;
+    let mut alarms = ALARMS.lock();
+    if let Some((deadline, _)) = old {
+        alarms.remove(&(deadline, group.pid));
+    }
+    if let Some((deadline, _)) = alarm {
+        alarms.insert((deadline, group.pid));
+    }
+    *slot = alarm;
+    old
+}
+
+pub fn next_alarm() -> Option<u64> {
+    ALARMS.lock().first().map(|&(deadline, _)| deadline)
+}
+
+/// Sends SIGALRM for every alarm due at `now` (re-arming interval timers).
+pub fn fire_alarms(now: u64) {
+    loop {
+        let due = {
+            let mut alarms = ALARMS.lock();
+            match alarms.first() {
+                Some(&(deadline, pid)) if deadline <= now => {
+                    alarms.pop_first();
+                    Some(pid)
+                }
+                _ => None,
+            }
+        };
+        let Some(pid) = due else { return };
+        let group = with_tables(|t| t.procs.get(&pid).map(|e| Arc::clone(&e.group)));
+        let Some(group) = group else { continue };
+        let next = {
+            let mut slot = group.alarm.lock();
+            match *slot {
+                Some((_, interval)) if interval > 0 => {
+                    let next = (now + interval, interval);
+                    *slot = Some(next);
+                    Some(next)
+                }
+                _ => {
+                    *slot = None;
+                    None
+                }
+            }
+        };
+        if let Some((deadline, _)) = next {
+            ALARMS.lock().insert((deadline, pid));
+        }
+        let info = Info {
+            code: SI_KERNEL,
+            ..Info::default()
+        };
+        let _ = send_to_process(pid, SIGALRM, info, None);
+    }
+}
+
+/// A thread has left the CPU for good: clears its `clear_child_tid` word
+/// and wakes a futex waiter there, releases a vfork parent, and, when it
+/// was the process's last thread, makes the process a zombie for its
+/// parent (whose children pass to PID 1), with SIGCHLD.
+pub fn reap_thread(mut task: Box<Task>) {
+    let tid = task.tid;
+    let pid = task.group.pid;
+    let status = task.group.exiting().unwrap_or(ExitStatus::Exited(0));
+    if task.clear_child_tid != 0 && Arc::strong_count(&task.mem) > 1 {
+        let addr = task.clear_child_tid;
+        let written = task.mem.space.lock().copy_out(addr, &0u32.to_le_bytes());
+        if written.is_ok() {
+            crate::syscall::futex_wake_address(&task.mem, addr, 1);
+        }
+    }
+    if let Some(parent) = task.vfork_parent.take() {
+        sched::wake(parent);
+    }
+    let ended = with_tables(|t| {
+        t.current = 0;
+        t.task_count -= 1;
+        let entry = t.procs.get_mut(&pid)?;
+        entry.threads.retain(|&x| x != tid);
+        if !entry.threads.is_empty() {
+            return None;
+        }
+        entry.zombie = Some(status);
+        let parent = entry.parent;
+        let exit_signal = entry.exit_signal;
+        let children = core::mem::take(&mut entry.children);
+        // Orphans go to PID 1 (the container's init), zombies included.
+        let mut init_has_zombie = false;
+        for child in &children {
+            if let Some(c) = t.procs.get_mut(child) {
+                c.parent = 1;
+                init_has_zombie |= c.zombie.is_some();
+            }
+        }
+        if pid != 1 {
+            if let Some(init) = t.procs.get_mut(&1) {
+                init.children.extend(children);
+            }
+        }
+        let parent_group = t.procs.get(&parent).map(|e| Arc::clone(&e.group));
+        let init_group = t.procs.get(&1).map(|e| Arc::clone(&e.group));
+        Some((parent, exit_signal, parent_group, init_has_zombie.then_some(init_group).flatten()))
+    });
+    // The address space goes with its last thread: the CPU leaves it first.
+    if Arc::strong_count(&task.mem) == 1 {
+        crate::arch::paging::activate_kernel();
+        sched::forget_memory(Arc::as_ptr(&task.mem));
+    }
+    let group = Arc::clone(&task.group);
+    drop(task);
+    let Some((parent, exit_signal, parent_group, init_group)) = ended else {
+        return;
+    };
+    if let Some(init) = init_group {
+        init.child_events.wake_all();
+    }
+    let Some(parent_group) = parent_group else {
+        return;
+    };
+    // A parent that ignores SIGCHLD (or asked SA_NOCLDWAIT) leaves no
+    // zombies: the child is reaped at once.
+    let auto_reap = with_tables(|t| {
+        t.procs
+            .get(&parent)
+            .and_then(|e| e.threads.first().copied())
+            .and_then(|tid| t.tasks.get(&tid).map(|task| Arc::clone(&task.sigactions)))
+    })
+    .or_else(|| current_sigactions_of(parent))
+    .is_some_and(|actions| {
+        let chld = actions.lock()[usize::from(SIGCHLD) - 1];
+        chld.handler == SIG_IGN || chld.flags & SA_NOCLDWAIT != 0
+    });
+    if auto_reap {
+        super::exit::reap_zombie(parent, pid);
+    } else if exit_signal != 0 {
+        let (code, value) = match status {
+            ExitStatus::Exited(code) => (CLD_EXITED, i32::from(code)),
+            ExitStatus::Signaled(sig) => (CLD_KILLED, i32::from(sig)),
+            ExitStatus::OutOfMemory | ExitStatus::KernelPanic => (CLD_KILLED, 9),
+        };
+        let info = Info {
+            code,
+            pid,
+            status: value,
+            addr: 0,
+        };
+        let _ = send_to_process(parent, exit_signal, info, None);
+    }
+    let _ = group;
+    parent_group.child_events.wake_all();
+}
+
+/// A handler's `rt_sigreturn` found no valid frame: the process dies of
+/// SIGSEGV, as on Linux.
+pub fn bad_frame(task: &mut Task) {
+    let threads = threads_of(task.group.pid);
+    kill_group(&task.group, &threads, ExitStatus::Signaled(SIGSEGV));
+}
+
+/// The running task's actions are not in the tables; a thread reaped on
+/// the CPU looks its parent up there only. None: not found.
+fn current_sigactions_of(_pid: Tid) -> Option<Arc<Mutex<super::SigActions>>> {
+    None
+}
+
+/// The FPU state a new program starts with.
+pub fn initial_fpu() -> Box<FpuState> {
+    Box::new(FpuState::initial())
+}
+
+/// Registers handed to a signal handler and read back by `rt_sigreturn`.
+pub fn regs_of(ctx: &UserContext) -> UserContext {
+    ctx.clone()
+}
