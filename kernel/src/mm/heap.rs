@@ -16,3 +16,9 @@ pub fn init() {
     let start = (&raw mut HEAP_SPACE).cast::<u8>();
     crate::arch::heap_init(&ALLOCATOR, start, HEAP_LEN);
 }
+
+/// Bytes of kernel heap not in use (what is left for new tasks, pipes,
+/// regions).
+pub fn free_bytes() -> usize {
+    ALLOCATOR.lock().free()
+}

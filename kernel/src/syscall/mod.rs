@@ -81,7 +81,7 @@ pub fn dispatch(task: &mut Task) -> Flow {
     drop((mem, files, fs_context));
     if result == Err(Errno::ERESTARTSYS) {
         // A signal already waiting interrupts the wait before it starts.
-        if crate::task::signal::interrupts_call(task) {
+        if task.restart.value == 0 && crate::task::signal::interrupts_call(task) {
             task.restart = Default::default();
             return Flow::Continue;
         }

@@ -59,6 +59,10 @@ const CLONE_KNOWN: u64 = 0xff
     | CLONE_UNTRACED
     | CLONE_CHILD_SETTID;
 
+/// Kernel heap kept free when a task is created (a task with its tables
+/// takes a few KiB; the rest serves the existing tasks' growth).
+const HEAP_RESERVE: usize = 512 * 1024;
+
 pub fn fork(p: &mut Process) -> SysResult {
     clone(p, u64::from(sig::SIGCHLD), 0, 0, 0, 0)
 }
@@ -127,9 +131,11 @@ pub fn clone(
     if exit_signal > 64 {
         return Err(Errno::EINVAL);
     }
+    // Linux's answer when the thread limit is reached; the kernel heap
+    // (fixed size) must keep room for the tasks that exist.
     let limit = task::max_tasks();
     let (tid, over) = with_tables(|t| (t.alloc_tid(), t.task_count >= limit));
-    if over {
+    if over || crate::mm::heap::free_bytes() < HEAP_RESERVE {
         return Err(Errno::EAGAIN);
     }
 

@@ -244,7 +244,9 @@ fn run_syscall(task: &mut Task) -> Option<Outcome> {
 /// otherwise the call runs again.
 fn resume_syscall(task: &mut Task) -> Option<Outcome> {
     task.restart.again = true;
-    if signal::interrupts_call(task) {
+    // A vfork parent waits for its child whatever comes (as Linux's
+    // killable-only wait).
+    if task.restart.value == 0 && signal::interrupts_call(task) {
         task.restart = Default::default();
         return None;
     }

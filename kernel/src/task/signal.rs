@@ -532,7 +532,6 @@ pub fn reap_thread(mut task: Box<Task>) {
             .and_then(|e| e.threads.first().copied())
             .and_then(|tid| t.tasks.get(&tid).map(|task| Arc::clone(&task.sigactions)))
     })
-    .or_else(|| current_sigactions_of(parent))
     .is_some_and(|actions| {
         let chld = actions.lock()[usize::from(SIGCHLD) - 1];
         chld.handler == SIG_IGN || chld.flags & SA_NOCLDWAIT != 0
@@ -564,18 +563,7 @@ pub fn bad_frame(task: &mut Task) {
     kill_group(&task.group, &threads, ExitStatus::Signaled(SIGSEGV));
 }
 
-/// The running task's actions are not in the tables; a thread reaped on
-/// the CPU looks its parent up there only. None: not found.
-fn current_sigactions_of(_pid: Tid) -> Option<Arc<Mutex<super::SigActions>>> {
-    None
-}
-
 /// The FPU state a new program starts with.
 pub fn initial_fpu() -> Box<FpuState> {
     Box::new(FpuState::initial())
-}
-
-/// Registers handed to a signal handler and read back by `rt_sigreturn`.
-pub fn regs_of(ctx: &UserContext) -> UserContext {
-    ctx.clone()
 }
