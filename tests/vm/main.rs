@@ -2,7 +2,9 @@
 //! Firecracker). This file is the shared harness; the tests are one file
 //! per area: `programs.rs` (differential runs of whole programs),
 //! `kernel.rs` (the kernel's own behaviour and limits), `files.rs` (the file
-//! channel, `--rootfs`, volumes) and `errors.rs` (lamina's own failures).
+//! channel, `--rootfs`, volumes), `processes.rs` (fork, execve, pipes,
+//! signals, threads; shells running scripts) and `errors.rs` (lamina's own
+//! failures).
 //!
 //! Every workload is an unmodified Linux binary: the C programs in
 //! `tests/workloads/` built four ways (musl and glibc, static and
@@ -35,6 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 mod errors;
 mod files;
 mod kernel;
+mod processes;
 mod programs;
 
 /// The lamina binary cargo built for this test.
@@ -55,6 +58,8 @@ const EXIT_NOT_EXECUTABLE: i32 = 126;
 const EXIT_NOT_FOUND: i32 = 127;
 /// 128 + SIGKILL: the workload was killed for want of memory.
 const EXIT_OUT_OF_MEMORY: i32 = 137;
+/// 128 + SIGKILL: the workload was killed (by itself, with `kill -9 $$`).
+const EXIT_SIGKILL: i32 = 137;
 /// 128 + SIGSEGV.
 const EXIT_SIGSEGV: i32 = 139;
 
@@ -355,6 +360,12 @@ const C_WORKLOADS: &[&str] = &[
     "traps",
     "files",
     "filemap",
+    "pthreads",
+    "signals",
+    "pipes",
+    "exec",
+    "forkloop",
+    "forkbomb",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 
@@ -724,6 +735,8 @@ fn render_argv(argv: &[OsString]) -> String {
 }
 
 const SHOW_BYTES: usize = 6000;
+/// How much of one long argument a failure shows.
+const SHOW_ARG_CHARS: usize = 1000;
 
 fn truncate(text: &str) -> String {
     if text.len() <= SHOW_BYTES {
@@ -768,6 +781,14 @@ impl<'a> LaminaRun<'a> {
             rootfs: None,
             program,
             args,
+        }
+    }
+
+    /// `--rootfs root`, writable: PROGRAM is then a path in it.
+    fn in_root(self, root: &'a Path) -> Self {
+        Self {
+            rootfs: Some((root, false)),
+            ..self
         }
     }
 
@@ -959,9 +980,61 @@ fn build_rootfs(name: &str, files: &[(&Path, &str)]) -> PathBuf {
 /// its paths inside `root` (for the differential tests, which give the
 /// same arguments to both runs).
 fn run_native_in(root: &Path, program: &str, args: &[&str]) -> Finished {
+    run_native_in_env(root, program, args, &[])
+}
+
+/// As [`run_native_in`], with the environment `env`, in which a `PATH` is
+/// the guest's: each of its directories is taken inside `root`.
+fn run_native_in_env(root: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Finished {
     let mut command = Command::new(root.join(program.trim_start_matches('/')));
     command.current_dir(root).args(args).env_clear();
+    for (key, value) in env {
+        if *key == "PATH" {
+            let dirs = value
+                .split(':')
+                .map(|dir| root.join(dir.trim_start_matches('/')));
+            command.env(key, std::env::join_paths(dirs).expect("PATH entries join"));
+        } else {
+            command.env(key, value);
+        }
+    }
     run_bounded(&mut command, NATIVE_WALL_LIMIT, "native run")
+}
+
+/// Runs `program`, a path in `root`, natively there ([`run_native_in_env`])
+/// and in lamina with `root` as the guest's root, with the same arguments
+/// and environment; stdout and exit status must be identical.
+fn assert_same_in_root(
+    target: Target,
+    root: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(), String> {
+    let native = run_native_in_env(root, program, args, env);
+    let lamina = LaminaRun {
+        env,
+        ..LaminaRun::new(target, Path::new(program), args)
+    }
+    .in_root(root)
+    .run();
+    if native.stdout == lamina.stdout && native.status == lamina.status {
+        return Ok(());
+    }
+    // A script given as an argument can be long: show its start.
+    let args: Vec<String> = args
+        .iter()
+        .map(|arg| match arg.char_indices().nth(SHOW_ARG_CHARS) {
+            Some((cut, _)) => format!("{}[... {} more bytes]", &arg[..cut], arg.len() - cut),
+            None => arg.to_string(),
+        })
+        .collect();
+    Err(format!(
+        "{program} {args:?} (env {env:?}) in the root {} differs between native and lamina on {target}\n{}\n{}",
+        root.display(),
+        describe("native", &native),
+        describe("lamina", &lamina)
+    ))
 }
 
 /// The first target of the matrix (microvm/tcg): these fail before booting.
