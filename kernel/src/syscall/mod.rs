@@ -226,6 +226,7 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::KILL => process::kill(p, a[0], a[1]),
         nr::TKILL => process::tkill(p, a[0], a[1]),
         nr::TGKILL => process::tgkill(p, a[0], a[1], a[2]),
+        nr::RT_SIGQUEUEINFO => process::rt_sigqueueinfo(p, a[0], a[1], a[2]),
         nr::CLOCK_GETTIME => time::clock_gettime(p, a[0], a[1]),
         nr::CLOCK_GETRES => time::clock_getres(p, a[0], a[1]),
         nr::GETTIMEOFDAY => time::gettimeofday(p, a[0], a[1]),

@@ -92,7 +92,9 @@ pub fn clone3(p: &mut Process, args: u64, size: u64) -> SysResult {
         word(6),
         word(7),
     );
-    if flags & CLONE_PIDFD != 0 || pidfd != 0 || flags & 0xff != 0 || exit_signal > 64 {
+    // `pidfd` is read only with CLONE_PIDFD, which lamina does not have.
+    let _ = pidfd;
+    if flags & CLONE_PIDFD != 0 || flags & 0xff != 0 || exit_signal > 64 {
         return Err(Errno::EINVAL);
     }
     // set_tid (word 8) and cgroup (word 10) are not supported.
@@ -792,6 +794,27 @@ pub fn kill(p: &mut Process, pid: u64, signo: u64) -> SysResult {
     } else {
         Err(Errno::ESRCH)
     }
+}
+
+/// `rt_sigqueueinfo(pid, sig, info)`: a signal with the sender's siginfo
+/// (its code must be negative: a user's, as Linux checks).
+pub fn rt_sigqueueinfo(p: &mut Process, pid: u64, signo: u64, info: u64) -> SysResult {
+    let signo = check_signal(signo)?;
+    let raw: [u8; 128] = p.mm.read_array(info)?;
+    let code = i32::from_le_bytes(raw[8..12].try_into().expect("4 bytes"));
+    if code >= 0 {
+        return Err(Errno::EPERM);
+    }
+    let value = u64::from_le_bytes(raw[24..32].try_into().expect("8 bytes"));
+    let info = Info {
+        code,
+        pid: p.task.pid(),
+        value,
+        ..Info::default()
+    };
+    let target = pid as Tid;
+    let current = (target == p.task.pid()).then_some(&mut *p.task);
+    sig::send_to_process(target, signo, info, current).map(|()| 0)
 }
 
 pub fn tgkill(p: &mut Process, tgid: u64, tid: u64, signo: u64) -> SysResult {

@@ -84,6 +84,11 @@ fn siginfo(sig: u8, info: &Info) -> SigInfo {
         {
             SigFields::Fault { addr: info.addr }
         }
+        _ if info.code == lamina_abi::signal::SI_QUEUE => SigFields::Queue {
+            pid: info.pid as i32,
+            uid: 0,
+            value: info.value,
+        },
         _ => SigFields::Kill {
             pid: info.pid as i32,
             uid: 0,

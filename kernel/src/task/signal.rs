@@ -20,7 +20,7 @@ use lamina_proto::frame::ExitStatus;
 use spin::Mutex;
 
 use super::{sched, with_tables, Group, Task, Tid};
-use crate::arch::user::{FpuState, UserContext};
+use crate::arch::user::FpuState;
 
 pub const SIGHUP: u8 = 1;
 pub const SIGINT: u8 = 2;
@@ -81,6 +81,8 @@ pub struct Info {
     pub pid: u32,
     pub status: i32,
     pub addr: u64,
+    /// `sigqueue`'s value.
+    pub value: u64,
 }
 
 /// Details of pending signals that carry more than their number.
@@ -243,9 +245,32 @@ pub fn interrupts_call(task: &mut Task) -> bool {
         // Back to the `syscall` instruction, the number still in rax.
         task.ctx.rip -= SYSCALL_INSN_LEN;
     } else {
+        report_remaining(task, nr);
         task.ctx.rax = Errno::EINTR.to_return();
     }
     true
+}
+
+/// An interrupted relative sleep tells what was left of it (`rem`).
+fn report_remaining(task: &mut Task, nr: u64) {
+    use lamina_abi::nr;
+    const TIMER_ABSTIME: u64 = 1;
+    let rem = match nr {
+        nr::NANOSLEEP => task.ctx.rsi,
+        nr::CLOCK_NANOSLEEP if task.ctx.rsi & TIMER_ABSTIME == 0 => task.ctx.r10,
+        _ => 0,
+    };
+    let Some(deadline) = task.restart.deadline else {
+        return;
+    };
+    if rem == 0 {
+        return;
+    }
+    let left = deadline.saturating_sub(crate::time::monotonic_ns());
+    let mut ts = [0u8; 16];
+    ts[..8].copy_from_slice(&(left / 1_000_000_000).to_le_bytes());
+    ts[8..].copy_from_slice(&(left % 1_000_000_000).to_le_bytes());
+    let _ = task.mem.space.lock().copy_out(rem, &ts);
 }
 
 const SYSCALL_INSN_LEN: u64 = 2;
@@ -362,12 +387,18 @@ pub fn exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
         );
         sig
     };
-    force(task, sig, cr2);
+    // A fault on a present page broke its protection; else nothing was there.
+    let code = if vector == VECTOR_PAGE_FAULT && error_code & 1 != 0 {
+        lamina_abi::signal::SEGV_ACCERR
+    } else {
+        SEGV_MAPERR
+    };
+    force(task, sig, code, cr2);
 }
 
 /// Sends a fault's signal to the faulting thread; blocked or ignored, it
 /// kills the process instead.
-fn force(task: &mut Task, sig: u8, addr: u64) {
+fn force(task: &mut Task, sig: u8, code: i32, addr: u64) {
     let handler = task.sigactions.lock()[usize::from(sig) - 1].handler;
     if handler <= SIG_IGN || task.sigmask & bit(sig) != 0 {
         let threads = threads_of(task.group.pid);
@@ -378,7 +409,7 @@ fn force(task: &mut Task, sig: u8, addr: u64) {
         task.tid,
         sig,
         Info {
-            code: SEGV_MAPERR,
+            code,
             addr,
             ..Info::default()
         },
@@ -548,7 +579,7 @@ pub fn reap_thread(mut task: Box<Task>) {
             code,
             pid,
             status: value,
-            addr: 0,
+            ..Info::default()
         };
         let _ = send_to_process(parent, exit_signal, info, None);
     }
