@@ -252,6 +252,7 @@ pub fn clone(
                     group,
                     exit_signal,
                     zombie: None,
+                    report: None,
                 },
             );
             if let Some(entry) = t.procs.get_mut(&parent) {
@@ -560,13 +561,41 @@ pub fn wait_status(status: ExitStatus) -> u32 {
     }
 }
 
-/// Finds a zombie child matching `which` (reaping it unless `keep`).
-/// Ok(None): there are matching children, none has ended; ECHILD: none.
-fn find_zombie(me: Tid, which: Which, keep: bool) -> Result<Option<(Tid, ExitStatus)>, Errno> {
+/// What a wait reports of a child.
+#[derive(Clone, Copy)]
+enum Event {
+    Exited(ExitStatus),
+    Stopped(u8),
+    Continued,
+}
+
+impl Event {
+    /// The status word of wait4.
+    fn status(self) -> u32 {
+        match self {
+            Self::Exited(status) => wait_status(status),
+            Self::Stopped(signo) => (u32::from(signo) << 8) | 0x7f,
+            Self::Continued => 0xffff,
+        }
+    }
+}
+
+/// Finds a child matching `which` with something to report: its end, or
+/// (when asked) a stop or continue. A zombie is reaped and a report taken
+/// unless `keep`. Ok(None): there are matching children, none to report;
+/// ECHILD: none.
+fn find_event(
+    me: Tid,
+    which: Which,
+    stops: bool,
+    continues: bool,
+    keep: bool,
+) -> Result<Option<(Tid, Event)>, Errno> {
     let found = with_tables(|t| {
         let entry = t.procs.get(&me).ok_or(Errno::ECHILD)?;
         let own_pgid = entry.pgid;
         let mut any = false;
+        let mut found = None;
         for &child in &entry.children {
             let Some(c) = t.procs.get(&child) else { continue };
             let matches = match which {
@@ -575,20 +604,40 @@ fn find_zombie(me: Tid, which: Which, keep: bool) -> Result<Option<(Tid, ExitSta
                 Which::Pgid(pgid) => c.pgid == pgid,
                 Which::OwnGroup => c.pgid == own_pgid,
             };
-            if matches {
-                any = true;
-                if let Some(status) = c.zombie {
-                    return Ok(Some((child, status)));
+            if !matches {
+                continue;
+            }
+            any = true;
+            if let Some(status) = c.zombie {
+                found = Some((child, Event::Exited(status)));
+                break;
+            }
+            match c.report {
+                Some(task::StopReport::Stopped(signo)) if stops => {
+                    found = Some((child, Event::Stopped(signo)));
+                    break;
+                }
+                Some(task::StopReport::Continued) if continues => {
+                    found = Some((child, Event::Continued));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if let Some((child, Event::Stopped(_) | Event::Continued)) = found {
+            if !keep {
+                if let Some(c) = t.procs.get_mut(&child) {
+                    c.report = None;
                 }
             }
         }
-        if any {
-            Ok(None)
-        } else {
-            Err(Errno::ECHILD)
+        match (found, any) {
+            (Some(found), _) => Ok(Some(found)),
+            (None, true) => Ok(None),
+            (None, false) => Err(Errno::ECHILD),
         }
     })?;
-    if let Some((child, _)) = found {
+    if let Some((child, Event::Exited(_))) = found {
         if !keep {
             task::exit::reap_zombie(me, child);
         }
@@ -607,10 +656,12 @@ pub fn wait4(p: &mut Process, pid: u64, status: u64, options: u64, rusage: u64) 
         i64::MIN => return Err(Errno::ESRCH),
         x => Which::Pgid((-x) as Tid),
     };
-    match find_zombie(p.task.pid(), which, false)? {
-        Some((child, exit)) => {
+    let stops = options & WUNTRACED_ != 0;
+    let continues = options & WCONTINUED != 0;
+    match find_event(p.task.pid(), which, stops, continues, false)? {
+        Some((child, event)) => {
             if status != 0 {
-                p.mm.copy_out(status, &wait_status(exit).to_le_bytes())?;
+                p.mm.copy_out(status, &event.status().to_le_bytes())?;
             }
             if rusage != 0 {
                 p.mm.copy_out(rusage, &[0u8; RUSAGE_LEN])?;
@@ -638,21 +689,18 @@ pub fn waitid(p: &mut Process, idtype: u64, id: u64, infop: u64, options: u64) -
         P_PGID => Which::Pgid(id as Tid),
         _ => return Err(Errno::EINVAL),
     };
-    if options & WEXITED == 0 {
-        // Only stops or continues asked for: lamina has none to report.
-        return if options & WNOHANG != 0 {
-            Ok(0)
-        } else {
-            Err(Errno::ECHILD)
-        };
-    }
-    match find_zombie(p.task.pid(), which, options & WNOWAIT != 0)? {
-        Some((child, exit)) => {
+    let stops = options & WUNTRACED_ != 0;
+    let continues = options & WCONTINUED != 0;
+    match find_event(p.task.pid(), which, stops, continues, options & WNOWAIT != 0)? {
+        Some((child, event)) => {
             if infop != 0 {
-                let (code, value) = match exit {
-                    ExitStatus::Exited(c) => (sig::CLD_EXITED, i32::from(c)),
-                    ExitStatus::Signaled(s) => (sig::CLD_KILLED, i32::from(s)),
-                    _ => (sig::CLD_KILLED, i32::from(sig::SIGKILL_)),
+                use lamina_abi::signal::{CLD_CONTINUED, CLD_STOPPED};
+                let (code, value) = match event {
+                    Event::Exited(ExitStatus::Exited(c)) => (sig::CLD_EXITED, i32::from(c)),
+                    Event::Exited(ExitStatus::Signaled(s)) => (sig::CLD_KILLED, i32::from(s)),
+                    Event::Exited(_) => (sig::CLD_KILLED, i32::from(sig::SIGKILL_)),
+                    Event::Stopped(s) => (CLD_STOPPED, i32::from(s)),
+                    Event::Continued => (CLD_CONTINUED, i32::from(sig::SIGCONT)),
                 };
                 let info = lamina_abi::signal::SigInfo::child(
                     code,

@@ -153,8 +153,23 @@ pub fn rt_sigtimedwait(p: &mut Process, set: u64, info: u64, timeout: u64, setsi
         } else {
             p.task.group.pending.fetch_and(!bit(signo), Ordering::Relaxed);
         }
+        let target = if from_own { p.task.tid } else { p.task.pid() };
+        let (details, more) = crate::task::signal::take_info(target, signo);
+        if more {
+            // Another instance of a real-time signal stays pending.
+            if from_own {
+                p.task.pending |= bit(signo);
+            } else {
+                p.task.group.add_pending(bit(signo));
+            }
+        }
         if info != 0 {
-            let si = lamina_abi::signal::SigInfo::kill(u32::from(signo), 0, 0, 0);
+            let si = lamina_abi::signal::SigInfo::kill(
+                u32::from(signo),
+                details.code,
+                details.pid as i32,
+                0,
+            );
             p.mm.copy_out(info, &si.to_bytes())?;
         }
         return Ok(u64::from(signo));

@@ -101,6 +101,8 @@ pub struct Group {
     pub start_ns: u64,
     /// `alarm`/`ITIMER_REAL`: (deadline, interval), monotonic ns.
     pub alarm: Mutex<Option<(u64, u64)>>,
+    /// Stopped by SIGSTOP (or a terminal stop signal) until SIGCONT.
+    pub stopped: core::sync::atomic::AtomicBool,
 }
 
 impl Group {
@@ -121,6 +123,7 @@ impl Group {
             children_system_ns: AtomicU64::new(0),
             start_ns: crate::time::monotonic_ns(),
             alarm: Mutex::new(None),
+            stopped: core::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -135,6 +138,10 @@ impl Group {
         if exiting.is_none() {
             *exiting = Some(status);
         }
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
     }
 
     pub fn add_pending(&self, bit: u64) {
@@ -210,6 +217,15 @@ pub struct ProcEntry {
     pub exit_signal: u8,
     /// Set when the last thread is gone: what `wait4` reports.
     pub zombie: Option<ExitStatus>,
+    /// A stop or continue not yet reported to a `WUNTRACED`/`WCONTINUED` wait.
+    pub report: Option<StopReport>,
+}
+
+/// A change of a process's stopped state, for its parent's wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReport {
+    Stopped(u8),
+    Continued,
 }
 
 /// The scheduler's and the process tree's state.
@@ -272,9 +288,4 @@ pub fn max_tasks() -> usize {
     const HEAP_CAP: usize = 1024;
     let (_, total) = crate::mm::frame::stats();
     ((total / 32) as usize).clamp(16, HEAP_CAP)
-}
-
-/// The tid of the task on the CPU.
-pub fn current_tid() -> Tid {
-    with_tables(|t| t.current)
 }

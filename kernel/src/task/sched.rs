@@ -85,6 +85,7 @@ pub fn run(first: Box<Task>) -> ExitStatus {
                 group: Arc::clone(&first.group),
                 exit_signal: 0,
                 zombie: None,
+                    report: None,
             },
         );
         t.task_count = 1;
@@ -186,6 +187,10 @@ fn run_slice(task: &mut Task) -> Outcome {
         signal::deliver(task);
         if task.group.exiting().is_some() {
             return Outcome::Exited;
+        }
+        if task.group.is_stopped() {
+            // Off the CPU until SIGCONT (or SIGKILL) wakes it.
+            return Outcome::Blocked;
         }
         arm_timer();
         account(task, false);

@@ -22,12 +22,8 @@ use spin::Mutex;
 use super::{sched, with_tables, Group, Task, Tid};
 use crate::arch::user::FpuState;
 
-pub const SIGHUP: u8 = 1;
-pub const SIGINT: u8 = 2;
-pub const SIGQUIT: u8 = 3;
 pub const SIGILL: u8 = 4;
 pub const SIGTRAP: u8 = 5;
-pub const SIGABRT: u8 = 6;
 pub const SIGBUS: u8 = 7;
 pub const SIGFPE: u8 = 8;
 pub const SIGKILL_: u8 = 9;
@@ -43,13 +39,7 @@ pub const SIGTTOU: u8 = 22;
 pub const SIGURG: u8 = 23;
 pub const SIGWINCH: u8 = 28;
 
-/// `si_code` values.
-pub const SI_USER: i32 = 0;
-pub const SI_KERNEL: i32 = 0x80;
-pub const SI_TKILL: i32 = -6;
-pub const CLD_EXITED: i32 = 1;
-pub const CLD_KILLED: i32 = 2;
-pub const SEGV_MAPERR: i32 = 1;
+pub use lamina_abi::signal::{CLD_EXITED, CLD_KILLED, SEGV_MAPERR, SI_KERNEL, SI_TKILL, SI_USER};
 
 pub const fn bit(sig: u8) -> u64 {
     1 << (sig - 1)
@@ -63,16 +53,20 @@ pub const UNBLOCKABLE: u64 = bit(SIGKILL_) | bit(SIGSTOP_);
 enum Default {
     Ignore,
     Terminate,
+    Stop,
 }
 
 fn default_action(sig: u8) -> Default {
     match sig {
-        SIGCHLD | SIGCONT | SIGURG | SIGWINCH | SIGSTOP_ | SIGTSTP | SIGTTIN | SIGTTOU => {
-            Default::Ignore
-        }
+        SIGCHLD | SIGCONT | SIGURG | SIGWINCH => Default::Ignore,
+        SIGSTOP_ | SIGTSTP | SIGTTIN | SIGTTOU => Default::Stop,
         _ => Default::Terminate,
     }
 }
+
+/// First real-time signal: these queue (each send is delivered), the
+/// standard ones below coalesce.
+const SIGRTMIN: u8 = 32;
 
 /// What the handler learns about one signal (`siginfo_t`'s fields).
 #[derive(Debug, Clone, Copy, Default)]
@@ -92,28 +86,91 @@ const MAX_INFOS: usize = 4096;
 
 fn remember(target: Tid, sig: u8, info: Info) {
     let mut infos = INFOS.lock();
-    infos.retain(|&(t, s, _)| !(t == target && s == sig));
+    if sig < SIGRTMIN {
+        infos.retain(|&(t, s, _)| !(t == target && s == sig));
+    }
     if infos.len() < MAX_INFOS {
         infos.push((target, sig, info));
     }
 }
 
-fn take_info(target: Tid, sig: u8) -> Info {
+/// The details of the oldest pending `sig` for `target`, and whether more
+/// instances of it wait (a real-time signal sent several times).
+pub fn take_info(target: Tid, sig: u8) -> (Info, bool) {
     let mut infos = INFOS.lock();
-    match infos.iter().position(|&(t, s, _)| t == target && s == sig) {
-        Some(i) => infos.swap_remove(i).2,
+    let info = match infos.iter().position(|&(t, s, _)| t == target && s == sig) {
+        Some(i) => infos.remove(i).2,
         None => Info {
             code: SI_USER,
             ..Info::default()
         },
-    }
+    };
+    let more = infos.iter().any(|&(t, s, _)| t == target && s == sig);
+    (info, more)
 }
 
 /// Whether `sig` sent now would do nothing (ignored, not blocked).
 fn dropped_on_send(actions: &super::SigActions, blocked: u64, sig: u8) -> bool {
     let handler = actions[usize::from(sig) - 1].handler;
-    let ignored = handler == SIG_IGN || (handler == SIG_DFL && default_action(sig) == Default::Ignore);
+    let ignored =
+        handler == SIG_IGN || (handler == SIG_DFL && default_action(sig) == Default::Ignore);
     ignored && blocked & bit(sig) == 0
+}
+
+/// SIGCONT resumes a stopped process whatever its action, and reports it
+/// to the parent (`WCONTINUED`, SIGCHLD with CLD_CONTINUED).
+fn continue_group(group: &Group, threads: &[Tid]) {
+    let stop_bits = bit(SIGSTOP_) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU);
+    group.pending.fetch_and(!stop_bits, Ordering::Relaxed);
+    if group.stopped.swap(false, Ordering::Relaxed) {
+        report_to_parent(group.pid, super::StopReport::Continued);
+    }
+    wake_all(threads);
+}
+
+/// Stops the process (SIGSTOP's default action) and tells its parent.
+fn stop_group(group: &Group, sig: u8) {
+    group.pending.fetch_and(!bit(SIGCONT), Ordering::Relaxed);
+    if !group.stopped.swap(true, Ordering::Relaxed) {
+        report_to_parent(group.pid, super::StopReport::Stopped(sig));
+    }
+}
+
+/// Records a stop or continue for the parent's wait and sends it SIGCHLD
+/// (unless it asked SA_NOCLDSTOP).
+fn report_to_parent(pid: Tid, report: super::StopReport) {
+    let parent = with_tables(|t| {
+        let entry = t.procs.get_mut(&pid)?;
+        entry.report = Some(report);
+        let parent = entry.parent;
+        let group = Arc::clone(&t.procs.get(&parent)?.group);
+        let actions = t
+            .procs
+            .get(&parent)?
+            .threads
+            .iter()
+            .find_map(|tid| t.tasks.get(tid))
+            .map(|task| Arc::clone(&task.sigactions));
+        Some((parent, group, actions))
+    });
+    let Some((parent, group, actions)) = parent else {
+        return;
+    };
+    let nocldstop = actions.is_some_and(|a| a.lock()[usize::from(SIGCHLD) - 1].flags & SA_NOCLDSTOP != 0);
+    if !nocldstop {
+        let (code, status) = match report {
+            super::StopReport::Stopped(sig) => (lamina_abi::signal::CLD_STOPPED, i32::from(sig)),
+            super::StopReport::Continued => (lamina_abi::signal::CLD_CONTINUED, i32::from(SIGCONT)),
+        };
+        let info = Info {
+            code,
+            pid,
+            status,
+            ..Info::default()
+        };
+        let _ = send_to_process(parent, SIGCHLD, info, None);
+    }
+    group.child_events.wake_all();
 }
 
 /// Sends `sig` to process `pid`; ESRCH when it does not exist (or is a
@@ -131,6 +188,9 @@ pub fn send_to_process(pid: Tid, sig: u8, info: Info, current: Option<&mut Task>
         kill_group(&group, &threads, ExitStatus::Signaled(SIGKILL_));
         return Ok(());
     }
+    if sig == SIGCONT {
+        continue_group(&group, &threads);
+    }
     // The signal actions and the first thread's mask decide whether it is
     // dropped; the running task (not in the tables) answers for itself.
     let (actions, mask) = match current {
@@ -146,9 +206,6 @@ pub fn send_to_process(pid: Tid, sig: u8, info: Info, current: Option<&mut Task>
         },
     };
     if dropped_on_send(&actions.lock(), mask, sig) {
-        if sig == SIGCONT {
-            wake_all(&threads);
-        }
         return Ok(());
     }
     remember(pid, sig, info);
@@ -305,12 +362,14 @@ pub fn deliver(task: &mut Task) {
             }
             return;
         };
-        if own {
-            task.pending &= !bit(sig);
-        } else {
-            task.group.pending.fetch_and(!bit(sig), Ordering::Relaxed);
+        let (info, more) = take_info(if own { task.tid } else { task.group.pid }, sig);
+        if !more {
+            if own {
+                task.pending &= !bit(sig);
+            } else {
+                task.group.pending.fetch_and(!bit(sig), Ordering::Relaxed);
+            }
         }
-        let info = take_info(if own { task.tid } else { task.group.pid }, sig);
         let action = {
             let mut actions = task.sigactions.lock();
             let slot = &mut actions[usize::from(sig) - 1];
@@ -323,6 +382,10 @@ pub fn deliver(task: &mut Task) {
         match action.handler {
             SIG_IGN => continue,
             SIG_DFL if default_action(sig) == Default::Ignore => continue,
+            SIG_DFL if default_action(sig) == Default::Stop => {
+                stop_group(&task.group, sig);
+                return;
+            }
             SIG_DFL => {
                 crate::log!("signal: {} ends process {}", sig, task.group.pid);
                 let threads = threads_of(task.group.pid);

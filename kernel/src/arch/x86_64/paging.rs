@@ -226,11 +226,6 @@ impl PageTableRoot {
         vaddr
     }
 
-    /// The physical address of the PML4 (what CR3 holds when active).
-    pub fn root_phys(&self) -> u64 {
-        self.pml4
-    }
-
     /// Makes this address space the current one.
     pub fn activate(&self) {
         let frame = PhysFrame::containing_address(PhysAddr::new(self.pml4));
