@@ -193,20 +193,21 @@ pub fn send_to_process(pid: Tid, sig: u8, info: Info, current: Option<&mut Task>
     }
     // The signal actions and the first thread's mask decide whether it is
     // dropped; the running task (not in the tables) answers for itself.
-    let (actions, mask) = match current {
-        Some(task) if task.group.pid == pid => (Arc::clone(&task.sigactions), task.sigmask),
-        _ => match with_tables(|t| {
+    // (A process whose one thread is on the CPU, seen from an interrupt,
+    // has no thread in the tables: delivery then drops what it ignores.)
+    let decider = match current {
+        Some(task) if task.group.pid == pid => Some((Arc::clone(&task.sigactions), task.sigmask)),
+        _ => with_tables(|t| {
             threads
                 .iter()
                 .find_map(|tid| t.tasks.get(tid))
                 .map(|task| (Arc::clone(&task.sigactions), task.sigmask))
-        }) {
-            Some(found) => found,
-            None => return Ok(()),
-        },
+        }),
     };
-    if dropped_on_send(&actions.lock(), mask, sig) {
-        return Ok(());
+    if let Some((actions, mask)) = decider {
+        if dropped_on_send(&actions.lock(), mask, sig) {
+            return Ok(());
+        }
     }
     remember(pid, sig, info);
     group.add_pending(bit(sig));
