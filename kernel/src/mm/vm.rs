@@ -5,6 +5,13 @@
 //! program's segments, from the image bytes (a private file mapping, as
 //! Linux's ELF loader makes).
 //!
+//! After `fork` parent and child map the same frames: the pages of
+//! private regions read-only in both (copy-on-write: the first write to
+//! one copies it, unless no one else holds the frame any more), the pages
+//! of `MAP_SHARED` regions writable in both. The frame allocator counts
+//! the users of each frame, so an address space releases its frames (and
+//! page tables) when it is dropped, and the last user frees them.
+//!
 //! User memory is never dereferenced by the kernel: every copy translates
 //! the user address page by page (populating demand-zero pages on the way)
 //! and moves bytes through the direct map. A bad pointer is an `EFAULT`,
@@ -12,6 +19,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::convert::Infallible;
 use lamina_abi::errno::Errno;
 
 use super::frame::{self, Global};
@@ -73,6 +81,9 @@ struct Vma {
     prot: Prot,
     /// None: anonymous, demand-zero.
     image: Option<ImageId>,
+    /// `MAP_SHARED`: after fork, parent and child write the same frames
+    /// (no copy-on-write).
+    shared: bool,
 }
 
 /// Why a user access cannot be satisfied.
@@ -128,6 +139,63 @@ impl AddressSpace {
         self.root.activate();
     }
 
+    /// A copy-on-write duplicate of this address space, for `fork`: the
+    /// same regions, program images, break and mmap placement, and a new
+    /// page-table root whose user half maps the same frames (one more
+    /// user counted on each). Every page of a private region becomes
+    /// read-only in both spaces (this one's TLB is flushed if it is the
+    /// active space), so the first write to it on either side copies it;
+    /// pages of `MAP_SHARED` regions stay writable and shared, and are
+    /// made present first (a page first touched after the fork would be
+    /// each side's own).
+    ///
+    /// ENOMEM when frames for the child's page tables or the shared pages
+    /// run out (or a frame already has the most users a count holds):
+    /// everything taken for the child is given back, and this space stays
+    /// consistent (some pages read-only: their next write faults and, the
+    /// frame being this space's alone again, makes them writable).
+    #[expect(dead_code, reason = "fork(2) arrives with the process rewrite")]
+    pub fn fork(&mut self) -> Result<AddressSpace, Errno> {
+        let shared: Vec<(u64, Vma)> = self
+            .vmas
+            .iter()
+            .filter(|(_, v)| v.shared)
+            .map(|(&s, &v)| (s, v))
+            .collect();
+        for (start, vma) in shared {
+            for page in (start..vma.end).step_by(PAGE_SIZE as usize) {
+                self.populate(page, vma, false)?;
+            }
+        }
+        let mut child = AddressSpace {
+            root: PageTableRoot::new(&mut Global).map_err(|_| Errno::ENOMEM)?,
+            vmas: self.vmas.clone(),
+            images: self.images.clone(),
+            brk_base: self.brk_base,
+            brk: self.brk,
+            mmap_low: self.mmap_low,
+        };
+        for (&start, vma) in &self.vmas {
+            self.root
+                .update_each(start, vma.end, |page, frame, access| {
+                    if !frame::share(frame) {
+                        return Err(Errno::ENOMEM);
+                    }
+                    if !vma.shared {
+                        access.write = false;
+                    }
+                    child
+                        .root
+                        .map(page, frame, *access, &mut Global)
+                        .map_err(|_| {
+                            frame::release(frame);
+                            Errno::ENOMEM
+                        })
+                })?;
+        }
+        Ok(child)
+    }
+
     fn vma_at(&self, addr: u64) -> Option<(u64, Vma)> {
         let (&start, &vma) = self.vmas.range(..=addr).next_back()?;
         (addr < vma.end).then_some((start, vma))
@@ -142,7 +210,19 @@ impl AddressSpace {
 
     /// Adds an anonymous (demand-zero) region over `[start, end)`.
     pub fn insert(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
-        self.insert_backed(start, end, prot, None)
+        self.insert_backed(start, end, prot, None, false)
+    }
+
+    /// Adds a `MAP_SHARED` region over `[start, end)`: demand-zero like
+    /// [`AddressSpace::insert`], but a fork shares its pages instead of
+    /// copying them on write.
+    pub fn insert_shared(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
+        self.insert_backed(start, end, prot, None, true)
+    }
+
+    /// Whether the region containing `addr` is `MAP_SHARED`.
+    pub fn is_shared(&self, addr: u64) -> bool {
+        self.vma_at(addr).is_some_and(|(_, v)| v.shared)
     }
 
     /// Adds a region over `[start, end)` whose pages are filled from
@@ -155,7 +235,7 @@ impl AddressSpace {
         image: ImageBacking,
     ) -> Result<(), Errno> {
         let id = ImageId::try_from(self.images.len()).map_err(|_| Errno::ENOMEM)?;
-        self.insert_backed(start, end, prot, Some(id))?;
+        self.insert_backed(start, end, prot, Some(id), false)?;
         self.images.push(image);
         Ok(())
     }
@@ -171,16 +251,18 @@ impl AddressSpace {
         end: u64,
         prot: Prot,
         image: Option<ImageId>,
+        shared: bool,
     ) -> Result<(), Errno> {
         debug_assert!(!self.overlaps(start, end));
         let (mut start, mut end) = (start, end);
+        let same = |v: &Vma| v.prot == prot && v.image == image && v.shared == shared;
         if let Some((&s, v)) = self.vmas.range(..start).next_back() {
-            if v.end == start && v.prot == prot && v.image == image {
+            if v.end == start && same(v) {
                 start = s;
             }
         }
         if let Some(next) = self.vmas.get(&end).copied() {
-            if next.prot == prot && next.image == image {
+            if same(&next) {
                 self.vmas.remove(&end);
                 end = next.end;
             }
@@ -188,7 +270,15 @@ impl AddressSpace {
         if self.vmas.len() >= MAX_MAP_COUNT && !self.vmas.contains_key(&start) {
             return Err(Errno::ENOMEM);
         }
-        self.vmas.insert(start, Vma { end, prot, image });
+        self.vmas.insert(
+            start,
+            Vma {
+                end,
+                prot,
+                image,
+                shared,
+            },
+        );
         Ok(())
     }
 
@@ -236,11 +326,21 @@ impl AddressSpace {
         }
     }
 
-    /// Removes regions and frees the frames behind `[start, end)`.
+    /// Removes regions and releases the frames behind `[start, end)`.
     pub fn unmap_range(&mut self, start: u64, end: u64) {
         for (s, e, _) in self.carve(start, end) {
-            self.discard(s, e);
+            self.release_pages(s, e);
         }
+    }
+
+    /// Unmaps every page of `[start, end)`, dropping this space's use of
+    /// its frame.
+    fn release_pages(&mut self, start: u64, end: u64) {
+        self.for_each_maybe_mapped(start, end, |root, page| {
+            if let Some(frame) = root.unmap(page) {
+                frame::release(frame);
+            }
+        });
     }
 
     /// `mprotect`: every page of the range must belong to a region.
@@ -263,8 +363,15 @@ impl AddressSpace {
                     ..vma
                 },
             );
-            self.for_each_maybe_mapped(s, e, |root, page| {
-                root.protect(page, prot);
+            // A page of a private region that another address space still
+            // maps stays read-only: its first write copies it.
+            let copy_on_write = prot.write && !vma.shared;
+            let Ok(()) = self.root.update_each(s, e, |_, frame, access| {
+                *access = prot;
+                if copy_on_write && frame::is_shared(frame) {
+                    access.write = false;
+                }
+                Ok::<(), Infallible>(())
             });
         }
         Ok(())
@@ -320,7 +427,10 @@ impl AddressSpace {
     }
 
     /// Makes the page at `addr` present for an access, filling a fresh
-    /// frame from the region's backing. Returns the page's frame.
+    /// frame from the region's backing; for a write to a copy-on-write
+    /// page, makes it this space's own. Returns the page's frame. Segv if
+    /// the region forbids the access (a write to a read-only region among
+    /// them, present or not).
     pub fn fault(&mut self, addr: u64, write: bool, exec: bool) -> Result<u64, Fault> {
         let (_, vma) = self.vma_at(addr).ok_or(Fault::Segv)?;
         let allowed = (vma.prot.read || vma.prot.write || vma.prot.exec)
@@ -329,14 +439,33 @@ impl AddressSpace {
         if !allowed {
             return Err(Fault::Segv);
         }
-        self.populate(addr, vma)
+        self.populate(addr, vma, write)
     }
 
-    fn populate(&mut self, addr: u64, vma: Vma) -> Result<u64, Fault> {
-        if let Some((frame, _)) = self.root.translate(addr) {
+    /// Makes the page at `addr` of region `vma` present, filling a fresh
+    /// frame from the region's backing, and returns its frame. For a
+    /// `write` (by the user, or by the kernel through the direct map) to a
+    /// page of a private region the frame is made this space's alone
+    /// first: copied if another address space still maps it, else just
+    /// made writable again if the region is (copy-on-write).
+    fn populate(&mut self, addr: u64, vma: Vma, write: bool) -> Result<u64, Fault> {
+        let page = page_round_down(addr);
+        if let Some((frame, access)) = self.root.translate(page) {
+            if !write || vma.shared {
+                return Ok(frame);
+            }
+            if frame::is_shared(frame) {
+                let copy = frame::alloc_copy(frame).ok_or(Fault::OutOfMemory)?;
+                let replaced = self.root.replace(page, copy, vma.prot);
+                debug_assert!(replaced, "the page was just translated");
+                frame::release(frame);
+                return Ok(copy);
+            }
+            if vma.prot.write && !access.write {
+                self.root.protect(page, vma.prot);
+            }
             return Ok(frame);
         }
-        let page = page_round_down(addr);
         let frame = match self.image_bytes(vma, page) {
             Some((at, bytes)) => frame::alloc_filled((at - page) as usize, bytes),
             None => frame::alloc_zeroed(),
@@ -379,7 +508,7 @@ impl AddressSpace {
             let chunk = (PAGE_SIZE as usize - in_page).min(len - done);
             let frame = if ignore_prot {
                 let (_, vma) = self.vma_at(va).ok_or(Errno::EFAULT)?;
-                self.populate(va, vma)?
+                self.populate(va, vma, write)?
             } else {
                 self.fault(va, write, false)?
             };
@@ -520,7 +649,7 @@ impl AddressSpace {
             };
             let mut page = page_round_down(at);
             while page < at + bytes.len() as u64 {
-                self.populate(page, vma)?;
+                self.populate(page, vma, false)?;
                 page += PAGE_SIZE;
             }
         }
@@ -540,19 +669,36 @@ impl AddressSpace {
         if vma.end != end {
             return Err(Errno::EFAULT);
         }
-        self.insert_backed(end, new_end, vma.prot, vma.image)
+        self.insert_backed(end, new_end, vma.prot, vma.image, vma.shared)
     }
 }
 
 impl AddressSpace {
-    /// Frees the frames behind `[start, end)` but keeps the regions: the
-    /// pages come back as at first on the next touch, zeroed or refilled
-    /// from the image (MADV_DONTNEED on private memory).
+    /// Releases the frames behind the private regions of `[start, end)`
+    /// but keeps the regions: the pages come back as at first on the next
+    /// touch, zeroed or refilled from the image (MADV_DONTNEED on private
+    /// memory). Pages of `MAP_SHARED` regions keep their contents, as on
+    /// Linux (where they live in the shared object, not the mapping).
     pub fn discard(&mut self, start: u64, end: u64) {
-        self.for_each_maybe_mapped(start, end, |root, page| {
-            if let Some(frame) = root.unmap(page) {
-                frame::free(frame);
-            }
-        });
+        let private: Vec<(u64, u64)> = self
+            .vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > start && !v.shared)
+            .map(|(&s, v)| (s.max(start), v.end.min(end)))
+            .collect();
+        for (s, e) in private {
+            self.release_pages(s, e);
+        }
+    }
+}
+
+/// Gives back everything the address space holds: one use of each user
+/// frame (the last user frees it), every user-half page table and the
+/// PML4. Safe while it is the active space: the CPU then switches to the
+/// boot PML4 (kernel half only) first, and the next space to run must be
+/// activated as usual.
+impl Drop for AddressSpace {
+    fn drop(&mut self) {
+        self.root.destroy(frame::release, &mut Global);
     }
 }

@@ -82,7 +82,12 @@ pub fn mmap(
             _ => p.mm.find_free(req.len).ok_or(Errno::ENOMEM)?,
         }
     };
-    p.mm.insert(start, start + req.len, prot)?;
+    // A shared mapping's pages stay shared with a forked child.
+    if req.flags.contains(MmapFlags::SHARED) {
+        p.mm.insert_shared(start, start + req.len, prot)?;
+    } else {
+        p.mm.insert(start, start + req.len, prot)?;
+    }
     if let Some(file) = file {
         if let Err(e) = fill_from_file(p, &file, start, req.len, req.offset) {
             p.mm.unmap_range(start, start + req.len);
@@ -207,9 +212,13 @@ pub fn mremap(
         return Err(Errno::ENOMEM);
     }
     let new = p.mm.find_free(new_len).ok_or(Errno::ENOMEM)?;
-    p.mm.insert(new, new + new_len, prot)?;
+    if p.mm.is_shared(old) {
+        p.mm.insert_shared(new, new + new_len, prot)?;
+    } else {
+        p.mm.insert(new, new + new_len, prot)?;
+    }
     // A moved shared file mapping is written back first and then is
-    // private memory: its pages no longer reach the file.
+    // anonymous shared memory: its pages no longer reach the file.
     let written = p.shared_maps.write_back(&mut p.mm, old, old_end);
     p.shared_maps.remove(old, old_end);
     written?;

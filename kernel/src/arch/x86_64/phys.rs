@@ -46,6 +46,18 @@ pub fn zero(paddr: u64, len: usize) {
     unsafe { core::ptr::write_bytes(dst, 0, len) };
 }
 
+/// Copies `len` bytes from physical `src` to physical `dst` (a page, for
+/// copy-on-write).
+pub fn copy(dst: u64, src: u64, len: usize) {
+    let to = check(dst, len) as *mut u8;
+    let from = check(src, len) as *const u8;
+    // SAFETY: `check` proved both ranges lie inside the always-mapped
+    // direct map; `copy` (memmove) allows them to overlap, and the kernel
+    // holds no Rust references into frames (they are only touched through
+    // this module).
+    unsafe { core::ptr::copy(from, to, len) };
+}
+
 pub fn read_u64(paddr: u64) -> u64 {
     let mut raw = [0u8; 8];
     read(paddr, &mut raw);
