@@ -130,11 +130,6 @@ impl AddressSpace {
         })
     }
 
-    /// TEMPORARY until the copy-on-write fork lands.
-    pub fn fork(&mut self) -> Result<AddressSpace, Errno> {
-        Err(Errno::ENOMEM)
-    }
-
     pub fn activate(&self) {
         self.root.activate();
     }
@@ -154,7 +149,6 @@ impl AddressSpace {
     /// everything taken for the child is given back, and this space stays
     /// consistent (some pages read-only: their next write faults and, the
     /// frame being this space's alone again, makes them writable).
-    #[expect(dead_code, reason = "fork(2) arrives with the process rewrite")]
     pub fn fork(&mut self) -> Result<AddressSpace, Errno> {
         let shared: Vec<(u64, Vma)> = self
             .vmas

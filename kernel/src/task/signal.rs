@@ -603,9 +603,9 @@ pub fn reap_thread(mut task: Box<Task>) {
         let init_group = t.procs.get(&1).map(|e| Arc::clone(&e.group));
         Some((parent, exit_signal, parent_group, init_has_zombie.then_some(init_group).flatten()))
     });
-    // The address space goes with its last thread: the CPU leaves it first.
+    // The address space goes with its last thread (its drop moves the
+    // CPU to the kernel's own tables first).
     if Arc::strong_count(&task.mem) == 1 {
-        crate::arch::paging::activate_kernel();
         sched::forget_memory(Arc::as_ptr(&task.mem));
     }
     let group = Arc::clone(&task.group);

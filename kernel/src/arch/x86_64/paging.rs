@@ -437,12 +437,3 @@ impl PageTableRoot {
         unsafe { Cr3::write(frame, Cr3Flags::empty()) };
     }
 }
-
-/// Switches the CPU to the boot page tables (the kernel half alone), so
-/// that an address space can be torn down while nothing uses it.
-pub fn activate_kernel() {
-    let frame = PhysFrame::containing_address(PhysAddr::new(kernel_pml4()));
-    // SAFETY: the boot PML4 maps the kernel exactly as every process's
-    // upper half does, so the kernel keeps running unchanged.
-    unsafe { Cr3::write(frame, Cr3Flags::empty()) };
-}
