@@ -649,12 +649,13 @@ pub fn wait4(p: &mut Process, pid: u64, status: u64, options: u64, rusage: u64) 
     if options & !(WNOHANG | WUNTRACED_ | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
         return Err(Errno::EINVAL);
     }
-    let which = match pid as i64 {
+    // pid_t is an int: the register's upper half is not part of it.
+    let which = match pid as i32 {
         -1 => Which::Any,
         0 => Which::OwnGroup,
         x if x > 0 => Which::Pid(x as Tid),
-        i64::MIN => return Err(Errno::ESRCH),
-        x => Which::Pgid((-x) as Tid),
+        i32::MIN => return Err(Errno::ESRCH),
+        x => Which::Pgid(x.unsigned_abs()),
     };
     let stops = options & WUNTRACED_ != 0;
     let continues = options & WCONTINUED != 0;
@@ -684,9 +685,9 @@ pub fn waitid(p: &mut Process, idtype: u64, id: u64, infop: u64, options: u64) -
     }
     let which = match idtype {
         P_ALL => Which::Any,
-        P_PID => Which::Pid(id as Tid),
-        P_PGID if id == 0 => Which::OwnGroup,
-        P_PGID => Which::Pgid(id as Tid),
+        P_PID => Which::Pid(id as u32),
+        P_PGID if id as u32 == 0 => Which::OwnGroup,
+        P_PGID => Which::Pgid(id as u32),
         _ => return Err(Errno::EINVAL),
     };
     let stops = options & WUNTRACED_ != 0;
@@ -733,6 +734,10 @@ pub fn getppid(p: &mut Process) -> SysResult {
 
 /// The process `pid` (0: the caller), or ESRCH.
 fn target_pid(p: &Process, pid: u64) -> Result<Tid, Errno> {
+    let pid = pid as i32;
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
     let pid = if pid == 0 { p.task.pid() } else { pid as Tid };
     with_tables(|t| t.procs.contains_key(&pid))
         .then_some(pid)
@@ -750,7 +755,8 @@ pub fn getsid(p: &mut Process, pid: u64) -> SysResult {
 }
 
 pub fn setpgid(p: &mut Process, pid: u64, pgid: u64) -> SysResult {
-    if (pgid as i64) < 0 {
+    let (pid, pgid) = (pid as i32, pgid as i32);
+    if pgid < 0 || pid < 0 {
         return Err(Errno::EINVAL);
     }
     let me = p.task.pid();
@@ -860,18 +866,23 @@ pub fn rt_sigqueueinfo(p: &mut Process, pid: u64, signo: u64, info: u64) -> SysR
         value,
         ..Info::default()
     };
-    let target = pid as Tid;
+    let target = pid as i32;
+    if target <= 0 {
+        return Err(Errno::ESRCH);
+    }
+    let target = target as Tid;
     let current = (target == p.task.pid()).then_some(&mut *p.task);
     sig::send_to_process(target, signo, info, current).map(|()| 0)
 }
 
 pub fn tgkill(p: &mut Process, tgid: u64, tid: u64, signo: u64) -> SysResult {
     let signo = check_signal(signo)?;
-    if (tid as i64) <= 0 || (tgid as i64) < -1 || tgid == 0 {
+    let (tgid, tid) = (tgid as i32, tid as i32);
+    if tid <= 0 || tgid < -1 || tgid == 0 {
         return Err(Errno::EINVAL);
     }
     let tid = tid as Tid;
-    if tgid as i64 != -1 {
+    if tgid != -1 {
         let group = if tid == p.task.tid {
             Some(p.task.pid())
         } else {
@@ -890,7 +901,7 @@ pub fn tgkill(p: &mut Process, tgid: u64, tid: u64, signo: u64) -> SysResult {
 }
 
 pub fn tkill(p: &mut Process, tid: u64, signo: u64) -> SysResult {
-    tgkill(p, u64::MAX, tid, signo)
+    tgkill(p, (-1i32) as u32 as u64, tid, signo)
 }
 
 const RUSAGE_LEN: usize = 144;
