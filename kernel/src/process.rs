@@ -26,7 +26,8 @@ use crate::task::{FsContext, Group, Memory, Task, SIGNALS};
 const PIE_BASE: u64 = 0x5555_5555_4000;
 /// Cap on argv + envp + auxv on the initial stack (Linux: a quarter of the stack rlimit).
 const MAX_ARG_BYTES: usize = (STACK_SIZE / 4) as usize;
-const USER_HZ: u64 = 100;
+/// Clock ticks a second (`AT_CLKTCK`), the unit of /proc's times.
+pub const USER_HZ: u64 = 100;
 /// What a container's init starts with.
 const DEFAULT_UMASK: u32 = 0o022;
 
@@ -295,54 +296,13 @@ pub fn first_task(image: Image, exe_path: &[u8], argv: &[&[u8]], cwd: &[u8], tty
 }
 
 impl crate::fs::vfs::ProcessView for Process<'_> {
-    fn exe_path(&self) -> Vec<u8> {
-        self.task.group.exe_path.lock().clone()
-    }
-
-    fn fd_targets(&self) -> Vec<(u64, Vec<u8>)> {
-        self.fds
-            .iter()
-            .map(|(fd, entry)| {
-                let path = if entry.file.path.is_empty() {
-                    // A console stream: a terminal or a pipe, as Linux names them.
-                    let stat = entry.file.object.stat().unwrap_or_default();
-                    if stat.st_mode & lamina_abi::flags::S_IFMT == lamina_abi::flags::S_IFCHR {
-                        b"/dev/pts/0".to_vec()
-                    } else {
-                        alloc::format!("pipe:[{}]", stat.st_ino).into_bytes()
-                    }
-                } else {
-                    entry.file.path.clone()
-                };
-                (fd, path)
-            })
-            .collect()
-    }
-
-    fn maps(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (start, end, prot, image) in self.mm.regions() {
-            let flag = |on: bool, c: u8| if on { c } else { b'-' };
-            let line = alloc::format!(
-                "{start:08x}-{end:08x} {}{}{}p 00000000 00:00 0",
-                flag(prot.read, b'r') as char,
-                flag(prot.write, b'w') as char,
-                flag(prot.exec, b'x') as char,
-            );
-            out.extend_from_slice(line.as_bytes());
-            if image {
-                out.extend_from_slice(b"                          ");
-                out.extend_from_slice(&self.task.group.exe_path.lock());
-            } else if end == crate::mm::vm::STACK_TOP {
-                out.extend_from_slice(b"                          [stack]");
-            }
-            out.push(b'\n');
-        }
-        out
-    }
-
-    fn cmdline(&self) -> Vec<u8> {
-        self.task.group.cmdline.lock().clone()
+    fn caller(&self) -> Option<crate::fs::vfs::Caller<'_>> {
+        Some(crate::fs::vfs::Caller {
+            task: self.task,
+            mm: &self.mm,
+            fds: &self.fds,
+            fs: &self.fs,
+        })
     }
 
     fn fd_object(&self, fd: u64) -> Option<alloc::sync::Arc<dyn crate::fs::file::FileObject>> {

@@ -599,3 +599,53 @@ fn tmpfs_holds_big_files_and_fills_with_enospc() {
         }
     });
 }
+
+/// /proc has a directory per process: `ps` lists the workload as PID 1,
+/// `ls /proc` shows it beside `self`, and /proc/self/stat is Linux's line
+/// (52 fields; the caller running, its only thread).
+#[test]
+fn proc_shows_the_workload() {
+    let busybox = Path::new(BUSYBOX);
+    on_targets(Depth::Full, |target| {
+        let ps = LaminaRun::new(target, busybox, &["ps"]).run();
+        let listed = ps.stdout.lines().any(|line| {
+            line.split_whitespace().next() == Some("1") && line.ends_with("busybox ps")
+        });
+        if ps.status != 0 || !ps.stdout.starts_with("PID") || !listed {
+            return Err(format!("no PID 1 from ps\n{}", describe("lamina", &ps)));
+        }
+        let ls = LaminaRun::new(target, busybox, &["ls", "-1", "/proc"]).run();
+        let names: Vec<&str> = ls.stdout.lines().collect();
+        if ls.status != 0
+            || !["1", "self", "thread-self", "meminfo"]
+                .iter()
+                .all(|n| names.contains(n))
+        {
+            return Err(format!("ls /proc\n{}", describe("lamina", &ls)));
+        }
+        let stat = LaminaRun::new(target, busybox, &["cat", "/proc/self/stat"]).run();
+        match parse_proc_stat(&stat.stdout) {
+            Some((1, "busybox", fields))
+                if fields.len() == 50
+                    && fields[0] == "R"
+                    && fields[1] == "0"
+                    && fields[17] == "1"
+                    && fields[1..].iter().all(|f| f.parse::<i128>().is_ok()) =>
+            {
+                Ok(())
+            }
+            _ => Err(format!(
+                "/proc/self/stat is not pid 1 (busybox) R, parent 0, one thread\n{}",
+                describe("lamina", &stat)
+            )),
+        }
+    });
+}
+
+/// A /proc/PID/stat line's pid, comm and the fields after comm (from
+/// the state on).
+fn parse_proc_stat(line: &str) -> Option<(u32, &str, Vec<&str>)> {
+    let (pid, rest) = line.trim_end().split_once(" (")?;
+    let (comm, fields) = rest.rsplit_once(") ")?;
+    Some((pid.parse().ok()?, comm, fields.split(' ').collect()))
+}

@@ -1,56 +1,85 @@
-//! `/proc`: what workloads and their tools read about themselves and the
-//! machine. The one process is PID 1; `self` links to it.
+//! `/proc`: what workloads and their tools (`ps`, `pidof`, `pgrep`) read
+//! about processes and the machine.
+//!
+//! `/proc/PID` exists for each process in the tree, zombies included (as
+//! Linux); `self` and `thread-self` link to the caller's. A process's
+//! place in the tree and its threads are copied from the task tables,
+//! which are locked once per read and never while something else is. Its
+//! address space, descriptors and cwd are read through [`vfs::Caller`] when
+//! they are the caller's (the system call holds their spin locks, which
+//! on one CPU would never come free for a second taker), else through
+//! the handles of one of its tasks that is off the CPU.
 
 use alloc::format;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use lamina_abi::dirent::DT_LNK;
+use core::fmt::Write as _;
+use core::sync::atomic::{AtomicU64, Ordering};
+use lamina_abi::dirent::{DT_DIR, DT_LNK, DT_REG};
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
 use lamina_abi::types::{Stat, Statfs};
+use spin::Mutex;
 
+use super::fd::FdTable;
 use super::file::FileObject;
-use super::synth::{self, SynthDir, SynthFile, SynthFs, SynthLink};
+use super::synth::{self, SynthFile, SynthFs, SynthLink};
 use super::vfs::{self, DirEntry, DirFile, Node, NodeKind, NodeRef, ProcessView};
+use crate::arch::phys::PAGE_SIZE;
+use crate::mm::vm::{AddressSpace, STACK_TOP};
+use crate::process::USER_HZ;
+use crate::task::{self, FsContext, Group, Memory, SigActions, State, Tid};
 use crate::time;
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-const PID_NAME: &[u8] = b"1";
-/// Inode numbers of /proc/1/fd's entries: any nonzero, stable value.
-const FD_INO_BASE: u64 = 0x1000;
+/// The unit of the times in `stat` (`AT_CLKTCK`).
+const NS_PER_TICK: u64 = 1_000_000_000 / USER_HZ;
+/// Inode numbers of the per-process nodes, stable for an id and far above
+/// what `vfs::next_ino` hands out: `PROCESS_INO | pid << ID_SHIFT | slot`
+/// below /proc/PID, `THREAD_INO | tid << ID_SHIFT | slot` below
+/// /proc/PID/task/TID. Slot 0 is the directory, then its entries, then
+/// `FD_SLOT + fd` for the descriptors.
+const PROCESS_INO: u64 = 1 << 62;
+const THREAD_INO: u64 = 1 << 61;
+const ID_SHIFT: u32 = 24;
+const SLOT_MASK: u64 = (1 << ID_SHIFT) - 1;
+const FD_SLOT: u64 = 1 << 12;
+/// Every capability up to CAP_CHECKPOINT_RESTORE (40): the workload is
+/// root, and lamina checks none.
+const ALL_CAPS: u64 = (1 << 41) - 1;
+/// `nice` 0 as `stat` reports it (Linux's `prio - MAX_RT_PRIO`).
+const DEFAULT_PRIORITY: u64 = 20;
 
 /// Builds `/proc`.
 pub fn new() -> NodeRef {
     let fs = SynthFs::new(PROC_SUPER_MAGIC);
-    let fd_dir: NodeRef = Arc::new(FdDir {
+    let entries: Vec<(&'static [u8], NodeRef)> = vec![
+        (
+            b"self",
+            SynthLink::new(fs, |ctx| match ctx.pid() {
+                0 => Err(Errno::ENOENT),
+                pid => Ok(format!("{pid}").into_bytes()),
+            }),
+        ),
+        (
+            b"thread-self",
+            SynthLink::new(fs, |ctx| match ctx.pid() {
+                0 => Err(Errno::ENOENT),
+                pid => Ok(format!("{pid}/task/{}", ctx.tid()).into_bytes()),
+            }),
+        ),
+        (b"meminfo", SynthFile::new(fs, |_| Ok(meminfo()))),
+        (b"cpuinfo", SynthFile::new(fs, |_| Ok(cpuinfo()))),
+        (b"mounts", SynthFile::new(fs, |_| Ok(mounts()))),
+        (b"uptime", SynthFile::new(fs, |_| Ok(uptime()))),
+    ];
+    Arc::new(ProcRoot {
         fs,
         ino: vfs::next_ino(),
-    });
-    let pid_dir: NodeRef = SynthDir::new(
-        fs,
-        vec![
-            (
-                &b"exe"[..],
-                SynthLink::new(fs, |ctx| Ok(ctx.exe_path())) as NodeRef,
-            ),
-            (b"fd", fd_dir),
-            (b"maps", SynthFile::new(fs, |ctx| Ok(ctx.maps()))),
-            (b"cmdline", SynthFile::new(fs, |ctx| Ok(ctx.cmdline()))),
-            (b"mounts", SynthFile::new(fs, |_| Ok(mounts()))),
-        ],
-    );
-    SynthDir::new(
-        fs,
-        vec![
-            (PID_NAME, pid_dir),
-            (b"self", SynthLink::fixed(fs, PID_NAME)),
-            (b"meminfo", SynthFile::new(fs, |_| Ok(meminfo()))),
-            (b"cpuinfo", SynthFile::new(fs, |_| Ok(cpuinfo()))),
-            (b"mounts", SynthFile::new(fs, |_| Ok(mounts()))),
-            (b"uptime", SynthFile::new(fs, |_| Ok(uptime()))),
-        ],
-    )
+        entries,
+    })
 }
 
 fn meminfo() -> Vec<u8> {
@@ -105,14 +134,395 @@ fn uptime() -> Vec<u8> {
     format!("{}.{:02} 0.00\n", centis / 100, centis % 100).into_bytes()
 }
 
-/// `/proc/1/fd`: one symlink per open descriptor.
-struct FdDir {
-    fs: SynthFs,
-    ino: u64,
+/// A decimal id (process, thread, descriptor) as /proc names it: digits
+/// only, no leading zero.
+fn parse_id(name: &[u8]) -> Option<Tid> {
+    if (name.len() > 1 && name[0] == b'0') || !name.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    core::str::from_utf8(name).ok()?.parse().ok()
 }
 
-fn fd_entries(ctx: &dyn ProcessView) -> Vec<(u64, Vec<u8>)> {
-    ctx.fd_targets()
+/// Lists ".", "..", `fixed`, then a directory per id of `ids` (ascending)
+/// from `cursor` on. An id's cursor derives from the id itself, so a
+/// listing resumed after processes came and went neither repeats nor
+/// skips those that stayed (as Linux's).
+fn list_with_ids(
+    ino: u64,
+    fixed: Vec<(Vec<u8>, u64, u8)>,
+    ids: &[Tid],
+    id_ino: impl Fn(Tid) -> u64,
+    cursor: u64,
+    sink: &mut dyn FnMut(DirEntry) -> bool,
+) {
+    let ids_from = fixed.len() as u64 + 2;
+    let mut more = true;
+    if cursor < ids_from {
+        synth::list(ino, fixed.into_iter(), cursor, &mut |entry| {
+            more = sink(entry);
+            more
+        });
+    }
+    if !more {
+        return;
+    }
+    let first = cursor.saturating_sub(ids_from);
+    for &id in ids.iter().filter(|&&id| u64::from(id) >= first) {
+        let entry = DirEntry {
+            name: format!("{id}").into_bytes(),
+            ino: id_ino(id),
+            kind: DT_DIR,
+            next: ids_from + u64::from(id) + 1,
+        };
+        if !sink(entry) {
+            break;
+        }
+    }
+}
+
+/// `/proc` itself: the machine's files, the caller's links, and a
+/// directory per process.
+struct ProcRoot {
+    fs: SynthFs,
+    ino: u64,
+    entries: Vec<(&'static [u8], NodeRef)>,
+}
+
+impl Node for ProcRoot {
+    fn kind(&self) -> NodeKind {
+        NodeKind::Directory
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.fs.stat(self.ino, S_IFDIR | 0o555, 2))
+    }
+
+    fn lookup(&self, name: &[u8], _ctx: &dyn ProcessView) -> Result<NodeRef, Errno> {
+        if let Some((_, node)) = self.entries.iter().find(|(entry, _)| *entry == name) {
+            return Ok(Arc::clone(node));
+        }
+        let target = Target {
+            pid: parse_id(name).ok_or(Errno::ENOENT)?,
+            tid: None,
+        };
+        if !target.exists() {
+            return Err(Errno::ENOENT);
+        }
+        Ok(Arc::new(ProcDir {
+            fs: self.fs,
+            target,
+        }))
+    }
+
+    fn read_dir(
+        &self,
+        cursor: u64,
+        _ctx: &dyn ProcessView,
+        sink: &mut dyn FnMut(DirEntry) -> bool,
+    ) -> Result<(), Errno> {
+        let fixed = self
+            .entries
+            .iter()
+            .map(|(name, node)| {
+                let ino = node.stat().map(|s| s.st_ino).unwrap_or(0);
+                (name.to_vec(), ino, synth::dirent_kind(node))
+            })
+            .collect();
+        let pids: Vec<Tid> = task::with_tables(|t| t.procs.keys().copied().collect());
+        let ino = |pid| Target { pid, tid: None }.ino(0);
+        list_with_ids(self.ino, fixed, &pids, ino, cursor, sink);
+        Ok(())
+    }
+
+    fn open(
+        self: Arc<Self>,
+        _flags: u32,
+        _ctx: &dyn ProcessView,
+    ) -> Result<Arc<dyn FileObject>, Errno> {
+        Ok(DirFile::open(self))
+    }
+
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        Ok(self.fs.statfs())
+    }
+
+    fn fs_id(&self) -> usize {
+        self.fs.fs_id
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
+/// What a /proc/PID or /proc/PID/task/TID directory holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Cmdline,
+    Comm,
+    Cwd,
+    Exe,
+    Fd,
+    Maps,
+    Mounts,
+    Root,
+    Stat,
+    Status,
+    /// Only in /proc/PID.
+    Task,
+}
+
+const ENTRIES: [(&[u8], Entry); 11] = [
+    (b"cmdline", Entry::Cmdline),
+    (b"comm", Entry::Comm),
+    (b"cwd", Entry::Cwd),
+    (b"exe", Entry::Exe),
+    (b"fd", Entry::Fd),
+    (b"maps", Entry::Maps),
+    (b"mounts", Entry::Mounts),
+    (b"root", Entry::Root),
+    (b"stat", Entry::Stat),
+    (b"status", Entry::Status),
+    (b"task", Entry::Task),
+];
+
+impl Entry {
+    fn dirent_kind(self) -> u8 {
+        match self {
+            Entry::Fd | Entry::Task => DT_DIR,
+            Entry::Cwd | Entry::Exe | Entry::Root => DT_LNK,
+            _ => DT_REG,
+        }
+    }
+
+    /// The entry's inode slot (0 is its directory's).
+    fn slot(self) -> u64 {
+        self as u64 + 1
+    }
+}
+
+/// The process a node shows (`tid` None: /proc/PID) or one of its
+/// threads (/proc/PID/task/TID).
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    pid: Tid,
+    tid: Option<Tid>,
+}
+
+impl Target {
+    fn ino(self, slot: u64) -> u64 {
+        let (space, id) = match self.tid {
+            None => (PROCESS_INO, self.pid),
+            Some(tid) => (THREAD_INO, tid),
+        };
+        space | u64::from(id) << ID_SHIFT | (slot & SLOT_MASK)
+    }
+
+    fn entries(self) -> impl Iterator<Item = &'static (&'static [u8], Entry)> {
+        ENTRIES
+            .iter()
+            .filter(move |(_, entry)| self.tid.is_none() || *entry != Entry::Task)
+    }
+
+    /// Whether the process (a zombie too) and the thread are in the tree.
+    fn exists(self) -> bool {
+        task::with_tables(|t| {
+            t.procs
+                .get(&self.pid)
+                .is_some_and(|e| self.tid.is_none_or(|tid| e.threads.contains(&tid)))
+        })
+    }
+
+    /// The node of `entry` in this target's directory.
+    fn node(self, fs: SynthFs, entry: Entry) -> NodeRef {
+        type Content = fn(Target, &dyn ProcessView) -> Result<Vec<u8>, Errno>;
+        let ino = self.ino(entry.slot());
+        let file = |content: Content| -> NodeRef {
+            SynthFile::with_ino(fs, ino, move |ctx| content(self, ctx))
+        };
+        let link = |target: Content| -> NodeRef {
+            SynthLink::with_ino(fs, ino, move |ctx| target(self, ctx))
+        };
+        match entry {
+            Entry::Cmdline => file(cmdline),
+            Entry::Comm => file(comm),
+            Entry::Cwd => link(cwd),
+            Entry::Exe => link(exe),
+            Entry::Fd => Arc::new(FdDir { fs, target: self }),
+            Entry::Maps => file(maps),
+            Entry::Mounts => file(|_, _| Ok(mounts())),
+            Entry::Root => link(root),
+            Entry::Stat => file(stat),
+            Entry::Status => file(status),
+            Entry::Task => Arc::new(TaskDir { fs, pid: self.pid }),
+        }
+    }
+}
+
+/// `/proc/PID` or `/proc/PID/task/TID`.
+struct ProcDir {
+    fs: SynthFs,
+    target: Target,
+}
+
+impl Node for ProcDir {
+    fn kind(&self) -> NodeKind {
+        NodeKind::Directory
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.fs.stat(self.target.ino(0), S_IFDIR | 0o555, 2))
+    }
+
+    fn lookup(&self, name: &[u8], _ctx: &dyn ProcessView) -> Result<NodeRef, Errno> {
+        let (_, entry) = self
+            .target
+            .entries()
+            .find(|(entry, _)| *entry == name)
+            .ok_or(Errno::ENOENT)?;
+        if !self.target.exists() {
+            return Err(Errno::ENOENT);
+        }
+        Ok(self.target.node(self.fs, *entry))
+    }
+
+    fn read_dir(
+        &self,
+        cursor: u64,
+        _ctx: &dyn ProcessView,
+        sink: &mut dyn FnMut(DirEntry) -> bool,
+    ) -> Result<(), Errno> {
+        let entries = self.target.entries().map(|&(name, entry)| {
+            (
+                name.to_vec(),
+                self.target.ino(entry.slot()),
+                entry.dirent_kind(),
+            )
+        });
+        synth::list(self.target.ino(0), entries, cursor, sink);
+        Ok(())
+    }
+
+    fn open(
+        self: Arc<Self>,
+        _flags: u32,
+        _ctx: &dyn ProcessView,
+    ) -> Result<Arc<dyn FileObject>, Errno> {
+        Ok(DirFile::open(self))
+    }
+
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        Ok(self.fs.statfs())
+    }
+
+    fn fs_id(&self) -> usize {
+        self.fs.fs_id
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
+/// `/proc/PID/task`: a directory per thread.
+struct TaskDir {
+    fs: SynthFs,
+    pid: Tid,
+}
+
+impl TaskDir {
+    fn ino(&self) -> u64 {
+        Target {
+            pid: self.pid,
+            tid: None,
+        }
+        .ino(Entry::Task.slot())
+    }
+}
+
+impl Node for TaskDir {
+    fn kind(&self) -> NodeKind {
+        NodeKind::Directory
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.fs.stat(self.ino(), S_IFDIR | 0o555, 2))
+    }
+
+    fn lookup(&self, name: &[u8], _ctx: &dyn ProcessView) -> Result<NodeRef, Errno> {
+        let target = Target {
+            pid: self.pid,
+            tid: Some(parse_id(name).ok_or(Errno::ENOENT)?),
+        };
+        if !target.exists() {
+            return Err(Errno::ENOENT);
+        }
+        Ok(Arc::new(ProcDir {
+            fs: self.fs,
+            target,
+        }))
+    }
+
+    fn read_dir(
+        &self,
+        cursor: u64,
+        _ctx: &dyn ProcessView,
+        sink: &mut dyn FnMut(DirEntry) -> bool,
+    ) -> Result<(), Errno> {
+        let mut tids = task::with_tables(|t| {
+            t.procs
+                .get(&self.pid)
+                .map(|e| e.threads.clone())
+                .unwrap_or_default()
+        });
+        tids.sort_unstable();
+        let pid = self.pid;
+        let ino = |tid| {
+            Target {
+                pid,
+                tid: Some(tid),
+            }
+            .ino(0)
+        };
+        list_with_ids(self.ino(), Vec::new(), &tids, ino, cursor, sink);
+        Ok(())
+    }
+
+    fn open(
+        self: Arc<Self>,
+        _flags: u32,
+        _ctx: &dyn ProcessView,
+    ) -> Result<Arc<dyn FileObject>, Errno> {
+        Ok(DirFile::open(self))
+    }
+
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        Ok(self.fs.statfs())
+    }
+
+    fn fs_id(&self) -> usize {
+        self.fs.fs_id
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
+/// `/proc/PID/fd`: one symlink per open descriptor.
+struct FdDir {
+    fs: SynthFs,
+    target: Target,
+}
+
+impl FdDir {
+    fn entries(&self, ctx: &dyn ProcessView) -> Result<Vec<(u64, Vec<u8>)>, Errno> {
+        let snap = snapshot(self.target.pid, ctx)?;
+        let thread = snap.thread(self.target, ctx);
+        Ok(with_parts(thread, ctx, |parts| {
+            parts.fds.map(fd_targets).unwrap_or_default()
+        }))
+    }
 }
 
 impl Node for FdDir {
@@ -121,20 +531,23 @@ impl Node for FdDir {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(self.fs.stat(self.ino, S_IFDIR | 0o500, 2))
+        let ino = self.target.ino(Entry::Fd.slot());
+        Ok(self.fs.stat(ino, S_IFDIR | 0o500, 2))
     }
 
     fn lookup(&self, name: &[u8], ctx: &dyn ProcessView) -> Result<NodeRef, Errno> {
-        let fd: u64 = core::str::from_utf8(name)
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .ok_or(Errno::ENOENT)?;
-        let target = fd_entries(ctx)
+        let fd = u64::from(parse_id(name).ok_or(Errno::ENOENT)?);
+        let target = self
+            .entries(ctx)
+            .map_err(|_| Errno::ENOENT)?
             .into_iter()
             .find(|(n, _)| *n == fd)
             .map(|(_, target)| target)
             .ok_or(Errno::ENOENT)?;
-        Ok(SynthLink::new(self.fs, move |_| Ok(target.clone())))
+        let ino = self.target.ino(FD_SLOT + fd);
+        Ok(SynthLink::with_ino(self.fs, ino, move |_| {
+            Ok(target.clone())
+        }))
     }
 
     fn open(
@@ -142,15 +555,18 @@ impl Node for FdDir {
         _flags: u32,
         ctx: &dyn ProcessView,
     ) -> Result<Arc<dyn FileObject>, Errno> {
-        // The listing is taken now: descriptors are the process's, which a
-        // later getdents64 cannot see.
+        // The listing is taken now: a later getdents64 has no caller to
+        // read the caller's own descriptors through.
         let mut entries = Vec::new();
         synth::list(
-            self.ino,
-            fd_entries(ctx)
-                .into_iter()
-                // A zero inode would mark the entry deleted (libc skips it).
-                .map(|(fd, _)| (format!("{fd}").into_bytes(), FD_INO_BASE + fd, DT_LNK)),
+            self.target.ino(Entry::Fd.slot()),
+            self.entries(ctx)?.into_iter().map(|(fd, _)| {
+                (
+                    format!("{fd}").into_bytes(),
+                    self.target.ino(FD_SLOT + fd),
+                    DT_LNK,
+                )
+            }),
             0,
             &mut |entry: DirEntry| {
                 entries.push(entry);
@@ -171,4 +587,447 @@ impl Node for FdDir {
     fn as_any(&self) -> &dyn core::any::Any {
         self
     }
+}
+
+/// A process as the tables had it when one of its files was read.
+struct ProcSnap {
+    ppid: Tid,
+    pgid: Tid,
+    sid: Tid,
+    group: Arc<Group>,
+    exit_signal: u8,
+    zombie: bool,
+    /// Leader first, as the tree keeps them.
+    threads: Vec<ThreadSnap>,
+}
+
+struct ThreadSnap {
+    tid: Tid,
+    /// On the CPU or waiting for it (`R`), else blocked in a call (`S`).
+    running: bool,
+    blocked: u64,
+    pending: u64,
+    /// Handles on what it shares; None for the task on the CPU, the
+    /// caller (read through [`vfs::Caller`]).
+    handles: Option<Handles>,
+}
+
+struct Handles {
+    mem: Arc<Memory>,
+    files: Arc<Mutex<FdTable>>,
+    fs: Arc<Mutex<FsContext>>,
+    sigactions: Arc<Mutex<SigActions>>,
+}
+
+fn snapshot(pid: Tid, ctx: &dyn ProcessView) -> Result<ProcSnap, Errno> {
+    let caller = ctx
+        .caller()
+        .map(|c| (c.task.tid, c.task.sigmask, c.task.pending));
+    task::with_tables(|t| {
+        let entry = t.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        let threads = entry
+            .threads
+            .iter()
+            .map(|&tid| match t.tasks.get(&tid) {
+                Some(task) => ThreadSnap {
+                    tid,
+                    running: task.state == State::Runnable,
+                    blocked: task.sigmask,
+                    pending: task.pending,
+                    handles: Some(Handles {
+                        mem: Arc::clone(&task.mem),
+                        files: Arc::clone(&task.files),
+                        fs: Arc::clone(&task.fs),
+                        sigactions: Arc::clone(&task.sigactions),
+                    }),
+                },
+                None => {
+                    let (blocked, pending) = caller
+                        .filter(|&(caller_tid, _, _)| caller_tid == tid)
+                        .map_or((0, 0), |(_, blocked, pending)| (blocked, pending));
+                    ThreadSnap {
+                        tid,
+                        running: true,
+                        blocked,
+                        pending,
+                        handles: None,
+                    }
+                }
+            })
+            .collect();
+        Ok(ProcSnap {
+            ppid: entry.parent,
+            pgid: entry.pgid,
+            sid: entry.sid,
+            group: Arc::clone(&entry.group),
+            exit_signal: entry.exit_signal,
+            zombie: entry.zombie.is_some(),
+            threads,
+        })
+    })
+}
+
+impl ProcSnap {
+    /// The thread whose parts `target` shows: the one it names; for a
+    /// process, the caller if it is the caller's, else the first off the
+    /// CPU.
+    fn thread(&self, target: Target, ctx: &dyn ProcessView) -> Option<&ThreadSnap> {
+        let wanted = match target.tid {
+            Some(tid) => Some(tid),
+            None if target.pid == ctx.pid() => Some(ctx.tid()),
+            None => None,
+        };
+        match wanted {
+            Some(tid) => self.threads.iter().find(|t| t.tid == tid),
+            None => self.threads.iter().find(|t| t.handles.is_some()),
+        }
+    }
+
+    /// The state letter: a thread's own; a process's is its leader's.
+    fn state(&self, target: Target, thread: Option<&ThreadSnap>) -> u8 {
+        let shown = match target.tid {
+            Some(_) => thread,
+            None => self.threads.first(),
+        };
+        match shown {
+            _ if self.zombie => b'Z',
+            Some(t) if !t.running => b'S',
+            _ => b'R',
+        }
+    }
+}
+
+/// A thread's shared parts, each None where unreadable (a zombie has
+/// none; a walk without a caller cannot read the task on the CPU).
+#[derive(Default)]
+struct Parts<'a> {
+    mm: Option<&'a AddressSpace>,
+    fds: Option<&'a FdTable>,
+    fs: Option<&'a FsContext>,
+    /// Signals ignored and caught (`SigIgn`, `SigCgt`).
+    dispositions: (u64, u64),
+}
+
+/// Runs `f` on `thread`'s parts: the caller's as its system call holds
+/// them, another's locked for the moment.
+fn with_parts<R>(
+    thread: Option<&ThreadSnap>,
+    ctx: &dyn ProcessView,
+    f: impl FnOnce(&Parts) -> R,
+) -> R {
+    let caller = ctx.caller();
+    let Some(thread) = thread else {
+        return f(&Parts::default());
+    };
+    if let Some(c) = caller.as_ref().filter(|c| c.task.tid == thread.tid) {
+        return f(&Parts {
+            mm: Some(c.mm),
+            fds: Some(c.fds),
+            fs: Some(c.fs),
+            dispositions: dispositions(&c.task.sigactions),
+        });
+    }
+    let Some(h) = &thread.handles else {
+        return f(&Parts::default());
+    };
+    let c = caller.as_ref();
+    borrow(&h.mem.space, c.map(|c| (&c.task.mem.space, c.mm)), |mm| {
+        borrow(&*h.files, c.map(|c| (&*c.task.files, c.fds)), |fds| {
+            borrow(&*h.fs, c.map(|c| (&*c.task.fs, c.fs)), |fs| {
+                f(&Parts {
+                    mm,
+                    fds,
+                    fs,
+                    dispositions: dispositions(&h.sigactions),
+                })
+            })
+        })
+    })
+}
+
+/// `mutex`'s value for a moment: when it is one the caller holds (another
+/// process shares it: `CLONE_VM`, `CLONE_FILES`, `CLONE_FS`), the
+/// caller's; else locked here. None if it is held all the same, which only
+/// the system call in progress can do (a walk without a caller).
+fn borrow<T, R>(
+    mutex: &Mutex<T>,
+    held: Option<(&Mutex<T>, &T)>,
+    f: impl FnOnce(Option<&T>) -> R,
+) -> R {
+    if let Some((held_mutex, value)) = held {
+        if core::ptr::eq(mutex, held_mutex) {
+            return f(Some(value));
+        }
+    }
+    match mutex.try_lock() {
+        Some(guard) => f(Some(&guard)),
+        None => f(None),
+    }
+}
+
+/// The signals ignored and those caught, as masks (bit `n - 1` for `n`).
+fn dispositions(actions: &Mutex<SigActions>) -> (u64, u64) {
+    let Some(actions) = actions.try_lock() else {
+        return (0, 0);
+    };
+    actions
+        .iter()
+        .enumerate()
+        .fold((0, 0), |(ignored, caught), (index, action)| {
+            match action.handler {
+                SIG_DFL => (ignored, caught),
+                SIG_IGN => (ignored | 1 << index, caught),
+                _ => (ignored, caught | 1 << index),
+            }
+        })
+}
+
+/// The size of the address space in bytes, and its resident pages.
+fn memory_use(mm: &AddressSpace) -> (u64, u64) {
+    let size = mm.regions().map(|(start, end, _, _)| end - start).sum();
+    (size, mm.resident_pages())
+}
+
+fn ticks(ns: &AtomicU64) -> u64 {
+    ns.load(Ordering::Relaxed) / NS_PER_TICK
+}
+
+/// `/proc/PID/stat`: one line, Linux's 52 fields (proc(5)).
+fn stat(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    let thread = snap.thread(target, ctx);
+    if target.tid.is_some() && thread.is_none() {
+        return Err(Errno::ESRCH);
+    }
+    let g = &snap.group;
+    let comm = String::from_utf8_lossy(&g.comm.lock()).into_owned();
+    let state = snap.state(target, thread) as char;
+    let ((vsize, rss), (ignored, caught)) = with_parts(thread, ctx, |parts| {
+        (
+            parts.mm.map(memory_use).unwrap_or_default(),
+            parts.dispositions,
+        )
+    });
+    let (blocked, pending) = thread.map_or((0, 0), |t| (t.blocked, t.pending));
+    let pending = pending | g.pending.load(Ordering::Relaxed);
+    let rss_limit = g.rlimits.lock()[RLIMIT_RSS as usize].rlim_cur;
+    let threads = snap.threads.len().max(1) as u64;
+    let start = g.start_ns / NS_PER_TICK;
+    let id = target.tid.unwrap_or(target.pid);
+    // After `pid (comm) state`, from field 4 on.
+    let fields: [i128; 49] = [
+        snap.ppid.into(),
+        snap.pgid.into(),
+        snap.sid.into(),
+        0,  // tty_nr: no controlling terminal
+        -1, // tpgid
+        0,  // flags
+        0,  // minflt
+        0,  // cminflt
+        0,  // majflt
+        0,  // cmajflt
+        ticks(&g.user_ns).into(),
+        ticks(&g.system_ns).into(),
+        ticks(&g.children_user_ns).into(),
+        ticks(&g.children_system_ns).into(),
+        DEFAULT_PRIORITY.into(),
+        0, // nice
+        threads.into(),
+        0, // itrealvalue
+        start.into(),
+        vsize.into(),
+        rss.into(),
+        rss_limit.into(),
+        0, // startcode
+        0, // endcode
+        0, // startstack
+        0, // kstkesp
+        0, // kstkeip
+        pending.into(),
+        blocked.into(),
+        ignored.into(),
+        caught.into(),
+        0, // wchan
+        0, // nswap
+        0, // cnswap
+        snap.exit_signal.into(),
+        0, // processor
+        0, // rt_priority
+        0, // policy: SCHED_OTHER
+        0, // delayacct_blkio_ticks
+        0, // guest_time
+        0, // cguest_time
+        0, // start_data
+        0, // end_data
+        0, // start_brk
+        0, // arg_start
+        0, // arg_end
+        0, // env_start
+        0, // env_end
+        0, // exit_code
+    ];
+    let mut out = format!("{id} ({comm}) {state}");
+    for field in fields {
+        let _ = write!(out, " {field}");
+    }
+    out.push('\n');
+    Ok(out.into_bytes())
+}
+
+/// `/proc/PID/status`: the same and more, one `Name:\tvalue` per line.
+fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    let thread = snap.thread(target, ctx);
+    if target.tid.is_some() && thread.is_none() {
+        return Err(Errno::ESRCH);
+    }
+    let g = &snap.group;
+    let state = match snap.state(target, thread) {
+        b'R' => "R (running)",
+        b'S' => "S (sleeping)",
+        _ => "Z (zombie)",
+    };
+    let (blocked, pending) = thread.map_or((0, 0), |t| (t.blocked, t.pending));
+    let shared_pending = g.pending.load(Ordering::Relaxed);
+    let queued_limit = g.rlimits.lock()[RLIMIT_SIGPENDING as usize].rlim_cur;
+    let pid = target.pid;
+    let tid = target.tid.unwrap_or(pid);
+    let mut out = String::new();
+    let _ = writeln!(out, "Name:\t{}", String::from_utf8_lossy(&g.comm.lock()));
+    with_parts(thread, ctx, |parts| {
+        if let Some(fs) = parts.fs {
+            let _ = writeln!(out, "Umask:\t{:04o}", fs.umask);
+        }
+        let fd_size = parts
+            .fds
+            .and_then(|fds| fds.iter().map(|(fd, _)| fd + 1).max())
+            .unwrap_or(0)
+            .max(64)
+            .next_multiple_of(64);
+        let _ = write!(
+            out,
+            "State:\t{state}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{}\nTracerPid:\t0\n\
+             Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t{fd_size}\nGroups:\t\n\
+             NStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{}\nNSsid:\t{}\n",
+            snap.ppid, snap.pgid, snap.sid
+        );
+        if let Some(mm) = parts.mm {
+            let (size, resident) = memory_use(mm);
+            let _ = write!(
+                out,
+                "VmSize:\t{:8} kB\nVmRSS:\t{:8} kB\n",
+                size / 1024,
+                resident * PAGE_SIZE / 1024
+            );
+        }
+        let (ignored, caught) = parts.dispositions;
+        let _ = write!(
+            out,
+            "Threads:\t{}\nSigQ:\t0/{queued_limit}\nSigPnd:\t{pending:016x}\n\
+             ShdPnd:\t{shared_pending:016x}\nSigBlk:\t{blocked:016x}\nSigIgn:\t{ignored:016x}\n\
+             SigCgt:\t{caught:016x}\nCapInh:\t{:016x}\nCapPrm:\t{ALL_CAPS:016x}\n\
+             CapEff:\t{ALL_CAPS:016x}\nCapBnd:\t{ALL_CAPS:016x}\nCapAmb:\t{:016x}\n\
+             NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n\
+             voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+            snap.threads.len().max(1),
+            0,
+            0
+        );
+    });
+    Ok(out.into_bytes())
+}
+
+/// argv, each argument NUL-terminated; empty for a zombie (as Linux).
+fn cmdline(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    if snap.zombie {
+        return Ok(Vec::new());
+    }
+    let cmdline = snap.group.cmdline.lock().clone();
+    Ok(cmdline)
+}
+
+fn comm(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    let mut comm = snap.group.comm.lock().clone();
+    comm.push(b'\n');
+    Ok(comm)
+}
+
+fn exe(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    if snap.zombie {
+        return Err(Errno::ENOENT);
+    }
+    let path = snap.group.exe_path.lock().clone();
+    Ok(path)
+}
+
+fn cwd(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    let thread = snap.thread(target, ctx);
+    with_parts(thread, ctx, |parts| parts.fs.map(|fs| fs.cwd.clone())).ok_or(Errno::ENOENT)
+}
+
+fn root(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    if snap.zombie {
+        return Err(Errno::ENOENT);
+    }
+    Ok(b"/".to_vec())
+}
+
+/// `/proc/PID/maps`: one line per region.
+fn maps(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    let thread = snap.thread(target, ctx);
+    let exe_path = snap.group.exe_path.lock().clone();
+    Ok(with_parts(thread, ctx, |parts| {
+        parts
+            .mm
+            .map(|mm| maps_text(mm, &exe_path))
+            .unwrap_or_default()
+    }))
+}
+
+fn maps_text(mm: &AddressSpace, exe_path: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (start, end, prot, image) in mm.regions() {
+        let flag = |on: bool, c: u8| if on { c } else { b'-' };
+        let line = format!(
+            "{start:08x}-{end:08x} {}{}{}p 00000000 00:00 0",
+            flag(prot.read, b'r') as char,
+            flag(prot.write, b'w') as char,
+            flag(prot.exec, b'x') as char,
+        );
+        out.extend_from_slice(line.as_bytes());
+        if image {
+            out.extend_from_slice(b"                          ");
+            out.extend_from_slice(exe_path);
+        } else if end == STACK_TOP {
+            out.extend_from_slice(b"                          [stack]");
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+/// The path each open descriptor refers to, as /proc/PID/fd shows it.
+fn fd_targets(fds: &FdTable) -> Vec<(u64, Vec<u8>)> {
+    fds.iter()
+        .map(|(fd, entry)| {
+            let path = if entry.file.path.is_empty() {
+                // A console stream: a terminal or a pipe, as Linux names them.
+                let stat = entry.file.object.stat().unwrap_or_default();
+                if stat.st_mode & S_IFMT == S_IFCHR {
+                    b"/dev/pts/0".to_vec()
+                } else {
+                    format!("pipe:[{}]", stat.st_ino).into_bytes()
+                }
+            } else {
+                entry.file.path.clone()
+            };
+            (fd, path)
+        })
+        .collect()
 }

@@ -100,7 +100,7 @@ pub fn list(
     }
 }
 
-fn dirent_kind(node: &NodeRef) -> u8 {
+pub fn dirent_kind(node: &NodeRef) -> u8 {
     match node.kind() {
         NodeKind::Directory => DT_DIR,
         NodeKind::Symlink => DT_LNK,
@@ -174,9 +174,19 @@ impl SynthLink {
         fs: SynthFs,
         target: impl Fn(&dyn ProcessView) -> Result<Vec<u8>, Errno> + Send + Sync + 'static,
     ) -> Arc<Self> {
+        Self::with_ino(fs, vfs::next_ino(), target)
+    }
+
+    /// A link with a given inode number (/proc's per-process nodes, made
+    /// afresh at each lookup, keep theirs).
+    pub fn with_ino(
+        fs: SynthFs,
+        ino: u64,
+        target: impl Fn(&dyn ProcessView) -> Result<Vec<u8>, Errno> + Send + Sync + 'static,
+    ) -> Arc<Self> {
         Arc::new(Self {
             fs,
-            ino: vfs::next_ino(),
+            ino,
             target: Box::new(target),
         })
     }
@@ -236,9 +246,18 @@ impl SynthFile {
         fs: SynthFs,
         content: impl Fn(&dyn ProcessView) -> Result<Vec<u8>, Errno> + Send + Sync + 'static,
     ) -> Arc<Self> {
+        Self::with_ino(fs, vfs::next_ino(), content)
+    }
+
+    /// A file with a given inode number (see [`SynthLink::with_ino`]).
+    pub fn with_ino(
+        fs: SynthFs,
+        ino: u64,
+        content: impl Fn(&dyn ProcessView) -> Result<Vec<u8>, Errno> + Send + Sync + 'static,
+    ) -> Arc<Self> {
         Arc::new(Self {
             fs,
-            ino: vfs::next_ino(),
+            ino,
             content: Box::new(content),
         })
     }

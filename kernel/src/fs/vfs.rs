@@ -70,15 +70,29 @@ pub struct SetAttr {
     pub mtime: Option<SetTime>,
 }
 
-/// What the process looks like to /proc; the VFS asks through this so that
-/// file systems need no reference to the process.
+/// The calling task and the parts of its process that the system call
+/// holds locked: /proc reads the caller's own process through these
+/// (locking them again would spin forever on one CPU).
+pub struct Caller<'a> {
+    pub task: &'a crate::task::Task,
+    pub mm: &'a crate::mm::vm::AddressSpace,
+    pub fds: &'a super::fd::FdTable,
+    pub fs: &'a crate::task::FsContext,
+}
+
+/// What the calling process looks like to /proc and /dev; the VFS asks
+/// through this so that file systems need no reference to the process.
 pub trait ProcessView {
-    fn exe_path(&self) -> Vec<u8>;
-    /// The path each open descriptor refers to (as /proc/self/fd shows).
-    fn fd_targets(&self) -> Vec<(u64, Vec<u8>)>;
-    /// `/proc/self/maps`.
-    fn maps(&self) -> Vec<u8>;
-    fn cmdline(&self) -> Vec<u8>;
+    /// The caller, or None for a walk the kernel makes on its own.
+    fn caller(&self) -> Option<Caller<'_>>;
+    /// The caller's process id (0: none).
+    fn pid(&self) -> crate::task::Tid {
+        self.caller().map_or(0, |c| c.task.pid())
+    }
+    /// The caller's thread id (0: none).
+    fn tid(&self) -> crate::task::Tid {
+        self.caller().map_or(0, |c| c.task.tid)
+    }
     /// The object open at descriptor `fd`, if any (/dev/stdout and kin).
     fn fd_object(&self, fd: u64) -> Option<Arc<dyn FileObject>>;
 }
@@ -561,17 +575,8 @@ impl FileObject for DirFile {
 pub struct NoProcess;
 
 impl ProcessView for NoProcess {
-    fn exe_path(&self) -> Vec<u8> {
-        Vec::new()
-    }
-    fn fd_targets(&self) -> Vec<(u64, Vec<u8>)> {
-        Vec::new()
-    }
-    fn maps(&self) -> Vec<u8> {
-        Vec::new()
-    }
-    fn cmdline(&self) -> Vec<u8> {
-        Vec::new()
+    fn caller(&self) -> Option<Caller<'_>> {
+        None
     }
     fn fd_object(&self, _fd: u64) -> Option<Arc<dyn FileObject>> {
         None

@@ -416,6 +416,27 @@ impl AddressSpace {
             .map(|(&start, vma)| (start, vma.end, vma.prot, vma.image.is_some()))
     }
 
+    /// Pages with a frame behind them (/proc's RSS). Absent page tables
+    /// are skipped whole, so this costs the touched pages, not the size.
+    pub fn resident_pages(&self) -> u64 {
+        let mut pages = 0;
+        for (&start, vma) in &self.vmas {
+            let mut page = start;
+            while page < vma.end {
+                let next = self.root.next_possibly_mapped(page);
+                if next > page {
+                    page = next;
+                    continue;
+                }
+                if self.root.translate(page).is_some() {
+                    pages += 1;
+                }
+                page += PAGE_SIZE;
+            }
+        }
+        pages
+    }
+
     pub fn is_free(&self, start: u64, end: u64) -> bool {
         start >= MMAP_MIN && end <= USER_END && start < end && !self.overlaps(start, end)
     }
