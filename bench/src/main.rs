@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use report::{median, Cell, RowResult, Section};
-use rows::{LinuxCache, Row, Source, BOOT_PROGRAM, ROWS};
+use rows::{Group, LinuxCache, Row, Source, BOOT_PROGRAM, ROWS};
 use setup::{step, Layout, Prepared, Share, SHARE_TAG};
 
 /// A one-line error for the user.
@@ -45,7 +45,14 @@ const LAMINA_MIN_MEMORY_MIB: u32 = 8;
 const LINUX_MIN_MEMORY_MIB: u32 = 4;
 const KIB: f64 = 1024.0;
 const USAGE: &str = "\
-usage: lamina-bench [--runs N] [--repeats N] [--accel tcg,kvm] [--bound-s S] [--file-bound-s S] [--no-build]
+usage: lamina-bench [--rows LIST] [--runs N] [--repeats N] [--accel tcg,kvm] [--bound-s S] [--file-bound-s S] [--no-build]
+  --rows LIST   row groups to measure, comma-separated (default: all):
+                  boot     boot to exit, in-guest boot, smallest -m, image size, QEMU RSS
+                  core     syscall round trip, anonymous page fault
+                  file     the file rows on the shared 9P directory
+                  process  fork+exit+wait, fork+execve+wait, pipe throughput, ping-pong
+                (all groups write bench/results.md and bench/chart.png; a subset writes
+                bench/results-GROUPS.md and bench/chart-GROUPS.png, e.g. results-process.md)
   --runs N      boot-to-exit runs per VM, interleaved (default 10, at least 10 for the record)
   --repeats N   runs of each program row per side (default 3)
   --accel LIST  accelerators to measure (default tcg,kvm; kvm is skipped if /dev/kvm does not open)
@@ -96,6 +103,7 @@ impl Vm {
 }
 
 struct Options {
+    rows: BTreeSet<Group>,
     runs: usize,
     repeats: usize,
     accels: Vec<Accel>,
@@ -106,6 +114,7 @@ struct Options {
 
 fn parse_options() -> Result<Options, Error> {
     let mut options = Options {
+        rows: Group::ALL.into_iter().collect(),
         runs: 10,
         repeats: 3,
         accels: vec![Accel::Tcg, Accel::Kvm],
@@ -149,6 +158,17 @@ fn parse_options() -> Result<Options, Error> {
                     })
                     .collect::<Result<_, _>>()?
             }
+            "--rows" => {
+                options.rows = value("--rows")?
+                    .split(',')
+                    .map(|name| {
+                        Group::parse(name).ok_or_else(|| bad(&format!("unknown row group {name}")))
+                    })
+                    .collect::<Result<_, _>>()?;
+                if options.rows.is_empty() {
+                    return Err(bad("--rows needs at least one group"));
+                }
+            }
             "--no-build" => options.build = false,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -186,9 +206,10 @@ struct Bench<'a> {
     file_bound: Duration,
     /// Why a VM stopped being run under this accelerator, once it timed out.
     gave_up: BTreeMap<&'static str, String>,
-    /// VMs that have finished a run under this accelerator: a later timeout
-    /// of theirs is that row's alone and does not retire them.
-    finished: BTreeSet<&'static str>,
+    /// VMs that have booted under this accelerator (reached their first user
+    /// instruction, or finished a run): a later timeout of theirs is that
+    /// row's alone and does not retire them.
+    booted: BTreeSet<&'static str>,
     notes: Vec<String>,
 }
 
@@ -310,8 +331,8 @@ impl Bench<'_> {
                 (results, outcome.succeeded() && exited_zero, in_guest)
             }
         };
-        if ok {
-            self.finished.insert(vm.name());
+        if ok || in_guest_ms.is_some() {
+            self.booted.insert(vm.name());
         }
         Ok(VmRun {
             outcome,
@@ -321,15 +342,33 @@ impl Bench<'_> {
         })
     }
 
-    /// Records a failed run: a timeout of a VM that has not yet finished
-    /// any run retires it for the rest of this accelerator, so a guest that
-    /// does not boot costs one bound; a slow row of a VM that runs costs only
-    /// that row.
+    /// Records a failed run: a timeout of a VM that has not yet booted
+    /// retires it for the rest of this accelerator, so a guest that does not
+    /// boot costs one bound; a slow row of a VM that boots costs only that
+    /// row. A run that ended by itself without its figure (a non-zero exit,
+    /// e.g. a system call lamina does not have yet) "fails", that row alone.
     fn failed(&mut self, vm: Vm, what: &str, run: &VmRun, bound: Duration) -> Cell {
-        let why = run.outcome.failure(bound);
-        let note = format!("{} under {}: {what}: {why}", vm.name(), self.accel.name());
+        let mut why = run.outcome.failure(bound);
+        let enosys = match vm {
+            Vm::Lamina => parse::lamina_enosys(&run.outcome.stderr),
+            Vm::Linux => Vec::new(),
+        };
+        if !enosys.is_empty() {
+            // The last line is lamina's own log; what was missing says more.
+            if let Some(status) = run.outcome.status {
+                why = format!("exit status {status}");
+            }
+            why.push_str(&format!(
+                "; lamina answered ENOSYS to {}",
+                enosys.join(", ")
+            ));
+        }
+        let mut note = format!("{} under {}: {what}: {why}", vm.name(), self.accel.name());
+        if let Some(log) = self.keep_output(vm, what, &run.outcome) {
+            note.push_str(&format!(" (output: {log})"));
+        }
         if run.outcome.timed_out
-            && !self.finished.contains(vm.name())
+            && !self.booted.contains(vm.name())
             && !self.gave_up.contains_key(vm.name())
         {
             self.gave_up.insert(
@@ -343,7 +382,34 @@ impl Bench<'_> {
         } else {
             self.notes.push(note);
         }
-        Cell::DidNotFinish(why)
+        if run.outcome.timed_out {
+            Cell::DidNotFinish(why)
+        } else {
+            Cell::Fails(why)
+        }
+    }
+
+    /// Writes a failed run's stdout and stderr to a file of their own under
+    /// `Prepared::failed_logs`; returns its path relative to the repository.
+    fn keep_output(&self, vm: Vm, what: &str, outcome: &run::Outcome) -> Option<String> {
+        let name: String = format!("{}-{}-{what}", self.accel.name(), vm.name())
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let path = self.prepared.failed_logs.join(format!("{name}.log"));
+        let text = format!(
+            "== stdout\n{}\n== stderr\n{}",
+            outcome.stdout, outcome.stderr
+        );
+        fs::create_dir_all(&self.prepared.failed_logs).ok()?;
+        fs::write(&path, text).ok()?;
+        let root = setup::Layout::new().root;
+        Some(
+            path.strip_prefix(&root)
+                .unwrap_or(&path)
+                .display()
+                .to_string(),
+        )
     }
 
     /// Rows a, b and g: `hello` booted `runs` times per VM, interleaved.
@@ -412,7 +478,7 @@ impl Bench<'_> {
         match passes(DEFAULT_MEMORY_MIB, self) {
             Ok(true) => {}
             Ok(false) => {
-                return Cell::DidNotFinish(format!("fails at {DEFAULT_MEMORY_MIB} MiB"));
+                return Cell::Fails(format!("fails at {DEFAULT_MEMORY_MIB} MiB"));
             }
             Err(why) => return Cell::DidNotFinish(why),
         }
@@ -505,7 +571,8 @@ fn native_row(
         };
         match parse::results(&outcome.stdout, None).get(key) {
             Some(m) if outcome.succeeded() => samples.push(m.value),
-            _ => return Cell::DidNotFinish(outcome.failure(bound)),
+            _ if outcome.timed_out => return Cell::DidNotFinish(outcome.failure(bound)),
+            _ => return Cell::Fails(outcome.failure(bound)),
         }
     }
     Cell::samples(samples)
@@ -547,18 +614,29 @@ fn measure(
         bound: options.bound,
         file_bound: options.file_bound,
         gave_up: BTreeMap::new(),
-        finished: BTreeSet::new(),
+        booted: BTreeSet::new(),
         notes: Vec::new(),
     };
     // A `Shared` row's lamina figure does not depend on the Linux cache mode:
     // its variants measure lamina once.
     let mut shared_cells = BTreeMap::<String, Cell>::new();
-    step(&format!(
-        "{}: {} interleaved boot runs of hello per VM",
-        accel.name(),
-        options.runs
-    ));
-    let boot = bench.boot_runs(options.runs);
+    let selected = || ROWS.iter().filter(|row| options.rows.contains(&row.group));
+    let boot_wanted = selected().any(|row| {
+        matches!(
+            row.source,
+            Source::BootWall | Source::BootInGuest | Source::BootPeakRss
+        )
+    });
+    let boot = if boot_wanted {
+        step(&format!(
+            "{}: {} interleaved boot runs of hello per VM",
+            accel.name(),
+            options.runs
+        ));
+        bench.boot_runs(options.runs)
+    } else {
+        BTreeMap::new()
+    };
     // Bisection runs get a tighter bound: a few boot times, not the default.
     let bisect_bound = |bench: &Bench, vm: Vm| match boot.get(&(BootFigure::Wall, vm)) {
         Some(Cell::Samples(ms)) => Duration::from_millis((median(ms) * 4.0) as u64)
@@ -569,6 +647,9 @@ fn measure(
 
     let mut rows = Vec::new();
     for (index, row) in ROWS.iter().enumerate() {
+        if !options.rows.contains(&row.group) {
+            continue;
+        }
         let Row { sides, .. } = *row;
         let mut cells = [Cell::NotMeasured, Cell::NotMeasured];
         for (slot, vm) in [Vm::Lamina, Vm::Linux].into_iter().enumerate() {
@@ -681,6 +762,19 @@ fn machine_description(accels: &str) -> String {
     format!("{model}, {cores} cores; {qemu}; accelerators: {accels}")
 }
 
+/// The first three fields of /proc/loadavg: other work on the host skews
+/// every figure, the native ones too.
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn accel_description(accels: &[Accel]) -> String {
     accels
         .iter()
@@ -736,7 +830,34 @@ lamina's CPU model under each accelerator is also the Linux guest's: `max` under
   without printing; ms. For the rates (MB/s, ops/s) a lamina/Linux ratio above 1 means lamina is faster; the
   chart plots their inverse so that below 1 always means lamina is better. A row's lamina and native figures
   are measured once and shown on both of its Linux cache variants.
+- *process rows* (issue 8; `--rows process` measures only these): static musl programs, each timing itself
+  (CLOCK_MONOTONIC) over at most a count of rounds or 2 s, whichever ends first, after a few untimed rounds;
+  the mean per round, median (min–max) of the repeats. Natively each pins itself (and so its children) to one
+  CPU, as the guests have one. *fork*: `fork()`, the child `_exit(0)`s, `waitpid()`; µs per round.
+  *fork+execve*: the same with the child `execve()`ing `bin/true` (a static musl `int main(void){return 0;}`),
+  a path relative to the shared directory as the file rows have it, so the program is read over 9P in both
+  guests (lamina: its `--rootfs`; Linux: its v9fs mount with that row's cache mode, the running program from
+  its initramfs) and from the host's file system natively. *pipe*: a child `write()`s 64 KiB chunks into a
+  pipe until 512 MiB or 2 s, the parent `read()`s 64 KiB at a time to EOF; MB/s (10^6 bytes) from the end of
+  the first chunk to EOF. *ping-pong*: parent and child bounce one byte over two pipes (write, then read the
+  answer); µs per round trip, i.e. two context switches on one CPU. A cell reads *fails* when the program
+  ran and exited without its figure (e.g. a system call the kernel does not have: the note says which line it
+  left), *did not finish* when it ran out of its bound.
 ";
+
+/// Where the results and the chart go: `results.md` and `chart.png` for the
+/// whole set of rows, `results-GROUPS.md` and `chart-GROUPS.png` for a subset
+/// (so that measuring one group does not overwrite the full record).
+fn output_names(rows: &BTreeSet<Group>) -> (String, String) {
+    if rows.len() == Group::ALL.len() {
+        return ("results.md".into(), "chart.png".into());
+    }
+    let groups = rows.iter().map(|g| g.name()).collect::<Vec<_>>().join("-");
+    (
+        format!("results-{groups}.md"),
+        format!("chart-{groups}.png"),
+    )
+}
 
 fn real_main() -> Result<(), Error> {
     let mut options = parse_options()?;
@@ -745,7 +866,7 @@ fn real_main() -> Result<(), Error> {
         options.accels.retain(|a| *a != Accel::Kvm);
     }
     let layout = Layout::new();
-    let prepared = setup::prepare(&layout, options.build)?;
+    let prepared = setup::prepare(&layout, options.build, options.rows.contains(&Group::File))?;
     eprintln!(
         "Linux guest: {}; modules: {}",
         prepared.vmlinuz.display(),
@@ -756,6 +877,9 @@ fn real_main() -> Result<(), Error> {
     let mut native = BTreeMap::new();
     let mut native_cells = BTreeMap::<String, Cell>::new();
     for (index, row) in ROWS.iter().enumerate() {
+        if !options.rows.contains(&row.group) {
+            continue;
+        }
         let (program, args, key, shared) = match row.source {
             Source::Program { program, args, key } => (program, args, key, false),
             Source::Shared {
@@ -784,6 +908,7 @@ fn real_main() -> Result<(), Error> {
         native.insert(index, cell);
     }
 
+    let load_before = load_average();
     let sections: Vec<Section> = options
         .accels
         .iter()
@@ -797,12 +922,45 @@ fn real_main() -> Result<(), Error> {
         .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
     let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let machine = machine_description(&accel_description(&options.accels));
+    let load = format!(
+        "host load average (1, 5, 15 min) when the measurements started: {load_before}; when they ended: {}",
+        load_average()
+    );
+    let bench_dir = layout.root.join("bench");
+    let (results_name, chart_name) = output_names(&options.rows);
+    let chart_path = bench_dir.join(&chart_name);
+    let any_ratio = sections
+        .iter()
+        .any(|s| s.rows.iter().any(|r| r.cost_ratio().is_some()));
+    let chart_drawn = match &prepared.font {
+        Some(font) if any_ratio => {
+            chart::draw(&sections, font, &chart_path)?;
+            true
+        }
+        Some(_) => {
+            eprintln!("note: no row has both a lamina and a Linux figure; {chart_name} not drawn");
+            false
+        }
+        None => {
+            eprintln!("note: no DejaVuSans.ttf found or fetched; {chart_name} not drawn");
+            false
+        }
+    };
+    if !chart_drawn {
+        // An older chart of this name would not match these results.
+        let _ = fs::remove_file(&chart_path);
+    }
+    let chart_link = if chart_drawn {
+        format!("![lamina/Linux ratios]({chart_name})\n\n")
+    } else {
+        String::new()
+    };
     let results = format!(
         "# lamina versus a Linux utility VM\n\n\
-         Measured {date} on {machine}.\n\n\
+         Measured {date} on {machine}; {load}.\n\n\
          Command: `{command}`\n\n\
          Linux guest: Debian's `{}` with a busybox initramfs; modules loaded: {}.\n\n\
-         {table}![lamina/Linux ratios](chart.png)\n\n## Method\n\n{METHOD}",
+         {table}{chart_link}## Method\n\n{METHOD}",
         prepared
             .vmlinuz
             .file_name()
@@ -810,13 +968,12 @@ fn real_main() -> Result<(), Error> {
             .to_string_lossy(),
         prepared.modules.join(", "),
     );
-    let bench_dir = layout.root.join("bench");
-    fs::write(bench_dir.join("results.md"), results)?;
-    match &prepared.font {
-        Some(font) => chart::draw(&sections, font, &bench_dir.join("chart.png"))?,
-        None => eprintln!("note: no DejaVuSans.ttf found or fetched; chart.png not drawn"),
+    fs::write(bench_dir.join(&results_name), results)?;
+    if chart_drawn {
+        eprintln!("wrote bench/{results_name} and bench/{chart_name}");
+    } else {
+        eprintln!("wrote bench/{results_name}");
     }
-    eprintln!("wrote bench/results.md and bench/chart.png");
     Ok(())
 }
 

@@ -68,6 +68,19 @@ pub fn lamina_boot_us(log: &str) -> Option<f64> {
     })
 }
 
+/// The system calls lamina's `-v` log says it answered with ENOSYS (`syscall:
+/// fork (57) is not implemented: ENOSYS`), as `fork (57)`, in log order.
+pub fn lamina_enosys(log: &str) -> Vec<String> {
+    const PREFIX: &str = "syscall: ";
+    const SUFFIX: &str = " is not implemented";
+    log.lines()
+        .filter_map(|line| {
+            let rest = &line[line.find(PREFIX)? + PREFIX.len()..];
+            Some(rest[..rest.find(SUFFIX)?].to_string())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +143,16 @@ syscall_getppid 1 should_not_count\r
             Some(2000.0)
         );
         assert_eq!(lamina_boot_us("no such line"), None);
+    }
+
+    #[test]
+    fn lamina_enosys_lines() {
+        let log = " INFO the console is connected\n\
+                   syscall: sched_setaffinity (203) is not implemented: ENOSYS\n\
+                   syscall: fork (57) is not implemented: ENOSYS\n\
+                   fork: fork: Function not implemented\n\
+                   boot: entry to user mode in 20662 us (53639690 cycles)\n";
+        assert_eq!(lamina_enosys(log), ["sched_setaffinity (203)", "fork (57)"]);
+        assert!(lamina_enosys("fork: fork: Function not implemented").is_empty());
     }
 }

@@ -7,8 +7,12 @@ use std::fmt::Write as _;
 pub enum Cell {
     /// The row is not measured on this side.
     NotMeasured,
-    /// The run did not finish within its bound, or failed; the note says how.
+    /// The run did not finish within its bound (or was skipped after such a
+    /// run); the note says how.
     DidNotFinish(String),
+    /// The run ended by itself without the figure: a non-zero exit (e.g. a
+    /// system call the kernel does not have yet), a crash; the note says how.
+    Fails(String),
     /// Samples of the figure: shown as the median, with min–max when several.
     Samples(Vec<f64>),
     /// A bisection that ran at its lowest allowed value: the true figure is
@@ -30,7 +34,7 @@ impl Cell {
         match self {
             Cell::Samples(samples) => Some(median(samples)),
             Cell::AtMost(bound) => Some(*bound),
-            Cell::NotMeasured | Cell::DidNotFinish(_) => None,
+            Cell::NotMeasured | Cell::DidNotFinish(_) | Cell::Fails(_) => None,
         }
     }
 
@@ -38,6 +42,7 @@ impl Cell {
         match self {
             Cell::NotMeasured => "–".into(),
             Cell::DidNotFinish(_) => "did not finish".into(),
+            Cell::Fails(_) => "fails".into(),
             Cell::AtMost(bound) => format!("≤ {}", number(*bound)),
             Cell::Samples(samples) if samples.len() == 1 => number(samples[0]),
             Cell::Samples(samples) => {
@@ -238,6 +243,15 @@ mod tests {
         assert_eq!(r.ratio_markdown(), "–");
         assert_eq!(r.linux.markdown(), "did not finish");
         assert_eq!(Cell::samples(vec![]).value(), None);
+        let fork = row(
+            "fork",
+            "µs",
+            Cell::Fails("exit status 1: fork: Function not implemented".into()),
+            Cell::Samples(vec![250.0]),
+            Cell::Samples(vec![60.0]),
+        );
+        assert_eq!(fork.ratio(), None);
+        assert_eq!(fork.lamina.markdown(), "fails");
     }
 
     #[test]

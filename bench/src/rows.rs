@@ -86,8 +86,39 @@ pub const V9FS_OPTIONS: &str = "trans=virtio,version=9p2000.L,msize=524288";
 pub const SEQ_MIB: u64 = 256;
 pub const TREE_ENTRIES: u64 = 20_000;
 
+/// The groups that `--rows` selects rows by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    /// Boot to exit, in-guest boot, smallest `-m`, image size, QEMU's RSS.
+    Boot,
+    /// System call round trip and anonymous page fault.
+    Core,
+    /// The file rows on the shared 9P directory (issue 7).
+    File,
+    /// fork, execve, pipes and context switches (issue 8).
+    Process,
+}
+
+impl Group {
+    pub const ALL: [Group; 4] = [Group::Boot, Group::Core, Group::File, Group::Process];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Boot => "boot",
+            Group::Core => "core",
+            Group::File => "file",
+            Group::Process => "process",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Group> {
+        Group::ALL.into_iter().find(|g| g.name() == name)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Row {
+    pub group: Group,
     pub label: &'static str,
     /// Short name for the chart's axis.
     pub short: &'static str,
@@ -98,11 +129,24 @@ pub struct Row {
     pub higher_is_better: bool,
 }
 
+/// The process rows' loops stop after this many rounds or seconds, whichever
+/// comes first (see `bench/programs/fork.c`): bounded runs under TCG and
+/// under a slow KVM alike.
+const PROCESS_ROUNDS: &str = "20000";
+const PROCESS_SECONDS: &str = "2";
+const PINGPONG_ROUNDS: &str = "200000";
+/// The pipe row's writer stops after this many MiB (or the seconds).
+const PIPE_MIB: &str = "512";
+/// What the fork+execve row executes, relative to the shared directory,
+/// where `setup::Share` copies every benchmark program into `bin/`.
+pub const EXEC_TARGET: &str = "bin/true";
+
 /// The program whose boot-to-exit runs give the `Boot*` rows.
 pub const BOOT_PROGRAM: &str = "hello";
 
 pub const ROWS: &[Row] = &[
     Row {
+        group: Group::Boot,
         label: "boot to exit, hello (wall time of the VM run)",
         short: "boot wall",
         unit: "ms",
@@ -111,6 +155,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: false,
     },
     Row {
+        group: Group::Boot,
         label: "in-guest boot: kernel entry to first user instruction",
         short: "in-guest boot",
         unit: "ms",
@@ -119,6 +164,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: false,
     },
     Row {
+        group: Group::Core,
         label: "syscall round trip (getppid)",
         short: "syscall",
         unit: "ns/call",
@@ -131,6 +177,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: false,
     },
     Row {
+        group: Group::Core,
         label: "anonymous page fault (first touch of 64 MiB)",
         short: "page fault",
         unit: "ns/page",
@@ -143,6 +190,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: false,
     },
     Row {
+        group: Group::Boot,
         label: "smallest guest memory that runs hello",
         short: "min -m",
         unit: "MiB",
@@ -151,6 +199,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: false,
     },
     Row {
+        group: Group::Boot,
         label: "image size (lamina kernel ELF; vmlinuz + initramfs)",
         short: "image",
         unit: "KiB",
@@ -159,6 +208,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: false,
     },
     Row {
+        group: Group::Boot,
         label: "peak host RSS of QEMU, hello",
         short: "QEMU RSS",
         unit: "MiB",
@@ -167,6 +217,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: false,
     },
     Row {
+        group: Group::File,
         label: "sequential read of a 256 MiB file, 1 MiB read()s; Linux v9fs cache=none",
         short: "read, none",
         unit: "MB/s",
@@ -180,6 +231,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: true,
     },
     Row {
+        group: Group::File,
         label: "sequential read of a 256 MiB file, 1 MiB read()s; Linux v9fs cache=loose",
         short: "read, loose",
         unit: "MB/s",
@@ -193,6 +245,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: true,
     },
     Row {
+        group: Group::File,
         label: "sequential write of a 256 MiB file, 1 MiB write()s + fsync; Linux v9fs cache=none",
         short: "write, none",
         unit: "MB/s",
@@ -206,6 +259,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: true,
     },
     Row {
+        group: Group::File,
         label: "sequential write of a 256 MiB file, 1 MiB write()s + fsync; Linux v9fs cache=loose",
         short: "write, loose",
         unit: "MB/s",
@@ -219,6 +273,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: true,
     },
     Row {
+        group: Group::File,
         label: "create+stat+unlink of 5,000 small files (one op = one file's three); Linux v9fs cache=none",
         short: "files, none",
         unit: "ops/s",
@@ -232,6 +287,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: true,
     },
     Row {
+        group: Group::File,
         label: "create+stat+unlink of 5,000 small files (one op = one file's three); Linux v9fs cache=loose",
         short: "files, loose",
         unit: "ops/s",
@@ -245,6 +301,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: true,
     },
     Row {
+        group: Group::File,
         label: "`ls -lR` walk of a 20,000-entry tree (readdir + lstat); Linux v9fs cache=none",
         short: "walk, none",
         unit: "ms",
@@ -258,6 +315,7 @@ pub const ROWS: &[Row] = &[
         higher_is_better: false,
     },
     Row {
+        group: Group::File,
         label: "`ls -lR` walk of a 20,000-entry tree (readdir + lstat); Linux v9fs cache=loose",
         short: "walk, loose",
         unit: "ms",
@@ -266,6 +324,73 @@ pub const ROWS: &[Row] = &[
             args: &["data/tree", "20000"],
             key: "fs_walk",
             linux_cache: LinuxCache::Loose,
+        },
+        sides: ALL,
+        higher_is_better: false,
+    },
+    Row {
+        group: Group::Process,
+        label: "fork+exit+wait (the child _exits at once)",
+        short: "fork",
+        unit: "µs",
+        source: Source::Program {
+            program: "fork",
+            args: &[PROCESS_ROUNDS, PROCESS_SECONDS],
+            key: "fork_exit_wait",
+        },
+        sides: ALL,
+        higher_is_better: false,
+    },
+    Row {
+        group: Group::Process,
+        label: "fork+execve+wait of a static /bin/true from the shared directory; Linux v9fs cache=none",
+        short: "exec, none",
+        unit: "µs",
+        source: Source::Shared {
+            program: "forkexec",
+            args: &[EXEC_TARGET, PROCESS_ROUNDS, PROCESS_SECONDS],
+            key: "fork_exec_wait",
+            linux_cache: LinuxCache::None,
+        },
+        sides: ALL,
+        higher_is_better: false,
+    },
+    Row {
+        group: Group::Process,
+        label: "fork+execve+wait of a static /bin/true from the shared directory; Linux v9fs cache=loose",
+        short: "exec, loose",
+        unit: "µs",
+        source: Source::Shared {
+            program: "forkexec",
+            args: &[EXEC_TARGET, PROCESS_ROUNDS, PROCESS_SECONDS],
+            key: "fork_exec_wait",
+            linux_cache: LinuxCache::Loose,
+        },
+        sides: ALL,
+        higher_is_better: false,
+    },
+    Row {
+        group: Group::Process,
+        label: "pipe throughput, parent reads what a child writes in 64 KiB write()s",
+        short: "pipe",
+        unit: "MB/s",
+        source: Source::Program {
+            program: "pipe",
+            args: &[PIPE_MIB, PROCESS_SECONDS],
+            key: "pipe_throughput",
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        group: Group::Process,
+        label: "context-switch ping-pong, one byte each way over two pipes (per round trip)",
+        short: "ping-pong",
+        unit: "µs",
+        source: Source::Program {
+            program: "pingpong",
+            args: &[PINGPONG_ROUNDS, PROCESS_SECONDS],
+            key: "pingpong_round_trip",
         },
         sides: ALL,
         higher_is_better: false,
@@ -298,6 +423,30 @@ mod tests {
             let rate = row.unit.ends_with("/s");
             assert_eq!(row.higher_is_better, rate, "{}", row.label);
         }
-        assert_eq!(shared, 8);
+        assert_eq!(shared, 10);
+    }
+
+    /// The exec row's target is one of the benchmark programs, copied into
+    /// the share's `bin/` as `Share::guest_program` says.
+    #[test]
+    fn exec_target_is_a_bench_program() {
+        let name = EXEC_TARGET.strip_prefix("bin/").expect("in bin/");
+        assert_eq!(
+            crate::setup::Share::guest_program(name),
+            format!("/{EXEC_TARGET}")
+        );
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("programs")
+            .join(format!("{name}.c"));
+        assert!(source.is_file(), "{}", source.display());
+    }
+
+    #[test]
+    fn groups_by_name() {
+        for group in Group::ALL {
+            assert_eq!(Group::parse(group.name()), Some(group));
+            assert!(ROWS.iter().any(|row| row.group == group));
+        }
+        assert_eq!(Group::parse("nope"), None);
     }
 }

@@ -72,6 +72,8 @@ pub struct Prepared {
     pub font: Option<PathBuf>,
     pub modules: Vec<String>,
     pub share: Share,
+    /// Where the output of each failed VM run is kept, one file per run.
+    pub failed_logs: PathBuf,
 }
 
 /// The 9P mount tag of the shared directory in both guests' QEMU.
@@ -79,7 +81,8 @@ pub const SHARE_TAG: &str = "share";
 
 /// The host directory the `Source::Shared` rows work in: lamina's `--rootfs`,
 /// the Linux guest's 9P mount, the native runs' working directory. It holds
-/// `bin/` (the benchmark programs, for lamina), `data/seq-256m` (the
+/// `bin/` (the benchmark programs: for lamina, and what the fork+execve row
+/// executes on every side), `data/seq-256m` (the
 /// sequential-read file), `data/tree/` (the walked tree) and `scratch/`,
 /// emptied before every run.
 #[derive(Debug)]
@@ -168,7 +171,13 @@ fn warm(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-fn prepare_share(layout: &Layout, programs: &BTreeMap<String, PathBuf>) -> Result<Share, Error> {
+/// The share with every program in `bin/`; with `file_data`, also the file
+/// rows' `data/` (written once, then kept).
+fn prepare_share(
+    layout: &Layout,
+    programs: &BTreeMap<String, PathBuf>,
+    file_data: bool,
+) -> Result<Share, Error> {
     let share = Share {
         dir: layout.build.join("share"),
     };
@@ -179,10 +188,12 @@ fn prepare_share(layout: &Layout, programs: &BTreeMap<String, PathBuf>) -> Resul
     for (name, path) in programs {
         fs::copy(path, bin.join(name))?;
     }
-    let seq = data.join("seq-256m");
-    seq_file(&seq)?;
-    warm(&seq)?;
-    tree(&data.join("tree"))?;
+    if file_data {
+        let seq = data.join("seq-256m");
+        seq_file(&seq)?;
+        warm(&seq)?;
+        tree(&data.join("tree"))?;
+    }
     share.fresh_scratch()?;
     Ok(share)
 }
@@ -493,7 +504,8 @@ fn build_programs(layout: &Layout) -> Result<BTreeMap<String, PathBuf>, Error> {
     Ok(programs)
 }
 
-pub fn prepare(layout: &Layout, build_lamina: bool) -> Result<Prepared, Error> {
+/// Everything a run needs; `file_data`: the file rows' data in the share too.
+pub fn prepare(layout: &Layout, build_lamina: bool, file_data: bool) -> Result<Prepared, Error> {
     require_tools()?;
     fs::create_dir_all(&layout.cache)?;
     if build_lamina {
@@ -517,8 +529,14 @@ pub fn prepare(layout: &Layout, build_lamina: bool) -> Result<Prepared, Error> {
         }
     }
 
+    let failed_logs = layout.build.join("failed");
+    match fs::remove_dir_all(&failed_logs) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(Error(format!("{}: {err}", failed_logs.display()))),
+    }
     let programs = build_programs(layout)?;
-    let share = prepare_share(layout, &programs)?;
+    let share = prepare_share(layout, &programs, file_data)?;
 
     let kernel_tree = unpacked_deb(layout, &kernel_package()?)?;
     let vmlinuz = only_entry(&kernel_tree.join("boot"), "vmlinuz-")?;
@@ -550,6 +568,7 @@ pub fn prepare(layout: &Layout, build_lamina: bool) -> Result<Prepared, Error> {
         font,
         modules: modules.into_iter().map(|(name, _)| name).collect(),
         share,
+        failed_logs,
     })
 }
 
