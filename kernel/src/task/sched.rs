@@ -175,14 +175,18 @@ fn switch_out(task: Box<Task>, outcome: Outcome) {
 /// Runs `task` until it blocks, exits or its slice ends.
 fn run_slice(task: &mut Task) -> Outcome {
     loop {
+        // A process going away takes its threads wherever they wait.
+        if task.group.exiting().is_some() {
+            return Outcome::Exited;
+        }
         if task.in_syscall {
             task.in_syscall = false;
             if let Some(outcome) = resume_syscall(task) {
                 return outcome;
             }
-        }
-        if task.group.exiting().is_some() {
-            return Outcome::Exited;
+            if task.group.exiting().is_some() {
+                return Outcome::Exited;
+            }
         }
         signal::deliver(task);
         if task.group.exiting().is_some() {

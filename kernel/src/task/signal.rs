@@ -451,8 +451,8 @@ pub fn exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
         );
         sig
     };
-    // A fault on a present page broke its protection; else nothing was there.
-    let code = if vector == VECTOR_PAGE_FAULT && error_code & 1 != 0 {
+    // A fault inside a region broke its protection; else nothing was there.
+    let code = if vector == VECTOR_PAGE_FAULT && task.mem.space.lock().prot_at(cr2).is_some() {
         lamina_abi::signal::SEGV_ACCERR
     } else {
         SEGV_MAPERR
