@@ -509,6 +509,100 @@ impl Node for TaskDir {
     }
 }
 
+/// `/proc/PID/fd/N`: a link whose text names the file (or `pipe:[ino]`),
+/// and which, followed, opens the same object.
+struct FdLink {
+    link: NodeRef,
+    object: Option<Arc<dyn FileObject>>,
+}
+
+impl Node for FdLink {
+    fn kind(&self) -> NodeKind {
+        NodeKind::Symlink
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.link.stat()
+    }
+
+    fn readlink(&self, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+        self.link.readlink(ctx)
+    }
+
+    fn open(
+        self: Arc<Self>,
+        flags: u32,
+        ctx: &dyn ProcessView,
+    ) -> Result<Arc<dyn FileObject>, Errno> {
+        Arc::clone(&self.link).open(flags, ctx)
+    }
+
+    fn fs_id(&self) -> usize {
+        self.link.fs_id()
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+
+    fn magic_target(&self, _ctx: &dyn ProcessView) -> Option<NodeRef> {
+        let object = self.object.as_ref()?;
+        // A file with a node reopens as itself (a new offset, as Linux);
+        // a pipe or a console stream is the very object.
+        Some(match object.node() {
+            Some(node) => node,
+            None => Arc::new(OpenObject(Arc::clone(object))),
+        })
+    }
+
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        self.link.statfs()
+    }
+}
+
+/// An open object with no node of its own (a pipe, a console stream),
+/// reached through /proc/PID/fd/N: opening it shares the object.
+struct OpenObject(Arc<dyn FileObject>);
+
+impl Node for OpenObject {
+    fn kind(&self) -> NodeKind {
+        let mode = self.0.stat().map_or(0, |s| s.st_mode);
+        match NodeKind::of_mode(mode) {
+            NodeKind::Directory | NodeKind::Symlink => NodeKind::Other,
+            kind => kind,
+        }
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.0.stat()
+    }
+
+    fn open(
+        self: Arc<Self>,
+        _flags: u32,
+        _ctx: &dyn ProcessView,
+    ) -> Result<Arc<dyn FileObject>, Errno> {
+        Ok(Arc::clone(&self.0))
+    }
+
+    fn setattr(&self, _attr: &vfs::SetAttr) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn fs_id(&self) -> usize {
+        // Its own: nothing links or renames into it.
+        self as *const Self as usize
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
 /// `/proc/PID/fd`: one symlink per open descriptor.
 struct FdDir {
     fs: SynthFs,
@@ -545,8 +639,17 @@ impl Node for FdDir {
             .map(|(_, target)| target)
             .ok_or(Errno::ENOENT)?;
         let ino = self.target.ino(FD_SLOT + fd);
-        Ok(SynthLink::with_ino(self.fs, ino, move |_| {
-            Ok(target.clone())
+        let snap = snapshot(self.target.pid, ctx)?;
+        let thread = snap.thread(self.target, ctx);
+        let object = with_parts(thread, ctx, |parts| {
+            parts
+                .fds
+                .and_then(|fds| fds.file(fd).ok())
+                .map(|file| Arc::clone(&file.object))
+        });
+        Ok(Arc::new(FdLink {
+            link: SynthLink::with_ino(self.fs, ino, move |_| Ok(target.clone())),
+            object,
         }))
     }
 

@@ -159,6 +159,13 @@ pub trait Node: Send + Sync {
         Err(Errno::EINVAL)
     }
 
+    /// A "magic" link (/proc/PID/fd/N) leads to the open object itself,
+    /// not to the path its text names: a pipe or a deleted file opens
+    /// through it. None for an ordinary link.
+    fn magic_target(&self, _ctx: &dyn ProcessView) -> Option<NodeRef> {
+        None
+    }
+
     /// An object to read and write; `flags` are the `open` flags. The
     /// default serves directories (for `getdents64` and `fstat`).
     fn open(
@@ -392,6 +399,10 @@ pub fn resolve(
             links += 1;
             if links > MAX_SYMLINKS {
                 return Err(Errno::ELOOP);
+            }
+            if let Some(target) = node.magic_target(ctx) {
+                cursor.stack.push((name, target));
+                continue;
             }
             let target = node.readlink(ctx)?;
             if target.is_empty() {
