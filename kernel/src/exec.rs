@@ -4,10 +4,10 @@
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
-use spin::Mutex;
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::O_RDONLY;
 use lamina_elf::Elf;
+use spin::Mutex;
 
 use crate::fs::vfs::{self, Last, NoProcess, NodeKind, Resolved};
 

@@ -257,7 +257,13 @@ impl Image {
 }
 
 /// A new process's task (the first one: PID 1) for `image`.
-pub fn first_task(image: Image, exe_path: &[u8], argv: &[&[u8]], cwd: &[u8], ttys: Ttys) -> Box<Task> {
+pub fn first_task(
+    image: Image,
+    exe_path: &[u8],
+    argv: &[&[u8]],
+    cwd: &[u8],
+    ttys: Ttys,
+) -> Box<Task> {
     let cmdline = argv
         .iter()
         .flat_map(|arg| arg.iter().copied().chain([0]))
@@ -265,7 +271,12 @@ pub fn first_task(image: Image, exe_path: &[u8], argv: &[&[u8]], cwd: &[u8], tty
     let pid = crate::task::with_tables(|t| t.alloc_tid());
     Box::new(Task {
         tid: pid,
-        group: Group::new(pid, exe_path.to_vec(), cmdline, crate::syscall::default_rlimits()),
+        group: Group::new(
+            pid,
+            exe_path.to_vec(),
+            cmdline,
+            crate::syscall::default_rlimits(),
+        ),
         ctx: image.ctx,
         fpu: crate::task::signal::initial_fpu(),
         fs_base: 0,

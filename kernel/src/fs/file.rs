@@ -8,9 +8,7 @@
 
 use alloc::sync::Arc;
 use lamina_abi::errno::Errno;
-use lamina_abi::flags::{
-    O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY,
-};
+use lamina_abi::flags::{O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY};
 use lamina_abi::types::Stat;
 use spin::Mutex;
 

@@ -39,7 +39,8 @@ struct Ring {
 impl Ring {
     fn frame_for(&mut self, page: usize) -> Result<u64, Errno> {
         while self.frames.len() <= page {
-            self.frames.push(frame::alloc_zeroed().ok_or(Errno::ENOMEM)?);
+            self.frames
+                .push(frame::alloc_zeroed().ok_or(Errno::ENOMEM)?);
         }
         Ok(self.frames[page])
     }

@@ -425,7 +425,10 @@ pub fn poll(p: &mut Process, fds: u64, nfds: u64, timeout_ms: u64) -> SysResult 
     let mut ready = 0;
     for (pfd, (file, events)) in raw.chunks_exact_mut(POLLFD_LEN).zip(&files) {
         let revents = match file {
-            Some(file) => file.object.poll(*events | POLLHUP | POLLERR) & (*events | POLLHUP | POLLERR | POLLNVAL),
+            Some(file) => {
+                file.object.poll(*events | POLLHUP | POLLERR)
+                    & (*events | POLLHUP | POLLERR | POLLNVAL)
+            }
             None => *events & POLLNVAL,
         };
         pfd[6..8].copy_from_slice(&revents.to_le_bytes());

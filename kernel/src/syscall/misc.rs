@@ -155,7 +155,10 @@ pub fn getrandom(p: &mut Process, buf: u64, len: u64, flags: u64) -> SysResult {
 }
 
 pub fn sched_getaffinity(p: &mut Process, pid: u64, len: u64, mask: u64) -> SysResult {
-    if pid != 0 && !crate::task::with_tables(|t| t.procs.contains_key(&(pid as u32))) && pid != u64::from(p.task.tid) {
+    if pid != 0
+        && !crate::task::with_tables(|t| t.procs.contains_key(&(pid as u32)))
+        && pid != u64::from(p.task.tid)
+    {
         return Err(Errno::ESRCH);
     }
     if len < 8 || !len.is_multiple_of(8) {

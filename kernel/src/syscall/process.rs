@@ -17,7 +17,9 @@ use crate::fs::vfs::{self, Last, PATH_MAX};
 use crate::process::{Image, LoadError, Process};
 use crate::task::signal::{self as sig, Info};
 use crate::task::wait::{block_on, WaitQueue};
-use crate::task::{self, sched, with_tables, FsContext, Group, Memory, ProcEntry, State, Task, Tid};
+use crate::task::{
+    self, sched, with_tables, FsContext, Group, Memory, ProcEntry, State, Task, Tid,
+};
 use crate::time;
 
 pub const CLONE_VM: u64 = 0x100;
@@ -38,7 +40,15 @@ pub const CLONE_DETACHED: u64 = 0x400000;
 pub const CLONE_UNTRACED: u64 = 0x800000;
 pub const CLONE_CHILD_SETTID: u64 = 0x1000000;
 /// Namespace flags (and cgroup, io): refused (a container has them made).
-const CLONE_NAMESPACES: u64 = 0x0200_0000 | 0x0400_0000 | 0x0800_0000 | 0x1000_0000 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000 | CLONE_NEWNS | 0x80;
+const CLONE_NAMESPACES: u64 = 0x0200_0000
+    | 0x0400_0000
+    | 0x0800_0000
+    | 0x1000_0000
+    | 0x2000_0000
+    | 0x4000_0000
+    | 0x8000_0000
+    | CLONE_NEWNS
+    | 0x80;
 
 /// The flags lamina honours or may ignore (CLONE_SYSVSEM, CLONE_DETACHED,
 /// CLONE_UNTRACED, CLONE_PTRACE have nothing to do here).
@@ -68,7 +78,14 @@ pub fn fork(p: &mut Process) -> SysResult {
 }
 
 pub fn vfork(p: &mut Process) -> SysResult {
-    clone(p, CLONE_VM | CLONE_VFORK | u64::from(sig::SIGCHLD), 0, 0, 0, 0)
+    clone(
+        p,
+        CLONE_VM | CLONE_VFORK | u64::from(sig::SIGCHLD),
+        0,
+        0,
+        0,
+        0,
+    )
 }
 
 /// `clone3(args, size)`: `struct clone_args` (at least its first 64 bytes).
@@ -102,7 +119,14 @@ pub fn clone3(p: &mut Process, args: u64, size: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let stack_top = if stack != 0 { stack + stack_size } else { 0 };
-    clone(p, flags | exit_signal, stack_top, parent_tid, child_tid, tls)
+    clone(
+        p,
+        flags | exit_signal,
+        stack_top,
+        parent_tid,
+        child_tid,
+        tls,
+    )
 }
 
 /// `clone(flags, stack, parent_tid, child_tid, tls)` (the x86_64 order).
@@ -210,13 +234,21 @@ pub fn clone(
         group: Arc::clone(&group),
         ctx,
         fpu,
-        fs_base: if flags & CLONE_SETTLS != 0 { tls } else { p.task.fs_base },
+        fs_base: if flags & CLONE_SETTLS != 0 {
+            tls
+        } else {
+            p.task.fs_base
+        },
         gs_base: p.task.gs_base,
         sigmask: p.task.sigmask,
         pending: 0,
         saved_sigmask: None,
         altstack,
-        clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 { child_tid } else { 0 },
+        clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
+            child_tid
+        } else {
+            0
+        },
         robust_list: (0, 0),
         rseq: None,
         mem,
@@ -274,7 +306,11 @@ pub fn clone(
 
 fn vfork_wait(p: &mut Process) -> SysResult {
     let child = p.restart.value as Tid;
-    let waiting = with_tables(|t| t.tasks.get(&child).is_some_and(|c| c.vfork_parent.is_some()));
+    let waiting = with_tables(|t| {
+        t.tasks
+            .get(&child)
+            .is_some_and(|c| c.vfork_parent.is_some())
+    });
     if waiting {
         return Err(Errno::ERESTARTSYS);
     }
@@ -364,7 +400,7 @@ fn find_program(
         }
         new_argv.push(path.to_vec());
         new_argv.extend(argv.drain(..).skip(1));
-        return find_program(p, &interp.to_vec(), new_argv, depth + 1);
+        return find_program(p, interp, new_argv, depth + 1);
     }
     let elf = lamina_elf::Elf::parse_dynamic(image).map_err(|_| Errno::ENOEXEC)?;
     let interpreter = match elf.interpreter() {
@@ -495,7 +531,12 @@ fn end_other_threads(task: &mut Task) {
         let Some(entry) = t.procs.get_mut(&pid) else {
             return Vec::new();
         };
-        let others: Vec<Tid> = entry.threads.iter().copied().filter(|&x| x != task.tid).collect();
+        let others: Vec<Tid> = entry
+            .threads
+            .iter()
+            .copied()
+            .filter(|&x| x != task.tid)
+            .collect();
         entry.threads.retain(|&x| x == task.tid);
         let mut removed = Vec::new();
         for tid in others {
@@ -597,7 +638,9 @@ fn find_event(
         let mut any = false;
         let mut found = None;
         for &child in &entry.children {
-            let Some(c) = t.procs.get(&child) else { continue };
+            let Some(c) = t.procs.get(&child) else {
+                continue;
+            };
             let matches = match which {
                 Which::Any => true,
                 Which::Pid(pid) => child == pid,
@@ -678,7 +721,9 @@ pub fn waitid(p: &mut Process, idtype: u64, id: u64, infop: u64, options: u64) -
     const P_ALL: u64 = 0;
     const P_PID: u64 = 1;
     const P_PGID: u64 = 2;
-    if options & !(WNOHANG | WUNTRACED_ | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE) != 0
+    if options
+        & !(WNOHANG | WUNTRACED_ | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
+        != 0
         || options & (WEXITED | WUNTRACED_ | WCONTINUED) == 0
     {
         return Err(Errno::EINVAL);
@@ -692,7 +737,13 @@ pub fn waitid(p: &mut Process, idtype: u64, id: u64, infop: u64, options: u64) -
     };
     let stops = options & WUNTRACED_ != 0;
     let continues = options & WCONTINUED != 0;
-    match find_event(p.task.pid(), which, stops, continues, options & WNOWAIT != 0)? {
+    match find_event(
+        p.task.pid(),
+        which,
+        stops,
+        continues,
+        options & WNOWAIT != 0,
+    )? {
         Some((child, event)) => {
             if infop != 0 {
                 use lamina_abi::signal::{CLD_CONTINUED, CLD_STOPPED};
@@ -703,14 +754,7 @@ pub fn waitid(p: &mut Process, idtype: u64, id: u64, infop: u64, options: u64) -
                     Event::Stopped(s) => (CLD_STOPPED, i32::from(s)),
                     Event::Continued => (CLD_CONTINUED, i32::from(sig::SIGCONT)),
                 };
-                let info = lamina_abi::signal::SigInfo::child(
-                    code,
-                    child as i32,
-                    0,
-                    value,
-                    0,
-                    0,
-                );
+                let info = lamina_abi::signal::SigInfo::child(code, child as i32, 0, value, 0, 0);
                 let mut bytes = info.to_bytes();
                 bytes[0..4].copy_from_slice(&u32::from(sig::SIGCHLD).to_le_bytes());
                 p.mm.copy_out(infop, &bytes)?;
@@ -729,7 +773,9 @@ pub fn waitid(p: &mut Process, idtype: u64, id: u64, infop: u64, options: u64) -
 
 pub fn getppid(p: &mut Process) -> SysResult {
     let me = p.task.pid();
-    Ok(u64::from(with_tables(|t| t.procs.get(&me).map_or(0, |e| e.parent))))
+    Ok(u64::from(with_tables(|t| {
+        t.procs.get(&me).map_or(0, |e| e.parent)
+    })))
 }
 
 /// The process `pid` (0: the caller), or ESRCH.
@@ -746,12 +792,16 @@ fn target_pid(p: &Process, pid: u64) -> Result<Tid, Errno> {
 
 pub fn getpgid(p: &mut Process, pid: u64) -> SysResult {
     let pid = target_pid(p, pid)?;
-    Ok(u64::from(with_tables(|t| t.procs.get(&pid).map_or(0, |e| e.pgid))))
+    Ok(u64::from(with_tables(|t| {
+        t.procs.get(&pid).map_or(0, |e| e.pgid)
+    })))
 }
 
 pub fn getsid(p: &mut Process, pid: u64) -> SysResult {
     let pid = target_pid(p, pid)?;
-    Ok(u64::from(with_tables(|t| t.procs.get(&pid).map_or(0, |e| e.sid))))
+    Ok(u64::from(with_tables(|t| {
+        t.procs.get(&pid).map_or(0, |e| e.sid)
+    })))
 }
 
 pub fn setpgid(p: &mut Process, pid: u64, pgid: u64) -> SysResult {
@@ -921,7 +971,10 @@ pub fn getrusage(p: &mut Process, who: u64, usage: u64) -> SysResult {
     let g = &p.task.group;
     let (user, system) = match who as i64 {
         RUSAGE_SELF | RUSAGE_THREAD => (g.user_ns.load(Relaxed), g.system_ns.load(Relaxed)),
-        RUSAGE_CHILDREN => (g.children_user_ns.load(Relaxed), g.children_system_ns.load(Relaxed)),
+        RUSAGE_CHILDREN => (
+            g.children_user_ns.load(Relaxed),
+            g.children_system_ns.load(Relaxed),
+        ),
         _ => return Err(Errno::EINVAL),
     };
     let mut out = [0u8; RUSAGE_LEN];
@@ -1037,7 +1090,9 @@ fn read_timespec_ns(p: &mut Process, addr: u64) -> Result<u64, Errno> {
     if secs < 0 || !(0..1_000_000_000).contains(&nsecs) {
         return Err(Errno::EINVAL);
     }
-    Ok((secs as u64).saturating_mul(1_000_000_000).saturating_add(nsecs as u64))
+    Ok((secs as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nsecs as u64))
 }
 
 pub fn futex(
@@ -1050,7 +1105,7 @@ pub fn futex(
     val3: u64,
 ) -> SysResult {
     let cmd = op & FUTEX_CMD_MASK;
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     match cmd {
@@ -1116,7 +1171,14 @@ pub fn futex(
 
 /// `FUTEX_WAKE_OP`: `*uaddr2 = *uaddr2 OP oparg`, wake `val` waiters at
 /// `uaddr`, and `val2` at `uaddr2` if the old value passes the comparison.
-fn futex_wake_op(p: &mut Process, uaddr: u64, val: u64, val2: u64, uaddr2: u64, val3: u64) -> SysResult {
+fn futex_wake_op(
+    p: &mut Process,
+    uaddr: u64,
+    val: u64,
+    val2: u64,
+    uaddr2: u64,
+    val3: u64,
+) -> SysResult {
     let encoded = val3 as u32;
     let op = (encoded >> 28) & 7;
     let shift = encoded >> 31 != 0;
@@ -1159,7 +1221,9 @@ pub fn alarm(p: &mut Process, seconds: u64) -> SysResult {
     let new = (seconds > 0).then(|| (time::monotonic_ns() + seconds * 1_000_000_000, 0));
     let old = sig::set_alarm(&p.task.group, new);
     Ok(old.map_or(0, |(deadline, _)| {
-        deadline.saturating_sub(time::monotonic_ns()).div_ceil(1_000_000_000)
+        deadline
+            .saturating_sub(time::monotonic_ns())
+            .div_ceil(1_000_000_000)
     }))
 }
 
@@ -1178,7 +1242,9 @@ fn itimerval(p: &Process, old: Option<(u64, u64)>) -> [u8; 32] {
     let mut out = [0u8; 32];
     if let Some((deadline, interval)) = old {
         out[..16].copy_from_slice(&timeval(interval));
-        out[16..].copy_from_slice(&timeval(deadline.saturating_sub(time::monotonic_ns()).max(1000)));
+        out[16..].copy_from_slice(&timeval(
+            deadline.saturating_sub(time::monotonic_ns()).max(1000),
+        ));
     }
     out
 }

@@ -78,8 +78,7 @@ pub fn rt_sigpending(p: &mut Process, set: u64, setsize: u64) -> SysResult {
     if setsize > SIGSET_LEN {
         return Err(Errno::EINVAL);
     }
-    let pending =
-        (p.task.pending | p.task.group.pending.load(Ordering::Relaxed)) & p.task.sigmask;
+    let pending = (p.task.pending | p.task.group.pending.load(Ordering::Relaxed)) & p.task.sigmask;
     p.mm.copy_out(set, &pending.to_le_bytes()[..setsize as usize])?;
     Ok(0)
 }
@@ -138,20 +137,33 @@ pub fn rt_sigsuspend(p: &mut Process, mask: u64, setsize: u64) -> SysResult {
 
 /// `rt_sigtimedwait`: takes a pending signal of `set` (normally blocked),
 /// waiting for one up to the timeout.
-pub fn rt_sigtimedwait(p: &mut Process, set: u64, info: u64, timeout: u64, setsize: u64) -> SysResult {
+pub fn rt_sigtimedwait(
+    p: &mut Process,
+    set: u64,
+    info: u64,
+    timeout: u64,
+    setsize: u64,
+) -> SysResult {
     if setsize != SIGSET_LEN {
         return Err(Errno::EINVAL);
     }
     let wanted = p.mm.read_u64(set)? & !UNBLOCKABLE;
     let own = p.task.pending & wanted;
     let shared = p.task.group.pending.load(Ordering::Relaxed) & wanted;
-    let (bits, from_own) = if own != 0 { (own, true) } else { (shared, false) };
+    let (bits, from_own) = if own != 0 {
+        (own, true)
+    } else {
+        (shared, false)
+    };
     if bits != 0 {
         let signo = bits.trailing_zeros() as u8 + 1;
         if from_own {
             p.task.pending &= !bit(signo);
         } else {
-            p.task.group.pending.fetch_and(!bit(signo), Ordering::Relaxed);
+            p.task
+                .group
+                .pending
+                .fetch_and(!bit(signo), Ordering::Relaxed);
         }
         let target = if from_own { p.task.tid } else { p.task.pid() };
         let (details, more) = crate::task::signal::take_info(target, signo);

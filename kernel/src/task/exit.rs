@@ -17,7 +17,11 @@ pub fn reap_zombie(parent: Tid, child: Tid) -> Option<ExitStatus> {
         Some((entry, status))
     });
     let (entry, status) = entry?;
-    let parent_group = with_tables(|t| t.procs.get(&parent).map(|e| alloc::sync::Arc::clone(&e.group)));
+    let parent_group = with_tables(|t| {
+        t.procs
+            .get(&parent)
+            .map(|e| alloc::sync::Arc::clone(&e.group))
+    });
     if let Some(group) = parent_group {
         let g = &entry.group;
         group.children_user_ns.fetch_add(

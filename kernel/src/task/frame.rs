@@ -175,13 +175,10 @@ pub fn sigreturn(task: &mut Task) -> Result<u64, Errno> {
     task.sigmask = restored.mask & !UNBLOCKABLE;
     // As sigaltstack(&uc_stack, NULL): a bad one is ignored.
     let stack = restored.stack;
-    if stack.ss_flags == SS_DISABLE || stack.ss_flags == 0 {
-        if !on_altstack(&task.altstack, task.ctx.rsp) {
-            task.altstack = StackT {
-                ss_flags: if stack.ss_flags == SS_DISABLE { SS_DISABLE } else { 0 },
-                ..stack
-            };
-        }
+    if (stack.ss_flags == SS_DISABLE || stack.ss_flags == 0)
+        && !on_altstack(&task.altstack, task.ctx.rsp)
+    {
+        task.altstack = stack;
     }
     *task.fpu = fpu;
     task.fpu.restore();

@@ -265,7 +265,9 @@ impl Tables {
         loop {
             let tid = self.next_tid;
             self.next_tid = if tid + 1 >= PID_MAX { 2 } else { tid + 1 };
-            if !self.tasks.contains_key(&tid) && !self.procs.contains_key(&tid) && tid != self.current
+            if !self.tasks.contains_key(&tid)
+                && !self.procs.contains_key(&tid)
+                && tid != self.current
             {
                 return tid;
             }

@@ -85,7 +85,7 @@ pub fn run(first: Box<Task>) -> ExitStatus {
                 group: Arc::clone(&first.group),
                 exit_signal: 0,
                 zombie: None,
-                    report: None,
+                report: None,
             },
         );
         t.task_count = 1;

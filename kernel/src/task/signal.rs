@@ -156,7 +156,8 @@ fn report_to_parent(pid: Tid, report: super::StopReport) {
     let Some((parent, group, actions)) = parent else {
         return;
     };
-    let nocldstop = actions.is_some_and(|a| a.lock()[usize::from(SIGCHLD) - 1].flags & SA_NOCLDSTOP != 0);
+    let nocldstop =
+        actions.is_some_and(|a| a.lock()[usize::from(SIGCHLD) - 1].flags & SA_NOCLDSTOP != 0);
     if !nocldstop {
         let (code, status) = match report {
             super::StopReport::Stopped(sig) => (lamina_abi::signal::CLD_STOPPED, i32::from(sig)),
@@ -175,7 +176,12 @@ fn report_to_parent(pid: Tid, report: super::StopReport) {
 
 /// Sends `sig` to process `pid`; ESRCH when it does not exist (or is a
 /// zombie). `current` is the sender, when it is a task.
-pub fn send_to_process(pid: Tid, sig: u8, info: Info, current: Option<&mut Task>) -> Result<(), Errno> {
+pub fn send_to_process(
+    pid: Tid,
+    sig: u8,
+    info: Info,
+    current: Option<&mut Task>,
+) -> Result<(), Errno> {
     let (group, threads) = with_tables(|t| {
         let entry = t.procs.get(&pid).filter(|e| e.zombie.is_none())?;
         Some((Arc::clone(&entry.group), entry.threads.clone()))
@@ -264,7 +270,12 @@ pub fn send_to_thread(task: &mut Task, tid: Tid, sig: u8, info: Info) -> Result<
 }
 
 fn threads_of(pid: Tid) -> Vec<Tid> {
-    with_tables(|t| t.procs.get(&pid).map(|e| e.threads.clone()).unwrap_or_default())
+    with_tables(|t| {
+        t.procs
+            .get(&pid)
+            .map(|e| e.threads.clone())
+            .unwrap_or_default()
+    })
 }
 
 fn wake_all(threads: &[Tid]) {
@@ -601,7 +612,12 @@ pub fn reap_thread(mut task: Box<Task>) {
         }
         let parent_group = t.procs.get(&parent).map(|e| Arc::clone(&e.group));
         let init_group = t.procs.get(&1).map(|e| Arc::clone(&e.group));
-        Some((parent, exit_signal, parent_group, init_has_zombie.then_some(init_group).flatten()))
+        Some((
+            parent,
+            exit_signal,
+            parent_group,
+            init_has_zombie.then_some(init_group).flatten(),
+        ))
     });
     // The address space goes with its last thread (its drop moves the
     // CPU to the kernel's own tables first).
