@@ -300,6 +300,28 @@ fn busybox_sh_pipeline_smoke() {
     });
 }
 
+/// Preemption: a background job that never makes a system call must not
+/// keep the shell from running (the timer ends its slice), and SIGTERM
+/// reaches it there.
+#[test]
+fn busy_background_job_is_preempted() {
+    let script = "while :; do :; done & sleep 0.3; kill $!; wait $!; echo \"status $?\"; \
+                  (while :; do :; done) & (while :; do :; done) & sleep 0.2; kill %1 %2; wait; echo both";
+    on_targets(Depth::Representative, |target| {
+        script_same_as_native(target, Shell::Busybox, script)
+    });
+}
+
+/// Readiness with a timeout through select/pselect6 (bash's `read -t`).
+#[test]
+fn read_with_a_timeout() {
+    let script = "(sleep 0.2; echo late) | { read -t 5 x; echo \"got $x\"; }; \
+                  sleep 1 | { read -t 0.1 y; echo \"timed out: $?\"; }";
+    on_targets(Depth::Full, |target| {
+        script_same_as_native(target, Shell::Bash, script)
+    });
+}
+
 #[test]
 fn busybox_sh_scripts() {
     let scripts = posix_scripts();

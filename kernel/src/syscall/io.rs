@@ -1,6 +1,5 @@
 //! I/O on descriptors, through the open-file interface (`crate::fs::file`).
 
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use lamina_abi::args::{check_iovcnt, decode_iovecs};
@@ -397,58 +396,4 @@ pub fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
 
 pub fn lseek(p: &mut Process, fd: u64, offset: u64, whence: u64) -> SysResult {
     p.fds.file(fd)?.seek(offset as i64, whence)
-}
-
-const POLLFD_LEN: usize = 8;
-const MAX_POLLFDS: u64 = MAX_FDS as u64;
-
-pub fn poll(p: &mut Process, fds: u64, nfds: u64, timeout_ms: u64) -> SysResult {
-    if nfds > MAX_POLLFDS {
-        return Err(Errno::EINVAL);
-    }
-    let mut raw = vec![0u8; nfds as usize * POLLFD_LEN];
-    p.mm.copy_in(fds, &mut raw)?;
-    let files: Vec<(Option<Arc<OpenFile>>, u16)> = raw
-        .chunks_exact(POLLFD_LEN)
-        .map(|pfd| {
-            let fd = i32::from_le_bytes([pfd[0], pfd[1], pfd[2], pfd[3]]);
-            let events = u16::from_le_bytes([pfd[4], pfd[5]]);
-            let file = u64::try_from(fd).ok().map(|fd| p.fds.file(fd).ok());
-            match file {
-                // A negative descriptor is skipped: no events, ever.
-                None => (None, 0),
-                Some(None) => (None, POLLNVAL),
-                Some(file) => (file, events),
-            }
-        })
-        .collect();
-    let mut ready = 0;
-    for (pfd, (file, events)) in raw.chunks_exact_mut(POLLFD_LEN).zip(&files) {
-        let revents = match file {
-            Some(file) => {
-                file.object.poll(*events | POLLHUP | POLLERR)
-                    & (*events | POLLHUP | POLLERR | POLLNVAL)
-            }
-            None => *events & POLLNVAL,
-        };
-        pfd[6..8].copy_from_slice(&revents.to_le_bytes());
-        if revents != 0 {
-            ready += 1;
-        }
-    }
-    let timeout_ms = timeout_ms as i32;
-    if ready == 0 && timeout_ms != 0 {
-        if timeout_ms > 0 {
-            p.restart.deadline_after(timeout_ms as u64 * 1_000_000);
-        }
-        if !p.restart.timed_out() {
-            let queues: Vec<&crate::task::wait::WaitQueue> = files
-                .iter()
-                .filter_map(|(file, _)| file.as_ref()?.object.wait_queue())
-                .collect();
-            return Err(block_on(p.task.tid, &queues));
-        }
-    }
-    p.mm.copy_out(fds, &raw)?;
-    Ok(ready)
 }

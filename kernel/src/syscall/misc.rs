@@ -179,3 +179,19 @@ pub fn getcwd(p: &mut Process, buf: u64, size: u64) -> SysResult {
     p.mm.copy_out(buf, &cwd)?;
     Ok(cwd.len() as u64)
 }
+
+/// `sysinfo`: uptime, memory (in bytes: mem_unit 1) and the process count.
+pub fn sysinfo(p: &mut Process, info: u64) -> SysResult {
+    const SYSINFO_LEN: usize = 112;
+    let (free, total) = crate::mm::frame::stats();
+    let procs = crate::task::with_tables(|t| t.procs.len()) as u16;
+    let mut out = [0u8; SYSINFO_LEN];
+    let uptime = crate::time::monotonic_ns() / crate::time::NS_PER_SEC;
+    out[0..8].copy_from_slice(&uptime.to_le_bytes());
+    out[32..40].copy_from_slice(&(total * 4096).to_le_bytes());
+    out[40..48].copy_from_slice(&(free * 4096).to_le_bytes());
+    out[80..82].copy_from_slice(&procs.to_le_bytes());
+    out[104..108].copy_from_slice(&1u32.to_le_bytes());
+    p.mm.copy_out(info, &out)?;
+    Ok(0)
+}

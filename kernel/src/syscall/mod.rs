@@ -6,6 +6,7 @@ mod fs;
 mod io;
 mod mem;
 mod misc;
+mod poll;
 mod process;
 mod signal;
 mod time;
@@ -114,7 +115,12 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::LSTAT => fs::stat(p, a[0], a[1], Last::NoFollow),
         nr::STATFS => fs::statfs(p, a[0], a[1]),
         nr::FSTATFS => fs::fstatfs(p, a[0], a[1]),
-        nr::POLL => io::poll(p, a[0], a[1], a[2]),
+        nr::POLL => poll::poll(p, a[0], a[1], a[2]),
+        nr::PPOLL => poll::ppoll(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::SELECT => poll::select(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::PSELECT6 => poll::pselect6(p, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::SYSINFO => misc::sysinfo(p, a[0]),
+        nr::FADVISE64 => p.fds.file(a[0]).map(|_| 0),
         nr::LSEEK => io::lseek(p, a[0], a[1], a[2]),
         nr::PREAD64 => io::pread64(p, a[0], a[1], a[2], a[3]),
         nr::PWRITE64 => io::pwrite64(p, a[0], a[1], a[2], a[3]),
