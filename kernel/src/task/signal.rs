@@ -310,7 +310,12 @@ pub fn interrupts_call(task: &mut Task) -> bool {
     };
     let action = task.sigactions.lock()[usize::from(sig) - 1];
     let nr = task.ctx.rax;
-    if action.handler > SIG_IGN && action.flags & SA_RESTART != 0 && restartable(nr) {
+    // No handler will run (a stop): the call starts again once the
+    // process continues, as Linux restarts it.
+    let no_handler = action.handler == SIG_DFL && default_action(sig) != Default::Terminate;
+    if no_handler
+        || (action.handler > SIG_IGN && action.flags & SA_RESTART != 0 && restartable(nr))
+    {
         // Back to the `syscall` instruction, the number still in rax.
         task.ctx.rip -= SYSCALL_INSN_LEN;
     } else {
