@@ -145,7 +145,7 @@ pub enum Outcome {
 fn switch_out(task: Box<Task>, outcome: Outcome) {
     let tid = task.tid;
     match outcome {
-        Outcome::Exited => signal::reap_thread(task),
+        Outcome::Exited => super::exit::reap_thread(task),
         Outcome::Preempted => with_tables(|t| {
             t.current = 0;
             let mut task = task;

@@ -1,6 +1,7 @@
 //! Signals: sending, the default actions, delivery to user handlers on the
-//! return to user mode, faults, and alarms; and the end of threads and
-//! processes (a fatal signal and `exit_group` end a process the same way).
+//! return to user mode, faults, and alarms. A fatal signal and
+//! `exit_group` end a process the same way ([`kill_group`]; the threads'
+//! end is in `exit.rs`).
 //!
 //! A signal sent to a process waits in [`Group::pending`], one sent to a
 //! thread (tkill, a fault) in [`Task::pending`]. Signals whose action is
@@ -269,7 +270,7 @@ pub fn send_to_thread(task: &mut Task, tid: Tid, sig: u8, info: Info) -> Result<
     Ok(())
 }
 
-fn threads_of(pid: Tid) -> Vec<Tid> {
+pub(super) fn threads_of(pid: Tid) -> Vec<Tid> {
     with_tables(|t| {
         t.procs
             .get(&pid)
@@ -313,8 +314,7 @@ pub fn interrupts_call(task: &mut Task) -> bool {
     // No handler will run (a stop): the call starts again once the
     // process continues, as Linux restarts it.
     let no_handler = action.handler == SIG_DFL && default_action(sig) != Default::Terminate;
-    if no_handler
-        || (action.handler > SIG_IGN && action.flags & SA_RESTART != 0 && restartable(nr))
+    if no_handler || (action.handler > SIG_IGN && action.flags & SA_RESTART != 0 && restartable(nr))
     {
         // Back to the `syscall` instruction, the number still in rax.
         task.ctx.rip -= SYSCALL_INSN_LEN;
@@ -570,106 +570,6 @@ pub fn fire_alarms(now: u64) {
         };
         let _ = send_to_process(pid, SIGALRM, info, None);
     }
-}
-
-/// A thread has left the CPU for good: clears its `clear_child_tid` word
-/// and wakes a futex waiter there, releases a vfork parent, and, when it
-/// was the process's last thread, makes the process a zombie for its
-/// parent (whose children pass to PID 1), with SIGCHLD.
-pub fn reap_thread(mut task: Box<Task>) {
-    let tid = task.tid;
-    let pid = task.group.pid;
-    let status = task.group.exiting().unwrap_or(ExitStatus::Exited(0));
-    if task.clear_child_tid != 0 && Arc::strong_count(&task.mem) > 1 {
-        let addr = task.clear_child_tid;
-        let written = task.mem.space.lock().copy_out(addr, &0u32.to_le_bytes());
-        if written.is_ok() {
-            crate::syscall::futex_wake_address(&task.mem, addr, 1);
-        }
-    }
-    if let Some(parent) = task.vfork_parent.take() {
-        sched::wake(parent);
-    }
-    let ended = with_tables(|t| {
-        t.current = 0;
-        t.task_count -= 1;
-        let entry = t.procs.get_mut(&pid)?;
-        entry.threads.retain(|&x| x != tid);
-        if !entry.threads.is_empty() {
-            return None;
-        }
-        entry.zombie = Some(status);
-        let parent = entry.parent;
-        let exit_signal = entry.exit_signal;
-        let children = core::mem::take(&mut entry.children);
-        // Orphans go to PID 1 (the container's init), zombies included.
-        let mut init_has_zombie = false;
-        for child in &children {
-            if let Some(c) = t.procs.get_mut(child) {
-                c.parent = 1;
-                init_has_zombie |= c.zombie.is_some();
-            }
-        }
-        if pid != 1 {
-            if let Some(init) = t.procs.get_mut(&1) {
-                init.children.extend(children);
-            }
-        }
-        let parent_group = t.procs.get(&parent).map(|e| Arc::clone(&e.group));
-        let init_group = t.procs.get(&1).map(|e| Arc::clone(&e.group));
-        Some((
-            parent,
-            exit_signal,
-            parent_group,
-            init_has_zombie.then_some(init_group).flatten(),
-        ))
-    });
-    // The address space goes with its last thread (its drop moves the
-    // CPU to the kernel's own tables first).
-    if Arc::strong_count(&task.mem) == 1 {
-        sched::forget_memory(Arc::as_ptr(&task.mem));
-    }
-    let group = Arc::clone(&task.group);
-    drop(task);
-    let Some((parent, exit_signal, parent_group, init_group)) = ended else {
-        return;
-    };
-    if let Some(init) = init_group {
-        init.child_events.wake_all();
-    }
-    let Some(parent_group) = parent_group else {
-        return;
-    };
-    // A parent that ignores SIGCHLD (or asked SA_NOCLDWAIT) leaves no
-    // zombies: the child is reaped at once.
-    let auto_reap = with_tables(|t| {
-        t.procs
-            .get(&parent)
-            .and_then(|e| e.threads.first().copied())
-            .and_then(|tid| t.tasks.get(&tid).map(|task| Arc::clone(&task.sigactions)))
-    })
-    .is_some_and(|actions| {
-        let chld = actions.lock()[usize::from(SIGCHLD) - 1];
-        chld.handler == SIG_IGN || chld.flags & SA_NOCLDWAIT != 0
-    });
-    if auto_reap {
-        super::exit::reap_zombie(parent, pid);
-    } else if exit_signal != 0 {
-        let (code, value) = match status {
-            ExitStatus::Exited(code) => (CLD_EXITED, i32::from(code)),
-            ExitStatus::Signaled(sig) => (CLD_KILLED, i32::from(sig)),
-            ExitStatus::OutOfMemory | ExitStatus::KernelPanic => (CLD_KILLED, 9),
-        };
-        let info = Info {
-            code,
-            pid,
-            status: value,
-            ..Info::default()
-        };
-        let _ = send_to_process(parent, exit_signal, info, None);
-    }
-    let _ = group;
-    parent_group.child_events.wake_all();
 }
 
 /// A handler's `rt_sigreturn` found no valid frame: the process dies of
