@@ -66,17 +66,7 @@ fn timespec(p: &mut Process, addr: u64) -> Result<Option<u64>, Errno> {
     if addr == 0 {
         return Ok(None);
     }
-    let raw: [u8; 16] = p.mm.read_array(addr)?;
-    let secs = i64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
-    let nsecs = i64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
-    if secs < 0 || !(0..1_000_000_000).contains(&nsecs) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Some(
-        (secs as u64)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(nsecs as u64),
-    ))
+    super::time::read_duration(p, addr).map(Some)
 }
 
 /// Puts `mask` in force for the wait (ppoll, pselect6), as sigsuspend:
@@ -262,13 +252,7 @@ pub fn select(p: &mut Process, nfds: u64, r: u64, w: u64, e: u64, tv: u64) -> Sy
     let timeout = if tv == 0 {
         None
     } else {
-        let raw: [u8; 16] = p.mm.read_array(tv)?;
-        let secs = i64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
-        let usecs = i64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
-        if secs < 0 || usecs < 0 {
-            return Err(Errno::EINVAL);
-        }
-        Some((secs as u64).saturating_mul(1_000_000_000) + (usecs as u64).saturating_mul(1000))
+        Some(super::time::read_timeval(p, tv)?)
     };
     select_sets(p, nfds, [r, w, e], timeout, None)
 }

@@ -959,13 +959,6 @@ const RUSAGE_SELF: i64 = 0;
 const RUSAGE_CHILDREN: i64 = -1;
 const RUSAGE_THREAD: i64 = 1;
 
-fn timeval(ns: u64) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    out[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
-    out[8..].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
-    out
-}
-
 pub fn getrusage(p: &mut Process, who: u64, usage: u64) -> SysResult {
     use core::sync::atomic::Ordering::Relaxed;
     let g = &p.task.group;
@@ -978,8 +971,8 @@ pub fn getrusage(p: &mut Process, who: u64, usage: u64) -> SysResult {
         _ => return Err(Errno::EINVAL),
     };
     let mut out = [0u8; RUSAGE_LEN];
-    out[..16].copy_from_slice(&timeval(user));
-    out[16..32].copy_from_slice(&timeval(system));
+    out[..16].copy_from_slice(&super::time::timeval_bytes(user));
+    out[16..32].copy_from_slice(&super::time::timeval_bytes(system));
     p.mm.copy_out(usage, &out)?;
     Ok(0)
 }
@@ -1083,18 +1076,6 @@ pub fn futex_wake_address(mem: &Arc<Memory>, addr: u64, n: usize) -> usize {
     woken
 }
 
-fn read_timespec_ns(p: &mut Process, addr: u64) -> Result<u64, Errno> {
-    let raw: [u8; 16] = p.mm.read_array(addr)?;
-    let secs = i64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
-    let nsecs = i64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
-    if secs < 0 || !(0..1_000_000_000).contains(&nsecs) {
-        return Err(Errno::EINVAL);
-    }
-    Ok((secs as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(nsecs as u64))
-}
-
 pub fn futex(
     p: &mut Process,
     uaddr: u64,
@@ -1121,7 +1102,7 @@ pub fn futex(
                     return Err(Errno::ETIMEDOUT);
                 }
             } else if timeout != 0 {
-                let ns = read_timespec_ns(p, timeout)?;
+                let ns = super::time::read_duration(p, timeout)?;
                 if cmd == FUTEX_WAIT {
                     p.restart.deadline_after(ns);
                 } else {
@@ -1227,22 +1208,12 @@ pub fn alarm(p: &mut Process, seconds: u64) -> SysResult {
     }))
 }
 
-fn read_timeval_ns(p: &mut Process, addr: u64) -> Result<u64, Errno> {
-    let raw: [u8; 16] = p.mm.read_array(addr)?;
-    let secs = i64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
-    let usecs = i64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
-    if secs < 0 || !(0..1_000_000).contains(&usecs) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(secs as u64 * 1_000_000_000 + usecs as u64 * 1000)
-}
-
 fn itimerval(p: &Process, old: Option<(u64, u64)>) -> [u8; 32] {
     let _ = p;
     let mut out = [0u8; 32];
     if let Some((deadline, interval)) = old {
-        out[..16].copy_from_slice(&timeval(interval));
-        out[16..].copy_from_slice(&timeval(
+        out[..16].copy_from_slice(&super::time::timeval_bytes(interval));
+        out[16..].copy_from_slice(&super::time::timeval_bytes(
             deadline.saturating_sub(time::monotonic_ns()).max(1000),
         ));
     }
@@ -1256,8 +1227,8 @@ pub fn setitimer(p: &mut Process, which: u64, new: u64, old: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let wanted = if new != 0 {
-        let interval = read_timeval_ns(p, new)?;
-        let value = read_timeval_ns(p, new + 16)?;
+        let interval = super::time::read_timeval(p, new)?;
+        let value = super::time::read_timeval(p, new + 16)?;
         (value > 0).then(|| (time::monotonic_ns() + value, interval))
     } else {
         None

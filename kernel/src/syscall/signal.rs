@@ -187,14 +187,8 @@ pub fn rt_sigtimedwait(
         return Ok(u64::from(signo));
     }
     if timeout != 0 && !p.restart.again {
-        let raw: [u8; 16] = p.mm.read_array(timeout)?;
-        let secs = i64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
-        let nsecs = i64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
-        if secs < 0 || !(0..1_000_000_000).contains(&nsecs) {
-            return Err(Errno::EINVAL);
-        }
-        p.restart
-            .deadline_after((secs as u64).saturating_mul(1_000_000_000) + nsecs as u64);
+        let ns = super::time::read_duration(p, timeout)?;
+        p.restart.deadline_after(ns);
     }
     if p.restart.timed_out() {
         return Err(Errno::EAGAIN);

@@ -23,11 +23,34 @@ fn timespec(ns: u64) -> Timespec {
     }
 }
 
-fn read_duration(p: &mut Process, addr: u64) -> Result<u64, Errno> {
+/// A `struct timespec` from user memory as nanoseconds (EINVAL for a
+/// negative or unnormalised one).
+pub(super) fn read_duration(p: &mut Process, addr: u64) -> Result<u64, Errno> {
     let ts = decode_timespec(&p.mm.read_array(addr)?)?;
     Ok((ts.tv_sec as u64)
         .saturating_mul(NS_PER_SEC)
         .saturating_add(ts.tv_nsec as u64))
+}
+
+/// A `struct timeval` from user memory as nanoseconds.
+pub(super) fn read_timeval(p: &mut Process, addr: u64) -> Result<u64, Errno> {
+    let raw: [u8; 16] = p.mm.read_array(addr)?;
+    let secs = i64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
+    let usecs = i64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
+    if secs < 0 || !(0..1_000_000).contains(&usecs) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((secs as u64)
+        .saturating_mul(NS_PER_SEC)
+        .saturating_add(usecs as u64 * 1000))
+}
+
+/// `ns` as the bytes of a `struct timeval`.
+pub(super) fn timeval_bytes(ns: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&(ns / NS_PER_SEC).to_le_bytes());
+    out[8..].copy_from_slice(&((ns % NS_PER_SEC) / 1000).to_le_bytes());
+    out
 }
 
 pub fn clock_gettime(p: &mut Process, clock_id: u64, tp: u64) -> SysResult {
