@@ -15,31 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "process.h"
+
 #define CHUNK_BYTES (64UL << 10)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* One CPU: the lowest of the current mask, when it has more than one (the
- * guests' has one: no call). Errors are ignored. */
-static void pin_one_cpu(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) <= 1)
-        return;
-    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (CPU_ISSET(cpu, &set)) {
-            CPU_ZERO(&set);
-            CPU_SET(cpu, &set);
-            sched_setaffinity(0, sizeof set, &set);
-            return;
-        }
-    }
-}
 
 static void writer(int fd, unsigned long long max_bytes, double seconds, char *buf)
 {
