@@ -541,7 +541,7 @@ fn end_other_threads(task: &mut Task) {
         let mut removed = Vec::new();
         for tid in others {
             if let Some(other) = t.tasks.remove(&tid) {
-                t.task_count -= 1;
+                t.task_count = t.task_count.saturating_sub(1);
                 removed.push(other);
             }
         }
@@ -1199,7 +1199,10 @@ fn futex_wake_op(
 // alarms
 
 pub fn alarm(p: &mut Process, seconds: u64) -> SysResult {
-    let new = (seconds > 0).then(|| (time::monotonic_ns() + seconds * 1_000_000_000, 0));
+    let new = (seconds > 0).then(|| {
+        let ns = seconds.saturating_mul(1_000_000_000);
+        (time::monotonic_ns().saturating_add(ns), 0)
+    });
     let old = sig::set_alarm(&p.task.group, new);
     Ok(old.map_or(0, |(deadline, _)| {
         deadline
@@ -1229,7 +1232,7 @@ pub fn setitimer(p: &mut Process, which: u64, new: u64, old: u64) -> SysResult {
     let wanted = if new != 0 {
         let interval = super::time::read_timeval(p, new)?;
         let value = super::time::read_timeval(p, new + 16)?;
-        (value > 0).then(|| (time::monotonic_ns() + value, interval))
+        (value > 0).then(|| (time::monotonic_ns().saturating_add(value), interval))
     } else {
         None
     };

@@ -61,7 +61,7 @@ pub fn reap_thread(mut task: Box<Task>) {
     }
     let ended = with_tables(|t| {
         t.current = 0;
-        t.task_count -= 1;
+        t.task_count = t.task_count.saturating_sub(1);
         let entry = t.procs.get_mut(&pid)?;
         entry.threads.retain(|&x| x != tid);
         if !entry.threads.is_empty() {

@@ -104,7 +104,7 @@ pub fn push(task: &mut Task, sig: u8, action: &KernelSigaction, info: &Info) -> 
     let sp = task.ctx.rsp;
     let on_alt = on_altstack(&task.altstack, sp);
     let top = if action.flags & SA_ONSTACK != 0 && task.altstack.ss_flags != SS_DISABLE && !on_alt {
-        task.altstack.ss_sp + task.altstack.ss_size
+        task.altstack.ss_sp.saturating_add(task.altstack.ss_size)
     } else {
         sp.wrapping_sub(RED_ZONE)
     };

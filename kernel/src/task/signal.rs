@@ -317,7 +317,7 @@ pub fn interrupts_call(task: &mut Task) -> bool {
     if no_handler || (action.handler > SIG_IGN && action.flags & SA_RESTART != 0 && restartable(nr))
     {
         // Back to the `syscall` instruction, the number still in rax.
-        task.ctx.rip -= SYSCALL_INSN_LEN;
+        task.ctx.rip = task.ctx.rip.wrapping_sub(SYSCALL_INSN_LEN);
     } else {
         report_remaining(task, nr);
         task.ctx.rax = Errno::EINTR.to_return();
@@ -551,7 +551,7 @@ pub fn fire_alarms(now: u64) {
             let mut slot = group.alarm.lock();
             match *slot {
                 Some((_, interval)) if interval > 0 => {
-                    let next = (now + interval, interval);
+                    let next = (now.saturating_add(interval), interval);
                     *slot = Some(next);
                     Some(next)
                 }
