@@ -364,6 +364,7 @@ const C_WORKLOADS: &[&str] = &[
     "signals",
     "pipes",
     "exec",
+    "epoll",
     "forkloop",
     "forkbomb",
 ];

@@ -450,6 +450,19 @@ fn pipes_match_linux() {
     });
 }
 
+/// epoll over pipes against Linux (tests/workloads/epoll.c): readiness,
+/// a wait woken by another process, one-shot, MOD, DEL, hang-up,
+/// timeouts and errnos.
+#[test]
+fn epoll_matches_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("epoll", build), &[], &[]))
+    });
+}
+
 /// execve and its neighbours against Linux (tests/workloads/exec.c): `#!`
 /// scripts, execve's errnos, what survives execve, vfork, posix_spawn,
 /// wait statuses, process groups, /proc/<pid>/. The program re-executes

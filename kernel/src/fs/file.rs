@@ -97,6 +97,12 @@ pub trait FileObject: Send + Sync {
         None
     }
 
+    /// The object as `Any`, for the calls that work on one kind only
+    /// (`epoll_ctl` on an epoll instance); None for the others.
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        None
+    }
+
     /// Directory entries from `cursor` on, until `sink` returns false
     /// (`getdents64`).
     fn read_dir(

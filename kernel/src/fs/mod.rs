@@ -3,6 +3,7 @@
 
 pub mod console;
 pub mod devfs;
+pub mod epoll;
 pub mod fd;
 pub mod file;
 pub mod p9;

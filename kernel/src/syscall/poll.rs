@@ -1,4 +1,4 @@
-//! Readiness: poll, ppoll, select and pselect6, one core over the objects'
+//! Readiness: poll, ppoll, select, pselect6 and epoll, one core over the objects'
 //! `poll` and wait queues (a call with nothing ready waits on the queues
 //! of everything it watches, and runs again when one wakes it).
 
@@ -9,7 +9,8 @@ use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
 
 use super::SysResult;
-use crate::fs::fd::MAX_FDS;
+use crate::fs::epoll::{Epoll, EPOLLEXCLUSIVE};
+use crate::fs::fd::{Entry, MAX_FDS};
 use crate::fs::file::OpenFile;
 use crate::process::Process;
 use crate::task::signal::UNBLOCKABLE;
@@ -277,4 +278,169 @@ pub fn pselect6(
         Some((set, len))
     };
     select_sets(p, nfds, [r, w, e], timeout, mask)
+}
+
+// ---------------------------------------------------------------------------
+// epoll
+
+const EPOLL_CTL_ADD: u64 = 1;
+const EPOLL_CTL_DEL: u64 = 2;
+const EPOLL_CTL_MOD: u64 = 3;
+/// `struct epoll_event` is packed on x86_64: u32 events, u64 data.
+const EPOLL_EVENT_LEN: usize = 12;
+/// Linux's bound on maxevents.
+const EP_MAX_EVENTS: u64 = (i32::MAX as u64) / EPOLL_EVENT_LEN as u64;
+
+pub fn epoll_create1(p: &mut Process, flags: u64) -> SysResult {
+    if flags & !u64::from(O_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = OpenFile::new(Epoll::new(), O_RDWR);
+    p.fds.install_from(
+        0,
+        Entry {
+            file,
+            cloexec: flags != 0,
+        },
+    )
+}
+
+pub fn epoll_create(p: &mut Process, size: u64) -> SysResult {
+    if size as i32 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    epoll_create1(p, 0)
+}
+
+/// The epoll instance open at `epfd` (EINVAL for another kind of file).
+fn epoll_at(p: &Process, epfd: u64) -> Result<Arc<OpenFile>, Errno> {
+    let file = p.fds.file(epfd)?;
+    if file
+        .object
+        .as_any()
+        .and_then(|a| a.downcast_ref::<Epoll>())
+        .is_none()
+    {
+        return Err(Errno::EINVAL);
+    }
+    Ok(file)
+}
+
+fn as_epoll(file: &OpenFile) -> &Epoll {
+    file.object
+        .as_any()
+        .and_then(|a| a.downcast_ref::<Epoll>())
+        .expect("epoll_at checked the kind")
+}
+
+pub fn epoll_ctl(p: &mut Process, epfd: u64, op: u64, fd: u64, event: u64) -> SysResult {
+    let ep_file = epoll_at(p, epfd)?;
+    let target = p.fds.file(fd)?;
+    if epfd == fd {
+        return Err(Errno::EINVAL);
+    }
+    // Regular files and directories are always ready: Linux refuses them.
+    if target.object.seekable() && target.object.wait_queue().is_none() {
+        return Err(Errno::EPERM);
+    }
+    let ep = as_epoll(&ep_file);
+    let read_event = |p: &mut Process| -> Result<(u32, u64), Errno> {
+        let raw: [u8; EPOLL_EVENT_LEN] = p.mm.read_array(event)?;
+        Ok((
+            u32::from_le_bytes(raw[..4].try_into().expect("4 bytes")),
+            u64::from_le_bytes(raw[4..].try_into().expect("8 bytes")),
+        ))
+    };
+    match op {
+        EPOLL_CTL_ADD => {
+            let (events, data) = read_event(p)?;
+            ep.add(fd, &target, events, data)?;
+        }
+        EPOLL_CTL_MOD => {
+            let (events, data) = read_event(p)?;
+            if events & EPOLLEXCLUSIVE != 0 {
+                return Err(Errno::EINVAL);
+            }
+            ep.modify(fd, &target, events, data)?;
+        }
+        EPOLL_CTL_DEL => ep.delete(fd, &target)?,
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok(0)
+}
+
+/// epoll_wait's core: ready events written to `events`, or a wait on the
+/// watched files' queues.
+fn epoll_wait_core(
+    p: &mut Process,
+    epfd: u64,
+    events: u64,
+    max: u64,
+    timeout: Option<u64>,
+) -> Result<usize, Errno> {
+    if max == 0 || max > EP_MAX_EVENTS {
+        return Err(Errno::EINVAL);
+    }
+    let ep_file = epoll_at(p, epfd)?;
+    let (ready, files) = as_epoll(&ep_file).collect(max as usize);
+    if !ready.is_empty() {
+        let mut out = vec![0u8; ready.len() * EPOLL_EVENT_LEN];
+        for (slot, (revents, data)) in out.chunks_exact_mut(EPOLL_EVENT_LEN).zip(&ready) {
+            slot[..4].copy_from_slice(&revents.to_le_bytes());
+            slot[4..].copy_from_slice(&data.to_le_bytes());
+        }
+        p.mm.copy_out(events, &out)?;
+        return Ok(ready.len());
+    }
+    if timeout == Some(0) {
+        return Ok(0);
+    }
+    if let Some(ns) = timeout {
+        p.restart.deadline_after(ns);
+    }
+    if p.restart.timed_out() {
+        return Ok(0);
+    }
+    let queues: Vec<&WaitQueue> = files.iter().filter_map(|f| f.object.wait_queue()).collect();
+    Err(block_on(p.task.tid, &queues))
+}
+
+fn timeout_ms(ms: u64) -> Option<u64> {
+    let ms = ms as i32;
+    (ms >= 0).then(|| ms as u64 * 1_000_000)
+}
+
+pub fn epoll_wait(p: &mut Process, epfd: u64, events: u64, max: u64, ms: u64) -> SysResult {
+    epoll_wait_core(p, epfd, events, max as i32 as u64, timeout_ms(ms)).map(|n| n as u64)
+}
+
+pub fn epoll_pwait(
+    p: &mut Process,
+    epfd: u64,
+    events: u64,
+    max: u64,
+    ms: u64,
+    mask: u64,
+    size: u64,
+) -> SysResult {
+    wait_mask(p, mask, size)?;
+    let result = epoll_wait_core(p, epfd, events, max as i32 as u64, timeout_ms(ms));
+    end_mask(p, &result);
+    result.map(|n| n as u64)
+}
+
+pub fn epoll_pwait2(
+    p: &mut Process,
+    epfd: u64,
+    events: u64,
+    max: u64,
+    ts: u64,
+    mask: u64,
+    size: u64,
+) -> SysResult {
+    let timeout = timespec(p, ts)?;
+    wait_mask(p, mask, size)?;
+    let result = epoll_wait_core(p, epfd, events, max as i32 as u64, timeout);
+    end_mask(p, &result);
+    result.map(|n| n as u64)
 }

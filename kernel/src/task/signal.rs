@@ -366,6 +366,7 @@ fn restartable(nr: u64) -> bool {
             | nr::RT_SIGTIMEDWAIT
             | nr::EPOLL_WAIT
             | nr::EPOLL_PWAIT
+            | nr::EPOLL_PWAIT2
     )
 }
 
