@@ -109,6 +109,15 @@ pub fn select(choice: AccelChoice, probe: &Probe) -> Result<(Accel, String), Kvm
     }
 }
 
+/// Whether the guest kernel cannot save the user's AVX registers: under
+/// `kvm_pvm` user code runs with the host's CPUID and XCR0 (AVX and
+/// AVX-512 work, and glibc uses them) while the guest kernel's `xsave`
+/// and AVX instructions stop the vCPU. Then a task must only be switched
+/// where no vector register is live: at its system calls.
+pub fn user_vectors_unsaved() -> bool {
+    std::path::Path::new(KVM_PVM_MODULE).exists()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,6 +63,10 @@ pub struct KernelCmdline {
     pub extra: Option<String>,
     /// The mount tag of the 9P share the guest mounts as `/` (`--rootfs`).
     pub rootfs_tag: Option<&'static str>,
+    /// The user's vector registers beyond SSE cannot be saved by the
+    /// kernel (`kvm_pvm`: see [`crate::accel::user_vectors_unsaved`]), so
+    /// the kernel switches tasks at system calls rather than anywhere.
+    pub preempt_at_syscalls: bool,
 }
 
 impl KernelCmdline {
@@ -80,6 +84,9 @@ impl KernelCmdline {
         }
         if let Some(tag) = self.rootfs_tag {
             tokens.push(format!("rootfs={tag}"));
+        }
+        if self.preempt_at_syscalls {
+            tokens.push("preempt=syscall".to_string());
         }
         if let Some(extra) = self.extra.as_deref().filter(|e| !e.trim().is_empty()) {
             tokens.push(extra.trim().to_string());
@@ -229,6 +236,7 @@ mod tests {
                     tsc_khz: None,
                     extra: None,
                     rootfs_tag: None,
+                    preempt_at_syscalls: false,
                 },
             },
             console_socket: "/tmp/x/console.sock".into(),
@@ -323,6 +331,15 @@ mod tests {
         assert_eq!(args[at + 1], "verbose=1 epoch_ns=1700000000000000000");
         let at = args.iter().position(|a| a == "-m").unwrap();
         assert_eq!(args[at + 1], "1G");
+    }
+
+    #[test]
+    fn preemption_at_system_calls_reaches_the_kernel() {
+        let mut vm = config(Machine::Microvm, Accel::Kvm);
+        vm.spec.kernel_cmdline.preempt_at_syscalls = true;
+        let args = strings(vm.args());
+        let at = args.iter().position(|a| a == "-append").unwrap();
+        assert!(args[at + 1].split(' ').any(|t| t == "preempt=syscall"));
     }
 
     #[test]

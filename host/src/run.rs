@@ -239,6 +239,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             tsc_khz: crate::tsc::host_tsc_khz(kernel_image::cache_dir().as_deref()),
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
             rootfs_tag: rootfs.map(|_| ROOTFS_MOUNT_TAG),
+            preempt_at_syscalls: accel == Accel::Kvm && accel::user_vectors_unsaved(),
         },
     };
     let (vmm, console) = launch(&args, accel, spec, shares, workdir.path())?;

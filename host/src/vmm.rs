@@ -286,6 +286,7 @@ mod tests {
                 tsc_khz: Some(2_000_000),
                 extra: None,
                 rootfs_tag: None,
+                preempt_at_syscalls: false,
             },
         }
     }

@@ -72,6 +72,7 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     let cmdline = lamina_boot::cmdline(&cmdline);
     let value = |key: &[u8]| lamina_boot::cmdline_value(cmdline, key);
     console::set_verbose(value(b"verbose") == Some(b"1"));
+    task::sched::set_preempt_at_syscalls(value(b"preempt") == Some(b"syscall"));
     arch::init();
     mm::heap::init();
 

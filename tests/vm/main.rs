@@ -365,6 +365,7 @@ const C_WORKLOADS: &[&str] = &[
     "pipes",
     "exec",
     "epoll",
+    "vectorswitch",
     "forkloop",
     "forkbomb",
 ];

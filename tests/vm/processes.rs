@@ -312,6 +312,33 @@ fn busy_background_job_is_preempted() {
     });
 }
 
+/// Vector registers survive task switches. Under this machine's
+/// `kvm_pvm` user code runs AVX (the host's XCR0 shows through) while the
+/// guest kernel cannot save those registers; there lamina switches tasks
+/// at system calls only, and this program, holding a value in ymm5 across
+/// busy loops while another process does the same, must see it intact.
+/// Where AVX is not usable (TCG here) it says so and passes.
+#[test]
+fn vector_registers_survive_task_switches() {
+    let w = workloads();
+    on_targets(Depth::Representative, |target| {
+        let run = LaminaRun::new(target, &w.c("vectorswitch", CBuild::GlibcStatic), &[]).run();
+        let ok = run.status == 0
+            && (run.stdout.contains("AVX not usable here")
+                || run
+                    .stdout
+                    .contains("wrong after a switch: 0 (parent), child none"));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "vector registers changed across task switches\n{}",
+                describe("lamina", &run)
+            ))
+        }
+    });
+}
+
 /// Readiness with a timeout through select/pselect6 (bash's `read -t`).
 #[test]
 fn read_with_a_timeout() {

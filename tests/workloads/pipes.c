@@ -370,6 +370,33 @@ static void poll_checks(void) {
     close(p[0]);
 }
 
+/* One write() larger than the pipe, with a slow reader: a blocking pipe
+ * takes every byte before the call returns (no partial count). */
+static void big_write_checks(void) {
+    enum { BIG = 1 << 20 };
+    static char data[BIG];
+    int p[2];
+    if (pipe(p) != 0)
+        return;
+    pid_t pid = spawn();
+    if (pid == 0) {
+        close(p[1]);
+        static char sink[BIG];
+        size_t got = 0;
+        ssize_t n;
+        usleep(50 * 1000);
+        while ((n = read(p[0], sink, 7000)) > 0)
+            got += (size_t)n;
+        _exit(got == BIG ? 0 : 1);
+    }
+    close(p[0]);
+    memset(data, 'b', sizeof data);
+    ssize_t n = write(p[1], data, sizeof data);
+    printf("one write of 1 MiB to a pipe read slowly: %ld\n", (long)n);
+    close(p[1]);
+    reap("reader", pid);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     flags_checks();
@@ -379,6 +406,7 @@ int main(void) {
     dup2_checks();
     epipe_checks();
     poll_checks();
+    big_write_checks();
     printf("done\n");
     return 0;
 }

@@ -131,8 +131,26 @@ fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sy
 
 pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.file(fd)?;
-    let result = write_to(p, &file, buf, len, At::Shared);
-    wait_or(p, &file, result)
+    // A blocking write to a stream (a pipe) waits until every byte is in,
+    // across as many runs as it takes; `progress` counts what went in.
+    let done = p.restart.progress.min(len);
+    let result = write_to(p, &file, buf + done, len - done, At::Shared);
+    let waits = file.blocks() && !file.object.seekable();
+    match result {
+        Ok(n) if waits && n > 0 && done + n < len => {
+            p.restart.progress = done + n;
+            let queue = file.object.wait_queue().expect("blocks() checked it");
+            Err(block_on(p.task.tid, &[queue]))
+        }
+        Ok(n) => Ok(done + n),
+        Err(Errno::EAGAIN) if waits && done > 0 => {
+            let queue = file.object.wait_queue().expect("blocks() checked it");
+            Err(block_on(p.task.tid, &[queue]))
+        }
+        // The reader went away part way: the bytes that went in count.
+        Err(_) if done > 0 => Ok(done),
+        Err(e) => wait_or(p, &file, Err(e)),
+    }
 }
 
 pub fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {

@@ -25,6 +25,22 @@ use crate::time;
 
 /// How long a task runs while others wait.
 const SLICE_NS: u64 = 10_000_000;
+/// With preemption at system calls only (`preempt=syscall`), how long past
+/// its slice a task that makes none may run before it is switched anyway.
+const SYSCALL_PREEMPT_GRACE_NS: u64 = 200_000_000;
+
+/// Switch tasks at system calls only, not at any instruction: set where
+/// the kernel cannot save all of the user's registers (`kvm_pvm` lets
+/// user code run AVX, whose registers the kernel there cannot save; a
+/// system call is a function call, across which no vector register is
+/// live). A task that makes no system call is still switched after
+/// [`SYSCALL_PREEMPT_GRACE_NS`], so it cannot starve the others.
+static PREEMPT_AT_SYSCALLS: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
+pub fn set_preempt_at_syscalls(on: bool) {
+    PREEMPT_AT_SYSCALLS.store(on, Ordering::Relaxed);
+}
 
 /// The address space the CPU has loaded (an `Arc<Memory>` address; 0 for
 /// none), so a switch between threads of one process keeps CR3.
@@ -204,12 +220,19 @@ fn run_slice(task: &mut Task) -> Outcome {
             Trap::Interrupt => {
                 service_events();
                 if should_yield() {
-                    return Outcome::Preempted;
+                    let overrun = time::monotonic_ns()
+                        >= SLICE_END.load(Ordering::Relaxed) + SYSCALL_PREEMPT_GRACE_NS;
+                    if !PREEMPT_AT_SYSCALLS.load(Ordering::Relaxed) || overrun {
+                        return Outcome::Preempted;
+                    }
                 }
             }
             Trap::Syscall | Trap::StrandedSyscall => {
                 if let Some(outcome) = run_syscall(task) {
                     return outcome;
+                }
+                if PREEMPT_AT_SYSCALLS.load(Ordering::Relaxed) && should_yield() {
+                    return Outcome::Preempted;
                 }
             }
             Trap::Exception {
@@ -276,7 +299,18 @@ fn arm_timer() {
             t.sleepers.first().map(|&(deadline, _)| deadline),
         )
     });
-    let slice = others.then(|| SLICE_END.load(Ordering::Relaxed));
+    let mut slice = others.then(|| SLICE_END.load(Ordering::Relaxed));
+    if PREEMPT_AT_SYSCALLS.load(Ordering::Relaxed) {
+        // Past the slice, the next tick that matters is the grace's end.
+        let now = time::monotonic_ns();
+        slice = slice.map(|end| {
+            if now >= end {
+                end + SYSCALL_PREEMPT_GRACE_NS
+            } else {
+                end
+            }
+        });
+    }
     let alarm = signal::next_alarm();
     let deadline = [slice, sleeper, alarm].into_iter().flatten().min();
     time::arm(deadline);

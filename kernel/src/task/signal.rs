@@ -318,6 +318,9 @@ pub fn interrupts_call(task: &mut Task) -> bool {
     {
         // Back to the `syscall` instruction, the number still in rax.
         task.ctx.rip = task.ctx.rip.wrapping_sub(SYSCALL_INSN_LEN);
+    } else if task.restart.progress > 0 {
+        // A write interrupted part way returns what it wrote.
+        task.ctx.rax = task.restart.progress;
     } else {
         report_remaining(task, nr);
         task.ctx.rax = Errno::EINTR.to_return();

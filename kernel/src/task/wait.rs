@@ -92,6 +92,10 @@ pub struct Restart {
     pub woken: bool,
     /// A value of the call's own (vfork: the child's tid).
     pub value: u64,
+    /// Bytes a blocking write has moved in its earlier runs: a signal that
+    /// interrupts it then makes this the call's result, as Linux returns a
+    /// partial count.
+    pub progress: u64,
     /// The call is being run again after a wait.
     pub again: bool,
 }
