@@ -8,6 +8,7 @@ mod cli;
 mod console;
 mod error;
 mod kernel_image;
+mod policy;
 mod program;
 mod qemu;
 mod run;

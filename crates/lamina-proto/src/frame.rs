@@ -86,6 +86,8 @@ const EXIT_TAG_SIGNALED: u8 = 1;
 const EXIT_TAG_OOM: u8 = 2;
 const EXIT_TAG_PANIC: u8 = 3;
 const SIGKILL: u8 = 9;
+/// Linux signals are 1..=64 (`_NSIG`), so 128 + N never wraps.
+const MAX_SIGNAL: u8 = 64;
 
 impl ExitStatus {
     pub fn encode(self) -> [u8; 2] {
@@ -100,7 +102,7 @@ impl ExitStatus {
     pub fn decode(payload: &[u8]) -> Result<Self, FrameError> {
         match *payload {
             [EXIT_TAG_EXITED, code] => Ok(Self::Exited(code)),
-            [EXIT_TAG_SIGNALED, signo] => Ok(Self::Signaled(signo)),
+            [EXIT_TAG_SIGNALED, signo @ 1..=MAX_SIGNAL] => Ok(Self::Signaled(signo)),
             [EXIT_TAG_OOM, _] => Ok(Self::OutOfMemory),
             [EXIT_TAG_PANIC, _] => Ok(Self::KernelPanic),
             _ => Err(FrameError::BadExitStatus),
@@ -283,6 +285,9 @@ mod tests {
         assert_eq!(ExitStatus::OutOfMemory.shell_code(), 137);
         assert_eq!(ExitStatus::decode(&[9, 9]), Err(FrameError::BadExitStatus));
         assert_eq!(ExitStatus::decode(&[0]), Err(FrameError::BadExitStatus));
+        assert_eq!(ExitStatus::decode(&[1, 0]), Err(FrameError::BadExitStatus));
+        assert_eq!(ExitStatus::decode(&[1, 65]), Err(FrameError::BadExitStatus));
+        assert_eq!(ExitStatus::decode(&[1, 64]), Ok(ExitStatus::Signaled(64)));
     }
 
     #[test]
