@@ -170,11 +170,6 @@ impl FileObject for PipeEnd {
         if data.is_empty() {
             return Ok(0);
         }
-        crate::log!(
-            "DEBUG pipe write {} bytes {:?}",
-            data.len(),
-            core::str::from_utf8(&data[..data.len().min(40)])
-        );
         let n = {
             let mut ring = self.pipe.ring.lock();
             let room = PIPE_CAPACITY - ring.len;
