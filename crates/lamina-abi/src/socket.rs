@@ -226,6 +226,28 @@ impl SockAddr {
         }
     }
 
+    /// Decodes an address given to a socket of family `domain`, with
+    /// Linux's checks in its order for that family (the length first, then
+    /// the family): an AF_INET socket takes AF_INET (and AF_UNSPEC, which
+    /// `connect` uses to dissolve an association, and `bind` takes as
+    /// INADDR_ANY), an AF_INET6 socket AF_INET6 (and AF_UNSPEC), an AF_UNIX
+    /// socket AF_UNIX only (anything else is EINVAL there).
+    pub fn decode_for(domain: u16, bytes: &[u8]) -> Result<Self, Errno> {
+        if bytes.len() < FAMILY_LEN {
+            return Err(Errno::EINVAL);
+        }
+        let family = u16::from_le_bytes([bytes[0], bytes[1]]);
+        match domain {
+            AF_UNIX if family != AF_UNIX => Err(Errno::EINVAL),
+            AF_INET | AF_INET6 if family == AF_UNSPEC => Ok(SockAddr::Unspec),
+            AF_INET if bytes.len() < SOCKADDR_IN_LEN => Err(Errno::EINVAL),
+            AF_INET if family != AF_INET => Err(Errno::EAFNOSUPPORT),
+            AF_INET6 if bytes.len() < SOCKADDR_IN6_MIN_LEN => Err(Errno::EINVAL),
+            AF_INET6 if family != AF_INET6 => Err(Errno::EAFNOSUPPORT),
+            _ => Self::decode(bytes),
+        }
+    }
+
     /// The bytes `getsockname`, `getpeername`, `accept` and `recvfrom`
     /// hand back, as long as Linux makes them (an unnamed AF_UNIX socket:
     /// the family alone; a path: with its NUL; an abstract name: without).

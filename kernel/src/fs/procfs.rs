@@ -1120,10 +1120,13 @@ fn fd_targets(fds: &FdTable) -> Vec<(u64, Vec<u8>)> {
     fds.iter()
         .map(|(fd, entry)| {
             let path = if entry.file.path.is_empty() {
-                // A console stream: a terminal or a pipe, as Linux names them.
+                // A console stream (a terminal or a pipe), a pipe or a
+                // socket, as Linux names them.
                 let stat = entry.file.object.stat().unwrap_or_default();
                 if stat.st_mode & S_IFMT == S_IFCHR {
                     b"/dev/pts/0".to_vec()
+                } else if stat.st_mode & S_IFMT == S_IFSOCK {
+                    format!("socket:[{}]", stat.st_ino).into_bytes()
                 } else {
                     format!("pipe:[{}]", stat.st_ino).into_bytes()
                 }

@@ -154,3 +154,26 @@ fn linger_and_ucred_bytes() {
     };
     assert_eq!(cred.to_bytes(), [7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 }
+
+#[test]
+fn decode_for_checks_length_then_family() {
+    let v4 = sockaddr_in(80, [127, 0, 0, 1]);
+    // An AF_INET address is too short for an AF_INET6 socket: EINVAL first.
+    assert_eq!(SockAddr::decode_for(AF_INET6, &v4), Err(Errno::EINVAL));
+    let mut long = v4.clone();
+    long.resize(SOCKADDR_IN6_LEN, 0);
+    assert_eq!(
+        SockAddr::decode_for(AF_INET6, &long),
+        Err(Errno::EAFNOSUPPORT)
+    );
+    assert_eq!(SockAddr::decode_for(AF_INET, &v4[..8]), Err(Errno::EINVAL));
+    assert!(SockAddr::decode_for(AF_INET, &v4).is_ok());
+    assert_eq!(SockAddr::decode_for(AF_UNIX, &v4), Err(Errno::EINVAL));
+    assert_eq!(SockAddr::decode_for(AF_INET, &[0, 0]), Ok(SockAddr::Unspec));
+    let unix = b"\x01\x00/s";
+    assert_eq!(SockAddr::decode_for(AF_INET, unix), Err(Errno::EINVAL));
+    assert_eq!(
+        SockAddr::decode_for(AF_UNIX, unix),
+        Ok(SockAddr::Unix(UnixAddr::Path(b"/s".to_vec())))
+    );
+}
