@@ -584,14 +584,22 @@ impl Socket {
         }
     }
 
-    /// Linux's answer for an option it does not know: a protocol level
-    /// that does not apply to the socket is EOPNOTSUPP (TCP options on
-    /// AF_UNIX), an unknown option ENOPROTOOPT.
+    /// Linux's answer for an option it does not know: ENOPROTOOPT at a
+    /// level the socket has (SOL_SOCKET, its protocol's, IP's), and
+    /// EOPNOTSUPP at any other (TCP options on AF_UNIX or UDP).
     fn unknown_option(&self, level: u64) -> Errno {
-        match (self.domain, level) {
-            (_, SOL_SOCKET) => Errno::ENOPROTOOPT,
-            (Domain::Unix, _) => Errno::EOPNOTSUPP,
-            _ => Errno::ENOPROTOOPT,
+        let own = match (self.domain, self.kind, level) {
+            (_, _, SOL_SOCKET) => true,
+            (Domain::Unix, _, _) => false,
+            (_, Kind::Stream, IPPROTO_TCP) | (_, Kind::Dgram, IPPROTO_UDP) => true,
+            (_, _, IPPROTO_IP) => true,
+            (Domain::Inet6, _, IPPROTO_IPV6) => true,
+            _ => false,
+        };
+        if own {
+            Errno::ENOPROTOOPT
+        } else {
+            Errno::EOPNOTSUPP
         }
     }
 }

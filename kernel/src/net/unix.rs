@@ -35,8 +35,10 @@ enum Key {
 }
 
 struct Entry {
+    /// The lease holding the name (0: none, a guest-only path left behind).
     id: u64,
-    kind: Kind,
+    /// The bound socket's kind (None: nobody's).
+    kind: Option<Kind>,
     endpoint: Endpoint,
 }
 
@@ -73,13 +75,21 @@ impl Lease {
 }
 
 impl Drop for Lease {
+    /// The name is free again; a guest-only path stays taken, refusing
+    /// connections, until it is unlinked (as a socket node does).
     fn drop(&mut self) {
         let mut names = NAMES.lock();
-        if names
-            .entries
-            .get(&self.key)
-            .is_some_and(|e| e.id == self.id)
-        {
+        let Some(entry) = names.entries.get_mut(&self.key) else {
+            return;
+        };
+        if entry.id != self.id {
+            return;
+        }
+        if matches!(self.key, Key::GuestPath(_)) {
+            entry.id = 0;
+            entry.kind = None;
+            entry.endpoint = Endpoint::None;
+        } else {
             names.entries.remove(&self.key);
         }
     }
@@ -100,7 +110,7 @@ fn insert(key: Key, kind: Kind) -> Result<Lease, Errno> {
         key.clone(),
         Entry {
             id,
-            kind,
+            kind: Some(kind),
             endpoint: Endpoint::None,
         },
     );
@@ -195,7 +205,7 @@ pub fn find(addr: &UnixAddr, kind: Kind, cx: &dyn ProcessView) -> Result<Endpoin
     };
     let names = NAMES.lock();
     match names.entries.get(&key) {
-        Some(entry) if entry.kind != kind => Err(Errno::EPROTOTYPE),
+        Some(entry) if entry.kind.is_some_and(|k| k != kind) => Err(Errno::EPROTOTYPE),
         Some(entry) => Ok(entry.endpoint.clone()),
         None if matches!(key, Key::GuestPath(_)) => Err(Errno::ENOENT),
         None => Err(Errno::ECONNREFUSED),
@@ -203,7 +213,8 @@ pub fn find(addr: &UnixAddr, kind: Kind, cx: &dyn ProcessView) -> Result<Endpoin
 }
 
 /// `unlink` of `path` (canonical) where the file system has no such file:
-/// a guest-only binding there goes. Returns whether there was one.
+/// a guest-only binding there goes (its socket, if still open, keeps
+/// working but can no longer be found). Returns whether there was one.
 pub fn unlink_guest_path(path: &[u8]) -> bool {
     NAMES
         .lock()

@@ -454,8 +454,14 @@ fn result_len(received: &Received, flags: u32) -> u64 {
     }
 }
 
+/// A `struct msghdr`; more iovecs than `UIO_MAXIOV` is EMSGSIZE here
+/// (`__copy_msghdr`), not readv's EINVAL.
 fn read_msghdr(p: &mut Process, msg: u64) -> Result<MsgHdr, Errno> {
-    Ok(MsgHdr::from_bytes(&p.mm.read_array(msg)?))
+    let header = MsgHdr::from_bytes(&p.mm.read_array(msg)?);
+    if header.iovlen > lamina_abi::args::IOV_MAX as u64 {
+        return Err(Errno::EMSGSIZE);
+    }
+    Ok(header)
 }
 
 pub fn sendmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
