@@ -373,6 +373,7 @@ const C_WORKLOADS: &[&str] = &[
     "netudp",
     "netpoll",
     "neterrors",
+    "netleak",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

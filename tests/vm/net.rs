@@ -138,3 +138,21 @@ fn other_destinations_are_unreachable() {
         }
     });
 }
+
+/// Sockets opened, used and closed 200 times leave guest frames and the
+/// kernel heap where they were (tests/workloads/netleak.c; lamina only).
+#[test]
+fn sockets_do_not_leak_memory() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        let run = LaminaRun::new(target, &w.c("netleak", CBuild::MuslStatic), &[]).run();
+        if run.status == 0 && run.stdout.ends_with("no leak\n") {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected \"no leak\" and status 0\n{}",
+                describe("lamina", &run)
+            ))
+        }
+    });
+}

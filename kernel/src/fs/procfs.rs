@@ -82,16 +82,20 @@ pub fn new() -> NodeRef {
     })
 }
 
+/// /proc/meminfo: guest frames, and as `Slab` the kernel heap in use (the
+/// kernel's own objects: tasks, open files, sockets).
 fn meminfo() -> Vec<u8> {
     let (free, total) = crate::mm::frame::stats();
     let kib = |frames: u64| frames * 4;
+    let heap_used_kib = crate::mm::heap::used_bytes().div_ceil(1024);
     format!(
         "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\n\
          Buffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\n\
-         SwapFree:              0 kB\n",
+         SwapFree:              0 kB\nSlab:           {:8} kB\n",
         kib(total),
         kib(free),
-        kib(free)
+        kib(free),
+        heap_used_kib
     )
     .into_bytes()
 }

@@ -19,8 +19,8 @@ use lamina_abi::socket::*;
 use spin::Mutex;
 
 use super::{
-    bind_name, cred_of, inet, name_ip, unix, ConnectCall, Domain, Endpoint, Kind, Name, Options,
-    Received, Transport,
+    bind_name, check_heap, cred_of, inet, name_ip, remember_waiter, unix, ConnectCall, Domain,
+    Endpoint, Kind, Name, Options, Received, Transport,
 };
 use crate::fs::vfs::ProcessView;
 use crate::mm::ring::Ring;
@@ -104,14 +104,12 @@ impl Inbox {
                     return Ok(());
                 }
             } else if Self::is_full(&state, data.len()) {
-                if !state
-                    .waiting
-                    .iter()
-                    .any(|w| w.as_ptr() == Arc::as_ptr(sender_queue))
-                {
-                    state.waiting.push(Arc::downgrade(sender_queue));
-                }
+                remember_waiter(&mut state.waiting, sender_queue);
                 return Err(Errno::EAGAIN);
+            }
+            if check_heap().is_err() {
+                // UDP drops what it has no memory for; AF_UNIX says so.
+                return if udp { Ok(()) } else { Err(Errno::ENOBUFS) };
             }
             state.ring.push(data)?;
             state.messages.push_back(Message {

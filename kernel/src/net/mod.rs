@@ -55,6 +55,30 @@ const RCVBUF_MIN: u32 = 2304;
 const TCP_SNDBUF_DEFAULT: u32 = 16_384;
 const TCP_RCVBUF_DEFAULT: u32 = 131_072;
 
+/// Kernel heap kept free for everything else: a new socket, connection or
+/// queued datagram below it is ENOBUFS (as Linux's allocation failures),
+/// so no workload can exhaust the 4 MiB heap with sockets.
+const HEAP_RESERVE: usize = 384 * 1024;
+
+/// ENOBUFS when the kernel heap is down to its reserve.
+pub fn check_heap() -> Result<(), Errno> {
+    if crate::mm::heap::free_bytes() < HEAP_RESERVE {
+        Err(Errno::ENOBUFS)
+    } else {
+        Ok(())
+    }
+}
+
+/// Adds `queue` (once) to the queues an object wakes when it has room;
+/// queues of sockets that have closed go first, so the list holds live
+/// sockets only.
+fn remember_waiter(waiting: &mut alloc::vec::Vec<Weak<WaitQueue>>, queue: &Arc<WaitQueue>) {
+    waiting.retain(|w| w.strong_count() > 0);
+    if !waiting.iter().any(|w| w.as_ptr() == Arc::as_ptr(queue)) {
+        waiting.push(Arc::downgrade(queue));
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Domain {
     Unix,
@@ -347,14 +371,21 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// A new, unbound socket.
-    pub fn new(domain: Domain, kind: Kind) -> Arc<Self> {
+    /// A new, unbound socket (ENOBUFS when the kernel heap is low).
+    pub fn new(domain: Domain, kind: Kind) -> Result<Arc<Self>, Errno> {
+        check_heap()?;
         let queue = Arc::new(WaitQueue::new());
         let transport: Box<dyn Transport> = match kind {
             Kind::Stream => Box::new(stream::StreamSocket::new(domain, Arc::clone(&queue))),
             Kind::Dgram => Box::new(dgram::DgramSocket::new(domain, Arc::clone(&queue))),
         };
-        Self::with_transport(domain, kind, queue, transport, Options::default())
+        Ok(Self::with_transport(
+            domain,
+            kind,
+            queue,
+            transport,
+            Options::default(),
+        ))
     }
 
     fn with_transport(
@@ -376,7 +407,8 @@ impl Socket {
 
     /// `socketpair`: two AF_UNIX sockets connected to each other, made by
     /// process `pid`.
-    pub fn pair(kind: Kind, pid: u32) -> (Arc<Self>, Arc<Self>) {
+    pub fn pair(kind: Kind, pid: u32) -> Result<(Arc<Self>, Arc<Self>), Errno> {
+        check_heap()?;
         let queues = [Arc::new(WaitQueue::new()), Arc::new(WaitQueue::new())];
         let cred = Ucred {
             pid,
@@ -394,10 +426,10 @@ impl Socket {
             }
         };
         let [qa, qb] = queues;
-        (
+        Ok((
             Self::with_transport(Domain::Unix, kind, qa, a, Options::default()),
             Self::with_transport(Domain::Unix, kind, qb, b, Options::default()),
-        )
+        ))
     }
 
     pub fn queue(&self) -> &WaitQueue {

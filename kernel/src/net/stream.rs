@@ -24,8 +24,8 @@ use lamina_abi::socket::*;
 use spin::Mutex;
 
 use super::{
-    bind_name, cred_of, inet, name_ip, unix, Accepted, ConnectCall, Domain, Endpoint, Kind, Name,
-    Options, Received, Transport,
+    bind_name, check_heap, cred_of, inet, name_ip, remember_waiter, unix, Accepted, ConnectCall,
+    Domain, Endpoint, Kind, Name, Options, Received, Transport,
 };
 use crate::fs::vfs::ProcessView;
 use crate::mm::ring::Ring;
@@ -434,15 +434,10 @@ impl Listener {
         }
         let full = state.ready.len() > state.backlog;
         if full && self.flavor == Flavor::Unix {
-            if !state
-                .waiting
-                .iter()
-                .any(|w| w.as_ptr() == Arc::as_ptr(client_queue))
-            {
-                state.waiting.push(Arc::downgrade(client_queue));
-            }
+            remember_waiter(&mut state.waiting, client_queue);
             return Err(Errno::EAGAIN);
         }
+        check_heap()?;
         if full && state.pending.len() >= MAX_PENDING {
             return Err(Errno::EAGAIN);
         }

@@ -119,7 +119,7 @@ pub fn socket(p: &mut Process, family: u64, sock_type: u64, protocol: u64) -> Sy
     let sock_type = sock_type as u32;
     let (status, cloexec) = descriptor_flags(sock_type & !SOCK_TYPE_MASK)?;
     let kind = kind_of(domain, sock_type, protocol)?;
-    install(p, Socket::new(domain, kind), status, cloexec)
+    install(p, Socket::new(domain, kind)?, status, cloexec)
 }
 
 pub fn socketpair(
@@ -136,7 +136,7 @@ pub fn socketpair(
     if domain != Domain::Unix {
         return Err(Errno::EOPNOTSUPP);
     }
-    let (a, b) = Socket::pair(kind, p.task.pid());
+    let (a, b) = Socket::pair(kind, p.task.pid())?;
     let fd_a = install(p, a, status, cloexec)?;
     let fd_b = match install(p, b, status, cloexec) {
         Ok(fd) => fd,
