@@ -350,6 +350,14 @@ static void datagrams(void) {
         filled++;
     printf("datagram fill ends with: %s (bounded: %s)\n", err_name(errno),
            filled < 100000 ? "yes" : "no");
+    /* A datagram socket's EPIPE comes without SIGPIPE. */
+    signal(SIGPIPE, on_sigpipe);
+    sigpipes = 0;
+    check("shutdown SHUT_WR", shutdown(sv[0], SHUT_WR));
+    check("write after it", write(sv[0], "x", 1));
+    check("send after it", send(sv[0], "x", 1, 0));
+    printf("sigpipes: %d\n", sigpipes);
+    signal(SIGPIPE, SIG_DFL);
     close(sv[0]);
     close(sv[1]);
 }

@@ -307,6 +307,32 @@ static void connects(void) {
     printf("SO_ERROR: %s\n", err_name(err));
     check("connect again", connect(fd, (struct sockaddr *)&a, sizeof a));
     check("and again", connect(fd, (struct sockaddr *)&a, sizeof a));
+    /* A backlog of 0 holds one connection; the next connect waits
+     * (Linux drops its SYN until there is room, and retries). */
+    int waiting_listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in w = v4("127.0.0.1", 0);
+    bind(waiting_listener, (struct sockaddr *)&w, sizeof w);
+    check("listen backlog 0", listen(waiting_listener, 0));
+    w = v4("127.0.0.1", port_of(waiting_listener));
+    int first = connect_v4("127.0.0.1", ntohs(w.sin_port));
+    printf("first connect: %s\n", first >= 0 ? "ok" : err_name(errno));
+    int second = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    check("second, non-blocking", connect(second, (struct sockaddr *)&w, sizeof w));
+    check("connect again while it waits", connect(second, (struct sockaddr *)&w, sizeof w));
+    pfd.fd = second;
+    pfd.events = POLLOUT;
+    check("poll while it waits", poll(&pfd, 1, 0));
+    int taken = accept(waiting_listener, NULL, NULL);
+    check("poll once there is room", poll(&pfd, 1, 5000));
+    check("connect again", connect(second, (struct sockaddr *)&w, sizeof w));
+    int later = accept(waiting_listener, NULL, NULL);
+    printf("accepted both: %s\n", taken >= 0 && later >= 0 ? "yes" : "no");
+    close(later);
+    close(taken);
+    close(second);
+    close(first);
+    close(waiting_listener);
+
     int s = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     printf("accept4 flags: nonblock %s, cloexec %s\n", fcntl(s, F_GETFL) & O_NONBLOCK ? "yes" : "no",
            fcntl(s, F_GETFD) & FD_CLOEXEC ? "yes" : "no");

@@ -436,6 +436,13 @@ impl Socket {
         &self.queue
     }
 
+    /// Whether EPIPE from a send comes with SIGPIPE: for streams; a
+    /// datagram socket's EPIPE comes alone (Linux signals only in
+    /// `unix_stream_sendmsg` and `sk_stream_error`).
+    pub fn raises_sigpipe(&self) -> bool {
+        self.kind == Kind::Stream
+    }
+
     pub fn bind(&self, addr: &SockAddr, cx: &dyn ProcessView) -> Result<(), Errno> {
         let options = self.options.lock().clone();
         self.transport.bind(addr, &options, cx)

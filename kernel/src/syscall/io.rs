@@ -143,14 +143,20 @@ pub fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
 
 /// What a transfer's result means for the caller: EAGAIN on a blocking
 /// file waits on the object's queue (the call runs again when it wakes);
-/// EPIPE comes with SIGPIPE, as Linux sends it.
+/// EPIPE comes with SIGPIPE, as Linux sends it (but not from a datagram
+/// socket).
 fn wait_or(p: &mut Process, file: &OpenFile, result: SysResult) -> SysResult {
     match result {
         Err(Errno::EAGAIN) if file.blocks() => {
             let queue = file.object.wait_queue().expect("blocks() checked it");
             Err(block_on(p.task.tid, &[queue]))
         }
-        Err(Errno::EPIPE) => {
+        Err(Errno::EPIPE)
+            if file
+                .object
+                .as_socket()
+                .is_none_or(crate::net::Socket::raises_sigpipe) =>
+        {
             raise_sigpipe(p);
             Err(Errno::EPIPE)
         }

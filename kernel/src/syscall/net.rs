@@ -48,7 +48,8 @@ impl SocketFile {
 
 /// What a socket call's result means for the caller: EAGAIN on a blocking
 /// socket waits on its queue (the call runs again when it wakes); EPIPE
-/// from a send comes with SIGPIPE unless MSG_NOSIGNAL (as `io`'s writes).
+/// from a stream's send comes with SIGPIPE unless MSG_NOSIGNAL (as `io`'s
+/// writes).
 fn finish(
     p: &mut Process,
     file: &SocketFile,
@@ -60,7 +61,9 @@ fn finish(
         Err(Errno::EAGAIN) if !file.nonblocking(flags) => {
             Err(block_on(p.task.tid, &[file.socket().queue()]))
         }
-        Err(Errno::EPIPE) if sending && flags & MSG_NOSIGNAL == 0 => {
+        Err(Errno::EPIPE)
+            if sending && flags & MSG_NOSIGNAL == 0 && file.socket().raises_sigpipe() =>
+        {
             raise_sigpipe(p);
             Err(Errno::EPIPE)
         }
