@@ -156,3 +156,61 @@ fn sockets_do_not_leak_memory() {
         }
     });
 }
+
+/// busybox applets the server script calls, linked in its root.
+const SERVER_APPLETS: &[&str] = &[
+    "sh", "httpd", "wget", "cmp", "dd", "mkdir", "echo", "kill", "sleep", "rm",
+];
+
+/// A free TCP port on this host's loopback (for the native run of a
+/// script that listens; lamina's guest has its own ports).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+/// A real server on the guest's loopback: busybox `httpd` serves a page,
+/// a 2 MiB file (through sendfile) and a 404 to busybox `wget`; the same
+/// script natively, in the same root.
+#[test]
+fn busybox_httpd_serves_wget() {
+    let root = build_rootfs(
+        "rootfs-net-busybox",
+        &[(Path::new(BUSYBOX), "/bin/busybox")],
+    );
+    for applet in SERVER_APPLETS {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet))
+            .unwrap_or_else(|e| panic!("linking applet {applet}: {e}"));
+    }
+    // Relative paths: natively the script runs in the root, as lamina's `/`.
+    let script = r#"
+        rm -rf www got
+        mkdir www
+        echo hello from httpd > www/index.html
+        dd if=/dev/urandom of=www/big bs=1024 count=2048 2>/dev/null
+        httpd -f -p 127.0.0.1:$PORT -h www &
+        server=$!
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+            wget -q -O /dev/null http://127.0.0.1:$PORT/index.html 2>/dev/null && break
+            sleep 0.2
+        done
+        wget -q -O - http://127.0.0.1:$PORT/index.html
+        wget -q -O got http://127.0.0.1:$PORT/big && cmp got www/big && echo 2 MiB intact
+        wget -q -O - http://127.0.0.1:$PORT/missing 2>/dev/null || echo missing page: wget fails
+        kill $server
+        wait
+        rm -rf www got
+    "#;
+    on_targets(Depth::Full, |target| {
+        let port = free_port().to_string();
+        assert_same_in_root(
+            target,
+            &root,
+            "/bin/sh",
+            &["-c", script],
+            &[("PATH", "/bin"), ("PORT", &port)],
+        )
+    });
+}

@@ -661,15 +661,29 @@ fn copy_between(
         if let Some(at) = offset.as_deref_mut() {
             *at += n as u64;
         }
+        // What the output did not take goes back to the input (a stream
+        // output, a pipe or a socket, takes what fits).
+        let mut unread = |left: usize| match offset.as_deref_mut() {
+            Some(at) => *at -= left as u64,
+            None => {
+                let _ = input.seek(-(left as i64), lamina_abi::flags::SEEK_CUR);
+            }
+        };
         match output.write(&buf[..n]) {
             Ok(written) => {
                 done += written as u64;
                 if written < n {
+                    unread(n - written);
                     break;
                 }
             }
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
+            Err(e) => {
+                unread(n);
+                if done == 0 {
+                    return Err(e);
+                }
+                break;
+            }
         }
     }
     Ok(done)
@@ -681,11 +695,21 @@ pub fn sendfile(p: &mut Process, out_fd: u64, in_fd: u64, offset: u64, count: u6
     if !input.readable() || !output.writable() {
         return Err(Errno::EBADF);
     }
+    // A full pipe or socket makes a blocking sendfile wait, as write(2).
+    let wait = |p: &mut Process, result: Result<u64, Errno>| match result {
+        Err(Errno::EAGAIN) if output.blocks() => {
+            let queue = output.object.wait_queue().expect("blocks() checked it");
+            Err(crate::task::wait::block_on(p.task.tid, &[queue]))
+        }
+        other => other,
+    };
     if offset == 0 {
-        return copy_between(&input, &output, None, count);
+        let result = copy_between(&input, &output, None, count);
+        return wait(p, result);
     }
     let mut at = p.mm.read_u64(offset)?;
-    let done = copy_between(&input, &output, Some(&mut at), count)?;
+    let result = copy_between(&input, &output, Some(&mut at), count);
+    let done = wait(p, result)?;
     p.mm.copy_out(offset, &at.to_le_bytes())?;
     Ok(done)
 }
