@@ -19,8 +19,8 @@ use lamina_abi::socket::*;
 use spin::Mutex;
 
 use super::{
-    bind_name, check_heap, cred_of, inet, name_ip, remember_waiter, unix, ConnectCall, Domain,
-    Endpoint, Kind, Name, Options, Received, Transport,
+    bind_name, check_heap, cred_of, inet, name_ip, remember_waiter, unix, AddrOptions, ConnectCall,
+    Domain, Endpoint, Kind, Name, Received, Transport,
 };
 use crate::fs::vfs::ProcessView;
 use crate::mm::ring::Ring;
@@ -208,7 +208,7 @@ impl DgramSocket {
     fn autobind(
         &self,
         inner: &mut Inner,
-        options: &Options,
+        options: &AddrOptions,
         cx: Option<&dyn ProcessView>,
     ) -> Result<(), Errno> {
         if inner.name.is_some() {
@@ -260,7 +260,7 @@ impl DgramSocket {
         inner: &mut Inner,
         data: &[u8],
         to: Option<(&SockAddr, &dyn ProcessView)>,
-        options: &Options,
+        options: &AddrOptions,
     ) -> Result<usize, Errno> {
         let (dst, connected) = match to {
             Some((SockAddr::Inet(a), _)) if self.domain == Domain::Inet => (*a, false),
@@ -292,7 +292,12 @@ impl DgramSocket {
 }
 
 impl Transport for DgramSocket {
-    fn bind(&self, addr: &SockAddr, options: &Options, cx: &dyn ProcessView) -> Result<(), Errno> {
+    fn bind(
+        &self,
+        addr: &SockAddr,
+        options: &AddrOptions,
+        cx: &dyn ProcessView,
+    ) -> Result<(), Errno> {
         let mut inner = self.inner.lock();
         if inner.name.is_some() {
             return Err(Errno::EINVAL);
@@ -306,7 +311,7 @@ impl Transport for DgramSocket {
     fn connect(
         &self,
         addr: &SockAddr,
-        options: &Options,
+        options: &AddrOptions,
         call: ConnectCall<'_>,
     ) -> Result<(), Errno> {
         let mut inner = self.inner.lock();
@@ -356,7 +361,7 @@ impl Transport for DgramSocket {
         &self,
         data: &[u8],
         to: Option<(&SockAddr, &dyn ProcessView)>,
-        options: &Options,
+        options: &AddrOptions,
     ) -> Result<usize, Errno> {
         let mut inner = self.inner.lock();
         if inner.shut_wr {

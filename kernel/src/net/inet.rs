@@ -17,7 +17,7 @@ use spin::Mutex;
 
 use super::dgram::Inbox;
 use super::stream::Listener;
-use super::{Domain, Endpoint, Kind, Options};
+use super::{AddrOptions, Domain, Endpoint, Kind};
 
 /// `net.ipv4.ip_local_port_range`'s default.
 const EPHEMERAL_FIRST: u16 = 32_768;
@@ -238,7 +238,12 @@ impl Drop for Lease {
 
 /// Binds `addr` for a socket of `domain`: EADDRNOTAVAIL for an address
 /// that is not the guest's, EADDRINUSE for a port taken.
-pub fn bind(kind: Kind, domain: Domain, addr: InetAddr, options: &Options) -> Result<Lease, Errno> {
+pub fn bind(
+    kind: Kind,
+    domain: Domain,
+    addr: InetAddr,
+    options: &AddrOptions,
+) -> Result<Lease, Errno> {
     let ip = addr.ip.unmapped();
     if !ip.is_unspecified() && !ip.is_loopback() {
         return Err(Errno::EADDRNOTAVAIL);

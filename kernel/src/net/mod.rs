@@ -189,7 +189,7 @@ pub fn bind_name(
     domain: Domain,
     kind: Kind,
     addr: &SockAddr,
-    options: &Options,
+    options: &AddrOptions,
     cx: &dyn ProcessView,
 ) -> Result<Name, Errno> {
     match (domain, addr) {
@@ -233,14 +233,23 @@ pub fn name_ip(addr: &SockAddr) -> Ip {
     }
 }
 
-/// Socket options: what `setsockopt` set, for `getsockopt` to show and
-/// the transports to consult (SO_REUSEADDR, IPV6_V6ONLY). Options that
-/// change nothing inside the guest (keep-alives, Nagle) are kept all the
-/// same, so a program reads back what it wrote.
+/// The options that decide how a socket takes an address: all a
+/// transport consults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AddrOptions {
+    /// `SO_REUSEADDR`.
+    pub reuse_addr: bool,
+    /// `IPV6_V6ONLY`.
+    pub v6only: bool,
+}
+
+/// Socket options: what `setsockopt` set, for `getsockopt` to show (and
+/// [`AddrOptions`] for the transports). Options that change nothing
+/// inside the guest (keep-alives, Nagle) are kept all the same, so a
+/// program reads back what it wrote.
 #[derive(Clone, Default)]
 pub struct Options {
-    pub reuse_addr: bool,
-    pub v6only: bool,
+    addr: AddrOptions,
     sndbuf: Option<u32>,
     rcvbuf: Option<u32>,
     linger: Linger,
@@ -298,12 +307,17 @@ pub struct Accepted {
 /// means "not now", and the system call layer waits on the socket's queue
 /// (see the module comment).
 pub trait Transport: Send + Sync {
-    fn bind(&self, addr: &SockAddr, options: &Options, cx: &dyn ProcessView) -> Result<(), Errno>;
+    fn bind(
+        &self,
+        addr: &SockAddr,
+        options: &AddrOptions,
+        cx: &dyn ProcessView,
+    ) -> Result<(), Errno>;
 
     fn listen(
         &self,
         _backlog: u32,
-        _options: &Options,
+        _options: &AddrOptions,
         _cx: &dyn ProcessView,
     ) -> Result<(), Errno> {
         Err(Errno::EOPNOTSUPP)
@@ -319,7 +333,7 @@ pub trait Transport: Send + Sync {
     fn connect(
         &self,
         addr: &SockAddr,
-        options: &Options,
+        options: &AddrOptions,
         call: ConnectCall<'_>,
     ) -> Result<(), Errno>;
 
@@ -328,7 +342,7 @@ pub trait Transport: Send + Sync {
         &self,
         data: &[u8],
         to: Option<(&SockAddr, &dyn ProcessView)>,
-        options: &Options,
+        options: &AddrOptions,
     ) -> Result<usize, Errno>;
 
     /// Receives into `buf` (`MSG_PEEK`, `MSG_WAITALL`, `MSG_TRUNC` in
@@ -444,12 +458,12 @@ impl Socket {
     }
 
     pub fn bind(&self, addr: &SockAddr, cx: &dyn ProcessView) -> Result<(), Errno> {
-        let options = self.options.lock().clone();
+        let options = self.options.lock().addr;
         self.transport.bind(addr, &options, cx)
     }
 
     pub fn listen(&self, backlog: u32, cx: &dyn ProcessView) -> Result<(), Errno> {
-        let options = self.options.lock().clone();
+        let options = self.options.lock().addr;
         self.transport.listen(backlog, &options, cx)
     }
 
@@ -468,7 +482,7 @@ impl Socket {
     }
 
     pub fn connect(&self, addr: &SockAddr, call: ConnectCall<'_>) -> Result<(), Errno> {
-        let options = self.options.lock().clone();
+        let options = self.options.lock().addr;
         self.transport.connect(addr, &options, call)
     }
 
@@ -477,7 +491,7 @@ impl Socket {
         data: &[u8],
         to: Option<(&SockAddr, &dyn ProcessView)>,
     ) -> Result<usize, Errno> {
-        let options = self.options.lock().clone();
+        let options = self.options.lock().addr;
         self.transport.send(data, to, &options)
     }
 
@@ -517,7 +531,7 @@ impl Socket {
         };
         let mut options = self.options.lock();
         match (level, name) {
-            (SOL_SOCKET, SO_REUSEADDR) => options.reuse_addr = int()? != 0,
+            (SOL_SOCKET, SO_REUSEADDR) => options.addr.reuse_addr = int()? != 0,
             (SOL_SOCKET, SO_SNDBUF | SO_SNDBUFFORCE) => {
                 options.sndbuf = Some(buffer_size(int()?, SNDBUF_MIN));
             }
@@ -547,7 +561,7 @@ impl Socket {
                 options.timeouts[usize::from(name == SO_SNDTIMEO)] = bytes;
             }
             (IPPROTO_IPV6, IPV6_V6ONLY) if self.domain == Domain::Inet6 => {
-                options.v6only = int()? != 0;
+                options.addr.v6only = int()? != 0;
             }
             (IPPROTO_TCP, TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT)
                 if !(1..=32_767).contains(&int()?) =>
@@ -586,7 +600,7 @@ impl Socket {
             }),
             (SOL_SOCKET, SO_ERROR) => int(self.transport.take_error().map_or(0, |e| e as i32)),
             (SOL_SOCKET, SO_ACCEPTCONN) => int(i32::from(self.transport.is_listening())),
-            (SOL_SOCKET, SO_REUSEADDR) => int(i32::from(options.reuse_addr)),
+            (SOL_SOCKET, SO_REUSEADDR) => int(i32::from(options.addr.reuse_addr)),
             (SOL_SOCKET, SO_SNDBUF) => {
                 int(options
                     .sndbuf
@@ -612,7 +626,7 @@ impl Socket {
                 Ok(cred.to_bytes().to_vec())
             }
             (IPPROTO_IPV6, IPV6_V6ONLY) if self.domain == Domain::Inet6 => {
-                int(i32::from(options.v6only))
+                int(i32::from(options.addr.v6only))
             }
             _ => match int_option(self.domain, self.kind, level, name) {
                 Some((default, _)) => {

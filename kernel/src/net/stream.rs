@@ -24,8 +24,8 @@ use lamina_abi::socket::*;
 use spin::Mutex;
 
 use super::{
-    bind_name, check_heap, cred_of, inet, name_ip, remember_waiter, unix, Accepted, ConnectCall,
-    Domain, Endpoint, Kind, Name, Options, Received, Transport,
+    bind_name, check_heap, cred_of, inet, name_ip, remember_waiter, unix, Accepted, AddrOptions,
+    ConnectCall, Domain, Endpoint, Kind, Name, Received, Transport,
 };
 use crate::fs::vfs::ProcessView;
 use crate::mm::ring::Ring;
@@ -642,7 +642,7 @@ impl StreamSocket {
         &self,
         inner: &mut Inner,
         addr: &SockAddr,
-        options: &Options,
+        options: &AddrOptions,
         call: &ConnectCall<'_>,
     ) -> Result<(), Errno> {
         let dst = match (self.domain, addr) {
@@ -727,7 +727,12 @@ impl StreamSocket {
 }
 
 impl Transport for StreamSocket {
-    fn bind(&self, addr: &SockAddr, options: &Options, cx: &dyn ProcessView) -> Result<(), Errno> {
+    fn bind(
+        &self,
+        addr: &SockAddr,
+        options: &AddrOptions,
+        cx: &dyn ProcessView,
+    ) -> Result<(), Errno> {
         let mut inner = self.inner.lock();
         if inner.name.is_some() || !matches!(inner.role, Role::Idle) {
             return Err(Errno::EINVAL);
@@ -736,7 +741,12 @@ impl Transport for StreamSocket {
         Ok(())
     }
 
-    fn listen(&self, backlog: u32, options: &Options, cx: &dyn ProcessView) -> Result<(), Errno> {
+    fn listen(
+        &self,
+        backlog: u32,
+        options: &AddrOptions,
+        cx: &dyn ProcessView,
+    ) -> Result<(), Errno> {
         let mut inner = self.inner.lock();
         match &inner.role {
             Role::Listening(listener) => {
@@ -797,7 +807,7 @@ impl Transport for StreamSocket {
     fn connect(
         &self,
         addr: &SockAddr,
-        options: &Options,
+        options: &AddrOptions,
         call: ConnectCall<'_>,
     ) -> Result<(), Errno> {
         let mut guard = self.inner.lock();
@@ -850,7 +860,7 @@ impl Transport for StreamSocket {
         &self,
         data: &[u8],
         to: Option<(&SockAddr, &dyn ProcessView)>,
-        _options: &Options,
+        _options: &AddrOptions,
     ) -> Result<usize, Errno> {
         let mut inner = self.inner.lock();
         if let Role::Connected { end, .. } = &inner.role {
