@@ -17,6 +17,7 @@ mod drivers;
 mod exec;
 mod fs;
 mod mm;
+mod net;
 mod process;
 mod random;
 mod syscall;

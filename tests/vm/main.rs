@@ -3,8 +3,8 @@
 //! per area: `programs.rs` (differential runs of whole programs),
 //! `kernel.rs` (the kernel's own behaviour and limits), `files.rs` (the file
 //! channel, `--rootfs`, volumes), `processes.rs` (fork, execve, pipes,
-//! signals, threads; shells running scripts) and `errors.rs` (lamina's own
-//! failures).
+//! signals, threads; shells running scripts), `net.rs` (sockets inside the
+//! guest) and `errors.rs` (lamina's own failures).
 //!
 //! Every workload is an unmodified Linux binary: the C programs in
 //! `tests/workloads/` built four ways (musl and glibc, static and
@@ -37,6 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 mod errors;
 mod files;
 mod kernel;
+mod net;
 mod processes;
 mod programs;
 
@@ -368,6 +369,13 @@ const C_WORKLOADS: &[&str] = &[
     "vectorswitch",
     "forkloop",
     "forkbomb",
+    "netpair",
+    "netunix",
+    "nettcp",
+    "netudp",
+    "netpoll",
+    "neterrors",
+    "netleak",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

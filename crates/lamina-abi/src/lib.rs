@@ -18,6 +18,7 @@ pub mod errno;
 pub mod flags;
 pub mod nr;
 pub mod signal;
+pub mod socket;
 pub mod stack;
 pub mod types;
 

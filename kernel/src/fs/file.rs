@@ -92,6 +92,12 @@ pub trait FileObject: Send + Sync {
         None
     }
 
+    /// The socket this object is (the socket calls); None for anything
+    /// else, which they answer with ENOTSOCK.
+    fn as_socket(&self) -> Option<&crate::net::Socket> {
+        None
+    }
+
     /// A pipe's capacity (`F_GETPIPE_SZ`); None for anything else.
     fn pipe_capacity(&self) -> Option<usize> {
         None

@@ -446,6 +446,12 @@ impl Node for P9Node {
         self.child(name)
     }
 
+    /// Socket nodes stay in the guest: on the host a Tmknod would make a
+    /// real socket file that no host process serves.
+    fn mknod(&self, _name: &[u8], _mode: u32) -> Result<NodeRef, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
     fn create(&self, name: &[u8], mode: u32) -> Result<NodeRef, Errno> {
         let (fid, _) = self.client.walk(&self.fid, &[])?;
         let iounit = self.client.rpc(

@@ -7,7 +7,6 @@
 //! A write of at most `PIPE_BUF` bytes goes in whole or not at all.
 
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
@@ -15,78 +14,17 @@ use lamina_abi::types::Stat;
 use spin::Mutex;
 
 use super::file::FileObject;
-use crate::arch::phys::{self, PAGE_SIZE};
-use crate::mm::frame;
+use crate::arch::phys::PAGE_SIZE;
+use crate::mm::ring::Ring;
 use crate::task::wait::WaitQueue;
 
 /// Linux's default pipe capacity (16 pages).
 pub const PIPE_CAPACITY: usize = 64 * 1024;
 /// Writes up to this size are atomic.
 pub const PIPE_BUF: usize = 4096;
-const PAGES: usize = PIPE_CAPACITY / PAGE_SIZE as usize;
 const PIPE_MODE: u32 = S_IFIFO | 0o600;
 /// The pipe file system's device number, as on a Linux host.
 const PIPE_DEV: u64 = 0xd;
-
-/// The bytes in flight: a ring over frames taken on first use.
-struct Ring {
-    frames: Vec<u64>,
-    /// Offset of the first unread byte.
-    head: usize,
-    len: usize,
-}
-
-impl Ring {
-    fn frame_for(&mut self, page: usize) -> Result<u64, Errno> {
-        while self.frames.len() <= page {
-            self.frames
-                .push(frame::alloc_zeroed().ok_or(Errno::ENOMEM)?);
-        }
-        Ok(self.frames[page])
-    }
-
-    /// Copies `data` in at the tail (it fits).
-    fn push(&mut self, mut data: &[u8]) -> Result<(), Errno> {
-        let mut at = (self.head + self.len) % PIPE_CAPACITY;
-        while !data.is_empty() {
-            let in_page = at % PAGE_SIZE as usize;
-            let n = (PAGE_SIZE as usize - in_page).min(data.len());
-            let frame = self.frame_for(at / PAGE_SIZE as usize)?;
-            phys::write(frame + in_page as u64, &data[..n]);
-            self.len += n;
-            data = &data[n..];
-            at = (at + n) % PIPE_CAPACITY;
-        }
-        Ok(())
-    }
-
-    /// Moves up to `buf.len()` bytes out from the head.
-    fn pop(&mut self, buf: &mut [u8]) -> usize {
-        let total = buf.len().min(self.len);
-        let mut done = 0;
-        while done < total {
-            let in_page = self.head % PAGE_SIZE as usize;
-            let n = (PAGE_SIZE as usize - in_page).min(total - done);
-            let frame = self.frames[self.head / PAGE_SIZE as usize];
-            phys::read(frame + in_page as u64, &mut buf[done..done + n]);
-            done += n;
-            self.head = (self.head + n) % PIPE_CAPACITY;
-            self.len -= n;
-        }
-        if self.len == 0 {
-            self.head = 0;
-        }
-        done
-    }
-}
-
-impl Drop for Ring {
-    fn drop(&mut self) {
-        for &f in &self.frames {
-            frame::free(f);
-        }
-    }
-}
 
 /// One pipe, shared by its two ends.
 pub struct Pipe {
@@ -107,11 +45,7 @@ pub struct PipeEnd {
 /// A new pipe's (read end, write end).
 pub fn new() -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     let pipe = Arc::new(Pipe {
-        ring: Mutex::new(Ring {
-            frames: Vec::with_capacity(PAGES),
-            head: 0,
-            len: 0,
-        }),
+        ring: Mutex::new(Ring::new(PIPE_CAPACITY)),
         reader: AtomicBool::new(true),
         writer: AtomicBool::new(true),
         queue: WaitQueue::new(),
@@ -172,7 +106,7 @@ impl FileObject for PipeEnd {
         }
         let n = {
             let mut ring = self.pipe.ring.lock();
-            let room = PIPE_CAPACITY - ring.len;
+            let room = ring.room();
             if room == 0 || (data.len() <= PIPE_BUF && room < data.len()) {
                 return Err(Errno::EAGAIN);
             }
@@ -203,7 +137,7 @@ impl FileObject for PipeEnd {
     ) -> Result<u64, Errno> {
         match request {
             FIONREAD => {
-                let waiting = self.pipe.ring.lock().len as u32;
+                let waiting = self.pipe.ring.lock().len() as u32;
                 mm.copy_out(arg, &waiting.to_le_bytes())?;
                 Ok(0)
             }
@@ -212,7 +146,7 @@ impl FileObject for PipeEnd {
     }
 
     fn poll(&self, events: u16) -> u16 {
-        let len = self.pipe.ring.lock().len;
+        let len = self.pipe.ring.lock().len();
         if self.write {
             let mut revents = 0;
             if !self.pipe.reader.load(Ordering::Relaxed) {

@@ -82,16 +82,20 @@ pub fn new() -> NodeRef {
     })
 }
 
+/// /proc/meminfo: guest frames, and as `Slab` the kernel heap in use (the
+/// kernel's own objects: tasks, open files, sockets).
 fn meminfo() -> Vec<u8> {
     let (free, total) = crate::mm::frame::stats();
     let kib = |frames: u64| frames * 4;
+    let heap_used_kib = crate::mm::heap::used_bytes().div_ceil(1024);
     format!(
         "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\n\
          Buffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\n\
-         SwapFree:              0 kB\n",
+         SwapFree:              0 kB\nSlab:           {:8} kB\n",
         kib(total),
         kib(free),
-        kib(free)
+        kib(free),
+        heap_used_kib
     )
     .into_bytes()
 }
@@ -1120,10 +1124,13 @@ fn fd_targets(fds: &FdTable) -> Vec<(u64, Vec<u8>)> {
     fds.iter()
         .map(|(fd, entry)| {
             let path = if entry.file.path.is_empty() {
-                // A console stream: a terminal or a pipe, as Linux names them.
+                // A console stream (a terminal or a pipe), a pipe or a
+                // socket, as Linux names them.
                 let stat = entry.file.object.stat().unwrap_or_default();
                 if stat.st_mode & S_IFMT == S_IFCHR {
                     b"/dev/pts/0".to_vec()
+                } else if stat.st_mode & S_IFMT == S_IFSOCK {
+                    format!("socket:[{}]", stat.st_ino).into_bytes()
                 } else {
                     format!("pipe:[{}]", stat.st_ino).into_bytes()
                 }

@@ -24,6 +24,9 @@ enum Content {
     Directory(BTreeMap<Vec<u8>, Arc<TmpNode>>),
     File(FilePages),
     Symlink(Vec<u8>),
+    /// A bound AF_UNIX path (`crate::net::unix` finds its socket by the
+    /// node's inode).
+    Socket,
 }
 
 /// Frames all tmpfs files hold together; like Linux's default `size=50%`,
@@ -310,6 +313,7 @@ impl Node for TmpNode {
             Content::File(data) => data.len as i64,
             Content::Symlink(target) => target.len() as i64,
             Content::Directory(_) => BLOCK_SIZE,
+            Content::Socket => 0,
         };
         let meta = self.meta.lock();
         let (atime, atime_nsec) = split_ns(meta.atime_ns);
@@ -390,6 +394,15 @@ impl Node for TmpNode {
             Content::File(FilePages::default()),
         )
         .map(|node| node as NodeRef)
+    }
+
+    fn mknod(&self, name: &[u8], mode: u32) -> Result<NodeRef, Errno> {
+        if mode & S_IFMT != S_IFSOCK {
+            return Err(Errno::EPERM);
+        }
+        let this = self.self_arc()?;
+        this.insert(name, S_IFSOCK | (mode & 0o7777), Content::Socket)
+            .map(|node| node as NodeRef)
     }
 
     fn mkdir(&self, name: &[u8], mode: u32) -> Result<(), Errno> {
@@ -522,6 +535,10 @@ impl Node for TmpNode {
     ) -> Result<Arc<dyn FileObject>, Errno> {
         match self.kind() {
             NodeKind::Directory => Ok(DirFile::open(self)),
+            // A socket is reached with connect(2), not open(2).
+            _ if matches!(&*self.content.lock(), Content::Socket) && flags & O_PATH == 0 => {
+                Err(Errno::ENXIO)
+            }
             _ => {
                 if flags & O_TRUNC != 0 && matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR) {
                     if let Content::File(data) = &mut *self.content.lock() {
@@ -542,7 +559,7 @@ impl Node for TmpNode {
             match &mut *self.content.lock() {
                 Content::File(data) => data.truncate(size),
                 Content::Directory(_) => return Err(Errno::EISDIR),
-                Content::Symlink(_) => return Err(Errno::EINVAL),
+                Content::Symlink(_) | Content::Socket => return Err(Errno::EINVAL),
             }
             self.touch_mtime();
         }

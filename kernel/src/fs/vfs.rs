@@ -128,6 +128,14 @@ pub trait Node: Send + Sync {
         Err(self.cannot_modify())
     }
 
+    /// Creates a special node `name` with `mode` (type bits included): a
+    /// socket node for a bound AF_UNIX path. EOPNOTSUPP from a file
+    /// system that cannot hold one (the binding then stays in the guest,
+    /// see `crate::net::unix`).
+    fn mknod(&self, _name: &[u8], _mode: u32) -> Result<NodeRef, Errno> {
+        Err(self.cannot_modify())
+    }
+
     fn symlink(&self, _name: &[u8], _target: &[u8]) -> Result<(), Errno> {
         Err(self.cannot_modify())
     }

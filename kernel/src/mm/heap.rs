@@ -22,3 +22,8 @@ pub fn init() {
 pub fn free_bytes() -> usize {
     ALLOCATOR.lock().free()
 }
+
+/// Bytes of kernel heap in use (/proc/meminfo's `Slab`).
+pub fn used_bytes() -> usize {
+    ALLOCATOR.lock().used()
+}

@@ -2,5 +2,6 @@
 
 pub mod frame;
 pub mod heap;
+pub mod ring;
 pub mod shared;
 pub mod vm;

@@ -519,7 +519,15 @@ pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult
     if vfs::mount_paths().contains(&parent.child_path()) {
         return Err(Errno::EBUSY);
     }
-    parent.dir.node.unlink(&parent.name, directory).map(|()| 0)
+    match parent.dir.node.unlink(&parent.name, directory) {
+        // A socket bound where the file system keeps no socket nodes.
+        Err(Errno::ENOENT)
+            if !directory && crate::net::unix::unlink_guest_path(&parent.child_path()) =>
+        {
+            Ok(0)
+        }
+        result => result.map(|()| 0),
+    }
 }
 
 pub fn renameat2(
@@ -628,17 +636,49 @@ pub fn umask(p: &mut Process, mask: u64) -> SysResult {
 // ---------------------------------------------------------------------------
 // copies and locks
 
+/// Which side of a copy had to wait.
+#[derive(Clone, Copy)]
+enum Stall {
+    /// The input had nothing yet (an empty pipe or socket).
+    Input,
+    /// The output had no room (a full pipe or socket).
+    Output,
+}
+
 /// Moves up to `count` bytes from `input` (at `*offset` when given, else
-/// its own offset) to `output`: sendfile and copy_file_range alike.
+/// its own offset) to `output`: sendfile and copy_file_range alike. On
+/// EAGAIN before any byte moved, `stalled` says which side it came from.
+///
+/// Bytes read that a stream output (a pipe, a socket) does not take go
+/// back to a seekable input. A stream input cannot take them back, so it
+/// moves in pieces of `PIPE_BUF`, each only while the output polls
+/// writable: a pipe or socket that does takes such a piece whole.
 fn copy_between(
     input: &OpenFile,
     output: &OpenFile,
     mut offset: Option<&mut u64>,
     count: u64,
+    stalled: &mut Option<Stall>,
 ) -> Result<u64, Errno> {
-    let mut buf = vec![0u8; (count as usize).min(COPY_CHUNK)];
+    let rewindable = offset.is_some() || input.object.seekable();
+    let chunk = if rewindable {
+        COPY_CHUNK
+    } else {
+        crate::fs::pipe::PIPE_BUF
+    };
+    let mut buf = vec![0u8; (count as usize).min(chunk)];
     let mut done = 0u64;
     while done < count {
+        let output_ready = rewindable
+            || output.object.wait_queue().is_none()
+            || output.object.poll(POLLOUT) & (POLLOUT | POLLERR | POLLHUP) != 0;
+        if !output_ready {
+            if done == 0 {
+                *stalled = Some(Stall::Output);
+                return Err(Errno::EAGAIN);
+            }
+            break;
+        }
         let want = ((count - done) as usize).min(buf.len());
         let n = match offset.as_deref_mut() {
             Some(at) => input.read_at(*at, &mut buf[..want]),
@@ -647,21 +687,39 @@ fn copy_between(
         let n = match n {
             Ok(0) => break,
             Ok(n) => n,
-            Err(e) if done == 0 => return Err(e),
+            Err(e) if done == 0 => {
+                *stalled = Some(Stall::Input);
+                return Err(e);
+            }
             Err(_) => break,
         };
         if let Some(at) = offset.as_deref_mut() {
             *at += n as u64;
         }
+        // What the output does not take goes back to the input.
+        let mut unread = |left: usize| match offset.as_deref_mut() {
+            Some(at) => *at -= left as u64,
+            None if rewindable => {
+                let _ = input.seek(-(left as i64), SEEK_CUR);
+            }
+            None => {}
+        };
         match output.write(&buf[..n]) {
             Ok(written) => {
                 done += written as u64;
                 if written < n {
+                    unread(n - written);
                     break;
                 }
             }
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
+            Err(e) => {
+                unread(n);
+                if done == 0 {
+                    *stalled = Some(Stall::Output);
+                    return Err(e);
+                }
+                break;
+            }
         }
     }
     Ok(done)
@@ -673,11 +731,29 @@ pub fn sendfile(p: &mut Process, out_fd: u64, in_fd: u64, offset: u64, count: u6
     if !input.readable() || !output.writable() {
         return Err(Errno::EBADF);
     }
+    // An empty input or a full output makes a blocking sendfile wait on
+    // it, as read(2) and write(2) would.
+    let mut stalled = None;
+    let wait = |p: &mut Process, result: Result<u64, Errno>, stalled: Option<Stall>| {
+        let side = match stalled {
+            Some(Stall::Input) => &input,
+            Some(Stall::Output) | None => &output,
+        };
+        match result {
+            Err(Errno::EAGAIN) if stalled.is_some() && side.blocks() => {
+                let queue = side.object.wait_queue().expect("blocks() checked it");
+                Err(crate::task::wait::block_on(p.task.tid, &[queue]))
+            }
+            other => other,
+        }
+    };
     if offset == 0 {
-        return copy_between(&input, &output, None, count);
+        let result = copy_between(&input, &output, None, count, &mut stalled);
+        return wait(p, result, stalled);
     }
     let mut at = p.mm.read_u64(offset)?;
-    let done = copy_between(&input, &output, Some(&mut at), count)?;
+    let result = copy_between(&input, &output, Some(&mut at), count, &mut stalled);
+    let done = wait(p, result, stalled)?;
     p.mm.copy_out(offset, &at.to_le_bytes())?;
     Ok(done)
 }

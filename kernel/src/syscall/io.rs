@@ -16,7 +16,7 @@ use crate::task::wait::block_on;
 
 /// Largest chunk moved per step of a read or write: one 9P message's worth
 /// (the kernel's msize), so a large transfer is one request per chunk.
-const IO_CHUNK: usize = 512 * 1024;
+pub(super) const IO_CHUNK: usize = 512 * 1024;
 
 /// Where a transfer happens: the shared offset, or a given one (`pread`).
 #[derive(Clone, Copy)]
@@ -161,25 +161,36 @@ pub fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
 
 /// What a transfer's result means for the caller: EAGAIN on a blocking
 /// file waits on the object's queue (the call runs again when it wakes);
-/// EPIPE comes with SIGPIPE, as Linux sends it.
+/// EPIPE comes with SIGPIPE, as Linux sends it (but not from a datagram
+/// socket).
 fn wait_or(p: &mut Process, file: &OpenFile, result: SysResult) -> SysResult {
     match result {
         Err(Errno::EAGAIN) if file.blocks() => {
             let queue = file.object.wait_queue().expect("blocks() checked it");
             Err(block_on(p.task.tid, &[queue]))
         }
-        Err(Errno::EPIPE) => {
-            let info = Info {
-                code: signal::SI_USER,
-                pid: p.task.pid(),
-                ..Info::default()
-            };
-            let tid = p.task.tid;
-            let _ = signal::send_to_thread(p.task, tid, signal::SIGPIPE, info);
+        Err(Errno::EPIPE)
+            if file
+                .object
+                .as_socket()
+                .is_none_or(crate::net::Socket::raises_sigpipe) =>
+        {
+            raise_sigpipe(p);
             Err(Errno::EPIPE)
         }
         other => other,
     }
+}
+
+/// SIGPIPE for the calling thread, as Linux sends it with EPIPE.
+pub(super) fn raise_sigpipe(p: &mut Process) {
+    let info = Info {
+        code: signal::SI_USER,
+        pid: p.task.pid(),
+        ..Info::default()
+    };
+    let tid = p.task.tid;
+    let _ = signal::send_to_thread(p.task, tid, signal::SIGPIPE, info);
 }
 
 /// `pipe`/`pipe2`: a new pipe's read and write ends at the two lowest
@@ -240,7 +251,7 @@ pub fn pwrite64(p: &mut Process, fd: u64, buf: u64, len: u64, offset: u64) -> Sy
     write_to(p, &file, buf, len, At::Offset(offset_arg(offset)?))
 }
 
-fn read_iovecs(p: &mut Process, iov: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
+pub(super) fn read_iovecs(p: &mut Process, iov: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
     let count = check_iovcnt(count)?;
     let mut raw = vec![0u8; count * Iovec::SIZE];
     p.mm.copy_in(iov, &mut raw)?;
@@ -296,12 +307,20 @@ fn transfer_iovecs(
 
 pub fn writev(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
     let file = p.fds.file(fd)?;
+    if file.object.as_socket().is_some() {
+        // One datagram from all the buffers, as sendmsg.
+        return super::net::sendmsg_iovecs(p, fd, iov, count);
+    }
     let result = transfer_iovecs(p, fd, iov, count, At::Shared, Direction::Write);
     wait_or(p, &file, result)
 }
 
 pub fn readv(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
     let file = p.fds.file(fd)?;
+    if file.object.as_socket().is_some() {
+        // One datagram into all the buffers, as recvmsg.
+        return super::net::recvmsg_iovecs(p, fd, iov, count);
+    }
     let result = transfer_iovecs(p, fd, iov, count, At::Shared, Direction::Read);
     wait_or(p, &file, result)
 }

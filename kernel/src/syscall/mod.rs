@@ -6,6 +6,7 @@ mod fs;
 mod io;
 mod mem;
 mod misc;
+mod net;
 mod poll;
 mod process;
 mod signal;
@@ -216,6 +217,22 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::ALARM => process::alarm(p, a[0]),
         nr::SETITIMER => process::setitimer(p, a[0], a[1], a[2]),
         nr::GETITIMER => process::getitimer(p, a[0], a[1]),
+        nr::SOCKET => net::socket(p, a[0], a[1], a[2]),
+        nr::SOCKETPAIR => net::socketpair(p, a[0], a[1], a[2], a[3]),
+        nr::BIND => net::bind(p, a[0], a[1], a[2]),
+        nr::LISTEN => net::listen(p, a[0], a[1]),
+        nr::ACCEPT => net::accept4(p, a[0], a[1], a[2], 0),
+        nr::ACCEPT4 => net::accept4(p, a[0], a[1], a[2], a[3]),
+        nr::CONNECT => net::connect(p, a[0], a[1], a[2]),
+        nr::SHUTDOWN => net::shutdown(p, a[0], a[1]),
+        nr::GETSOCKNAME => net::getsockname(p, a[0], a[1], a[2]),
+        nr::GETPEERNAME => net::getpeername(p, a[0], a[1], a[2]),
+        nr::SETSOCKOPT => net::setsockopt(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::GETSOCKOPT => net::getsockopt(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::SENDTO => net::sendto(p, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::RECVFROM => net::recvfrom(p, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::SENDMSG => net::sendmsg(p, a[0], a[1], a[2]),
+        nr::RECVMSG => net::recvmsg(p, a[0], a[1], a[2]),
         nr::PIPE => io::pipe2(p, a[0], 0),
         nr::PIPE2 => io::pipe2(p, a[0], a[1]),
         nr::PAUSE => signal::pause(p),

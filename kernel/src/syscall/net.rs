@@ -1,0 +1,536 @@
+//! Socket calls, over the socket object (`crate::net::Socket`). `read`,
+//! `write`, `readv`, `writev`, `poll` and `select` reach sockets through
+//! the generic paths (`io`, `poll`); these are the calls of sockets alone.
+
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use lamina_abi::args::iovecs_total_len;
+use lamina_abi::errno::Errno;
+use lamina_abi::flags::{O_CLOEXEC, O_NONBLOCK, O_RDWR};
+use lamina_abi::socket::*;
+use lamina_abi::types::Iovec;
+
+use super::io::{raise_sigpipe, read_iovecs, IO_CHUNK};
+use super::SysResult;
+use crate::fs::fd::Entry;
+use crate::fs::file::OpenFile;
+use crate::net::{ConnectCall, Domain, Kind, Received, Socket};
+use crate::process::Process;
+use crate::task::wait::block_on;
+
+/// The most a datagram may be (larger sends are EMSGSIZE before any
+/// copy): above every family's limit.
+const DATAGRAM_GATHER_MAX: usize = 256 * 1024;
+/// Option values are at most a `struct timeval`.
+const OPTION_MAX: usize = 16;
+
+/// The open file behind a socket descriptor.
+struct SocketFile(Arc<OpenFile>);
+
+impl SocketFile {
+    fn get(p: &Process, fd: u64) -> Result<Self, Errno> {
+        let file = p.fds.file(fd)?;
+        if file.object.as_socket().is_none() {
+            return Err(Errno::ENOTSOCK);
+        }
+        Ok(Self(file))
+    }
+
+    fn socket(&self) -> &Socket {
+        self.0.object.as_socket().expect("checked in get")
+    }
+
+    fn nonblocking(&self, flags: u32) -> bool {
+        self.0.status() & O_NONBLOCK != 0 || flags & MSG_DONTWAIT != 0
+    }
+}
+
+/// What a socket call's result means for the caller: EAGAIN on a blocking
+/// socket waits on its queue (the call runs again when it wakes); EPIPE
+/// from a stream's send comes with SIGPIPE unless MSG_NOSIGNAL (as `io`'s
+/// writes).
+fn finish(
+    p: &mut Process,
+    file: &SocketFile,
+    flags: u32,
+    sending: bool,
+    result: SysResult,
+) -> SysResult {
+    match result {
+        Err(Errno::EAGAIN) if !file.nonblocking(flags) => {
+            Err(block_on(p.task.tid, &[file.socket().queue()]))
+        }
+        Err(Errno::EPIPE)
+            if sending && flags & MSG_NOSIGNAL == 0 && file.socket().raises_sigpipe() =>
+        {
+            raise_sigpipe(p);
+            Err(Errno::EPIPE)
+        }
+        other => other,
+    }
+}
+
+/// `SOCK_NONBLOCK` and `SOCK_CLOEXEC` of a type or `accept4` flags, as
+/// the open file's status and the descriptor's flag.
+fn descriptor_flags(flags: u32) -> Result<(u32, bool), Errno> {
+    if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let status = O_RDWR
+        | if flags & SOCK_NONBLOCK != 0 {
+            O_NONBLOCK
+        } else {
+            0
+        };
+    Ok((status, flags & SOCK_CLOEXEC != 0))
+}
+
+fn install(p: &mut Process, socket: Arc<Socket>, status: u32, cloexec: bool) -> SysResult {
+    debug_assert_eq!(O_NONBLOCK, SOCK_NONBLOCK);
+    debug_assert_eq!(O_CLOEXEC, SOCK_CLOEXEC);
+    p.fds.install_from(
+        0,
+        Entry {
+            file: OpenFile::new(socket, status),
+            cloexec,
+        },
+    )
+}
+
+/// The kind a `socket` type asks for, checked against the protocol.
+fn kind_of(domain: Domain, sock_type: u32, protocol: u64) -> Result<Kind, Errno> {
+    let kind = match sock_type & SOCK_TYPE_MASK {
+        SOCK_STREAM => Kind::Stream,
+        SOCK_DGRAM => Kind::Dgram,
+        _ => return Err(Errno::ESOCKTNOSUPPORT),
+    };
+    let protocol_ok = match (domain, kind) {
+        (Domain::Unix, _) => protocol == 0 || protocol == u64::from(AF_UNIX),
+        (_, Kind::Stream) => protocol == 0 || protocol == IPPROTO_TCP,
+        (_, Kind::Dgram) => protocol == 0 || protocol == IPPROTO_UDP,
+    };
+    if protocol_ok {
+        Ok(kind)
+    } else {
+        Err(Errno::EPROTONOSUPPORT)
+    }
+}
+
+pub fn socket(p: &mut Process, family: u64, sock_type: u64, protocol: u64) -> SysResult {
+    let domain = Domain::from_family(family).ok_or(Errno::EAFNOSUPPORT)?;
+    let sock_type = sock_type as u32;
+    let (status, cloexec) = descriptor_flags(sock_type & !SOCK_TYPE_MASK)?;
+    let kind = kind_of(domain, sock_type, protocol)?;
+    install(p, Socket::new(domain, kind)?, status, cloexec)
+}
+
+pub fn socketpair(
+    p: &mut Process,
+    family: u64,
+    sock_type: u64,
+    protocol: u64,
+    fds: u64,
+) -> SysResult {
+    let domain = Domain::from_family(family).ok_or(Errno::EAFNOSUPPORT)?;
+    let sock_type = sock_type as u32;
+    let (status, cloexec) = descriptor_flags(sock_type & !SOCK_TYPE_MASK)?;
+    let kind = kind_of(domain, sock_type, protocol)?;
+    if domain != Domain::Unix {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let (a, b) = Socket::pair(kind, p.task.pid())?;
+    let fd_a = install(p, a, status, cloexec)?;
+    let fd_b = match install(p, b, status, cloexec) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = p.fds.close(fd_a);
+            return Err(e);
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&(fd_a as u32).to_le_bytes());
+    out[4..].copy_from_slice(&(fd_b as u32).to_le_bytes());
+    if let Err(e) = p.mm.copy_out(fds, &out) {
+        let _ = p.fds.close(fd_a);
+        let _ = p.fds.close(fd_b);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+/// The address the workload passed, decoded for a socket of `domain`.
+fn read_addr(p: &mut Process, domain: Domain, addr: u64, len: u64) -> Result<SockAddr, Errno> {
+    let len = len as u32 as i32;
+    let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
+    if len > SOCKADDR_STORAGE_LEN {
+        return Err(Errno::EINVAL);
+    }
+    let mut bytes = vec![0u8; len];
+    p.mm.copy_in(addr, &mut bytes)?;
+    SockAddr::decode_for(domain.family(), &bytes)
+}
+
+/// An address-length argument (`socklen_t *`) read before the call acts:
+/// None for a null address pointer.
+fn read_addr_len(p: &mut Process, addr: u64, len_ptr: u64) -> Result<Option<usize>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let len = i32::from_le_bytes(p.mm.read_array(len_ptr)?);
+    usize::try_from(len).map(Some).map_err(|_| Errno::EINVAL)
+}
+
+/// `move_addr_to_user`: as much of `addr` as the room holds, and its whole
+/// length in `*len_ptr`.
+fn write_addr(
+    p: &mut Process,
+    addr: u64,
+    room: usize,
+    len_ptr: u64,
+    value: Option<&SockAddr>,
+) -> Result<(), Errno> {
+    let bytes = value.map(SockAddr::encode).unwrap_or_default();
+    let n = room.min(bytes.len());
+    if n > 0 {
+        p.mm.copy_out(addr, &bytes[..n])?;
+    }
+    p.mm.copy_out(len_ptr, &(bytes.len() as u32).to_le_bytes())
+}
+
+pub fn bind(p: &mut Process, fd: u64, addr: u64, len: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let domain = file.socket().domain;
+    let addr = match read_addr(p, domain, addr, len)? {
+        // `inet_bind` takes AF_UNSPEC with INADDR_ANY as AF_INET's.
+        SockAddr::Unspec if domain == Domain::Inet => {
+            let mut raw = [0u8; SOCKADDR_IN_LEN];
+            p.mm.copy_in(addr, &mut raw)?;
+            if raw[4..8] != [0; 4] {
+                return Err(Errno::EAFNOSUPPORT);
+            }
+            raw[..2].copy_from_slice(&AF_INET.to_le_bytes());
+            SockAddr::decode(&raw)?
+        }
+        other => other,
+    };
+    file.socket().bind(&addr, p)?;
+    Ok(0)
+}
+
+pub fn listen(p: &mut Process, fd: u64, backlog: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    file.socket().listen(backlog as u32, p)?;
+    Ok(0)
+}
+
+pub fn accept4(p: &mut Process, fd: u64, addr: u64, len_ptr: u64, flags: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let (status, cloexec) = descriptor_flags(flags as u32)?;
+    let room = read_addr_len(p, addr, len_ptr)?;
+    let accepted = match file.socket().accept() {
+        Ok(socket) => socket,
+        Err(e) => return finish(p, &file, 0, false, Err(e)),
+    };
+    if let Some(room) = room {
+        write_addr(p, addr, room, len_ptr, accepted.peer_addr().ok().as_ref())?;
+    }
+    install(p, accepted, status, cloexec)
+}
+
+pub fn connect(p: &mut Process, fd: u64, addr: u64, len: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let addr = read_addr(p, file.socket().domain, addr, len)?;
+    let call = ConnectCall {
+        cx: p,
+        nonblocking: file.nonblocking(0),
+    };
+    let result = file.socket().connect(&addr, call).map(|()| 0);
+    finish(p, &file, 0, false, result)
+}
+
+pub fn shutdown(p: &mut Process, fd: u64, how: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    file.socket().shutdown(how)?;
+    Ok(0)
+}
+
+pub fn getsockname(p: &mut Process, fd: u64, addr: u64, len_ptr: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let room = read_addr_len(p, addr, len_ptr)?.unwrap_or(0);
+    let local = file.socket().local_addr();
+    write_addr(p, addr, room, len_ptr, Some(&local))?;
+    Ok(0)
+}
+
+pub fn getpeername(p: &mut Process, fd: u64, addr: u64, len_ptr: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let room = read_addr_len(p, addr, len_ptr)?.unwrap_or(0);
+    let peer = file.socket().peer_addr()?;
+    write_addr(p, addr, room, len_ptr, Some(&peer))?;
+    Ok(0)
+}
+
+pub fn setsockopt(
+    p: &mut Process,
+    fd: u64,
+    level: u64,
+    name: u64,
+    value: u64,
+    len: u64,
+) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let len = usize::try_from(len as u32 as i32).map_err(|_| Errno::EINVAL)?;
+    let mut bytes = vec![0u8; len.min(OPTION_MAX)];
+    p.mm.copy_in(value, &mut bytes)?;
+    file.socket().set_option(level, name, &bytes)?;
+    Ok(0)
+}
+
+pub fn getsockopt(
+    p: &mut Process,
+    fd: u64,
+    level: u64,
+    name: u64,
+    value: u64,
+    len_ptr: u64,
+) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let room = i32::from_le_bytes(p.mm.read_array(len_ptr)?);
+    let room = usize::try_from(room).map_err(|_| Errno::EINVAL)?;
+    let bytes = file.socket().get_option(level, name)?;
+    let n = room.min(bytes.len());
+    p.mm.copy_out(value, &bytes[..n])?;
+    p.mm.copy_out(len_ptr, &(n as u32).to_le_bytes())?;
+    Ok(0)
+}
+
+/// Sends the bytes of `iovecs`: a stream piece by piece until one is
+/// taken short, a datagram whole.
+fn send_iovecs(
+    p: &mut Process,
+    file: &SocketFile,
+    iovecs: &[Iovec],
+    to: Option<&SockAddr>,
+) -> Result<usize, Errno> {
+    let total = iovecs_total_len(iovecs.iter().copied())? as usize;
+    let socket = file.socket();
+    if socket.kind == Kind::Dgram {
+        if total > DATAGRAM_GATHER_MAX {
+            return Err(Errno::EMSGSIZE);
+        }
+        let mut data = Vec::new();
+        data.try_reserve_exact(total).map_err(|_| Errno::ENOMEM)?;
+        data.resize(total, 0);
+        let mut at = 0;
+        for v in iovecs {
+            p.mm.copy_in(v.base, &mut data[at..at + v.len as usize])?;
+            at += v.len as usize;
+        }
+        return socket.send(
+            &data,
+            to.map(|a| (a, &*p as &dyn crate::fs::vfs::ProcessView)),
+        );
+    }
+    let mut chunk = vec![0u8; total.clamp(1, IO_CHUNK)];
+    let mut done = 0;
+    if total == 0 {
+        return socket.send(
+            &[],
+            to.map(|a| (a, &*p as &dyn crate::fs::vfs::ProcessView)),
+        );
+    }
+    for v in iovecs {
+        let mut at = 0;
+        while at < v.len as usize {
+            let n = (v.len as usize - at).min(IO_CHUNK);
+            let step =
+                p.mm.copy_in(v.base + at as u64, &mut chunk[..n])
+                    .and_then(|()| {
+                        socket.send(
+                            &chunk[..n],
+                            to.map(|a| (a, &*p as &dyn crate::fs::vfs::ProcessView)),
+                        )
+                    });
+            match step {
+                Ok(sent) => {
+                    done += sent;
+                    at += sent;
+                    if sent < n {
+                        return Ok(done);
+                    }
+                }
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => return Ok(done),
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Receives into `iovecs`: returns what came (and from whom).
+fn recv_iovecs(
+    p: &mut Process,
+    file: &SocketFile,
+    iovecs: &[Iovec],
+    flags: u32,
+) -> Result<Received, Errno> {
+    let total = iovecs_total_len(iovecs.iter().copied())? as usize;
+    // A bad buffer fails before anything is taken (the first page of
+    // each is made present and writable, nothing written).
+    for v in iovecs.iter().filter(|v| v.len > 0) {
+        p.mm.fault(v.base, true, false).map_err(Errno::from)?;
+    }
+    let socket = file.socket();
+    // No bigger a buffer than what is there (a stream) or the next
+    // datagram's size, unless the call waits for all of it.
+    let ready = socket.readable_bytes();
+    let want = if flags & MSG_WAITALL != 0 {
+        total.min(IO_CHUNK)
+    } else {
+        total.min(IO_CHUNK).min(ready.max(1))
+    };
+    let mut buf = vec![0u8; want];
+    let received = socket.recv(&mut buf, flags)?;
+    let mut at = 0;
+    for v in iovecs {
+        if at >= received.len {
+            break;
+        }
+        let n = (v.len as usize).min(received.len - at);
+        p.mm.copy_out(v.base, &buf[at..at + n])?;
+        at += n;
+    }
+    Ok(received)
+}
+
+pub fn sendto(
+    p: &mut Process,
+    fd: u64,
+    buf: u64,
+    len: u64,
+    flags: u64,
+    addr: u64,
+    addr_len: u64,
+) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let flags = flags as u32;
+    let to = if addr == 0 {
+        None
+    } else {
+        Some(read_addr(p, file.socket().domain, addr, addr_len)?)
+    };
+    let iovec = [Iovec { base: buf, len }];
+    let result = send_iovecs(p, &file, &iovec, to.as_ref()).map(|n| n as u64);
+    finish(p, &file, flags, true, result)
+}
+
+pub fn recvfrom(
+    p: &mut Process,
+    fd: u64,
+    buf: u64,
+    len: u64,
+    flags: u64,
+    addr: u64,
+    len_ptr: u64,
+) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let flags = flags as u32;
+    let room = read_addr_len(p, addr, len_ptr)?;
+    let iovec = [Iovec { base: buf, len }];
+    let received = match recv_iovecs(p, &file, &iovec, flags) {
+        Ok(received) => received,
+        Err(e) => return finish(p, &file, flags, false, Err(e)),
+    };
+    if let Some(room) = room {
+        write_addr(p, addr, room, len_ptr, received.from.as_ref())?;
+    }
+    Ok(result_len(&received, flags))
+}
+
+/// A datagram cut short still counts whole with MSG_TRUNC.
+fn result_len(received: &Received, flags: u32) -> u64 {
+    if flags & MSG_TRUNC != 0 {
+        received.full_len as u64
+    } else {
+        received.len as u64
+    }
+}
+
+/// A `struct msghdr`; more iovecs than `UIO_MAXIOV` is EMSGSIZE here
+/// (`__copy_msghdr`), not readv's EINVAL.
+fn read_msghdr(p: &mut Process, msg: u64) -> Result<MsgHdr, Errno> {
+    let header = MsgHdr::from_bytes(&p.mm.read_array(msg)?);
+    if header.iovlen > lamina_abi::args::IOV_MAX as u64 {
+        return Err(Errno::EMSGSIZE);
+    }
+    Ok(header)
+}
+
+pub fn sendmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let flags = flags as u32;
+    let header = read_msghdr(p, msg)?;
+    if header.controllen != 0 {
+        // Ancillary data (SCM_RIGHTS, SCM_CREDENTIALS): not yet.
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let to = if header.name == 0 || header.namelen == 0 {
+        None
+    } else {
+        Some(read_addr(
+            p,
+            file.socket().domain,
+            header.name,
+            u64::from(header.namelen),
+        )?)
+    };
+    let iovecs = read_iovecs(p, header.iov, header.iovlen)?;
+    let result = send_iovecs(p, &file, &iovecs, to.as_ref()).map(|n| n as u64);
+    finish(p, &file, flags, true, result)
+}
+
+pub fn recvmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let flags = flags as u32;
+    let header = read_msghdr(p, msg)?;
+    let iovecs = read_iovecs(p, header.iov, header.iovlen)?;
+    let received = match recv_iovecs(p, &file, &iovecs, flags) {
+        Ok(received) => received,
+        Err(e) => return finish(p, &file, flags, false, Err(e)),
+    };
+    if header.name != 0 {
+        let room = header.namelen as i32;
+        let room = usize::try_from(room).map_err(|_| Errno::EINVAL)?;
+        write_addr(
+            p,
+            header.name,
+            room,
+            msg + MsgHdr::NAMELEN_OFFSET,
+            received.from.as_ref(),
+        )?;
+    }
+    let mut msg_flags = 0;
+    if received.full_len > received.len {
+        msg_flags |= MSG_TRUNC;
+    }
+    p.mm.copy_out(msg + MsgHdr::CONTROLLEN_OFFSET, &0u64.to_le_bytes())?;
+    p.mm.copy_out(msg + MsgHdr::FLAGS_OFFSET, &msg_flags.to_le_bytes())?;
+    Ok(result_len(&received, flags))
+}
+
+/// `writev` on a socket: `sendmsg` without an address or flags.
+pub fn sendmsg_iovecs(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let iovecs = read_iovecs(p, iov, count)?;
+    let result = send_iovecs(p, &file, &iovecs, None).map(|n| n as u64);
+    finish(p, &file, 0, true, result)
+}
+
+/// `readv` on a socket: `recvmsg` without an address or flags.
+pub fn recvmsg_iovecs(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
+    let file = SocketFile::get(p, fd)?;
+    let iovecs = read_iovecs(p, iov, count)?;
+    let result = recv_iovecs(p, &file, &iovecs, 0).map(|r| r.len as u64);
+    finish(p, &file, 0, false, result)
+}
