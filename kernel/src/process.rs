@@ -303,6 +303,7 @@ pub fn first_task(
         restart: Default::default(),
         vfork_parent: None,
         mark_tsc: 0,
+        yield_after_call: false,
     })
 }
 

@@ -233,7 +233,7 @@ echo after USR1
 trap 'echo got TERM' TERM
 (kill -TERM $$)
 echo after TERM from a subshell
-(sleep 0.1; kill -USR1 $$) & wait; echo "wait interrupted by a trapped signal: $?"
+(sleep 0.1; kill -USR1 $$; sleep 0.3) & wait; echo "wait interrupted by a trapped signal: $?"
 wait
 trap '' USR2; kill -USR2 $$; echo USR2 ignored
 trap - USR1

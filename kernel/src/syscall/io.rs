@@ -290,11 +290,10 @@ fn transfer_iovecs(
                 if let At::Offset(offset) = &mut at {
                     *offset += n;
                 }
-                // A stream's read returns what has arrived: the next
-                // buffer would wait for more (a pipe's readv does not).
-                let stream_read =
-                    matches!(direction, Direction::Read) && n > 0 && !file.object.seekable();
-                if n < v.len || stream_read {
+                // A buffer not filled ends the call; a stream's next
+                // buffer takes what else has arrived (EAGAIN there ends
+                // the call with what was read, as a pipe's readv).
+                if n < v.len {
                     break;
                 }
             }

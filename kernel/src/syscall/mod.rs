@@ -94,6 +94,9 @@ pub fn dispatch(task: &mut Task) -> Flow {
         Ok(value) => value,
         Err(errno) => errno.to_return(),
     };
+    if core::mem::take(&mut task.yield_after_call) {
+        return Flow::Yield;
+    }
     Flow::Continue
 }
 

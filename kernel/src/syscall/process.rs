@@ -260,6 +260,7 @@ pub fn clone(
         restart: Default::default(),
         vfork_parent: (flags & CLONE_VFORK != 0).then_some(p.task.tid),
         mark_tsc: 0,
+        yield_after_call: false,
     });
     let me = p.task.pid();
     with_tables(|t| {
@@ -891,7 +892,14 @@ pub fn kill(p: &mut Process, pid: u64, signo: u64) -> SysResult {
     let mut sent = false;
     for target in targets {
         let current = (target == me).then_some(&mut *p.task);
-        sent |= sig::send_to_process(target, signo, info, current).is_ok();
+        if let Ok(handled) = sig::send_to_process_for(target, signo, info, current) {
+            sent = true;
+            // A handler in another process runs before this one goes on,
+            // as a woken task preempts its waker on one CPU under Linux
+            // (`kill -USR1 $$; exit` in a subshell: the shell sees the
+            // signal before the exit).
+            p.task.yield_after_call |= handled && target != me;
+        }
     }
     if sent {
         Ok(0)

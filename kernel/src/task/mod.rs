@@ -195,6 +195,9 @@ pub struct Task {
     /// When the task last entered the kernel or user mode (TSC), for
     /// user/system time.
     pub mark_tsc: u64,
+    /// The call just made woke another task that should run first (a
+    /// signal with a handler): the task gives up the CPU after it.
+    pub yield_after_call: bool,
 }
 
 impl Task {

@@ -183,17 +183,28 @@ pub fn send_to_process(
     info: Info,
     current: Option<&mut Task>,
 ) -> Result<(), Errno> {
+    send_to_process_for(pid, sig, info, current).map(|_| ())
+}
+
+/// [`send_to_process`], answering whether a handler of the receiver's
+/// will run for it (the sender then lets the receiver run first).
+pub fn send_to_process_for(
+    pid: Tid,
+    sig: u8,
+    info: Info,
+    current: Option<&mut Task>,
+) -> Result<bool, Errno> {
     let (group, threads) = with_tables(|t| {
         let entry = t.procs.get(&pid).filter(|e| e.zombie.is_none())?;
         Some((Arc::clone(&entry.group), entry.threads.clone()))
     })
     .ok_or(Errno::ESRCH)?;
     if sig == 0 {
-        return Ok(());
+        return Ok(false);
     }
     if sig == SIGKILL_ {
         kill_group(&group, &threads, ExitStatus::Signaled(SIGKILL_));
-        return Ok(());
+        return Ok(false);
     }
     if sig == SIGCONT {
         continue_group(&group, &threads);
@@ -211,15 +222,18 @@ pub fn send_to_process(
                 .map(|task| (Arc::clone(&task.sigactions), task.sigmask))
         }),
     };
+    let mut handled = false;
     if let Some((actions, mask)) = decider {
-        if dropped_on_send(&actions.lock(), mask, sig) {
-            return Ok(());
+        let actions = actions.lock();
+        if dropped_on_send(&actions, mask, sig) {
+            return Ok(false);
         }
+        handled = actions[usize::from(sig) - 1].handler > SIG_IGN;
     }
     remember(pid, sig, info);
     group.add_pending(bit(sig));
     wake_all(&threads);
-    Ok(())
+    Ok(handled)
 }
 
 /// Sends `sig` to thread `tid` of any process (tkill); the running task
