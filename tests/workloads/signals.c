@@ -432,8 +432,15 @@ static void child_checks(void) {
     set_plain(SIGCHLD, SIG_DFL);
 }
 
+/* Stops, and once continued waits for the parent's word before exiting,
+ * so the parent's WCONTINUED wait cannot race with the exit. */
+static int go_pipe[2];
+
 static void stops_itself(void) {
+    close(go_pipe[1]);
     raise(SIGSTOP);
+    char byte;
+    (void)!read(go_pipe[0], &byte, 1);
     _exit(5);
 }
 
@@ -459,12 +466,17 @@ static void sleeps_forever(void) {
 
 static void between_processes(void) {
     int status;
+    if (pipe(go_pipe) != 0)
+        exit(1);
     pid_t pid = spawn(stops_itself);
+    close(go_pipe[0]);
     pid_t r = waitpid(pid, &status, WUNTRACED);
     printf("waitpid WUNTRACED: %s %s\n", yes(r == pid), describe_status(status));
     kill(pid, SIGCONT);
     r = waitpid(pid, &status, WCONTINUED);
     printf("waitpid WCONTINUED: %s %s\n", yes(r == pid), describe_status(status));
+    (void)!write(go_pipe[1], "g", 1);
+    close(go_pipe[1]);
     r = waitpid(pid, &status, 0);
     printf("then: %s %s\n", yes(r == pid), describe_status(status));
 
