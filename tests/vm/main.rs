@@ -367,6 +367,7 @@ const C_WORKLOADS: &[&str] = &[
     "exec",
     "epoll",
     "vectorswitch",
+    "bigexec",
     "forkloop",
     "forkbomb",
     "netpair",

@@ -339,6 +339,32 @@ fn vector_registers_survive_task_switches() {
     });
 }
 
+/// A workload's execve with 1.5 MB of arguments (under Linux's 2 MiB)
+/// either runs or is refused with E2BIG (the kernel's fixed heap holds
+/// the arguments twice over), and never takes the kernel down; 300 KB
+/// always runs.
+#[test]
+fn huge_execve_is_e2big_not_a_panic() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        let binary = w.c("bigexec", CBuild::MuslStatic);
+        let big = LaminaRun::new(target, &binary, &[]).run();
+        let big_ok = (big.status == 0 && big.stdout == "child got 1501 args\n")
+            || (big.status == 1 && big.stdout == "execv: Argument list too long\n");
+        let small = LaminaRun::new(target, &binary, &["300"]).run();
+        let small_ok = small.status == 0 && small.stdout == "child got 301 args\n";
+        if big_ok && small_ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}\n{}",
+                describe("1,500 arguments", &big),
+                describe("300 arguments", &small)
+            ))
+        }
+    });
+}
+
 /// Readiness with a timeout through select/pselect6 (bash's `read -t`).
 #[test]
 fn read_with_a_timeout() {

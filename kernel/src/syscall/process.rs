@@ -322,6 +322,13 @@ fn vfork_wait(p: &mut Process) -> SysResult {
 const MAX_ARG_STRLEN: usize = 128 * 1024;
 /// The whole of argv + envp (Linux: a quarter of the 8 MiB stack).
 const MAX_ARG_TOTAL: usize = 2 << 20;
+
+/// What argv + envp may take here: Linux's 2 MiB, or less when the fixed
+/// kernel heap could not hold them twice over (they are read in, then laid
+/// out as the new stack): E2BIG then, never an allocation failure.
+fn arg_budget() -> usize {
+    MAX_ARG_TOTAL.min(crate::mm::heap::free_bytes() / 3)
+}
 const MAX_ARGS: usize = 0x7fff_ffff;
 
 /// A NULL-terminated array of string pointers from user memory.
@@ -340,7 +347,7 @@ fn read_strings(p: &mut Process, mut array: u64, total: &mut usize) -> Result<Ve
             e => e,
         })?;
         *total += s.len() + 1 + 8;
-        if *total > MAX_ARG_TOTAL || out.len() >= MAX_ARGS {
+        if *total > arg_budget() || out.len() >= MAX_ARGS {
             return Err(Errno::E2BIG);
         }
         out.push(s);
