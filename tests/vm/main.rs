@@ -368,6 +368,7 @@ const C_WORKLOADS: &[&str] = &[
     "epoll",
     "vectorswitch",
     "bigexec",
+    "futexleak",
     "forkloop",
     "forkbomb",
     "netpair",

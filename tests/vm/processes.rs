@@ -365,6 +365,22 @@ fn huge_execve_is_e2big_not_a_panic() {
     });
 }
 
+/// Futex waits that end by timeout leave nothing behind in the kernel
+/// (they once left a queue each: 2.2 MB of heap for 20,000, on the way to
+/// a kernel panic).
+#[test]
+fn timed_out_futex_waits_leave_nothing() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        let run = LaminaRun::new(target, &w.c("futexleak", CBuild::MuslStatic), &[]).run();
+        if run.status == 0 && run.stdout.starts_with("kernel heap flat") {
+            Ok(())
+        } else {
+            Err(describe("lamina", &run))
+        }
+    });
+}
+
 /// Readiness with a timeout through select/pselect6 (bash's `read -t`).
 #[test]
 fn read_with_a_timeout() {

@@ -24,7 +24,7 @@ use crate::task::Task;
 use fs::XattrTarget;
 use lamina_abi::flags::{AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW};
 pub use misc::default_rlimits;
-pub use process::futex_wake_address;
+pub use process::{futex_forget, futex_forget_memory, futex_wake_address};
 
 /// `AT_FDCWD` as the raw argument the `*at` calls take.
 const CWD: u64 = AT_FDCWD as u64;

@@ -1078,6 +1078,28 @@ fn futex_queue(mem: &Arc<Memory>, addr: u64) -> Arc<WaitQueue> {
     Arc::clone(FUTEXES.lock().entry(key).or_default())
 }
 
+/// A waiter whose wait ended without a wake (a timeout) leaves the
+/// futex's queue, and the queue goes when no one else waits: the table
+/// stays as small as the set of futexes being waited on.
+pub fn futex_forget(mem: &Arc<Memory>, addr: u64, tid: Tid) {
+    let key = (Arc::as_ptr(mem) as usize, addr);
+    let mut futexes = FUTEXES.lock();
+    if let Some(queue) = futexes.get(&key) {
+        queue.remove(tid);
+        if queue.is_empty() && Arc::strong_count(queue) == 1 {
+            futexes.remove(&key);
+        }
+    }
+}
+
+/// An address space is gone: its futex queues go with it (their waiters
+/// are gone too).
+pub fn futex_forget_memory(mem: *const Memory) {
+    FUTEXES
+        .lock()
+        .retain(|&(owner, _), _| owner != mem as usize);
+}
+
 /// Wakes up to `n` waiters on the futex at `addr` of `mem`.
 pub fn futex_wake_address(mem: &Arc<Memory>, addr: u64, n: usize) -> usize {
     let key = (Arc::as_ptr(mem) as usize, addr);
@@ -1114,6 +1136,7 @@ pub fn futex(
                     return Ok(0);
                 }
                 if p.restart.timed_out() {
+                    futex_forget(&p.task.mem, uaddr, p.task.tid);
                     return Err(Errno::ETIMEDOUT);
                 }
             } else if timeout != 0 {

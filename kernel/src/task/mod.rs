@@ -59,6 +59,7 @@ impl Drop for Memory {
     /// mappings go back to their files (as Linux does when the mappings
     /// go), then the frames are returned.
     fn drop(&mut self) {
+        crate::syscall::futex_forget_memory(self);
         let shared = self.shared.get_mut();
         if let Err(e) = shared.write_back_all(self.space.get_mut()) {
             crate::log!("process: writing shared mappings back failed: {}", e.name());

@@ -325,6 +325,10 @@ pub fn interrupts_call(task: &mut Task) -> bool {
     };
     let action = task.sigactions.lock()[usize::from(sig) - 1];
     let nr = task.ctx.rax;
+    if nr == lamina_abi::nr::FUTEX {
+        // The wait ends here: off the futex's queue.
+        crate::syscall::futex_forget(&task.mem, task.ctx.rdi, task.tid);
+    }
     // No handler will run (a stop): the call starts again once the
     // process continues, as Linux restarts it.
     let no_handler = action.handler == SIG_DFL && default_action(sig) != Default::Terminate;

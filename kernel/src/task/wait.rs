@@ -78,6 +78,11 @@ impl WaitQueue {
         moved.len()
     }
 
+    /// Takes `tid` off the queue (its wait ended another way).
+    pub fn remove(&self, tid: Tid) {
+        self.waiters.lock().retain(|&t| t != tid);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.waiters.lock().is_empty()
     }
