@@ -573,13 +573,7 @@ pub fn exit(task: &mut Task, code: u64) -> Flow {
 
 /// `exit_group`: ends every thread of the process.
 pub fn exit_group(task: &mut Task, code: u64) -> Flow {
-    let threads = with_tables(|t| {
-        t.procs
-            .get(&task.pid())
-            .map(|e| e.threads.clone())
-            .unwrap_or_default()
-    });
-    sig::kill_group(&task.group, &threads, ExitStatus::Exited(code as u8));
+    sig::kill_group(&task.group, ExitStatus::Exited(code as u8));
     Flow::Exit
 }
 

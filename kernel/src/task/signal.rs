@@ -203,7 +203,7 @@ pub fn send_to_process_for(
         return Ok(false);
     }
     if sig == SIGKILL_ {
-        kill_group(&group, &threads, ExitStatus::Signaled(SIGKILL_));
+        kill_group(&group, ExitStatus::Signaled(SIGKILL_));
         return Ok(false);
     }
     if sig == SIGCONT {
@@ -244,8 +244,7 @@ pub fn send_to_thread(task: &mut Task, tid: Tid, sig: u8, info: Info) -> Result<
             return Ok(());
         }
         if sig == SIGKILL_ {
-            let threads = threads_of(task.group.pid);
-            kill_group(&task.group, &threads, ExitStatus::Signaled(SIGKILL_));
+            kill_group(&task.group, ExitStatus::Signaled(SIGKILL_));
             return Ok(());
         }
         if !dropped_on_send(&task.sigactions.lock(), task.sigmask, sig) {
@@ -267,8 +266,7 @@ pub fn send_to_thread(task: &mut Task, tid: Tid, sig: u8, info: Info) -> Result<
         return Ok(());
     }
     if sig == SIGKILL_ {
-        let threads = threads_of(group.pid);
-        kill_group(&group, &threads, ExitStatus::Signaled(SIGKILL_));
+        kill_group(&group, ExitStatus::Signaled(SIGKILL_));
         return Ok(());
     }
     if dropped_on_send(&actions.lock(), mask, sig) {
@@ -300,9 +298,9 @@ fn wake_all(threads: &[Tid]) {
 }
 
 /// Ends every thread of `group` with `status` (the first reason wins).
-pub fn kill_group(group: &Group, threads: &[Tid], status: ExitStatus) {
+pub fn kill_group(group: &Group, status: ExitStatus) {
     group.begin_exit(status);
-    wake_all(threads);
+    wake_all(&threads_of(group.pid));
 }
 
 /// The next deliverable signal: thread-directed first, lowest number
@@ -427,16 +425,14 @@ pub fn deliver(task: &mut Task) {
             }
             SIG_DFL => {
                 crate::log!("signal: {} ends process {}", sig, task.group.pid);
-                let threads = threads_of(task.group.pid);
-                kill_group(&task.group, &threads, ExitStatus::Signaled(sig));
+                kill_group(&task.group, ExitStatus::Signaled(sig));
                 return;
             }
             _ => {}
         }
         if super::frame::push(task, sig, &action, &info).is_err() {
             // No room for the frame: as Linux, the process dies of SIGSEGV.
-            let threads = threads_of(task.group.pid);
-            kill_group(&task.group, &threads, ExitStatus::Signaled(SIGSEGV));
+            kill_group(&task.group, ExitStatus::Signaled(SIGSEGV));
         }
         return;
     }
@@ -471,8 +467,7 @@ pub fn exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
                     "process {}: out of memory at {:#x}; killing it",
                     task.group.pid, cr2
                 ));
-                let threads = threads_of(task.group.pid);
-                kill_group(&task.group, &threads, ExitStatus::OutOfMemory);
+                kill_group(&task.group, ExitStatus::OutOfMemory);
                 return;
             }
         }
@@ -503,8 +498,7 @@ pub fn exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
 fn force(task: &mut Task, sig: u8, code: i32, addr: u64) {
     let handler = task.sigactions.lock()[usize::from(sig) - 1].handler;
     if handler <= SIG_IGN || task.sigmask & bit(sig) != 0 {
-        let threads = threads_of(task.group.pid);
-        kill_group(&task.group, &threads, ExitStatus::Signaled(sig));
+        kill_group(&task.group, ExitStatus::Signaled(sig));
         return;
     }
     remember(
@@ -597,8 +591,7 @@ pub fn fire_alarms(now: u64) {
 /// A handler's `rt_sigreturn` found no valid frame: the process dies of
 /// SIGSEGV, as on Linux.
 pub fn bad_frame(task: &mut Task) {
-    let threads = threads_of(task.group.pid);
-    kill_group(&task.group, &threads, ExitStatus::Signaled(SIGSEGV));
+    kill_group(&task.group, ExitStatus::Signaled(SIGSEGV));
 }
 
 /// The FPU state a new program starts with.
