@@ -12,7 +12,10 @@ mod policy;
 mod program;
 mod qemu;
 mod run;
-#[allow(dead_code, reason = "the net proxy and the event loop (issue 9) land next")]
+#[allow(
+    dead_code,
+    reason = "the net proxy and the event loop (issue 9) land next"
+)]
 mod service;
 mod tsc;
 mod vmm;

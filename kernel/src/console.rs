@@ -1,13 +1,29 @@
-//! The console line: framed stdout, stderr, kernel log and exit status to
-//! the host (`lamina_proto::frame`), and stdin frames from it.
+//! The workload's stdio and exit status, and the kernel log.
+//!
+//! Where the host opened the "ctl" channel (`crate::channel`, a
+//! virtio-console port on QEMU), stdout, stderr, stdin and the exit status
+//! travel on it as `lamina_proto::control` messages: in bulk, with
+//! back-pressure (a write waits while the host has not taken the bytes
+//! before it), stdin bounded by the credit the guest grants as the
+//! workload reads. The serial line (`lamina_proto::frame`, a byte per port
+//! write) always carries the kernel log, and carries stdio too where there
+//! is no ctl channel (Cloud Hypervisor, Firecracker).
 
 use alloc::collections::VecDeque;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
+use lamina_abi::errno::Errno;
+use lamina_proto::channel::{Channel, ChannelError, Frame, HEADER_LEN, MAX_DATA};
+use lamina_proto::control::{self, Output};
+use lamina_proto::flow::RecvWindow;
 use lamina_proto::frame::{self, Decoder, ExitStatus, GuestKind, HostKind};
 use spin::Mutex;
 
 use crate::arch::port;
+use crate::channel;
+
+/// The stdin bytes the guest buffers at most (its credit window on ctl).
+const STDIN_WINDOW: u32 = 64 * 1024;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
@@ -23,15 +39,71 @@ fn send(kind: GuestKind, data: &[u8]) {
     frame::encode(kind as u8, data, port::serial_write);
 }
 
-pub fn write_stdout(data: &[u8]) {
-    send(GuestKind::Stdout, data);
+/// Writes to the workload's stdout or stderr: on ctl as much as the
+/// channel has room for (EAGAIN: none; the caller waits on
+/// [`output_queue`]), else all of it on the serial line.
+pub fn write_output(stream: Output, data: &[u8]) -> Result<usize, Errno> {
+    if !channel::is_up(Channel::Control) {
+        let kind = match stream {
+            Output::Stdout => GuestKind::Stdout,
+            Output::Stderr => GuestKind::Stderr,
+        };
+        send(kind, data);
+        return Ok(data.len());
+    }
+    let mut done = 0;
+    while done < data.len() {
+        let room = channel::room(Channel::Control);
+        if room <= HEADER_LEN {
+            break;
+        }
+        let n = (data.len() - done).min(MAX_DATA).min(room - HEADER_LEN);
+        let header = control::output_header(stream, n).expect("at most MAX_DATA");
+        match channel::send_parts(Channel::Control, &[&header, &data[done..done + n]]) {
+            Ok(()) => done += n,
+            Err(_) => break,
+        }
+    }
+    match done {
+        0 if !data.is_empty() && channel::is_up(Channel::Control) => Err(Errno::EAGAIN),
+        0 if !data.is_empty() => Err(Errno::EPIPE),
+        n => Ok(n),
+    }
 }
 
-pub fn write_stderr(data: &[u8]) {
-    send(GuestKind::Stderr, data);
+/// Where writers of stdout and stderr wait for room, when there is a
+/// channel to wait for.
+pub fn output_queue() -> Option<&'static crate::task::wait::WaitQueue> {
+    channel::is_up(Channel::Control).then(|| channel::send_queue(Channel::Control))
 }
 
+/// Whether a write to stdout or stderr would go through now.
+pub fn output_writable() -> bool {
+    !channel::is_up(Channel::Control) || channel::room(Channel::Control) > HEADER_LEN
+}
+
+/// Reports the workload's exit status: on ctl after everything written
+/// before it (waiting until the host has taken it all), else on the
+/// serial line. A kernel panic uses the serial line only.
 pub fn send_exit(status: ExitStatus) {
+    if status != ExitStatus::KernelPanic && channel::is_up(Channel::Control) {
+        let mut msg = alloc::vec::Vec::new();
+        if control::GuestMsg::Exit(status).encode(&mut msg).is_ok() {
+            loop {
+                match channel::send(Channel::Control, &msg) {
+                    Ok(()) => {
+                        channel::flush(Channel::Control, None);
+                        return;
+                    }
+                    Err(Errno::EAGAIN) => {
+                        channel::service();
+                        crate::time::wait_until(crate::time::monotonic_ns() + 200_000);
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
     send(GuestKind::Exit, &status.encode());
 }
 
@@ -67,6 +139,12 @@ pub fn log_line(args: fmt::Arguments<'_>) {
 /// Writes one line of the kernel's own to the workload's stderr, where a
 /// shell would report what it could not do.
 pub fn stderr_line(args: fmt::Arguments<'_>) {
+    if channel::is_up(Channel::Control) {
+        let mut line = alloc::string::String::new();
+        let _ = line.write_fmt(args);
+        let _ = write_output(Output::Stderr, line.as_bytes());
+        return;
+    }
     send_fmt(GuestKind::Stderr, args);
 }
 
@@ -86,15 +164,51 @@ struct Stdin {
     decoder: Decoder,
     pending: VecDeque<u8>,
     eof: bool,
+    /// On ctl: what the host may still send; credit not yet sent (the
+    /// channel had no room) goes with the next chance.
+    window: RecvWindow,
+    credit_owed: u32,
 }
 
 impl Stdin {
     fn open() -> Self {
-        send(GuestKind::StdinWanted, &[]);
-        Self {
+        let mut window = RecvWindow::new(STDIN_WINDOW);
+        let mut credit_owed = 0;
+        if channel::is_up(Channel::Control) {
+            credit_owed = window.open();
+        } else {
+            send(GuestKind::StdinWanted, &[]);
+        }
+        let mut stdin = Self {
             decoder: Decoder::new(),
             pending: VecDeque::new(),
             eof: false,
+            window,
+            credit_owed,
+        };
+        stdin.send_credit();
+        stdin
+    }
+
+    fn send_credit(&mut self) {
+        if self.credit_owed == 0 {
+            return;
+        }
+        let mut msg = alloc::vec::Vec::new();
+        let encoded = control::GuestMsg::StdinCredit(self.credit_owed).encode(&mut msg);
+        if encoded.is_ok() && channel::send(Channel::Control, &msg).is_ok() {
+            self.credit_owed = 0;
+        }
+    }
+
+    /// Takes `n` bytes out of `pending`, granting the host more when
+    /// the window has room worth a message.
+    fn consumed(&mut self, n: usize) {
+        if channel::is_up(Channel::Control) {
+            if let Some(credit) = self.window.consume(n) {
+                self.credit_owed += credit;
+            }
+            self.send_credit();
         }
     }
 }
@@ -102,6 +216,12 @@ impl Stdin {
 static STDIN: Mutex<Option<Stdin>> = Mutex::new(None);
 
 fn drain_uart(stdin: &mut Stdin) {
+    if channel::is_up(Channel::Control) {
+        // Input comes on ctl ([`receive`]); retry credit the channel had
+        // no room for.
+        stdin.send_credit();
+        return;
+    }
     while let Some(byte) = port::serial_try_read() {
         if let Some(Ok(f)) = stdin.decoder.push(byte) {
             match HostKind::try_from(f.kind) {
@@ -125,6 +245,7 @@ pub fn try_read_stdin(buf: &mut [u8]) -> Option<usize> {
         for (dst, src) in buf.iter_mut().zip(stdin.pending.drain(..n)) {
             *dst = src;
         }
+        stdin.consumed(n);
         return Some(n);
     }
     (stdin.eof || buf.is_empty()).then_some(0)
@@ -165,4 +286,25 @@ pub fn stdin_poll() -> (bool, bool) {
     let stdin = guard.get_or_insert_with(Stdin::open);
     drain_uart(stdin);
     (!stdin.pending.is_empty(), stdin.eof)
+}
+
+/// A message from the host on ctl (`crate::channel` calls this).
+pub fn receive(frame: Frame<'_>) -> Result<(), ChannelError> {
+    let msg = control::HostMsg::decode(frame)?;
+    {
+        let mut guard = STDIN.lock();
+        // Input before the first credit is past the credit (none).
+        let Some(stdin) = guard.as_mut() else {
+            return Err(ChannelError::CreditExceeded { len: 1, credit: 0 });
+        };
+        match msg {
+            control::HostMsg::Stdin(data) => {
+                stdin.window.receive(data.len())?;
+                stdin.pending.extend(data.iter().copied());
+            }
+            control::HostMsg::StdinEof => stdin.eof = true,
+        }
+    }
+    STDIN_QUEUE.wake_all();
+    Ok(())
 }

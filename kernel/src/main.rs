@@ -12,6 +12,7 @@ extern crate alloc;
 
 #[allow(unsafe_code)]
 mod arch;
+mod channel;
 mod console;
 mod drivers;
 mod exec;

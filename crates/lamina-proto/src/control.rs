@@ -143,6 +143,22 @@ pub fn encode_output(stream: Output, data: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// The frame header of one output message carrying `len` bytes (at most
+/// [`MAX_DATA`]): a sender that has the data elsewhere (the guest kernel,
+/// copying straight into a transport buffer) sends this, then the bytes.
+pub fn output_header(stream: Output, len: usize) -> Option<[u8; crate::channel::HEADER_LEN]> {
+    if len > MAX_DATA {
+        return None;
+    }
+    let mut header = [0; crate::channel::HEADER_LEN];
+    header[..4].copy_from_slice(&(1 + len as u32).to_le_bytes());
+    header[4] = match stream {
+        Output::Stdout => G_STDOUT,
+        Output::Stderr => G_STDERR,
+    };
+    Some(header)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -169,6 +185,27 @@ pub(crate) mod tests {
     fn check_host(msg: HostMsg<'_>, golden: &[u8]) {
         assert_eq!(host_bytes(&msg), golden, "{msg:?}");
         assert_eq!(HostMsg::decode(Frame::exact(golden).unwrap()), Ok(msg));
+    }
+
+    #[test]
+    fn output_header_is_encode_s_header() {
+        for (stream, len) in [
+            (Output::Stdout, 0),
+            (Output::Stderr, 7),
+            (Output::Stdout, MAX_DATA),
+        ] {
+            let data = vec![b'x'; len];
+            let mut framed = Vec::new();
+            encode_output(stream, &data, &mut framed);
+            if len == 0 {
+                assert!(framed.is_empty());
+                continue;
+            }
+            let header = output_header(stream, len).unwrap();
+            assert_eq!(&framed[..header.len()], &header);
+            assert_eq!(&framed[header.len()..], &data[..]);
+        }
+        assert_eq!(output_header(Output::Stdout, MAX_DATA + 1), None);
     }
 
     #[test]

@@ -23,6 +23,7 @@
 pub mod mmio;
 pub mod pci;
 pub mod virtio_9p;
+pub mod virtio_console;
 
 use alloc::vec::Vec;
 use spin::Mutex;
@@ -61,6 +62,12 @@ pub fn probe(cmdline: &[u8]) {
                 }
                 Err(err) => crate::log!("virtio: 9p device not usable: {err}"),
             },
+            DeviceType::Console => {
+                match virtio_console::VirtioConsole::new(device.transport, device.irq) {
+                    Ok(console) => crate::channel::attach(console),
+                    Err(err) => crate::log!("virtio: console device not usable: {err}"),
+                }
+            }
             other => crate::log!("virtio: {other:?} device left alone"),
         }
     }

@@ -7,6 +7,8 @@ use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
 use lamina_abi::types::{Stat, Termios, Winsize};
 
+use lamina_proto::control::Output;
+
 use super::file::FileObject;
 use crate::console;
 use crate::mm::vm::AddressSpace;
@@ -57,11 +59,10 @@ impl FileObject for ConsoleStream {
 
     fn write(&self, _offset: u64, data: &[u8]) -> Result<usize, Errno> {
         match self.stream {
-            Stream::Stdout | Stream::Terminal => console::write_stdout(data),
-            Stream::Stderr => console::write_stderr(data),
-            Stream::Stdin => return Err(Errno::EBADF),
+            Stream::Stdout | Stream::Terminal => console::write_output(Output::Stdout, data),
+            Stream::Stderr => console::write_output(Output::Stderr, data),
+            Stream::Stdin => Err(Errno::EBADF),
         }
-        Ok(data.len())
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
@@ -110,8 +111,13 @@ impl FileObject for ConsoleStream {
         }
     }
 
+    /// Readers wait for stdin, writers for room on the channel (`/dev/tty`
+    /// does both on stdin's queue, which the channel wakes too).
     fn wait_queue(&self) -> Option<&crate::task::wait::WaitQueue> {
-        matches!(self.stream, Stream::Stdin | Stream::Terminal).then_some(&console::STDIN_QUEUE)
+        match self.stream {
+            Stream::Stdin | Stream::Terminal => Some(&console::STDIN_QUEUE),
+            Stream::Stdout | Stream::Stderr => console::output_queue(),
+        }
     }
 
     fn poll(&self, events: u16) -> u16 {
@@ -122,7 +128,7 @@ impl FileObject for ConsoleStream {
         // As for a pipe: readable while bytes wait, hung up (whatever was
         // asked) once the writer is gone.
         let readable = if data { events & POLLIN } else { 0 };
-        let writable = if self.stream == Stream::Stdin {
+        let writable = if self.stream == Stream::Stdin || !console::output_writable() {
             0
         } else {
             events & POLLOUT

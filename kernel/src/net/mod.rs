@@ -23,6 +23,7 @@
 //! a task anywhere else.
 
 pub mod dgram;
+pub mod forward;
 pub mod inet;
 pub mod stream;
 pub mod unix;

@@ -319,7 +319,12 @@ fn arm_timer() {
 /// Nothing to run: sleeps until an interrupt or the soonest deadline.
 fn idle() {
     let sleeper = with_tables(|t| t.sleepers.first().map(|&(deadline, _)| deadline));
-    let deadline = [sleeper, signal::next_alarm()].into_iter().flatten().min();
+    // A device without an interrupt is looked at again this soon.
+    let poll = crate::channel::poll_interval_ns().map(|ns| time::monotonic_ns() + ns);
+    let deadline = [sleeper, signal::next_alarm(), poll]
+        .into_iter()
+        .flatten()
+        .min();
     match deadline {
         Some(deadline) => time::wait_until(deadline),
         None => cpu::wait_for_interrupt(),
@@ -335,6 +340,9 @@ pub fn service_events() {
     }
     if pending & irq::CONSOLE_BIT != 0 {
         crate::console::poll_input();
+    }
+    if crate::channel::wants_service(pending) {
+        crate::channel::service();
     }
     let now = time::monotonic_ns();
     let expired: alloc::vec::Vec<Tid> = with_tables(|t| {

@@ -256,3 +256,120 @@ pub fn submit_and_wait<T: Transport, const SIZE: usize>(
         Err(err) => panic!("virtqueue {queue_index}: the device used another chain: {err:?}"),
     }
 }
+
+/// Which way a buffer handed to a [`BufferQueue`] goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// The device reads the first `len` bytes.
+    ToDevice(usize),
+    /// The device writes into the whole buffer.
+    FromDevice,
+}
+
+/// A virtqueue whose buffers are owned while the device has them: each is
+/// one [`DmaBuffer`] handed over by value and handed back with the length
+/// the device used, in the order the device used them. For devices with
+/// many requests in flight (a console port's receive and transmit queues),
+/// where [`submit_and_wait`]'s one-at-a-time exchange does not fit.
+pub struct BufferQueue<const SIZE: usize> {
+    queue: VirtQueue<DmaHal, SIZE>,
+    index: u16,
+    in_flight: alloc::collections::BTreeMap<u16, (DmaBuffer, Way)>,
+}
+
+impl<const SIZE: usize> BufferQueue<SIZE> {
+    /// Sets up queue `index` of `transport` (during device initialisation).
+    pub fn new<T: Transport>(transport: &mut T, index: u16) -> Result<Self, QueueError> {
+        Ok(Self {
+            queue: VirtQueue::new(transport, index, false, false).map_err(QueueError)?,
+            index,
+            in_flight: alloc::collections::BTreeMap::new(),
+        })
+    }
+
+    /// Whether another buffer can be handed over now.
+    pub fn has_room(&self) -> bool {
+        self.queue.available_desc() > 0
+    }
+
+    /// Buffers the device holds.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    fn give(&mut self, mut buffer: DmaBuffer, way: Way) -> Result<(), DmaBuffer> {
+        if !self.has_room() {
+            return Err(buffer);
+        }
+        let token = match way {
+            Way::ToDevice(len) => {
+                let inputs = [&buffer.as_slice()[..len]];
+                // SAFETY: the frames behind the slice belong to `buffer`,
+                // which is kept in `in_flight` (moving the `DmaBuffer`
+                // value does not move its frames) and neither read through
+                // nor freed until `take_used` pops this token.
+                unsafe { self.queue.add(&inputs, &mut []) }
+            }
+            Way::FromDevice => {
+                let mut outputs = [buffer.as_mut_slice()];
+                // SAFETY: as above; the device writes the frames only
+                // while `in_flight` owns them.
+                unsafe { self.queue.add(&[], &mut outputs) }
+            }
+        };
+        match token {
+            Ok(token) => {
+                self.in_flight.insert(token, (buffer, way));
+                Ok(())
+            }
+            Err(_) => Err(buffer),
+        }
+    }
+
+    /// Hands the first `len` bytes of `buffer` to the device to read; the
+    /// buffer comes back when it is full (no room: the buffer, untouched).
+    pub fn give_to_device(&mut self, buffer: DmaBuffer, len: usize) -> Result<(), DmaBuffer> {
+        let len = len.clamp(1, buffer.len());
+        self.give(buffer, Way::ToDevice(len))
+    }
+
+    /// Hands `buffer` to the device to fill.
+    pub fn give_for_device(&mut self, buffer: DmaBuffer) -> Result<(), DmaBuffer> {
+        self.give(buffer, Way::FromDevice)
+    }
+
+    /// Tells the device about buffers handed over, if it wants to know.
+    pub fn notify<T: Transport>(&self, transport: &mut T) {
+        if self.queue.should_notify() {
+            transport.notify(self.index);
+        }
+    }
+
+    /// The next buffer the device is done with, and how many bytes it
+    /// wrote into it (0 for a buffer it read).
+    pub fn take_used(&mut self) -> Option<(DmaBuffer, usize)> {
+        let token = self.queue.peek_used()?;
+        let (mut buffer, way) = self.in_flight.remove(&token)?;
+        let used = match way {
+            Way::ToDevice(len) => {
+                let inputs = [&buffer.as_slice()[..len]];
+                // SAFETY: the same single readable buffer `give` added
+                // under this token.
+                unsafe { self.queue.pop_used(token, &inputs, &mut []) }
+            }
+            Way::FromDevice => {
+                let mut outputs = [buffer.as_mut_slice()];
+                // SAFETY: the same single writable buffer `give` added
+                // under this token.
+                unsafe { self.queue.pop_used(token, &[], &mut outputs) }
+            }
+        };
+        match used {
+            Ok(len) => {
+                let len = (len as usize).min(buffer.len());
+                Some((buffer, len))
+            }
+            Err(err) => panic!("virtqueue {}: {err:?}", self.index),
+        }
+    }
+}
