@@ -10,6 +10,8 @@ mod error;
 mod kernel_image;
 mod policy;
 mod program;
+#[allow(dead_code, reason = "run.rs wires the net proxy in next")]
+mod proxy;
 mod qemu;
 mod run;
 #[allow(
