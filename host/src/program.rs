@@ -135,6 +135,7 @@ fn encode(
         argv,
         envp: env.iter().map(Vec::as_slice).collect(),
         mounts: mounts.iter().map(Vec::as_slice).collect(),
+        files: Vec::new(),
         program: image,
     }
     .encode()

@@ -241,3 +241,15 @@ pub fn flush(channel: Channel, deadline_ns: Option<u64>) {
         crate::time::wait_until(now + 200_000);
     }
 }
+
+/// `selftest=ctl-garbage` / `net-garbage`: writes bytes that are no frame
+/// (a length field over the largest frame, then junk) on `channel`, as a
+/// broken or hostile guest would.
+pub fn selftest_garbage(channel: Channel) {
+    let mut junk = Vec::from(u32::MAX.to_le_bytes());
+    junk.extend((0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    match send(channel, &junk) {
+        Ok(()) => crate::log!("channel {channel}: sent {} bytes of garbage", junk.len()),
+        Err(err) => crate::log!("channel {channel}: garbage not sent: {}", err.name()),
+    }
+}

@@ -110,6 +110,10 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
         }
         Some(b"write-text") => arch::selftest_write_text(),
         Some(b"virtio-9p") => drivers::selftest_9p(),
+        // A broken guest: bytes that are no frame on a channel (the host
+        // must end that channel with one error line and survive).
+        Some(b"ctl-garbage") => channel::selftest_garbage(lamina_proto::channel::Channel::Control),
+        Some(b"net-garbage") => channel::selftest_garbage(lamina_proto::channel::Channel::Net),
         _ => {}
     }
 
@@ -123,6 +127,18 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     let bundle = Bundle::decode(bundle_bytes).unwrap_or_else(|e| panic!("boot bundle: {e}"));
     for line in &bundle.mounts {
         mount_extra(line);
+    }
+    for (path, content) in &bundle.files {
+        if let Err(err) = fs::place_file(path, content) {
+            log!(
+                "{}: not placed: {}",
+                core::str::from_utf8(path).unwrap_or("?"),
+                err.name()
+            );
+        }
+        if *path == b"/etc/hostname" {
+            syscall::set_hostname(content.trim_ascii_end());
+        }
     }
     let status = start(&bundle, ttys);
     report_boot_time();

@@ -3,16 +3,17 @@
 //! Layout (all integers little-endian):
 //!
 //! ```text
-//! offset 0   magic            8 bytes  "LAMINAB3"
+//! offset 0   magic            8 bytes  "LAMINAB4"
 //! offset 8   argc             u32
 //! offset 12  envc             u32
 //! offset 16  strings_len      u32      bytes of the string area
 //! offset 20  program_offset   u32      from the start of the bundle, page aligned
 //! offset 24  program_len      u64
 //! offset 32  mountc           u32
-//! offset 36  reserved         u32      zero
+//! offset 36  filec            u32
 //! offset 40  strings          exe_path, cwd, argv[0..argc], envp[0..envc],
-//!                             mounts[0..mountc], each NUL-terminated
+//!                             mounts[0..mountc], then path and content of
+//!                             files[0..filec], each NUL-terminated
 //! ...        padding to program_offset
 //! program_offset  the static ELF image; empty when the program is
 //!                 `exe_path` in the guest's root file system
@@ -22,7 +23,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// First eight bytes of every bundle.
-pub const MAGIC: [u8; 8] = *b"LAMINAB3";
+pub const MAGIC: [u8; 8] = *b"LAMINAB4";
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 40;
 /// The program image starts on a page boundary so the guest may map it in place.
@@ -43,6 +44,10 @@ pub struct Bundle<'a> {
     /// What the guest mounts besides its root, one line each: `9p TAG
     /// PATH` (a virtio-9p share) or `tmpfs - PATH`.
     pub mounts: Vec<&'a [u8]>,
+    /// Text files the guest keeps in memory over its root, as
+    /// `(absolute path, content)`: the `/etc/hosts`, `/etc/hostname` and
+    /// `/etc/resolv.conf` lamina makes (never written into the rootfs).
+    pub files: Vec<(&'a [u8], &'a [u8])>,
     /// The static ELF image; empty when the guest loads `exe_path` from
     /// its root file system.
     pub program: &'a [u8],
@@ -93,6 +98,11 @@ impl<'a> Bundle<'a> {
             .chain(self.argv.iter())
             .chain(self.envp.iter())
             .chain(self.mounts.iter())
+            .chain(
+                self.files
+                    .iter()
+                    .flat_map(|(path, content)| [path, content]),
+            )
         {
             strings.extend_from_slice(s);
             strings.push(0);
@@ -106,7 +116,7 @@ impl<'a> Bundle<'a> {
         out.extend_from_slice(&(program_offset as u32).to_le_bytes());
         out.extend_from_slice(&(self.program.len() as u64).to_le_bytes());
         out.extend_from_slice(&(self.mounts.len() as u32).to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(self.files.len() as u32).to_le_bytes());
         out.extend_from_slice(&strings);
         out.resize(program_offset, 0);
         out.extend_from_slice(self.program);
@@ -127,7 +137,12 @@ impl<'a> Bundle<'a> {
         let program_offset = u32_at(bytes, 20)? as usize;
         let program_len = u64_at(bytes, 24)?;
         let mountc = u32_at(bytes, 32)? as usize;
-        if argc.saturating_add(envc).saturating_add(mountc) > MAX_STRINGS {
+        let filec = u32_at(bytes, 36)? as usize;
+        let total = argc
+            .saturating_add(envc)
+            .saturating_add(mountc)
+            .saturating_add(filec.saturating_mul(2));
+        if total > MAX_STRINGS {
             return Err(BundleError::TooManyStrings);
         }
         let strings_end = HEADER_LEN
@@ -167,6 +182,10 @@ impl<'a> Bundle<'a> {
         for _ in 0..mountc {
             mounts.push(next()?);
         }
+        let mut files = Vec::with_capacity(filec);
+        for _ in 0..filec {
+            files.push((next()?, next()?));
+        }
         // `split` yields one empty piece after the final NUL; more means extra strings.
         match (parts.next(), parts.next()) {
             (Some([]), None) => {}
@@ -178,6 +197,7 @@ impl<'a> Bundle<'a> {
             argv,
             envp,
             mounts,
+            files,
             program,
         })
     }
@@ -195,6 +215,7 @@ mod tests {
             argv: vec![b"hello".as_slice(), b"a b".as_slice(), b"".as_slice()],
             envp: vec![b"HOME=/".as_slice()],
             mounts: vec![b"tmpfs - /scratch".as_slice()],
+            files: vec![(b"/etc/hostname".as_slice(), b"box\n".as_slice())],
             program: b"\x7fELF-not-really",
         }
     }
@@ -210,14 +231,17 @@ mod tests {
     #[test]
     fn golden_header() {
         let bytes = sample().encode();
-        assert_eq!(&bytes[..8], b"LAMINAB3");
+        assert_eq!(&bytes[..8], b"LAMINAB4");
         assert_eq!(&bytes[8..12], &3u32.to_le_bytes());
         assert_eq!(&bytes[12..16], &1u32.to_le_bytes());
         // "/usr/bin/hello\0/\0hello\0a b\0\0HOME=/\0tmpfs - /scratch\0"
-        assert_eq!(&bytes[16..20], &52u32.to_le_bytes());
+        // "/etc/hostname\0box\n\0"
+        assert_eq!(&bytes[16..20], &(52u32 + 19).to_le_bytes());
         assert_eq!(&bytes[20..24], &4096u32.to_le_bytes());
         assert_eq!(&bytes[32..36], &1u32.to_le_bytes());
+        assert_eq!(&bytes[36..40], &1u32.to_le_bytes());
         assert_eq!(&bytes[40..57], b"/usr/bin/hello\0/\0");
+        assert_eq!(&bytes[92..111], b"/etc/hostname\0box\n\0");
     }
 
     #[test]

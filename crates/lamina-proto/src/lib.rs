@@ -55,6 +55,10 @@ mod hostile_input {
             argv: vec![b"x".as_slice(), b"--flag".as_slice()],
             envp: vec![b"A=1".as_slice()],
             mounts: vec![b"9p vol0 /data".as_slice()],
+            files: vec![(
+                b"/etc/hosts".as_slice(),
+                b"127.0.0.1 localhost\n".as_slice(),
+            )],
             program: &[0x7f, b'E', b'L', b'F', 2, 1, 1, 0],
         }
         .encode();

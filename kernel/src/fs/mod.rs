@@ -31,6 +31,29 @@ pub fn init(root: Option<(NodeRef, &'static [u8])>, console_is_tty: bool) {
     vfs::mount(b"/tmp", tmpfs::TmpNode::new_fs() as NodeRef, b"tmpfs");
 }
 
+/// Puts a file holding `content` at the absolute `path`, in memory over
+/// whatever the root has there (as docker bind-mounts its `/etc/hosts`):
+/// writable, never written to the root below. A missing parent directory
+/// appears as an empty tmpfs directory (on the empty root or a root
+/// without `/etc`), again without touching the root.
+pub fn place_file(path: &[u8], content: &[u8]) -> Result<(), lamina_abi::errno::Errno> {
+    use lamina_abi::errno::Errno;
+    let split = path.iter().rposition(|&b| b == b'/').ok_or(Errno::EINVAL)?;
+    let (dir, name) = (&path[..split.max(1)], &path[split + 1..]);
+    match vfs::resolve(b"/", dir, vfs::Last::Follow, &vfs::NoProcess) {
+        Ok(found) if found.node.kind() == vfs::NodeKind::Directory => {}
+        Ok(_) => return Err(Errno::ENOTDIR),
+        Err(Errno::ENOENT) if dir.len() > 1 => {
+            vfs::mount(dir, tmpfs::TmpNode::new_fs() as vfs::NodeRef, b"tmpfs");
+        }
+        Err(err) => return Err(err),
+    }
+    let holder = tmpfs::TmpNode::new_fs();
+    let node = holder.add_file(name, content)?;
+    vfs::mount(path, node, b"tmpfs");
+    Ok(())
+}
+
 /// Creates `path` and its missing parents, as `mkdir -p` (the workload's
 /// `--workdir`, which need not exist yet).
 pub fn make_dirs(path: &[u8]) -> Result<(), lamina_abi::errno::Errno> {

@@ -235,6 +235,14 @@ impl TmpNode {
         let _ = self.insert(name, S_IFDIR | 0o755, Content::Directory(BTreeMap::new()));
     }
 
+    /// Adds a regular file holding `data` at build time (the `/etc` files
+    /// lamina makes); it is then an ordinary, writable tmpfs file.
+    pub fn add_file(self: &Arc<Self>, name: &[u8], data: &[u8]) -> Result<NodeRef, Errno> {
+        let mut pages = FilePages::default();
+        pages.write(0, data)?;
+        Ok(self.insert(name, S_IFREG | 0o644, Content::File(pages))? as NodeRef)
+    }
+
     fn touch_mtime(&self) {
         let now = now_ns();
         let mut meta = self.meta.lock();

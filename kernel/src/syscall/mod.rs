@@ -6,6 +6,7 @@ mod fs;
 mod io;
 mod mem;
 mod misc;
+pub use misc::set_hostname;
 mod net;
 mod poll;
 mod process;
@@ -244,6 +245,7 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::RT_SIGPENDING => signal::rt_sigpending(p, a[0], a[1]),
         nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
         nr::UNAME => misc::uname(p, a[0]),
+        nr::SETHOSTNAME => misc::sethostname(p, a[0], a[1]),
         nr::PRLIMIT64 => misc::prlimit64(p, a[0], a[1], a[2], a[3]),
         nr::GETRLIMIT => misc::prlimit64(p, 0, a[0], 0, a[1]),
         nr::SETRLIMIT => misc::prlimit64(p, 0, a[0], a[1], 0),
