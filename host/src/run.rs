@@ -534,6 +534,8 @@ mod tests {
             (Outcome::TimedOut(Duration::from_secs(30)), 124),
             (Outcome::Interrupted(2), 130),
             (Outcome::Interrupted(15), 143),
+            (Outcome::Interrupted(1), 129),
+            (Outcome::ControlBroken("bad".into()), 125),
             (
                 Outcome::NoExitStatus {
                     vmm_error: None,
@@ -569,6 +571,14 @@ mod tests {
         assert_eq!(
             report(&Outcome::TimedOut(Duration::from_secs(30)), &quiet, false),
             "lamina: timed out after 30s\n"
+        );
+        assert_eq!(
+            report(
+                &Outcome::ControlBroken("unknown message type 9".into()),
+                &quiet,
+                false
+            ),
+            "lamina: the guest broke the control channel: unknown message type 9\n"
         );
         let qemu_failed = Outcome::NoExitStatus {
             vmm_error: Some("qemu-system-x86_64: -accel kvm: failed".into()),

@@ -883,3 +883,148 @@ impl Supervisor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lamina_proto::channel::{Channel, Hello};
+    use lamina_proto::control::GuestMsg;
+    use lamina_proto::frame::GuestKind;
+    use std::process::Command;
+
+    /// A stand-in for the VMM: a process that lives for `seconds`, and
+    /// the guest's ends of the console and the channels, connected to
+    /// lamina's sockets before the loop starts (as QEMU connects at start).
+    struct FakeVm {
+        setup: Supervision,
+        console: StdUnixStream,
+        ctl: StdUnixStream,
+        _net: StdUnixStream,
+        _dir: tempfile::TempDir,
+    }
+
+    fn fake_vm(seconds: &str, timeout: Option<Duration>) -> FakeVm {
+        let dir = tempfile::tempdir().unwrap();
+        let listen = |name: &str| {
+            let path = dir.path().join(name);
+            let listener = StdUnixListener::bind(&path).unwrap();
+            listener.set_nonblocking(true).unwrap();
+            let client = StdUnixStream::connect(&path).unwrap();
+            (listener, client)
+        };
+        let (console_listener, console) = listen("console.sock");
+        let (ctl_listener, ctl) = listen("ctl.sock");
+        let (net_listener, net) = listen("net.sock");
+        let mut command = Command::new("sleep");
+        command.arg(seconds);
+        let vmm = VmmProcess::spawn(command, false, None).unwrap();
+        FakeVm {
+            setup: Supervision {
+                vmm,
+                vmm_name: "sleep",
+                console: ConsoleSetup::Listen(console_listener),
+                channels: Some(ChannelListeners {
+                    ctl: ctl_listener,
+                    net: net_listener,
+                }),
+                net_service: None,
+                signals: Signals::new([signal_hook::consts::SIGUSR2]).unwrap(),
+                timeout,
+                verbose: false,
+            },
+            console,
+            ctl,
+            _net: net,
+            _dir: dir,
+        }
+    }
+
+    fn ctl_bytes(msgs: &[GuestMsg<'_>]) -> Vec<u8> {
+        let mut wire = Vec::new();
+        Hello::new(Channel::Control).encode(&mut wire);
+        for msg in msgs {
+            msg.encode(&mut wire).unwrap();
+        }
+        wire
+    }
+
+    fn serial_exit(status: ExitStatus) -> Vec<u8> {
+        let mut wire = Vec::new();
+        lamina_proto::frame::encode(GuestKind::Exit as u8, &status.encode(), |piece| {
+            wire.extend_from_slice(piece)
+        });
+        wire
+    }
+
+    #[test]
+    fn the_ctl_exit_status_wins_over_the_serial_one() {
+        let mut vm = fake_vm("0.3", Some(Duration::from_secs(20)));
+        vm.console
+            .write_all(&serial_exit(ExitStatus::Exited(3)))
+            .unwrap();
+        vm.ctl
+            .write_all(&ctl_bytes(&[GuestMsg::Exit(ExitStatus::Exited(42))]))
+            .unwrap();
+        let (outcome, report) = supervise(vm.setup).unwrap();
+        assert_eq!(outcome, Outcome::Guest(ExitStatus::Exited(42)));
+        assert_eq!(report.exit, Some(ExitStatus::Exited(3)));
+        // lamina's Hello reached the guest, and nothing else.
+        let mut hello = Vec::new();
+        vm.ctl.read_to_end(&mut hello).unwrap();
+        let mut expected = Vec::new();
+        Hello::new(Channel::Control).encode(&mut expected);
+        assert_eq!(hello, expected);
+    }
+
+    #[test]
+    fn without_ctl_the_serial_exit_status_counts() {
+        let vm = fake_vm("0.3", None);
+        let FakeVm {
+            setup,
+            mut console,
+            ctl,
+            ..
+        } = vm;
+        drop(ctl);
+        console
+            .write_all(&serial_exit(ExitStatus::Signaled(11)))
+            .unwrap();
+        let (outcome, _) = supervise(setup).unwrap();
+        assert_eq!(outcome, Outcome::Guest(ExitStatus::Signaled(11)));
+    }
+
+    #[test]
+    fn a_broken_ctl_channel_kills_the_vm_and_says_why() {
+        let mut vm = fake_vm("30", Some(Duration::from_secs(20)));
+        let mut wire = ctl_bytes(&[]);
+        wire.extend([1, 0, 0, 0, 9]);
+        vm.ctl.write_all(&wire).unwrap();
+        let started = Instant::now();
+        let (outcome, _) = supervise(vm.setup).unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::ControlBroken("unknown message type 9".into())
+        );
+        assert_eq!(outcome.exit_code(), 125);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_timeout_kills_the_vm() {
+        let vm = fake_vm("30", Some(Duration::from_millis(200)));
+        let started = Instant::now();
+        let (outcome, _) = supervise(vm.setup).unwrap();
+        assert_eq!(outcome, Outcome::TimedOut(Duration::from_millis(200)));
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_vmm_that_dies_silently_has_no_exit_status() {
+        let vm = fake_vm("0.1", None);
+        let (outcome, _) = supervise(vm.setup).unwrap();
+        assert!(
+            matches!(outcome, Outcome::NoExitStatus { .. }),
+            "{outcome:?}"
+        );
+    }
+}
