@@ -707,17 +707,19 @@ impl Supervisor {
         }
     }
 
-    /// Moves stdin and writes every output; a carrier that took stdin may
-    /// take more once the write emptied its queue, with no event to say so.
+    /// Writes every output and moves stdin, in turns: a write that
+    /// empties a carrier's queue (after a writable edge, say) makes room
+    /// for more stdin, and no event would say so.
     fn move_stdin_and_write(&mut self) {
         self.stdin_more = false;
         for _ in 0..READS_PER_TURN {
-            let progressed = self.pump_stdin();
             self.write_all_outputs();
-            if !progressed {
+            if !self.pump_stdin() {
+                self.write_all_outputs();
                 return;
             }
         }
+        self.write_all_outputs();
         self.stdin_more = true;
     }
 
