@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::net::IpAddr;
+
 use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::policy::{parse_dns, AddHost, AllowTarget, Hostname, NetMode, Publish};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -88,6 +92,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub verbose: bool,
 
+    #[command(flatten)]
+    pub net: NetArgs,
+
     /// Program to run (a host path to a static x86_64 ELF, or with --rootfs a
     /// guest path), then its ARGS, passed verbatim
     #[arg(
@@ -97,6 +104,59 @@ pub struct RunArgs {
         trailing_var_arg = true
     )]
     pub command: Vec<OsString>,
+}
+
+/// The network flags (QEMU only): sockets are forwarded to the host
+/// under a policy that allows nothing unless named.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Network (QEMU only)")]
+pub struct NetArgs {
+    /// Let the workload's sockets reach TARGET: *, *:PORT, IP, CIDR,
+    /// IP:PORT, [IPV6]:PORT, HOST:PORT (loopback and private ranges only when
+    /// named; 10.0.2.2 in the guest is the host's loopback); repeatable
+    #[arg(long = "allow-net", value_name = "TARGET")]
+    pub allow: Vec<AllowTarget>,
+
+    /// `none`: no network at all (sockets fail with ENETUNREACH)
+    #[arg(long = "net", value_name = "MODE")]
+    pub mode: Option<NetMode>,
+
+    /// Publish the guest's TCP port GUESTPORT on the host, as docker's -p; repeatable
+    #[arg(
+        short = 'p',
+        long = "publish",
+        value_name = "[HOSTIP:]HOSTPORT:GUESTPORT"
+    )]
+    pub publish: Vec<Publish>,
+
+    /// The guest's hostname (default lamina)
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<Hostname>,
+
+    /// Add NAME to the guest's /etc/hosts (IP may be host-gateway); repeatable
+    #[arg(long = "add-host", value_name = "NAME:IP")]
+    pub add_hosts: Vec<AddHost>,
+
+    /// The upstream DNS server for the guest's resolver (default: the
+    /// host's); repeatable
+    #[arg(long = "dns", value_name = "IP", value_parser = parse_dns)]
+    pub dns: Vec<IpAddr>,
+}
+
+impl NetArgs {
+    /// The first net flag given, as the user would name it.
+    pub fn first_given(&self) -> Option<&'static str> {
+        [
+            (!self.allow.is_empty(), "--allow-net"),
+            (self.mode.is_some(), "--net"),
+            (!self.publish.is_empty(), "--publish"),
+            (self.hostname.is_some(), "--hostname"),
+            (!self.add_hosts.is_empty(), "--add-host"),
+            (!self.dns.is_empty(), "--dns"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
 }
 
 impl RunArgs {
@@ -388,6 +448,71 @@ mod tests {
         assert_eq!(run.program(), "-odd");
         assert_eq!(run.args(), ["-x"]);
         assert!(run.timeout.is_none());
+    }
+
+    #[test]
+    fn net_flags() {
+        let cli = Cli::try_parse_from([
+            "lamina",
+            "run",
+            "--allow-net",
+            "*:443",
+            "--allow-net",
+            "10.0.0.0/8",
+            "-p",
+            "8080:80",
+            "--publish",
+            "127.0.0.1:2222:22",
+            "--hostname",
+            "web.example.com",
+            "--add-host",
+            "db:10.1.2.3",
+            "--dns",
+            "1.1.1.1",
+            "--dns",
+            "[2606:4700::1111]",
+            "prog",
+            "-p",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.net.allow.len(), 2);
+        assert_eq!(run.net.publish.len(), 2);
+        assert_eq!(run.net.publish[1].guest_port, 22);
+        assert_eq!(
+            run.net.hostname.as_ref().map(Hostname::as_str),
+            Some("web.example.com")
+        );
+        assert_eq!(run.net.add_hosts[0].name, "db");
+        assert_eq!(run.net.dns.len(), 2);
+        assert_eq!(run.net.mode, None);
+        assert_eq!(run.net.first_given(), Some("--allow-net"));
+        // `-p` after PROGRAM is the workload's.
+        assert_eq!(run.args(), ["-p"]);
+
+        let cli = Cli::try_parse_from(["lamina", "run", "--net", "none", "prog"]).unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.net.mode, Some(NetMode::None));
+        assert_eq!(run.net.first_given(), Some("--net"));
+        let cli = Cli::try_parse_from(["lamina", "run", "prog"]).unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.net.first_given(), None);
+
+        for bad in [
+            &["--net", "host"][..],
+            &["--allow-net", ""],
+            &["-p", "80"],
+            &["-p", "1-3:1-3"],
+            &["--hostname", "bad_name!"],
+            &["--add-host", "nocolon"],
+            &["--dns", "resolver.example"],
+            &["--dns", "0.0.0.0"],
+        ] {
+            let mut argv = vec!["lamina", "run"];
+            argv.extend_from_slice(bad);
+            argv.push("prog");
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?} was accepted");
+        }
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! lamina's stdout and stderr, lamina's stdin goes to the guest.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::Write;
 
 use lamina_proto::frame::{self, Decoder, ExitStatus, GuestKind, HostKind};
+
+use crate::stdin::StdinRead;
 
 /// How many kernel log lines are kept for error reports.
 pub const LOG_TAIL_LINES: usize = 50;
@@ -141,40 +143,35 @@ impl<O: Write, E: Write> Router<O, E> {
     }
 }
 
-/// Copies `input` to the guest as `Stdin` frames, then sends `StdinEof`,
-/// once `wanted` says the guest asked for stdin (false: it never will).
-/// A guest that has gone away (broken pipe, reset) is not an error.
-pub fn forward_stdin(wanted: impl FnOnce() -> bool, mut input: impl Read, mut guest: impl Write) {
-    if !wanted() {
-        return;
+/// Reads lamina's stdin with `read` and queues it in `out` as `Stdin`
+/// frames for the guest's console, then `StdinEof` at end of file. One
+/// frame at a time: nothing is read while `out` still holds one, so
+/// lamina buffers no more than that (the console's own back-pressure is
+/// the only flow control on this carrier). Returns what the read gave
+/// (`Eof` once `StdinEof` is queued; `NotReady` also while `out` is not
+/// empty); call it only after the guest asked ([`Router::stdin_wanted`]).
+pub fn pump_stdin(
+    out: &mut Vec<u8>,
+    buf: &mut [u8],
+    mut read: impl FnMut(&mut [u8]) -> StdinRead,
+) -> StdinRead {
+    if !out.is_empty() {
+        return StdinRead::NotReady;
     }
-    let mut buf = vec![0u8; frame::MAX_PAYLOAD];
-    let mut wire = Vec::with_capacity(frame::HEADER_LEN + frame::MAX_PAYLOAD);
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => {
-                tracing::info!("reading stdin failed: {err}; sending end of file");
-                0
-            }
-        };
-        wire.clear();
-        if n == 0 {
+    let room = buf.len().min(frame::MAX_PAYLOAD);
+    match read(&mut buf[..room]) {
+        StdinRead::NotReady => StdinRead::NotReady,
+        StdinRead::Data(0) | StdinRead::Eof => {
             frame::encode(HostKind::StdinEof as u8, &[], |piece| {
-                wire.extend_from_slice(piece)
+                out.extend_from_slice(piece)
             });
-        } else {
+            StdinRead::Eof
+        }
+        StdinRead::Data(n) => {
             frame::encode(HostKind::Stdin as u8, &buf[..n], |piece| {
-                wire.extend_from_slice(piece)
+                out.extend_from_slice(piece)
             });
-        }
-        if let Err(err) = guest.write_all(&wire).and_then(|()| guest.flush()) {
-            tracing::info!("the guest no longer takes stdin: {err}");
-            return;
-        }
-        if n == 0 {
-            return;
+            StdinRead::Data(n)
         }
     }
 }
@@ -182,6 +179,7 @@ pub fn forward_stdin(wanted: impl FnOnce() -> bool, mut input: impl Read, mut gu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io;
 
     fn frames(kind: GuestKind, data: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -297,10 +295,28 @@ mod tests {
     }
 
     #[test]
-    fn stdin_is_framed_and_ends_with_eof() {
+    fn stdin_is_framed_one_at_a_time_and_ends_with_eof() {
         let input: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        let mut rest = &input[..];
+        let mut read = |buf: &mut [u8]| {
+            let n = buf.len().min(rest.len()).min(3000);
+            buf[..n].copy_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            StdinRead::Data(n)
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut out = Vec::new();
         let mut wire = Vec::new();
-        forward_stdin(|| true, input.as_slice(), &mut wire);
+        let mut eof = false;
+        while !eof {
+            eof = pump_stdin(&mut out, &mut buf, &mut read) == StdinRead::Eof;
+            // A frame still queued holds back the next read.
+            assert_eq!(
+                pump_stdin(&mut out, &mut buf, |_| panic!("read")),
+                StdinRead::NotReady
+            );
+            wire.append(&mut out);
+        }
         let mut decoder = Decoder::new();
         let mut data = Vec::new();
         let mut kinds = Vec::new();
@@ -319,7 +335,12 @@ mod tests {
     }
 
     #[test]
-    fn stdin_to_a_gone_guest_is_not_an_error() {
-        forward_stdin(|| true, &b"data"[..], ClosedPipe);
+    fn stdin_not_ready_queues_nothing() {
+        let mut out = Vec::new();
+        assert_eq!(
+            pump_stdin(&mut out, &mut [0; 16], |_| StdinRead::NotReady),
+            StdinRead::NotReady
+        );
+        assert!(out.is_empty());
     }
 }

@@ -6,10 +6,10 @@
 //! | 128+N | the workload was killed by signal N |
 //! | 137 | the guest ran out of memory (reported as SIGKILL) |
 //! | 124 | `--timeout` expired; QEMU was killed |
-//! | 125 | lamina could not run the VM: bad option, the VMM missing or failing, KVM unavailable, guest kernel panic or no exit status |
+//! | 125 | lamina could not run the VM: bad option, the VMM missing or failing, KVM unavailable, guest kernel panic or no exit status, the guest broke the control channel |
 //! | 126 | PROGRAM is not runnable: not a regular file, unreadable, not ELF, not x86_64, dynamically linked |
 //! | 127 | PROGRAM does not exist |
-//! | 130 / 143 | lamina got SIGINT / SIGTERM and killed the VM |
+//! | 129 / 130 / 143 | lamina got SIGHUP / SIGINT / SIGTERM and killed the VM |
 
 use std::io;
 

@@ -6,6 +6,7 @@
 mod accel;
 mod cli;
 mod console;
+mod control;
 mod error;
 mod kernel_image;
 mod policy;
@@ -14,11 +15,9 @@ mod program;
 mod proxy;
 mod qemu;
 mod run;
-#[allow(
-    dead_code,
-    reason = "the net proxy and the event loop (issue 9) land next"
-)]
 mod service;
+mod stdin;
+mod supervisor;
 mod tsc;
 mod vmm;
 
@@ -121,8 +120,8 @@ mod tests {
             "invalid value 'x' for '--accel <ACCEL>' [possible values: auto, kvm, tcg]"
         );
         assert_eq!(
-            message(&["lamina", "run", "--publish", "80:80", "p"]),
-            "unexpected argument '--publish' found"
+            message(&["lamina", "run", "--publish", "80", "p"]),
+            "invalid value '80' for '--publish <[HOSTIP:]HOSTPORT:GUESTPORT>': '80': expected [HOSTIP:]HOSTPORT:GUESTPORT"
         );
     }
 }

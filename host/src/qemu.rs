@@ -21,6 +21,14 @@ pub const DEBUG_EXIT_IOSIZE: &str = "0x04";
 pub const KVM_CPU_MODEL: &str = "host,-arch-capabilities";
 /// The chardev that carries the console frames.
 const CONSOLE_CHARDEV_ID: &str = "console";
+/// The virtio-console multiport device that carries the channels; its
+/// ports are on the bus `channels.0`.
+const CHANNELS_DEVICE_ID: &str = "channels";
+/// Ports of the channels device: QEMU keeps port 0 for a `virtconsole`,
+/// so the two named ports ("ctl", "net") are 1 and 2, and this is the
+/// smallest count that holds them. The guest sizes its queues by it
+/// (two per port plus the control pair, virtio 1.2 section 5.3.2).
+pub const CHANNEL_MAX_PORTS: u32 = 3;
 
 /// The fsdev id and 9P mount tag of the shared root; volumes are `vol0`,
 /// `vol1`, ...
@@ -45,6 +53,17 @@ pub struct VmConfig {
     pub console_socket: PathBuf,
     /// `--rootfs` and `--volume`s, over virtio-9p.
     pub shares: Vec<Share>,
+    /// The channels, each a named virtio-console port whose chardev
+    /// connects to a unix socket lamina listens on (none: no device).
+    pub channels: Vec<ChannelSocket>,
+}
+
+/// One channel's port: the port name is the channel's, and so is the
+/// chardev id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelSocket {
+    pub channel: lamina_proto::channel::Channel,
+    pub path: PathBuf,
 }
 
 /// The kernel command line: space-separated `key=value` tokens.
@@ -169,6 +188,43 @@ impl VmConfig {
         ]
     }
 
+    /// The virtio-console multiport device and one `virtserialport` per
+    /// channel, each on a chardev that connects to lamina's socket.
+    fn channel_args(&self) -> Vec<OsString> {
+        if self.channels.is_empty() {
+            return Vec::new();
+        }
+        let device = match self.machine {
+            Machine::Microvm => "virtio-serial-device",
+            Machine::Pc | Machine::Q35 => "virtio-serial-pci",
+        };
+        let mut args: Vec<OsString> = vec![
+            "-device".into(),
+            joined(&[
+                device,
+                &format!("id={CHANNELS_DEVICE_ID}"),
+                &format!("max_ports={CHANNEL_MAX_PORTS}"),
+            ]),
+        ];
+        for socket in &self.channels {
+            let name = socket.channel.name();
+            let mut chardev = OsString::from(format!("socket,id={name},path="));
+            chardev.push(escape_option_value(&socket.path));
+            args.extend([
+                "-chardev".into(),
+                chardev,
+                "-device".into(),
+                joined(&[
+                    "virtserialport",
+                    &format!("bus={CHANNELS_DEVICE_ID}.0"),
+                    &format!("chardev={name}"),
+                    &format!("name={name}"),
+                ]),
+            ]);
+        }
+        args
+    }
+
     /// The arguments after the program name.
     pub fn args(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = Vec::new();
@@ -204,6 +260,7 @@ impl VmConfig {
             &format!("iobase={DEBUG_EXIT_IOBASE}"),
             &format!("iosize={DEBUG_EXIT_IOSIZE}"),
         ]));
+        args.extend(self.channel_args());
         for share in &self.shares {
             args.extend(self.share_args(share));
         }
@@ -220,6 +277,7 @@ impl VmConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lamina_proto::channel::Channel;
 
     fn config(machine: Machine, accel: Accel) -> VmConfig {
         VmConfig {
@@ -241,6 +299,65 @@ mod tests {
             },
             console_socket: "/tmp/x/console.sock".into(),
             shares: Vec::new(),
+            channels: Vec::new(),
+        }
+    }
+
+    fn with_channels(mut vm: VmConfig) -> VmConfig {
+        vm.channels = vec![
+            ChannelSocket {
+                channel: Channel::Control,
+                path: "/tmp/x/ctl.sock".into(),
+            },
+            ChannelSocket {
+                channel: Channel::Net,
+                path: "/tmp/x,y/net.sock".into(),
+            },
+        ];
+        vm
+    }
+
+    const CHANNEL_PORTS: &[&str] = &[
+        "-chardev",
+        "socket,id=ctl,path=/tmp/x/ctl.sock",
+        "-device",
+        "virtserialport,bus=channels.0,chardev=ctl,name=ctl",
+        "-chardev",
+        "socket,id=net,path=/tmp/x,,y/net.sock",
+        "-device",
+        "virtserialport,bus=channels.0,chardev=net,name=net",
+    ];
+
+    #[test]
+    fn channels_on_microvm_are_virtio_mmio_ports() {
+        let vm = with_channels(config(Machine::Microvm, Accel::Tcg));
+        let args = strings(vm.args());
+        let mut expected = vec!["-device", "virtio-serial-device,id=channels,max_ports=3"];
+        expected.extend(CHANNEL_PORTS);
+        assert_eq!(tail(&args, 10), expected);
+        assert_eq!(
+            args[..args.len() - 10],
+            strings(config(Machine::Microvm, Accel::Tcg).args())[..]
+        );
+    }
+
+    #[test]
+    fn channels_on_pc_and_q35_are_virtio_pci_ports_before_the_shares() {
+        for machine in [Machine::Pc, Machine::Q35] {
+            let mut vm = with_channels(config(machine, Accel::Kvm));
+            vm.shares.push(Share {
+                tag: ROOTFS_MOUNT_TAG.into(),
+                path: "/r".into(),
+                read_only: false,
+            });
+            let args = strings(vm.args());
+            let at = args
+                .iter()
+                .position(|a| a.starts_with("virtio-serial"))
+                .unwrap();
+            assert_eq!(args[at], "virtio-serial-pci,id=channels,max_ports=3");
+            assert_eq!(args[at + 1..at + 9], CHANNEL_PORTS[..]);
+            assert_eq!(args[at + 9], "-fsdev");
         }
     }
 

@@ -3,36 +3,34 @@
 
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus as ProcessStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use lamina_proto::channel::Channel;
 use lamina_proto::frame::ExitStatus;
+use signal_hook_mio::v1_0::Signals;
 
 use crate::accel::{self, Accel, Probe};
 use crate::cli::{self, AccelChoice, Machine, RunArgs, Vmm};
-use crate::console::{self, ConsoleReport, Router};
+use crate::console::ConsoleReport;
 use crate::error::{os_reason, UserError, EXIT_LAUNCH_FAILED, EXIT_SIGNAL_BASE, EXIT_TIMED_OUT};
 use crate::kernel_image;
+use crate::policy::{self, AddHost, HostResolvConf, Hostname, NetOptions, Policy};
 use crate::program;
-use crate::qemu::{KernelCmdline, Share, VmConfig, QEMU_BINARY, ROOTFS_MOUNT_TAG};
+use crate::qemu::{ChannelSocket, KernelCmdline, Share, VmConfig, QEMU_BINARY, ROOTFS_MOUNT_TAG};
+use crate::service::ChannelService;
+use crate::supervisor::{
+    self, ChannelListeners, ConsoleSetup, Supervision, NET_SERVICE_TOKENS, TERMINATING_SIGNALS,
+};
 use crate::vmm::{self, VmSpec, VmmProcess};
 
 /// Extra kernel command-line tokens, for debugging and for the tests that
 /// drive the kernel's self-tests (`selftest=kernel-fault`).
 const KERNEL_APPEND_ENV: &str = "LAMINA_KERNEL_APPEND";
 
-/// How often the supervisor looks at the VMM, the clock and the signals. Every
-/// wait is latency added to a run (`lamina run hello` lasts ~40 ms), so it
-/// is short; the wake-ups cost well under 1 % of a core.
-const POLL_INTERVAL: Duration = Duration::from_micros(250);
-/// How long the VMM may keep running after the guest reported its exit status.
-const EXIT_GRACE: Duration = Duration::from_secs(2);
 /// Kernel log lines shown when the guest stops without an exit status.
 const LOG_LINES_ON_FAILURE: usize = 10;
 
@@ -44,6 +42,9 @@ pub enum Outcome {
     TimedOut(Duration),
     /// lamina got this signal and killed the VMM.
     Interrupted(i32),
+    /// The guest sent something malformed or out of order on the ctl
+    /// channel; lamina killed the VMM.
+    ControlBroken(String),
     /// The VMM exited without an exit status from the guest.
     NoExitStatus {
         vmm_error: Option<String>,
@@ -57,7 +58,7 @@ impl Outcome {
             Self::Guest(status) => status.shell_code(),
             Self::TimedOut(_) => EXIT_TIMED_OUT,
             Self::Interrupted(signo) => EXIT_SIGNAL_BASE.wrapping_add(*signo as u8),
-            Self::NoExitStatus { .. } => EXIT_LAUNCH_FAILED,
+            Self::ControlBroken(_) | Self::NoExitStatus { .. } => EXIT_LAUNCH_FAILED,
         }
     }
 
@@ -104,6 +105,9 @@ impl Outcome {
                 humantime::format_duration(*after)
             ),
             Self::Interrupted(_) => Ok(()),
+            Self::ControlBroken(err) => {
+                writeln!(stderr, "lamina: the guest broke the control channel: {err}")
+            }
             Self::NoExitStatus {
                 vmm_error: Some(line),
                 ..
@@ -147,21 +151,10 @@ fn signal_name(signo: u8) -> Option<&'static str> {
     })
 }
 
-/// Signals that make lamina kill the VM; the handler only records which.
-const TERMINATING_SIGNALS: [i32; 2] = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM];
-
-fn install_signal_flag() -> anyhow::Result<Arc<AtomicUsize>> {
-    let flag = Arc::new(AtomicUsize::new(0));
-    for signo in TERMINATING_SIGNALS {
-        signal_hook::flag::register_usize(signo, Arc::clone(&flag), signo as usize)
-            .context("installing a signal handler")?;
-    }
-    Ok(flag)
-}
-
 /// Runs the workload; returns lamina's exit code, or the one-line error.
 pub fn run(args: RunArgs) -> Result<u8, UserError> {
-    let signal = install_signal_flag()?;
+    // From here on a Ctrl-C is recorded, not fatal: the supervisor sees it.
+    let signals = Signals::new(TERMINATING_SIGNALS).context("installing signal handlers")?;
     let env = args
         .env
         .iter()
@@ -200,6 +193,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             args.vmm.name()
         )));
     }
+    let net = net_setup(&args)?;
     let accel = select_accel(&args)?;
 
     let kernel = match &args.kernel {
@@ -242,9 +236,17 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             preempt_at_syscalls: accel == Accel::Kvm && accel::user_vectors_unsaved(),
         },
     };
-    let (vmm, console) = launch(&args, accel, spec, shares, workdir.path())?;
-
-    let (outcome, console) = supervise(vmm, console, &args, &signal)?;
+    let (vmm, console, channels) = launch(&args, accel, spec, shares, workdir.path())?;
+    let (outcome, console) = supervisor::supervise(Supervision {
+        vmm,
+        vmm_name: args.vmm.binary(),
+        console,
+        channels,
+        net_service: net_service(net),
+        signals,
+        timeout: args.timeout,
+        verbose: args.verbose,
+    })?;
     drop(workdir);
     if console.malformed_frames > 0 {
         tracing::info!(
@@ -259,6 +261,67 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         &mut io::stderr().lock(),
     );
     Ok(outcome.exit_code())
+}
+
+/// The network of the VM, from the net flags: what the net proxy takes.
+#[derive(Debug)]
+#[allow(dead_code, reason = "the net proxy (issue 9) reads these")]
+pub struct NetSetup {
+    pub policy: Policy,
+    pub hostname: Hostname,
+    pub add_hosts: Vec<AddHost>,
+    /// The host's resolv.conf, for the guest's search list and options.
+    pub host_resolv_conf: HostResolvConf,
+}
+
+/// The host's resolver configuration (resolv.conf(5)).
+const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
+
+/// Checks the net flags and builds the policy (resolving `--allow-net`
+/// host names) before anything starts. Only QEMU has the net channel.
+fn net_setup(args: &RunArgs) -> Result<Option<NetSetup>, UserError> {
+    let net = &args.net;
+    if args.vmm != Vmm::Qemu {
+        if let Some(flag) = net.first_given() {
+            return Err(UserError::Usage(format!(
+                "{flag} is not available with --vmm {}: sockets on that VMM come with its virtio-vsock transport",
+                args.vmm.name()
+            )));
+        }
+        return Ok(None);
+    }
+    let options = NetOptions {
+        mode: net.mode.unwrap_or_default(),
+        allow: net.allow.clone(),
+        publish: net.publish.clone(),
+        dns: net.dns.clone(),
+    };
+    // A missing or unreadable resolv.conf names no servers: DNS then
+    // needs --dns, and the proxy says so when the guest asks.
+    let host_resolv_conf = std::fs::read_to_string(HOST_RESOLV_CONF)
+        .map(|text| HostResolvConf::parse(&text))
+        .unwrap_or_default();
+    let policy = Policy::new(
+        &options,
+        &host_resolv_conf.nameservers,
+        policy::resolve_host,
+    )
+    .map_err(|err| UserError::Usage(err.to_string()))?;
+    Ok(Some(NetSetup {
+        policy,
+        hostname: net.hostname.clone().unwrap_or_default(),
+        add_hosts: net.add_hosts.clone(),
+        host_resolv_conf,
+    }))
+}
+
+/// The host end of the net channel, given the network setup.
+fn net_service(net: Option<NetSetup>) -> Option<Box<dyn ChannelService>> {
+    // The net proxy takes this: it is built from `net` and registers its
+    // host sockets under NET_SERVICE_TOKENS. Until it lands the net
+    // channel is accepted and what the guest sends on it is dropped.
+    let _ = (net, NET_SERVICE_TOKENS);
+    None
 }
 
 /// `--rootfs DIR` and the `--volume`s, checked before anything starts:
@@ -334,63 +397,47 @@ fn select_accel(args: &RunArgs) -> Result<Accel, UserError> {
     Ok(accel)
 }
 
-/// Where the guest's console bytes arrive.
-enum Console {
-    /// QEMU connects to this socket once it has started.
-    Listen(UnixListener),
-    /// Cloud Hypervisor listens on this socket once it has started.
-    Connect(PathBuf),
-    /// The VMM's own stdout and stdin (Firecracker reads a serial input
-    /// only from a terminal or a pipe).
-    Connected(ConsoleStreams),
-}
-
-/// The two directions of the guest's console.
-struct ConsoleStreams {
-    from_guest: Box<dyn io::Read + Send>,
-    to_guest: Box<dyn io::Write + Send>,
-}
-
-impl ConsoleStreams {
-    fn socket(stream: UnixStream) -> anyhow::Result<Self> {
-        stream
-            .set_nonblocking(false)
-            .context("configuring the console socket")?;
-        let to_guest = stream.try_clone().context("cloning the console socket")?;
-        Ok(Self {
-            from_guest: Box::new(stream),
-            to_guest: Box::new(to_guest),
-        })
-    }
-}
-
-/// Starts the VMM `args.vmm` on `spec`, its files in `dir`.
+/// Starts the VMM `args.vmm` on `spec`, its files in `dir`; returns it
+/// with what the supervisor watches besides.
 fn launch(
     args: &RunArgs,
     accel: Accel,
     spec: VmSpec,
     shares: Vec<Share>,
     dir: &Path,
-) -> Result<(VmmProcess, Console), UserError> {
+) -> Result<(VmmProcess, ConsoleSetup, Option<ChannelListeners>), UserError> {
     let mut log_file = None;
+    let mut channels = None;
     let (command, console) = match args.vmm {
         Vmm::Qemu => {
             let console_socket = dir.join("console.sock");
-            let listener = UnixListener::bind(&console_socket)
-                .with_context(|| format!("listening on {}", console_socket.display()))?;
-            listener
-                .set_nonblocking(true)
-                .context("configuring the console socket")?;
+            let listener = listen(&console_socket, "the console socket")?;
+            let ctl_socket = dir.join("ctl.sock");
+            let net_socket = dir.join("net.sock");
+            channels = Some(ChannelListeners {
+                ctl: listen(&ctl_socket, "the ctl channel's socket")?,
+                net: listen(&net_socket, "the net channel's socket")?,
+            });
             let vm = VmConfig {
                 machine: args.machine.unwrap_or(Machine::Microvm),
                 accel,
                 spec,
                 console_socket,
                 shares,
+                channels: vec![
+                    ChannelSocket {
+                        channel: Channel::Control,
+                        path: ctl_socket,
+                    },
+                    ChannelSocket {
+                        channel: Channel::Net,
+                        path: net_socket,
+                    },
+                ],
             };
             let mut command = vm.command(QEMU_BINARY.as_ref());
             command.stdin(Stdio::null()).stdout(Stdio::null());
-            (command, Some(Console::Listen(listener)))
+            (command, Some(ConsoleSetup::Listen(listener)))
         }
         Vmm::CloudHypervisor => {
             let console_socket = dir.join("console.sock");
@@ -399,7 +446,7 @@ fn launch(
                 .args(vmm::cloud_hypervisor_args(&spec, &console_socket))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null());
-            (command, Some(Console::Connect(console_socket)))
+            (command, Some(ConsoleSetup::Connect(console_socket)))
         }
         Vmm::Firecracker => {
             let config = dir.join("firecracker.json");
@@ -422,13 +469,13 @@ fn launch(
                 Some(console) => console,
                 None => {
                     let (to_guest, from_guest) = vmm.take_stdio().expect("stdio is piped");
-                    Console::Connected(ConsoleStreams {
-                        from_guest: Box::new(from_guest),
-                        to_guest: Box::new(to_guest),
-                    })
+                    ConsoleSetup::Pipes {
+                        to_guest,
+                        from_guest,
+                    }
                 }
             };
-            Ok((vmm, console))
+            Ok((vmm, console, channels))
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => Err(UserError::VmmNotFound(args.vmm)),
         Err(err) => Err(anyhow::Error::new(err)
@@ -437,228 +484,14 @@ fn launch(
     }
 }
 
-/// Why the supervisor stopped waiting.
-enum Stop {
-    QemuExited(ProcessStatus),
-    TimedOut(Duration),
-    Interrupted(i32),
-    /// Whoever reads lamina's stdout went away (`lamina run yes | head`).
-    StdoutClosed,
-}
-
-/// What the console thread tells the supervisor.
-enum ConsoleEvent {
-    /// The guest reported the workload's exit status.
-    Exited,
-    /// lamina's stdout is a closed pipe.
-    StdoutClosed,
-}
-
-/// SIGPIPE: what a native process writing to a closed pipe dies of.
-const SIGPIPE: u8 = 13;
-
-/// Watches the VMM until it exits, the timeout expires or a signal arrives.
-fn supervise(
-    mut qemu: VmmProcess,
-    console: Console,
-    args: &RunArgs,
-    signal: &AtomicUsize,
-) -> Result<(Outcome, ConsoleReport), UserError> {
-    let started = Instant::now();
-    let deadline = args.timeout.map(|timeout| (started + timeout, timeout));
-    let mut reader: Option<JoinHandle<ConsoleReport>> = None;
-    let (events_tx, events_rx) = std::sync::mpsc::channel::<ConsoleEvent>();
-    let mut events_tx = Some(events_tx);
-    let mut exit_reported_at: Option<Instant> = None;
-    let pending = match console {
-        Console::Connected(streams) => {
-            let tx = events_tx.take().expect("not yet taken");
-            reader = Some(start_console(streams, args.verbose, tx)?);
-            None
-        }
-        pending => Some(pending),
-    };
-
-    let stop = loop {
-        if let Some(signo) = match signal.load(Ordering::Relaxed) {
-            0 => None,
-            signo => Some(signo as i32),
-        } {
-            break Stop::Interrupted(signo);
-        }
-        if let Some(status) = qemu.try_wait().context("waiting for the VMM")? {
-            break Stop::QemuExited(status);
-        }
-        if let Some((deadline, timeout)) = deadline {
-            if Instant::now() >= deadline {
-                break Stop::TimedOut(timeout);
-            }
-        }
-        if let (None, Some(pending)) = (&reader, &pending) {
-            if let Some(stream) = console_connection(pending)? {
-                tracing::info!("the console is connected");
-                let tx = events_tx.take().expect("connected once");
-                reader = Some(start_console(
-                    ConsoleStreams::socket(stream)?,
-                    args.verbose,
-                    tx,
-                )?);
-            }
-        }
-        match events_rx.try_recv() {
-            Ok(ConsoleEvent::Exited) => exit_reported_at = Some(Instant::now()),
-            Ok(ConsoleEvent::StdoutClosed) => break Stop::StdoutClosed,
-            Err(_) => {}
-        }
-        if let Some(at) = exit_reported_at {
-            if at.elapsed() > EXIT_GRACE {
-                tracing::warn!(
-                    "the VMM is still running {EXIT_GRACE:?} after the guest exited; killing it"
-                );
-                qemu.kill();
-                continue;
-            }
-        }
-        std::thread::sleep(POLL_INTERVAL);
-    };
-
-    let outcome_without_guest = match stop {
-        Stop::Interrupted(signo) => {
-            qemu.kill();
-            return Ok((Outcome::Interrupted(signo), join_console(reader)));
-        }
-        Stop::TimedOut(after) => {
-            qemu.kill();
-            return Ok((Outcome::TimedOut(after), join_console(reader)));
-        }
-        Stop::StdoutClosed => {
-            // Natively the workload would die of SIGPIPE on its next write;
-            // the guest cannot see the host's pipe, so end it here.
-            qemu.kill();
-            let console = join_console(reader);
-            return Ok((Outcome::Guest(ExitStatus::Signaled(SIGPIPE)), console));
-        }
-        Stop::QemuExited(status) => status,
-    };
-    // The VMM is gone, so the console socket is at end of file: the reader
-    // finishes once it has written out everything the guest sent.
-    let console = join_console(reader);
-    if let Some(status) = console.exit {
-        return Ok((Outcome::Guest(status), console));
-    }
-    // The VMM may have died of the same Ctrl-C that lamina got.
-    std::thread::sleep(POLL_INTERVAL);
-    if let signo @ 1.. = signal.load(Ordering::Relaxed) {
-        return Ok((Outcome::Interrupted(signo as i32), console));
-    }
-    tracing::info!(
-        "{} exited with {outcome_without_guest} and no exit status from the guest",
-        args.vmm.binary()
-    );
-    let vmm_error = qemu.failure_line();
-    Ok((
-        Outcome::NoExitStatus {
-            vmm_error,
-            vmm_status: Some(format!("{} {outcome_without_guest}", args.vmm.name())),
-        },
-        console,
-    ))
-}
-
-/// The console's socket, once the VMM has connected to lamina's (QEMU) or
-/// listens on its own (Cloud Hypervisor); None while it is not there yet.
-fn console_connection(pending: &Console) -> Result<Option<UnixStream>, UserError> {
-    let result = match pending {
-        Console::Listen(listener) => listener.accept().map(|(stream, _)| stream),
-        Console::Connect(path) => UnixStream::connect(path),
-        Console::Connected(_) => return Ok(None),
-    };
-    match result {
-        Ok(stream) => Ok(Some(stream)),
-        Err(err)
-            if matches!(
-                err.kind(),
-                io::ErrorKind::WouldBlock
-                    | io::ErrorKind::NotFound
-                    | io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(err) => Err(anyhow::Error::new(err)
-            .context("connecting the console")
-            .into()),
-    }
-}
-
-fn join_console(reader: Option<JoinHandle<ConsoleReport>>) -> ConsoleReport {
-    reader
-        .and_then(|reader| reader.join().ok())
-        .unwrap_or(ConsoleReport {
-            exit: None,
-            log_tail: Vec::new(),
-            malformed_frames: 0,
-        })
-}
-
-/// Starts the two console threads: guest output to lamina's stdout and
-/// stderr (returns the report when the guest side closes), and lamina's
-/// stdin to the guest. `events` says when the exit status arrives and when
-/// lamina's stdout turns out to be closed.
-fn start_console(
-    ConsoleStreams {
-        from_guest: mut stream,
-        to_guest,
-    }: ConsoleStreams,
-    verbose: bool,
-    events: std::sync::mpsc::Sender<ConsoleEvent>,
-) -> anyhow::Result<JoinHandle<ConsoleReport>> {
-    let (stdin_wanted_tx, stdin_wanted_rx) = std::sync::mpsc::channel::<()>();
-    std::thread::Builder::new()
-        .name("stdin".into())
-        .spawn(move || {
-            let wanted = move || stdin_wanted_rx.recv().is_ok();
-            console::forward_stdin(wanted, io::stdin().lock(), to_guest)
-        })
-        .context("starting the stdin thread")?;
-    let mut stdin_wanted_tx = Some(stdin_wanted_tx);
-    let reader = std::thread::Builder::new()
-        .name("console".into())
-        .spawn(move || {
-            let mut router = Router::new(io::stdout(), io::stderr(), verbose);
-            let mut buf = vec![0u8; 64 * 1024];
-            let (mut exit_sent, mut closed_sent) = (false, false);
-            loop {
-                match io::Read::read(&mut stream, &mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => router.feed(&buf[..n]),
-                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                    // QEMU exited with stdin frames unread: everything the
-                    // guest sent has been read by now.
-                    Err(err) if err.kind() == io::ErrorKind::ConnectionReset => break,
-                    Err(err) => {
-                        tracing::info!("console read failed: {err}");
-                        break;
-                    }
-                }
-                if router.stdin_wanted() {
-                    if let Some(tx) = stdin_wanted_tx.take() {
-                        let _ = tx.send(());
-                    }
-                }
-                if !exit_sent && router.exit().is_some() {
-                    exit_sent = true;
-                    let _ = events.send(ConsoleEvent::Exited);
-                }
-                if !closed_sent && router.stdout_closed() {
-                    closed_sent = true;
-                    let _ = events.send(ConsoleEvent::StdoutClosed);
-                }
-            }
-            router.report()
-        })
-        .context("starting the console thread")?;
-    Ok(reader)
+/// A non-blocking unix socket the VMM connects to once it has started.
+fn listen(path: &Path, what: &str) -> anyhow::Result<UnixListener> {
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("listening on {}", path.display()))?;
+    listener
+        .set_nonblocking(true)
+        .with_context(|| format!("configuring {what}"))?;
+    Ok(listener)
 }
 
 /// Bit 0: stdin, bit 1: stdout, bit 2: stderr is a terminal.
@@ -701,6 +534,8 @@ mod tests {
             (Outcome::TimedOut(Duration::from_secs(30)), 124),
             (Outcome::Interrupted(2), 130),
             (Outcome::Interrupted(15), 143),
+            (Outcome::Interrupted(1), 129),
+            (Outcome::ControlBroken("bad".into()), 125),
             (
                 Outcome::NoExitStatus {
                     vmm_error: None,
@@ -736,6 +571,14 @@ mod tests {
         assert_eq!(
             report(&Outcome::TimedOut(Duration::from_secs(30)), &quiet, false),
             "lamina: timed out after 30s\n"
+        );
+        assert_eq!(
+            report(
+                &Outcome::ControlBroken("unknown message type 9".into()),
+                &quiet,
+                false
+            ),
+            "lamina: the guest broke the control channel: unknown message type 9\n"
         );
         let qemu_failed = Outcome::NoExitStatus {
             vmm_error: Some("qemu-system-x86_64: -accel kvm: failed".into()),

@@ -42,6 +42,10 @@ impl std::error::Error for ServiceError {}
 pub trait ChannelService {
     /// Bytes that arrived from the guest on the channel, in order, split
     /// anywhere (the service reassembles frames).
+    #[allow(
+        clippy::wrong_self_convention,
+        reason = "bytes from the guest, not a conversion"
+    )]
     fn from_guest(&mut self, registry: &mio::Registry, bytes: &[u8]) -> Result<(), ServiceError>;
 
     /// Bytes for the guest, appended since the loop last took them. The

@@ -171,6 +171,11 @@ impl VmmProcess {
         Some((child.stdin.take()?, child.stdout.take()?))
     }
 
+    /// The VMM's process id, while it has not been reaped.
+    pub fn id(&self) -> Option<u32> {
+        self.child.as_ref().map(std::process::Child::id)
+    }
+
     /// The exit status, if the VMM has exited.
     pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
         match self.child.as_mut() {

@@ -80,6 +80,26 @@ fn other_vmm_errors_are_125() {
     }
     let cases = [
         Case {
+            args: &["--vmm", "firecracker", "--allow-net", "*:443"],
+            host_env: &[],
+            needle: "--allow-net is not available with --vmm firecracker",
+        },
+        Case {
+            args: &["--vmm", "cloud-hypervisor", "-p", "8080:80"],
+            host_env: &[],
+            needle: "--publish is not available with --vmm cloud-hypervisor",
+        },
+        Case {
+            args: &["--net", "none", "--dns", "1.1.1.1"],
+            host_env: &[],
+            needle: "--net none conflicts with --dns",
+        },
+        Case {
+            args: &["--allow-net", "no-such-host.invalid:80"],
+            host_env: &[],
+            needle: "cannot resolve 'no-such-host.invalid'",
+        },
+        Case {
             args: &["--vmm", "firecracker", "--accel", "tcg"],
             host_env: &[],
             needle: "runs only under KVM",
@@ -118,11 +138,6 @@ fn other_vmm_errors_are_125() {
         expect_one_line_error(&lamina(args, host_env), EXIT_CANNOT_START_VM, needle)
             .unwrap_or_else(|e| panic!("lamina run {args:?}: {e}"));
     }
-}
-
-unsafe extern "C" {
-    /// geteuid(2): root reads every directory, so "unreadable" needs another user.
-    fn geteuid() -> u32;
 }
 
 /// A bad `--rootfs` is one line and 125 before anything starts, and
@@ -194,8 +209,8 @@ fn rootfs_errors_are_125() {
             "files on that VMM come with its virtio-vsock transport",
         ),
     ]);
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { geteuid() } != 0 {
+    // Root reads every directory, so "unreadable" needs another user.
+    if !rustix::process::geteuid().is_root() {
         cases.push((
             vec!["--rootfs".as_ref(), unreadable.as_os_str()],
             "unreadable: cannot list it: Permission denied",

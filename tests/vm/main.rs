@@ -624,15 +624,14 @@ impl ChildGuard {
         })
     }
 
+    /// The group id is the child's pid, which cannot be reused while the
+    /// child is unreaped or while any member of its group is alive.
     fn kill_group(&self) {
-        let Ok(pgid) = i32::try_from(self.child.id()) else {
-            return;
-        };
-        // SAFETY: kill(2) takes two integers and touches no memory of ours.
-        // The group id is the child's pid, which cannot be reused while the
-        // child is unreaped or while any member of its group is alive.
-        unsafe {
-            kill(-pgid, SIGKILL);
+        let pgid = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(pgid) = pgid {
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
         }
     }
 }
@@ -643,13 +642,6 @@ impl Drop for ChildGuard {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-const SIGKILL: i32 = 9;
-
-unsafe extern "C" {
-    /// kill(2) from the C library that std already links.
-    fn kill(pid: i32, sig: i32) -> i32;
 }
 
 #[derive(Debug)]
