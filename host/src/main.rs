@@ -11,7 +11,6 @@ mod error;
 mod kernel_image;
 mod policy;
 mod program;
-#[allow(dead_code, reason = "run.rs wires the net proxy in next")]
 mod proxy;
 mod qemu;
 mod run;

@@ -11,10 +11,6 @@
 //!
 //! Everything here is pure: option values in, decisions and file contents
 //! out. The net proxy and the CLI flags come with the net channel.
-#![allow(
-    dead_code,
-    reason = "the net channel (issue 9) wires this in; until then only the tests call it"
-)]
 
 use std::fmt;
 use std::io;
@@ -226,6 +222,7 @@ pub fn special_range(ip: IpAddr) -> Option<(IpNet, &'static str)> {
         .copied()
 }
 
+#[cfg(test)]
 pub fn is_public(ip: IpAddr) -> bool {
     special_range(canonical(ip)).is_none()
 }

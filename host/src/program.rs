@@ -33,7 +33,7 @@ pub fn bundle(
     args: &[OsString],
     env: &[Vec<u8>],
     cwd: &[u8],
-    mounts: &[Vec<u8>],
+    (mounts, files): (&[Vec<u8>], &[(String, String)]),
     source: Source,
 ) -> Result<Vec<u8>, UserError> {
     check_strings(program, args)?;
@@ -43,7 +43,7 @@ pub fn bundle(
             program,
             args,
             env,
-            (program.as_bytes(), cwd, mounts),
+            (program.as_bytes(), cwd, mounts, files),
             &[],
         ));
     }
@@ -76,7 +76,7 @@ pub fn bundle(
         program,
         args,
         env,
-        (exe_path.as_os_str().as_bytes(), cwd, mounts),
+        (exe_path.as_os_str().as_bytes(), cwd, mounts, files),
         &image,
     ))
 }
@@ -118,12 +118,12 @@ fn check_arg_size(
     Ok(())
 }
 
-/// `place` is (exe_path, cwd, mounts).
+/// `place` is (exe_path, cwd, mounts, files).
 fn encode(
     program: &OsStr,
     args: &[OsString],
     env: &[Vec<u8>],
-    (exe_path, cwd, mounts): (&[u8], &[u8], &[Vec<u8>]),
+    (exe_path, cwd, mounts, files): (&[u8], &[u8], &[Vec<u8>], &[(String, String)]),
     image: &[u8],
 ) -> Vec<u8> {
     let argv = std::iter::once(program.as_bytes())
@@ -135,7 +135,10 @@ fn encode(
         argv,
         envp: env.iter().map(Vec::as_slice).collect(),
         mounts: mounts.iter().map(Vec::as_slice).collect(),
-        files: Vec::new(),
+        files: files
+            .iter()
+            .map(|(path, content)| (path.as_bytes(), content.as_bytes()))
+            .collect(),
         program: image,
     }
     .encode()

@@ -20,6 +20,7 @@ use crate::error::{os_reason, UserError, EXIT_LAUNCH_FAILED, EXIT_SIGNAL_BASE, E
 use crate::kernel_image;
 use crate::policy::{self, AddHost, HostResolvConf, Hostname, NetOptions, Policy};
 use crate::program;
+use crate::proxy::{self, Proxy};
 use crate::qemu::{ChannelSocket, KernelCmdline, Share, VmConfig, QEMU_BINARY, ROOTFS_MOUNT_TAG};
 use crate::service::ChannelService;
 use crate::supervisor::{
@@ -185,7 +186,16 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
                 .map(|path| format!("tmpfs - {path}").into_bytes()),
         )
         .collect();
-    let bundle = program::bundle(args.program(), args.args(), &env, workdir, &mounts, source)?;
+    let net = net_setup(&args)?;
+    let files = name_files(net.as_ref());
+    let bundle = program::bundle(
+        args.program(),
+        args.args(),
+        &env,
+        workdir,
+        (&mounts, &files),
+        source,
+    )?;
 
     if args.machine.is_some() && args.vmm != Vmm::Qemu {
         return Err(UserError::Usage(format!(
@@ -193,8 +203,9 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             args.vmm.name()
         )));
     }
-    let net = net_setup(&args)?;
     let accel = select_accel(&args)?;
+    let poll = mio::Poll::new().context("creating the event loop")?;
+    let net_service = net_service(net, poll.registry())?;
 
     let kernel = match &args.kernel {
         Some(path) => {
@@ -242,7 +253,8 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         vmm_name: args.vmm.binary(),
         console,
         channels,
-        net_service: net_service(net),
+        net_service,
+        poll,
         signals,
         timeout: args.timeout,
         verbose: args.verbose,
@@ -265,7 +277,6 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
 
 /// The network of the VM, from the net flags: what the net proxy takes.
 #[derive(Debug)]
-#[allow(dead_code, reason = "the net proxy (issue 9) reads these")]
 pub struct NetSetup {
     pub policy: Policy,
     pub hostname: Hostname,
@@ -316,12 +327,48 @@ fn net_setup(args: &RunArgs) -> Result<Option<NetSetup>, UserError> {
 }
 
 /// The host end of the net channel, given the network setup.
-fn net_service(net: Option<NetSetup>) -> Option<Box<dyn ChannelService>> {
-    // The net proxy takes this: it is built from `net` and registers its
-    // host sockets under NET_SERVICE_TOKENS. Until it lands the net
-    // channel is accepted and what the guest sends on it is dropped.
-    let _ = (net, NET_SERVICE_TOKENS);
-    None
+/// Its host sockets go on the loop's `registry` under
+/// [`NET_SERVICE_TOKENS`]; the published ports listen from here on, so a
+/// port that cannot be had fails the run before the VM starts.
+fn net_service(
+    net: Option<NetSetup>,
+    registry: &mio::Registry,
+) -> Result<Option<Box<dyn ChannelService>>, UserError> {
+    let Some(net) = net else {
+        return Ok(None);
+    };
+    let mut proxy = Proxy::new(net.policy, proxy::Limits::default(), NET_SERVICE_TOKENS);
+    proxy
+        .publish(registry)
+        .map_err(|err| UserError::Usage(err.to_string()))?;
+    Ok(Some(Box::new(proxy)))
+}
+
+/// The files lamina puts in the guest's `/etc` (in guest memory, over
+/// the root's own), as docker does for a container: `hosts` and
+/// `hostname` always, `resolv.conf` where there is a net channel to
+/// reach its resolver.
+fn name_files(net: Option<&NetSetup>) -> Vec<(String, String)> {
+    let default_hostname = Hostname::default();
+    let hostname = net.map_or(&default_hostname, |net| &net.hostname);
+    let add_hosts = net.map_or(&[][..], |net| &net.add_hosts);
+    let mut files = vec![
+        (
+            "/etc/hosts".to_string(),
+            policy::render_hosts(hostname, add_hosts),
+        ),
+        (
+            "/etc/hostname".to_string(),
+            policy::render_hostname(hostname),
+        ),
+    ];
+    if let Some(net) = net {
+        files.push((
+            "/etc/resolv.conf".to_string(),
+            policy::render_resolv_conf(&net.host_resolv_conf, net.policy.upstream_dns()),
+        ));
+    }
+    files
 }
 
 /// `--rootfs DIR` and the `--volume`s, checked before anything starts:

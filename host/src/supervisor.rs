@@ -112,6 +112,9 @@ pub struct Supervision {
     pub channels: Option<ChannelListeners>,
     /// The net channel's host end, registered under [`NET_SERVICE_TOKENS`].
     pub net_service: Option<Box<dyn ChannelService>>,
+    /// The loop's poll, made before the VM starts so that services could
+    /// register their sources (published ports) first.
+    pub poll: Poll,
     pub signals: Signals,
     pub timeout: Option<Duration>,
     pub verbose: bool,
@@ -292,11 +295,11 @@ impl Supervisor {
             console,
             channels,
             net_service,
+            poll,
             mut signals,
             timeout,
             verbose,
         } = setup;
-        let poll = Poll::new().context("creating the event loop")?;
         let registry = poll.registry();
         registry
             .register(&mut signals, SIGNALS, Interest::READABLE)
@@ -930,6 +933,7 @@ mod tests {
                     net: net_listener,
                 }),
                 net_service: None,
+                poll: Poll::new().unwrap(),
                 signals: Signals::new([signal_hook::consts::SIGUSR2]).unwrap(),
                 timeout,
                 verbose: false,

@@ -776,6 +776,7 @@ impl Proxy {
     }
 
     /// The host addresses the published ports listen on.
+    #[cfg(test)]
     pub fn published_addrs(&self) -> Vec<SocketAddr> {
         self.inner
             .published
