@@ -118,12 +118,15 @@ fn check_arg_size(
     Ok(())
 }
 
+/// Where the workload runs: exe_path, cwd, mounts, files.
+type Place<'a> = (&'a [u8], &'a [u8], &'a [Vec<u8>], &'a [(String, String)]);
+
 /// `place` is (exe_path, cwd, mounts, files).
 fn encode(
     program: &OsStr,
     args: &[OsString],
     env: &[Vec<u8>],
-    (exe_path, cwd, mounts, files): (&[u8], &[u8], &[Vec<u8>], &[(String, String)]),
+    (exe_path, cwd, mounts, files): Place<'_>,
     image: &[u8],
 ) -> Vec<u8> {
     let argv = std::iter::once(program.as_bytes())
@@ -156,7 +159,7 @@ mod tests {
             &long,
             &[],
             b"/",
-            &[],
+            (&[], &[]),
             Source::Host,
         )
         .unwrap_err();
@@ -167,7 +170,7 @@ mod tests {
             &long[..400],
             &[],
             b"/",
-            &[],
+            (&[], &[]),
             Source::Host
         )
         .is_ok());
@@ -180,7 +183,7 @@ mod tests {
             &[],
             &[],
             b"/",
-            &[],
+            (&[], &[]),
             Source::Host,
         )
         .unwrap_err();
@@ -191,7 +194,15 @@ mod tests {
     #[test]
     fn directory_is_126() {
         let dir = tempfile::tempdir().unwrap();
-        let err = bundle(dir.path().as_os_str(), &[], &[], b"/", &[], Source::Host).unwrap_err();
+        let err = bundle(
+            dir.path().as_os_str(),
+            &[],
+            &[],
+            b"/",
+            (&[], &[]),
+            Source::Host,
+        )
+        .unwrap_err();
         assert_eq!(err.exit_code(), 126);
         assert!(err.to_string().ends_with(": is a directory"));
     }
@@ -201,7 +212,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("script.sh");
         std::fs::write(&script, b"#!/bin/sh\necho hi\n").unwrap();
-        let err = bundle(script.as_os_str(), &[], &[], b"/", &[], Source::Host).unwrap_err();
+        let err = bundle(script.as_os_str(), &[], &[], b"/", (&[], &[]), Source::Host).unwrap_err();
         assert_eq!(err.exit_code(), 126);
         assert!(err.to_string().ends_with(": not an ELF file"), "{err}");
     }
@@ -210,7 +221,7 @@ mod tests {
     fn dynamic_executable_is_126() {
         // The test binary itself is dynamically linked on a -gnu host.
         let me = std::env::current_exe().unwrap();
-        let Err(err) = bundle(me.as_os_str(), &[], &[], b"/", &[], Source::Host) else {
+        let Err(err) = bundle(me.as_os_str(), &[], &[], b"/", (&[], &[]), Source::Host) else {
             return; // a static test binary (musl host): nothing to check
         };
         assert_eq!(err.exit_code(), 126);
@@ -225,7 +236,10 @@ mod tests {
             &["-la".into()],
             &[b"PATH=/bin".to_vec()],
             b"/work",
-            &[b"tmpfs - /scratch".to_vec()],
+            (
+                &[b"tmpfs - /scratch".to_vec()],
+                &[("/etc/hostname".into(), "box\n".into())],
+            ),
             Source::GuestRoot,
         )
         .unwrap();
@@ -235,5 +249,6 @@ mod tests {
         assert_eq!(decoded.argv, [&b"ls"[..], b"-la"]);
         assert!(decoded.program.is_empty());
         assert_eq!(decoded.mounts, [&b"tmpfs - /scratch"[..]]);
+        assert_eq!(decoded.files, [(&b"/etc/hostname"[..], &b"box\n"[..])]);
     }
 }
