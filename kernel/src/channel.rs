@@ -92,6 +92,7 @@ pub fn attach(device: VirtioConsole) {
             crate::log!("channel {channel}: no room for the hello");
             continue;
         }
+        device.kick(port);
         PORT[index(channel)].store(port, Ordering::Relaxed);
         UP[index(channel)].store(true, Ordering::Relaxed);
         crate::log!("channel {channel}: port {port}");
@@ -139,8 +140,11 @@ pub fn send_parts(channel: Channel, parts: &[&[u8]]) -> Result<(), Errno> {
     }
     for part in parts {
         let written = device.write(port, part);
-        debug_assert_eq!(written, part.len());
+        // `room` held for all of them together: a short write would be a
+        // hole in the stream, which no reader could resynchronise.
+        assert_eq!(written, part.len(), "channel {channel}: room was {len}");
     }
+    device.kick(port);
     Ok(())
 }
 
