@@ -6,6 +6,8 @@
  *   netfwd nbconnect PORT      non-blocking connect, poll for POLLOUT, SO_ERROR
  *   netfwd udp PORT            sendto/recvfrom a host UDP echo server
  *   netfwd udpconn PORT        connected UDP: send/recv, getpeername
+ *   netfwd sink PORT BYTES     one blocking send() of BYTES to a host sink
+ *                              that answers with the count at end of file
  *   netfwd serve PORT COUNT    poll()-based echo server on 0.0.0.0:PORT for
  *                              COUNT connections (published and loopback)
  */
@@ -111,6 +113,29 @@ static int tcp(int port, size_t total) {
     return got == total && sum_in == sum_out ? 0 : 1;
 }
 
+static int sink(int port, size_t total) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = host_addr("10.0.2.2", port);
+    if (connect(fd, (void *)&a, sizeof a) < 0) {
+        printf("connect: %s\n", strerror(errno));
+        return 1;
+    }
+    char *buf = malloc(total);
+    for (size_t i = 0; i < total; i++) buf[i] = pattern(i);
+    ssize_t w = send(fd, buf, total, 0);
+    printf("one send: %zd of %zu\n", w, total);
+    shutdown(fd, SHUT_WR);
+    char reply[64] = {0};
+    char peek[4] = {0};
+    ssize_t p = recv(fd, peek, 3, MSG_PEEK);
+    ssize_t r = recv(fd, reply, sizeof reply - 1, MSG_WAITALL);
+    printf("peeked %zd '%s', reply %zd: %s", p, peek, r, reply);
+    r = recv(fd, reply, 1, 0);
+    printf("then %zd\n", r);
+    close(fd);
+    return 0;
+}
+
 static int refused(const char *ip, int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = host_addr(ip, port);
@@ -180,7 +205,11 @@ static int udp(int port, int connected) {
         struct sockaddr_in from;
         socklen_t flen = sizeof from;
         ssize_t n = recvfrom(fd, buf, sizeof buf - 1, 0, (void *)&from, &flen);
-        buf[n < 0 ? 0 : n] = 0;
+        if (n < 0) {
+            printf("recvfrom: %s\n", strerror(errno));
+            return 1;
+        }
+        buf[n] = 0;
         char ip[32];
         inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
         printf("reply %zd '%s' from %s:%d\n", n, buf, ip, ntohs(from.sin_port));
@@ -260,6 +289,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     int port = atoi(argv[2]);
     if (!strcmp(cmd, "tcp")) return tcp(port, argc > 3 ? strtoul(argv[3], 0, 0) : 1 << 20);
+    if (!strcmp(cmd, "sink")) return sink(port, argc > 3 ? strtoul(argv[3], 0, 0) : 1 << 20);
     if (!strcmp(cmd, "refused")) return refused("10.0.2.2", port);
     if (!strcmp(cmd, "denied")) return refused(argv[2], atoi(argv[3]));
     if (!strcmp(cmd, "nbconnect")) return nbconnect(port);
