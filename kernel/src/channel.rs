@@ -191,6 +191,9 @@ pub fn service() {
                     "channel {channel}: {err}; the channel is closed"
                 ));
                 UP[index(channel)].store(false, Ordering::Relaxed);
+                if channel == Channel::Net {
+                    crate::net::forward::channel_closed();
+                }
             }
         }
         back.push((port, buffer));
@@ -203,6 +206,8 @@ pub fn service() {
     for queue in &SEND_QUEUES {
         queue.wake_all();
     }
+    // Forwarded sockets keep their own backlog and waiters.
+    crate::net::forward::channel_room();
     // `/dev/tty` writers wait on stdin's queue (one queue per object).
     crate::console::STDIN_QUEUE.wake_all();
 }
