@@ -18,7 +18,7 @@ use crate::cli::{self, AccelChoice, Machine, RunArgs, Vmm};
 use crate::console::ConsoleReport;
 use crate::error::{os_reason, UserError, EXIT_LAUNCH_FAILED, EXIT_SIGNAL_BASE, EXIT_TIMED_OUT};
 use crate::kernel_image;
-use crate::policy::{self, AddHost, HostResolvConf, Hostname, NetOptions, Policy};
+use crate::policy::{self, AddHost, HostResolvConf, Hostname, NetMode, NetOptions, Policy};
 use crate::program;
 use crate::proxy::{self, Proxy};
 use crate::qemu::{ChannelSocket, KernelCmdline, Share, VmConfig, QEMU_BINARY, ROOTFS_MOUNT_TAG};
@@ -461,26 +461,33 @@ fn launch(
             let listener = listen(&console_socket, "the console socket")?;
             let ctl_socket = dir.join("ctl.sock");
             let net_socket = dir.join("net.sock");
+            // `--net none`: no net port, so the guest has no channel to
+            // forward a socket on and answers ENETUNREACH itself.
+            let with_net = args.net.mode != Some(NetMode::None);
             channels = Some(ChannelListeners {
                 ctl: listen(&ctl_socket, "the ctl channel's socket")?,
-                net: listen(&net_socket, "the net channel's socket")?,
+                net: match with_net {
+                    true => Some(listen(&net_socket, "the net channel's socket")?),
+                    false => None,
+                },
             });
+            let mut channel_sockets = vec![ChannelSocket {
+                channel: Channel::Control,
+                path: ctl_socket,
+            }];
+            if with_net {
+                channel_sockets.push(ChannelSocket {
+                    channel: Channel::Net,
+                    path: net_socket,
+                });
+            }
             let vm = VmConfig {
                 machine: args.machine.unwrap_or(Machine::Microvm),
                 accel,
                 spec,
                 console_socket,
                 shares,
-                channels: vec![
-                    ChannelSocket {
-                        channel: Channel::Control,
-                        path: ctl_socket,
-                    },
-                    ChannelSocket {
-                        channel: Channel::Net,
-                        path: net_socket,
-                    },
-                ],
+                channels: channel_sockets,
             };
             let mut command = vm.command(QEMU_BINARY.as_ref());
             command.stdin(Stdio::null()).stdout(Stdio::null());

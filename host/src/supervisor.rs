@@ -99,7 +99,8 @@ pub enum ConsoleSetup {
 /// The sockets QEMU's virtio-console ports connect to.
 pub struct ChannelListeners {
     pub ctl: StdUnixListener,
-    pub net: StdUnixListener,
+    /// None with `--net none`: the guest then has no net channel at all.
+    pub net: Option<StdUnixListener>,
 }
 
 /// What the supervisor is given.
@@ -380,13 +381,17 @@ impl Supervisor {
         if let Some(ChannelListeners { ctl, net }) = channels {
             let registry = supervisor.poll.registry();
             let mut ctl = UnixListener::from_std(ctl);
-            let mut net = UnixListener::from_std(net);
             registry
                 .register(&mut ctl, CTL_LISTENER, Interest::READABLE)
-                .and_then(|()| registry.register(&mut net, NET_LISTENER, Interest::READABLE))
-                .context("watching the channel sockets")?;
+                .context("watching the ctl channel's socket")?;
             supervisor.ctl_listener = Some(ctl);
-            supervisor.net_listener = Some(net);
+            if let Some(net) = net {
+                let mut net = UnixListener::from_std(net);
+                registry
+                    .register(&mut net, NET_LISTENER, Interest::READABLE)
+                    .context("watching the net channel's socket")?;
+                supervisor.net_listener = Some(net);
+            }
         }
         Ok(supervisor)
     }
@@ -930,7 +935,7 @@ mod tests {
                 console: ConsoleSetup::Listen(console_listener),
                 channels: Some(ChannelListeners {
                     ctl: ctl_listener,
-                    net: net_listener,
+                    net: Some(net_listener),
                 }),
                 net_service: None,
                 poll: Poll::new().unwrap(),

@@ -39,6 +39,7 @@ mod errors;
 mod files;
 mod kernel;
 mod net;
+mod netfwd;
 mod processes;
 mod programs;
 
@@ -379,6 +380,7 @@ const C_WORKLOADS: &[&str] = &[
     "netpoll",
     "neterrors",
     "netleak",
+    "netfwd",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

@@ -37,6 +37,11 @@ const RX_BUFFER_LEN: usize = 16 * 1024;
 /// Transmit buffers per port, and their size.
 const TX_BUFFERS: usize = 4;
 const TX_BUFFER_LEN: usize = 64 * 1024;
+/// In a small guest (below [`SMALL_GUEST_PAGES`] of RAM) a port keeps
+/// fewer buffers: the fewest that still carry a largest frame each way.
+const SMALL_GUEST_PAGES: u64 = (64 << 20) / 4096;
+const SMALL_RX_BUFFERS: usize = 4;
+const SMALL_TX_BUFFERS: usize = 2;
 /// Control messages in flight from the device.
 const CONTROL_RX_BUFFERS: usize = 8;
 const CONTROL_BUFFER_LEN: usize = 4096;
@@ -250,14 +255,19 @@ impl VirtioConsole {
         };
         match event {
             DEVICE_ADD if !port.added => {
-                for _ in 0..RX_BUFFERS {
+                let small = crate::mm::frame::stats().1 < SMALL_GUEST_PAGES;
+                let (rx_buffers, tx_buffers) = match small {
+                    true => (SMALL_RX_BUFFERS, SMALL_TX_BUFFERS),
+                    false => (RX_BUFFERS, TX_BUFFERS),
+                };
+                for _ in 0..rx_buffers {
                     let Some(buffer) = DmaBuffer::new(RX_BUFFER_LEN) else {
                         break;
                     };
                     let _ = port.rx.give_for_device(buffer);
                 }
                 port.tx_free
-                    .extend((0..TX_BUFFERS).filter_map(|_| DmaBuffer::new(TX_BUFFER_LEN)));
+                    .extend((0..tx_buffers).filter_map(|_| DmaBuffer::new(TX_BUFFER_LEN)));
                 port.added = true;
                 port.rx.notify(&mut self.transport);
                 self.send_control(id, PORT_READY, 1);
