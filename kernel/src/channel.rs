@@ -92,6 +92,7 @@ pub fn attach(device: VirtioConsole) {
             crate::log!("channel {channel}: no room for the hello");
             continue;
         }
+        device.kick(port);
         PORT[index(channel)].store(port, Ordering::Relaxed);
         UP[index(channel)].store(true, Ordering::Relaxed);
         crate::log!("channel {channel}: port {port}");
@@ -139,8 +140,11 @@ pub fn send_parts(channel: Channel, parts: &[&[u8]]) -> Result<(), Errno> {
     }
     for part in parts {
         let written = device.write(port, part);
-        debug_assert_eq!(written, part.len());
+        // `room` held for all of them together: a short write would be a
+        // hole in the stream, which no reader could resynchronise.
+        assert_eq!(written, part.len(), "channel {channel}: room was {len}");
     }
+    device.kick(port);
     Ok(())
 }
 
@@ -187,6 +191,9 @@ pub fn service() {
                     "channel {channel}: {err}; the channel is closed"
                 ));
                 UP[index(channel)].store(false, Ordering::Relaxed);
+                if channel == Channel::Net {
+                    crate::net::forward::channel_closed();
+                }
             }
         }
         back.push((port, buffer));
@@ -199,6 +206,8 @@ pub fn service() {
     for queue in &SEND_QUEUES {
         queue.wake_all();
     }
+    // Forwarded sockets keep their own backlog and waiters.
+    crate::net::forward::channel_room();
     // `/dev/tty` writers wait on stdin's queue (one queue per object).
     crate::console::STDIN_QUEUE.wake_all();
 }

@@ -34,6 +34,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+mod channels;
 mod errors;
 mod files;
 mod kernel;
@@ -769,6 +770,8 @@ struct LaminaRun<'a> {
     verbose: bool,
     /// `--rootfs DIR` and whether `--read-only`.
     rootfs: Option<(&'a Path, bool)>,
+    /// More `lamina run` options, before PROGRAM (`--hostname box`).
+    flags: &'a [&'a str],
     program: &'a Path,
     args: &'a [&'a str],
 }
@@ -783,6 +786,7 @@ impl<'a> LaminaRun<'a> {
             host_env: &[],
             verbose: false,
             rootfs: None,
+            flags: &[],
             program,
             args,
         }
@@ -834,6 +838,7 @@ impl<'a> LaminaRun<'a> {
         for (key, value) in self.env {
             command.arg("-e").arg(format!("{key}={value}"));
         }
+        command.args(self.flags);
         // PROGRAM and ARGS go last with no `--`, as a user types them, so
         // hyphen-leading ARGS also test that option parsing stops at PROGRAM.
         command.arg(self.program).args(self.args);

@@ -339,8 +339,12 @@ impl VirtioConsole {
         fill + p.tx_free.len() * TX_BUFFER_LEN
     }
 
-    /// Copies as much of `data` as there is room for and starts sending
-    /// it; returns how much.
+    /// Copies as much of `data` as there is room for ([`Self::room`]
+    /// says how much) and returns how much; full buffers go to the device
+    /// at once, the last, partly filled one at [`Self::kick`]. (Sending it
+    /// here would make a second write, of a frame's data after its
+    /// header, start a buffer of its own, and the room said before the
+    /// first would no longer hold.)
     pub fn write(&mut self, port: usize, mut data: &[u8]) -> usize {
         self.reclaim_tx(port);
         let mut done = 0;
@@ -366,8 +370,12 @@ impl VirtioConsole {
                 }
             }
         }
-        self.submit_fill(port);
         done
+    }
+
+    /// Starts sending what [`Self::write`] left in the buffer being filled.
+    pub fn kick(&mut self, port: usize) {
+        self.submit_fill(port);
     }
 
     /// Whether the device has taken everything written to `port`.

@@ -500,4 +500,8 @@ impl Transport for DgramSocket {
     fn peer_cred(&self) -> Option<Ucred> {
         self.inner.lock().peer_cred
     }
+
+    fn is_idle(&self) -> bool {
+        self.inner.lock().peer.is_none()
+    }
 }

@@ -25,6 +25,7 @@
 pub mod dgram;
 pub mod forward;
 pub mod inet;
+pub mod routed;
 pub mod stream;
 pub mod unix;
 
@@ -373,6 +374,16 @@ pub trait Transport: Send + Sync {
     fn peer_cred(&self) -> Option<Ucred> {
         None
     }
+
+    /// Neither connected, connecting nor listening: the socket may still
+    /// take another transport (see `routed`).
+    fn is_idle(&self) -> bool {
+        false
+    }
+
+    /// A `setsockopt` the socket took (`value` as the workload gave it),
+    /// for a transport that applies options elsewhere.
+    fn set_option(&self, _level: u64, _name: u64, _value: &[u8]) {}
 }
 
 /// A socket: the open-file object behind a socket descriptor.
@@ -390,9 +401,16 @@ impl Socket {
     pub fn new(domain: Domain, kind: Kind) -> Result<Arc<Self>, Errno> {
         check_heap()?;
         let queue = Arc::new(WaitQueue::new());
-        let transport: Box<dyn Transport> = match kind {
-            Kind::Stream => Box::new(stream::StreamSocket::new(domain, Arc::clone(&queue))),
-            Kind::Dgram => Box::new(dgram::DgramSocket::new(domain, Arc::clone(&queue))),
+        let transport: Box<dyn Transport> = match (domain, kind) {
+            (Domain::Inet | Domain::Inet6, _) => {
+                Box::new(routed::RoutedSocket::new(domain, kind, Arc::clone(&queue)))
+            }
+            (Domain::Unix, Kind::Stream) => {
+                Box::new(stream::StreamSocket::new(domain, Arc::clone(&queue)))
+            }
+            (Domain::Unix, Kind::Dgram) => {
+                Box::new(dgram::DgramSocket::new(domain, Arc::clone(&queue)))
+            }
         };
         Ok(Self::with_transport(
             domain,
@@ -523,6 +541,14 @@ impl Socket {
     /// `setsockopt`: `value` is the option's bytes as the workload gave
     /// them.
     pub fn set_option(&self, level: u64, name: u64, value: &[u8]) -> Result<(), Errno> {
+        self.keep_option(level, name, value)?;
+        self.transport.set_option(level, name, value);
+        Ok(())
+    }
+
+    /// `setsockopt` as the guest answers it: the option is checked and
+    /// kept for `getsockopt`.
+    fn keep_option(&self, level: u64, name: u64, value: &[u8]) -> Result<(), Errno> {
         let int = || -> Result<i32, Errno> {
             let bytes: [u8; 4] = value
                 .get(..4)

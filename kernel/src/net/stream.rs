@@ -996,6 +996,11 @@ impl Transport for StreamSocket {
             _ => None,
         }
     }
+
+    fn is_idle(&self) -> bool {
+        let inner = self.inner.lock();
+        matches!(inner.role, Role::Idle) && !inner.connecting
+    }
 }
 
 impl Drop for StreamSocket {

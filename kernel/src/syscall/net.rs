@@ -368,6 +368,50 @@ fn send_iovecs(
     Ok(done)
 }
 
+/// A send, and what its result means for the caller (`finish`). A
+/// blocking stream send goes on until every byte is in, as Linux's
+/// (`sk_stream_wait_memory`), across as many runs as it takes: `progress`
+/// counts what went in, and a signal then makes that the result.
+fn send_and_finish(
+    p: &mut Process,
+    file: &SocketFile,
+    iovecs: &[Iovec],
+    to: Option<&SockAddr>,
+    flags: u32,
+) -> SysResult {
+    let waits = file.socket().kind == Kind::Stream && !file.nonblocking(flags);
+    if !waits {
+        let result = send_iovecs(p, file, iovecs, to).map(|n| n as u64);
+        return finish(p, file, flags, true, result);
+    }
+    let total = iovecs_total_len(iovecs.iter().copied())?;
+    let done = p.restart.progress.min(total);
+    let mut skip = done;
+    let rest: Vec<Iovec> = iovecs
+        .iter()
+        .filter_map(|v| {
+            let cut = skip.min(v.len);
+            skip -= cut;
+            (v.len > cut).then_some(Iovec {
+                base: v.base + cut,
+                len: v.len - cut,
+            })
+        })
+        .collect();
+    let queue = |p: &mut Process| Err(block_on(p.task.tid, &[file.socket().queue()]));
+    match send_iovecs(p, file, &rest, to).map(|n| n as u64) {
+        Ok(n) if n > 0 && done + n < total => {
+            p.restart.progress = done + n;
+            queue(p)
+        }
+        Ok(n) => Ok(done + n),
+        Err(Errno::EAGAIN) if done > 0 => queue(p),
+        // The connection failed part way: the bytes that went in count.
+        Err(_) if done > 0 => Ok(done),
+        Err(e) => finish(p, file, flags, true, Err(e)),
+    }
+}
+
 /// Receives into `iovecs`: returns what came (and from whom).
 fn recv_iovecs(
     p: &mut Process,
@@ -421,8 +465,7 @@ pub fn sendto(
         Some(read_addr(p, file.socket().domain, addr, addr_len)?)
     };
     let iovec = [Iovec { base: buf, len }];
-    let result = send_iovecs(p, &file, &iovec, to.as_ref()).map(|n| n as u64);
-    finish(p, &file, flags, true, result)
+    send_and_finish(p, &file, &iovec, to.as_ref(), flags)
 }
 
 pub fn recvfrom(
@@ -486,8 +529,7 @@ pub fn sendmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
         )?)
     };
     let iovecs = read_iovecs(p, header.iov, header.iovlen)?;
-    let result = send_iovecs(p, &file, &iovecs, to.as_ref()).map(|n| n as u64);
-    finish(p, &file, flags, true, result)
+    send_and_finish(p, &file, &iovecs, to.as_ref(), flags)
 }
 
 pub fn recvmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
@@ -523,8 +565,7 @@ pub fn recvmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
 pub fn sendmsg_iovecs(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
     let file = SocketFile::get(p, fd)?;
     let iovecs = read_iovecs(p, iov, count)?;
-    let result = send_iovecs(p, &file, &iovecs, None).map(|n| n as u64);
-    finish(p, &file, 0, true, result)
+    send_and_finish(p, &file, &iovecs, None, 0)
 }
 
 /// `readv` on a socket: `recvmsg` without an address or flags.
