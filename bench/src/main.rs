@@ -559,8 +559,8 @@ impl Bench<'_> {
         Cell::Samples(vec![f64::from(passing)])
     }
 
-    /// A `Source::Program`, `Source::Shared` or `Source::Net` row in one
-    /// VM: `repeats` runs, the `key` figure.
+    /// A `Source::Program` or `Source::Shared` row in one VM: `repeats`
+    /// runs, the `key` figure.
     fn program_row(
         &mut self,
         vm: Vm,
@@ -582,10 +582,6 @@ impl Bench<'_> {
                 Ok(run) => match run.results.get(key) {
                     Some(m) if run.ok => samples.push(m.value),
                     _ => {
-                        if let Some(why) = net_unavailable(vm, wiring, &run) {
-                            self.keep_output(vm, program, &run.outcome);
-                            return Cell::NotAvailable(why);
-                        }
                         let what = match wiring.linux_cache() {
                             Some(cache) if vm == Vm::Linux => {
                                 format!("{program} (cache={})", cache.name())
@@ -601,32 +597,129 @@ impl Bench<'_> {
         Cell::samples(samples)
     }
 
-    /// A `Source::Stdout` row in one VM: `repeats` runs of `zeros BLOCK
-    /// COUNT` whose stdout the host counts as it arrives.
-    fn stdout_row(&mut self, vm: Vm, args: &[&str], repeats: usize, lamina_serial: bool) -> Cell {
-        let wiring = Wiring::Console { lamina_serial };
-        let mut samples = Vec::new();
-        for _ in 0..repeats {
-            if let Some(why) = self.gave_up.get(vm.name()) {
-                return Cell::DidNotFinish(why.clone());
+    /// One run of a net or stdout row on one side (`None`: natively): its
+    /// figure, or the cell that says why there is none.
+    fn io_once(&mut self, side: Option<Vm>, io: IoRow, net_port: Option<u16>) -> Result<f64, Cell> {
+        match io {
+            IoRow::Net { mode, count, key } => {
+                let Some(port) = net_port else {
+                    return Err(Cell::NotAvailable("no server".into()));
+                };
+                let Some(vm) = side else {
+                    let args = net_args(NATIVE_HOST_ADDR, port, mode, count);
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    return native_once(self.prepared, NET_PROGRAM, &args, key, self.bound, false);
+                };
+                let args = net_args(GUEST_HOST_ADDR, port, mode, count);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let wiring = Wiring::Net { port };
+                let bound = self.bound;
+                let run = self
+                    .run_vm(vm, NET_PROGRAM, &args, DEFAULT_MEMORY_MIB, bound, wiring)
+                    .map_err(Cell::DidNotFinish)?;
+                match run.results.get(key) {
+                    Some(m) if run.ok => Ok(m.value),
+                    _ => {
+                        if let Some(why) = net_unavailable(vm, wiring, &run) {
+                            self.keep_output(vm, NET_PROGRAM, &run.outcome);
+                            return Err(Cell::NotAvailable(why));
+                        }
+                        Err(self.failed(vm, &format!("{NET_PROGRAM} {mode}"), &run, bound))
+                    }
+                }
             }
-            let mut command = self.command(vm, STDOUT_PROGRAM, args, DEFAULT_MEMORY_MIB, wiring);
-            match count_stdout(&mut command, self.bound) {
-                Ok((_, rate)) => samples.push(rate),
-                Err((outcome, _)) => {
-                    let run = VmRun {
-                        outcome,
-                        ok: false,
-                        results: BTreeMap::new(),
-                        in_guest_ms: None,
-                    };
-                    let bound = self.bound;
-                    return self.failed(vm, STDOUT_PROGRAM, &run, bound);
+            IoRow::Stdout {
+                block,
+                count,
+                lamina_serial,
+            } => {
+                let args = [block, count];
+                let mut command = match side {
+                    Some(vm) => {
+                        if let Some(why) = self.gave_up.get(vm.name()) {
+                            return Err(Cell::DidNotFinish(why.clone()));
+                        }
+                        let wiring = Wiring::Console { lamina_serial };
+                        self.command(vm, STDOUT_PROGRAM, &args, DEFAULT_MEMORY_MIB, wiring)
+                    }
+                    None => {
+                        let mut command = Command::new(&self.prepared.programs[STDOUT_PROGRAM]);
+                        command.args(args);
+                        command
+                    }
+                };
+                match (count_stdout(&mut command, self.bound), side) {
+                    (Ok((_, rate)), Some(vm)) => {
+                        self.booted.insert(vm.name());
+                        Ok(rate)
+                    }
+                    (Ok((_, rate)), None) => Ok(rate),
+                    (Err((outcome, why)), None) => Err(Cell::Fails(format!(
+                        "{why}: {}",
+                        outcome.failure(self.bound)
+                    ))),
+                    (Err((outcome, _)), Some(vm)) => {
+                        let run = VmRun {
+                            outcome,
+                            ok: false,
+                            results: BTreeMap::new(),
+                            in_guest_ms: None,
+                        };
+                        let bound = self.bound;
+                        Err(self.failed(vm, &format!("{STDOUT_PROGRAM} {block}"), &run, bound))
+                    }
                 }
             }
         }
-        Cell::samples(samples)
     }
+
+    /// A net or stdout row: `repeats` rounds, each one run per wanted side
+    /// in turn (lamina, the Linux guest, natively), so that a slow spell of
+    /// the host falls on all three alike. A side stops at its first run
+    /// without a figure. Returns the cells of lamina, Linux and native.
+    fn io_row(
+        &mut self,
+        io: IoRow,
+        sides: [bool; 3],
+        repeats: usize,
+        net_port: Option<u16>,
+    ) -> [Cell; 3] {
+        let places = [Some(Vm::Lamina), Some(Vm::Linux), None];
+        let mut samples: [Vec<f64>; 3] = Default::default();
+        let mut cells = [Cell::NotMeasured, Cell::NotMeasured, Cell::NotMeasured];
+        for _ in 0..repeats {
+            for (slot, side) in places.into_iter().enumerate() {
+                if !sides[slot] || cells[slot] != Cell::NotMeasured {
+                    continue;
+                }
+                match self.io_once(side, io, net_port) {
+                    Ok(value) => samples[slot].push(value),
+                    Err(cell) => cells[slot] = cell,
+                }
+            }
+        }
+        for (slot, found) in samples.into_iter().enumerate() {
+            if sides[slot] && cells[slot] == Cell::NotMeasured {
+                cells[slot] = Cell::samples(found);
+            }
+        }
+        cells
+    }
+}
+
+/// A net or stdout row's source, the part `Bench::io_once` needs.
+#[derive(Debug, Clone, Copy)]
+enum IoRow {
+    Net {
+        mode: &'static str,
+        count: &'static str,
+        key: &'static str,
+    },
+    Stdout {
+        block: &'static str,
+        count: &'static str,
+        lamina_serial: bool,
+    },
 }
 
 /// The program of the stdout rows (`bench/programs/zeros.c`).
@@ -705,25 +798,39 @@ fn native_row(
 ) -> Cell {
     let mut samples = Vec::new();
     for _ in 0..repeats {
-        let mut command = Command::new(&prepared.programs[program]);
-        command.args(args);
-        if shared {
-            if let Err(err) = prepared.share.fresh_scratch() {
-                return Cell::DidNotFinish(err.to_string());
-            }
-            command.current_dir(&prepared.share.dir);
-        }
-        let outcome = match run::bounded(&mut command, bound) {
-            Ok(outcome) => outcome,
-            Err(err) => return Cell::DidNotFinish(err.to_string()),
-        };
-        match parse::results(&outcome.stdout, None).get(key) {
-            Some(m) if outcome.succeeded() => samples.push(m.value),
-            _ if outcome.timed_out => return Cell::DidNotFinish(outcome.failure(bound)),
-            _ => return Cell::Fails(outcome.failure(bound)),
+        match native_once(prepared, program, args, key, bound, shared) {
+            Ok(value) => samples.push(value),
+            Err(cell) => return cell,
         }
     }
     Cell::samples(samples)
+}
+
+/// One native run of `program ARGS`: its `key` figure.
+fn native_once(
+    prepared: &Prepared,
+    program: &str,
+    args: &[&str],
+    key: &str,
+    bound: Duration,
+    shared: bool,
+) -> Result<f64, Cell> {
+    let mut command = Command::new(&prepared.programs[program]);
+    command.args(args);
+    if shared {
+        prepared
+            .share
+            .fresh_scratch()
+            .map_err(|err| Cell::DidNotFinish(err.to_string()))?;
+        command.current_dir(&prepared.share.dir);
+    }
+    let outcome =
+        run::bounded(&mut command, bound).map_err(|err| Cell::DidNotFinish(err.to_string()))?;
+    match parse::results(&outcome.stdout, None).get(key) {
+        Some(m) if outcome.succeeded() => Ok(m.value),
+        _ if outcome.timed_out => Err(Cell::DidNotFinish(outcome.failure(bound))),
+        _ => Err(Cell::Fails(outcome.failure(bound))),
+    }
 }
 
 /// The host's TSC frequency, which /proc/cpuinfo gives as "cpu MHz" on CPUs
@@ -800,6 +907,51 @@ fn measure(
             continue;
         }
         let Row { sides, .. } = *row;
+        let io = match row.source {
+            Source::Net { mode, count, key } => Some(IoRow::Net { mode, count, key }),
+            Source::Stdout {
+                block,
+                count,
+                lamina_serial,
+            } => Some(IoRow::Stdout {
+                block,
+                count,
+                lamina_serial,
+            }),
+            _ => None,
+        };
+        if let Some(io) = io {
+            step(&format!("{}: {}, interleaved", accel.name(), row.short));
+            let mut wanted = [sides.lamina, sides.linux, sides.native];
+            // A serial row's Linux figure is the ttyS0 one of the row with
+            // the same block (already measured, or measured here once).
+            let linux_memo = match io {
+                IoRow::Stdout { block, count, .. } => Some(format!("ttyS0 {block} {count}")),
+                IoRow::Net { .. } => None,
+            };
+            let known = linux_memo
+                .as_ref()
+                .and_then(|m| shared_cells.get(m))
+                .cloned();
+            if known.is_some() {
+                wanted[1] = false;
+            }
+            let [lamina, linux, native] = bench.io_row(io, wanted, options.repeats, net_port);
+            let linux = known.unwrap_or(linux);
+            if let Some(memo) = linux_memo {
+                shared_cells.insert(memo, linux.clone());
+            }
+            rows.push(RowResult {
+                label: row.label.to_string(),
+                short: row.short.to_string(),
+                unit: row.unit.to_string(),
+                higher_is_better: row.higher_is_better,
+                lamina,
+                linux,
+                native,
+            });
+            continue;
+        }
         let mut cells = [Cell::NotMeasured, Cell::NotMeasured];
         for (slot, vm) in [Vm::Lamina, Vm::Linux].into_iter().enumerate() {
             let wanted = match vm {
@@ -822,55 +974,8 @@ fn measure(
                     ));
                     bench.program_row(vm, program, args, key, options.repeats, Wiring::Plain)
                 }
-                Source::Net { mode, count, key } => match net_port {
-                    Some(port) => {
-                        step(&format!(
-                            "{}: {NET_PROGRAM} {mode} in {}",
-                            accel.name(),
-                            vm.name()
-                        ));
-                        let args = net_args(GUEST_HOST_ADDR, port, mode, count);
-                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                        bench.program_row(
-                            vm,
-                            NET_PROGRAM,
-                            &args,
-                            key,
-                            options.repeats,
-                            Wiring::Net { port },
-                        )
-                    }
-                    None => Cell::NotAvailable("no server".into()),
-                },
-                Source::Stdout {
-                    block,
-                    count,
-                    lamina_serial,
-                } => {
-                    // The serial rows' Linux cell is the ttyS0 figure of the
-                    // row with the same block: measured once.
-                    let memo = format!(
-                        "stdout {block} {count} {vm:?} {}",
-                        lamina_serial && vm == Vm::Lamina
-                    );
-                    if let Some(cell) = shared_cells.get(&memo) {
-                        cell.clone()
-                    } else {
-                        let how = match (vm, lamina_serial) {
-                            (Vm::Lamina, false) => "over the ctl channel",
-                            (Vm::Lamina, true) => "over the serial line",
-                            (Vm::Linux, _) => "on ttyS0",
-                        };
-                        step(&format!(
-                            "{}: {STDOUT_PROGRAM} {block} {count} in {} ({how})",
-                            accel.name(),
-                            vm.name()
-                        ));
-                        let cell =
-                            bench.stdout_row(vm, &[block, count], options.repeats, lamina_serial);
-                        shared_cells.insert(memo, cell.clone());
-                        cell
-                    }
+                Source::Net { .. } | Source::Stdout { .. } => {
+                    unreachable!("measured by io_row above")
                 }
                 Source::Shared {
                     program,
@@ -1107,45 +1212,6 @@ fn real_main() -> Result<(), Error> {
     for (index, row) in ROWS.iter().enumerate() {
         if !options.rows.contains(&row.group) || !row.sides.native {
             continue;
-        }
-        match row.source {
-            Source::Net { mode, count, key } => {
-                let Some(port) = net_port else { continue };
-                let args = net_args(NATIVE_HOST_ADDR, port, mode, count);
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                let cell = native_row(
-                    &prepared,
-                    NET_PROGRAM,
-                    &args,
-                    key,
-                    options.repeats,
-                    options.bound,
-                    false,
-                );
-                native.insert(index, cell);
-                continue;
-            }
-            Source::Stdout { block, count, .. } => {
-                let mut samples = Vec::new();
-                let mut cell = None;
-                for _ in 0..options.repeats {
-                    let mut command = Command::new(&prepared.programs[STDOUT_PROGRAM]);
-                    command.args([block, count]);
-                    match count_stdout(&mut command, options.bound) {
-                        Ok((_, rate)) => samples.push(rate),
-                        Err((outcome, why)) => {
-                            cell = Some(Cell::Fails(format!(
-                                "{why}: {}",
-                                outcome.failure(options.bound)
-                            )));
-                            break;
-                        }
-                    }
-                }
-                native.insert(index, cell.unwrap_or_else(|| Cell::samples(samples)));
-                continue;
-            }
-            _ => {}
         }
         let (program, args, key, shared) = match row.source {
             Source::Program { program, args, key } => (program, args, key, false),
