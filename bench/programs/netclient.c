@@ -152,7 +152,7 @@ static int send_bulk(int fd, long mib, double seconds)
                 (unsigned long long)sent, (unsigned long long)counted);
         return 1;
     }
-    printf("net_send %.1f MB/s\n", (double)sent / elapsed / 1e6);
+    printf("net_send %.3f MB/s\n", (double)sent / elapsed / 1e6);
     printf("net_send_bytes %llu bytes\n", (unsigned long long)sent);
     return 0;
 }
@@ -178,7 +178,7 @@ static int recv_bulk(int fd, long mib, double seconds)
             break;
     }
     double elapsed = now_s() - start;
-    printf("net_recv %.1f MB/s\n", (double)got / elapsed / 1e6);
+    printf("net_recv %.3f MB/s\n", (double)got / elapsed / 1e6);
     printf("net_recv_bytes %llu bytes\n", (unsigned long long)got);
     return 0;
 }
