@@ -10,6 +10,7 @@ mod parse;
 mod report;
 mod rows;
 mod run;
+mod server;
 mod setup;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,6 +52,8 @@ usage: lamina-bench [--rows LIST] [--runs N] [--repeats N] [--accel tcg,kvm] [--
                   core     syscall round trip, anonymous page fault
                   file     the file rows on the shared 9P directory
                   process  fork+exit+wait, fork+execve+wait, pipe throughput, ping-pong
+                  net      TCP to a server on the host's 127.0.0.1: round trip, bulk each way
+                  stdout   bulk stdout: lamina's ctl channel and serial line, Linux's ttyS0
                 (all groups write bench/results.md and bench/chart.png; a subset writes
                 bench/results-GROUPS.md and bench/chart-GROUPS.png, e.g. results-process.md)
   --runs N      boot-to-exit runs per VM, interleaved (default 10, at least 10 for the record)
@@ -199,6 +202,42 @@ struct VmRun {
     in_guest_ms: Option<f64>,
 }
 
+/// What a VM run is wired to besides its program from the boot image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wiring {
+    Plain,
+    /// The shared directory: lamina's root over 9P (`--rootfs`, the program
+    /// copied there); the Linux guest mounts it on /mnt with that cache mode,
+    /// on the same virtio-9p device of `microvm`.
+    Shared(LinuxCache),
+    /// The bench's TCP server on the host's 127.0.0.1:`port`: lamina with
+    /// `--allow-net 127.0.0.1:PORT`; the Linux guest with virtio-net on
+    /// QEMU's user networking (10.0.2.15/24, the host at 10.0.2.2).
+    Net {
+        port: u16,
+    },
+    /// The program's stdout is the VM's output: lamina's stdout (over the
+    /// ctl channel, or over the serial line with `lamina_serial`), the Linux
+    /// guest's ttyS0 on QEMU's stdout.
+    Console {
+        lamina_serial: bool,
+    },
+}
+
+impl Wiring {
+    fn linux_cache(self) -> Option<LinuxCache> {
+        match self {
+            Wiring::Shared(cache) => Some(cache),
+            _ => None,
+        }
+    }
+}
+
+/// Where the guests reach the host's loopback (QEMU's user networking and
+/// lamina's forwarded sockets alike).
+const GUEST_HOST_ADDR: &str = "10.0.2.2";
+const NATIVE_HOST_ADDR: &str = "127.0.0.1";
+
 struct Bench<'a> {
     prepared: &'a Prepared,
     accel: Accel,
@@ -214,16 +253,14 @@ struct Bench<'a> {
 }
 
 impl Bench<'_> {
-    /// The VM run of `program ARGS`; with `shared`, on the shared directory
-    /// (lamina: as its root, the program copied there; Linux: mounted on /mnt
-    /// with that cache mode, on the same virtio-9p device of `microvm`).
+    /// The VM run of `program ARGS`, wired as `wiring` says.
     fn command(
         &self,
         vm: Vm,
         program: &str,
         args: &[&str],
         memory_mib: u32,
-        shared: Option<LinuxCache>,
+        wiring: Wiring,
     ) -> Command {
         let share = &self.prepared.share;
         match vm {
@@ -234,13 +271,24 @@ impl Bench<'_> {
                     .arg(format!("-m{memory_mib}M"))
                     .arg(format!("--timeout={}s", self.bound.as_secs()))
                     .arg("--verbose");
-                match shared {
-                    Some(_) => command
+                match wiring {
+                    Wiring::Net { port } => {
+                        command.arg(format!("--allow-net={NATIVE_HOST_ADDR}:{port}"));
+                    }
+                    Wiring::Console {
+                        lamina_serial: true,
+                    } => {
+                        command.env("LAMINA_NO_CHANNELS", "1");
+                    }
+                    _ => {}
+                }
+                match wiring {
+                    Wiring::Shared(_) => command
                         .arg("--rootfs")
                         .arg(&share.dir)
                         .args(["-w", "/"])
                         .arg(Share::guest_program(program)),
-                    None => command.arg(&self.prepared.programs[program]),
+                    _ => command.arg(&self.prepared.programs[program]),
                 };
                 command.args(args);
                 command
@@ -261,8 +309,8 @@ impl Bench<'_> {
                 // virtio-mmio device to Linux; with acpi=off QEMU would
                 // append `virtio_mmio.device=` after the `--` of the
                 // command line, into /init's arguments.
-                let mount = match shared {
-                    Some(cache) => {
+                let init_option = match wiring {
+                    Wiring::Shared(cache) => {
                         let mut fsdev = std::ffi::OsString::from(format!(
                             "local,id={SHARE_TAG},security_model=none,path="
                         ));
@@ -272,10 +320,17 @@ impl Bench<'_> {
                         ));
                         format!("--share {} ", cache.mount_options())
                     }
-                    None => String::new(),
+                    Wiring::Net { .. } => {
+                        command
+                            .args(["-netdev", "user,id=n0"])
+                            .args(["-device", "virtio-net-device,netdev=n0"]);
+                        "--net ".to_string()
+                    }
+                    Wiring::Console { .. } => "--console ".to_string(),
+                    Wiring::Plain => String::new(),
                 };
                 command.arg("-append").arg(format!(
-                    "console=ttyS0 quiet loglevel=0 panic=-1{} -- {mount}/bench/{program} {}",
+                    "console=ttyS0 quiet loglevel=0 panic=-1{} -- {init_option}/bench/{program} {}",
                     self.linux_tsc_hint(),
                     args.join(" ")
                 ));
@@ -302,18 +357,18 @@ impl Bench<'_> {
         args: &[&str],
         memory_mib: u32,
         bound: Duration,
-        shared: Option<LinuxCache>,
+        wiring: Wiring,
     ) -> Result<VmRun, String> {
         if let Some(why) = self.gave_up.get(vm.name()) {
             return Err(why.clone());
         }
-        if shared.is_some() {
+        if let Wiring::Shared(_) = wiring {
             self.prepared
                 .share
                 .fresh_scratch()
                 .map_err(|err| format!("cannot empty scratch/: {err}"))?;
         }
-        let mut command = self.command(vm, program, args, memory_mib, shared);
+        let mut command = self.command(vm, program, args, memory_mib, wiring);
         let outcome =
             run::bounded(&mut command, bound).map_err(|err| format!("cannot start: {err}"))?;
         let (results, ok, in_guest_ms) = match vm {
@@ -424,7 +479,14 @@ impl Bench<'_> {
                     continue;
                 }
                 let bound = self.bound;
-                match self.run_vm(vm, BOOT_PROGRAM, &[], DEFAULT_MEMORY_MIB, bound, None) {
+                match self.run_vm(
+                    vm,
+                    BOOT_PROGRAM,
+                    &[],
+                    DEFAULT_MEMORY_MIB,
+                    bound,
+                    Wiring::Plain,
+                ) {
                     Ok(run) if run.ok => {
                         wall.entry(vm.name())
                             .or_default()
@@ -472,7 +534,7 @@ impl Bench<'_> {
             Vm::Linux => LINUX_MIN_MEMORY_MIB,
         };
         let passes = |mib: u32, bench: &mut Self| -> Result<bool, String> {
-            let run = bench.run_vm(vm, program, &[], mib, bound, None)?;
+            let run = bench.run_vm(vm, program, &[], mib, bound, Wiring::Plain)?;
             Ok(run.ok)
         };
         match passes(DEFAULT_MEMORY_MIB, self) {
@@ -506,21 +568,21 @@ impl Bench<'_> {
         args: &[&str],
         key: &str,
         repeats: usize,
-        shared: Option<LinuxCache>,
+        wiring: Wiring,
     ) -> Cell {
         // File rows under TCG get their own bound (e.g. Linux's cache=none
         // small-file run takes a minute); under KVM the default.
-        let bound = match (shared, self.accel) {
-            (Some(_), Accel::Tcg) => self.file_bound.max(self.bound),
+        let bound = match (wiring, self.accel) {
+            (Wiring::Shared(_), Accel::Tcg) => self.file_bound.max(self.bound),
             _ => self.bound,
         };
         let mut samples = Vec::new();
         for _ in 0..repeats {
-            match self.run_vm(vm, program, args, DEFAULT_MEMORY_MIB, bound, shared) {
+            match self.run_vm(vm, program, args, DEFAULT_MEMORY_MIB, bound, wiring) {
                 Ok(run) => match run.results.get(key) {
                     Some(m) if run.ok => samples.push(m.value),
                     _ => {
-                        let what = match shared {
+                        let what = match wiring.linux_cache() {
                             Some(cache) if vm == Vm::Linux => {
                                 format!("{program} (cache={})", cache.name())
                             }
@@ -534,6 +596,185 @@ impl Bench<'_> {
         }
         Cell::samples(samples)
     }
+
+    /// One run of a net or stdout row on one side (`None`: natively): its
+    /// figure, or the cell that says why there is none.
+    fn io_once(&mut self, side: Option<Vm>, io: IoRow, net_port: Option<u16>) -> Result<f64, Cell> {
+        match io {
+            IoRow::Net { mode, count, key } => {
+                let Some(port) = net_port else {
+                    return Err(Cell::NotAvailable("no server".into()));
+                };
+                let Some(vm) = side else {
+                    let args = net_args(NATIVE_HOST_ADDR, port, mode, count);
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    return native_once(self.prepared, NET_PROGRAM, &args, key, self.bound, false);
+                };
+                let args = net_args(GUEST_HOST_ADDR, port, mode, count);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let wiring = Wiring::Net { port };
+                let bound = self.bound;
+                let run = self
+                    .run_vm(vm, NET_PROGRAM, &args, DEFAULT_MEMORY_MIB, bound, wiring)
+                    .map_err(Cell::DidNotFinish)?;
+                match run.results.get(key) {
+                    Some(m) if run.ok => Ok(m.value),
+                    _ => {
+                        if let Some(why) = net_unavailable(vm, wiring, &run) {
+                            self.keep_output(vm, NET_PROGRAM, &run.outcome);
+                            return Err(Cell::NotAvailable(why));
+                        }
+                        Err(self.failed(vm, &format!("{NET_PROGRAM} {mode}"), &run, bound))
+                    }
+                }
+            }
+            IoRow::Stdout {
+                block,
+                count,
+                lamina_serial,
+            } => {
+                let args = [block, count];
+                let mut command = match side {
+                    Some(vm) => {
+                        if let Some(why) = self.gave_up.get(vm.name()) {
+                            return Err(Cell::DidNotFinish(why.clone()));
+                        }
+                        let wiring = Wiring::Console { lamina_serial };
+                        self.command(vm, STDOUT_PROGRAM, &args, DEFAULT_MEMORY_MIB, wiring)
+                    }
+                    None => {
+                        let mut command = Command::new(&self.prepared.programs[STDOUT_PROGRAM]);
+                        command.args(args);
+                        command
+                    }
+                };
+                match (count_stdout(&mut command, self.bound), side) {
+                    (Ok((_, rate)), Some(vm)) => {
+                        self.booted.insert(vm.name());
+                        Ok(rate)
+                    }
+                    (Ok((_, rate)), None) => Ok(rate),
+                    (Err((outcome, why)), None) => Err(Cell::Fails(format!(
+                        "{why}: {}",
+                        outcome.failure(self.bound)
+                    ))),
+                    (Err((outcome, _)), Some(vm)) => {
+                        let run = VmRun {
+                            outcome,
+                            ok: false,
+                            results: BTreeMap::new(),
+                            in_guest_ms: None,
+                        };
+                        let bound = self.bound;
+                        Err(self.failed(vm, &format!("{STDOUT_PROGRAM} {block}"), &run, bound))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A net or stdout row: `repeats` rounds, each one run per wanted side
+    /// in turn (lamina, the Linux guest, natively), so that a slow spell of
+    /// the host falls on all three alike. A side stops at its first run
+    /// without a figure. Returns the cells of lamina, Linux and native.
+    fn io_row(
+        &mut self,
+        io: IoRow,
+        sides: [bool; 3],
+        repeats: usize,
+        net_port: Option<u16>,
+    ) -> [Cell; 3] {
+        let places = [Some(Vm::Lamina), Some(Vm::Linux), None];
+        let mut samples: [Vec<f64>; 3] = Default::default();
+        let mut cells = [Cell::NotMeasured, Cell::NotMeasured, Cell::NotMeasured];
+        for _ in 0..repeats {
+            for (slot, side) in places.into_iter().enumerate() {
+                if !sides[slot] || cells[slot] != Cell::NotMeasured {
+                    continue;
+                }
+                match self.io_once(side, io, net_port) {
+                    Ok(value) => samples[slot].push(value),
+                    Err(cell) => cells[slot] = cell,
+                }
+            }
+        }
+        for (slot, found) in samples.into_iter().enumerate() {
+            if sides[slot] && cells[slot] == Cell::NotMeasured {
+                cells[slot] = Cell::samples(found);
+            }
+        }
+        cells
+    }
+}
+
+/// A net or stdout row's source, the part `Bench::io_once` needs.
+#[derive(Debug, Clone, Copy)]
+enum IoRow {
+    Net {
+        mode: &'static str,
+        count: &'static str,
+        key: &'static str,
+    },
+    Stdout {
+        block: &'static str,
+        count: &'static str,
+        lamina_serial: bool,
+    },
+}
+
+/// The program of the stdout rows (`bench/programs/zeros.c`).
+const STDOUT_PROGRAM: &str = "zeros";
+/// The program of the net rows (`bench/programs/netclient.c`).
+const NET_PROGRAM: &str = "netclient";
+
+/// `netclient ADDR PORT MODE COUNT SECONDS`'s arguments.
+fn net_args(addr: &str, port: u16, mode: &str, count: &str) -> Vec<String> {
+    [addr, &port.to_string(), mode, count, rows::NET_SECONDS]
+        .map(str::to_string)
+        .to_vec()
+}
+
+/// The rate at which `command`'s stdout delivered zeros (MB/s), or why not.
+fn count_stdout(
+    command: &mut Command,
+    bound: Duration,
+) -> Result<(run::Outcome, f64), (run::Outcome, String)> {
+    match run::count_zeros(command, rows::STDOUT_MAX_BYTES, rows::STDOUT_WINDOW, bound) {
+        Ok((outcome, count)) => match count.rate_mb_s() {
+            Some(rate) if !outcome.timed_out => Ok((outcome, rate)),
+            _ => Err((outcome, "no stdout counted".into())),
+        },
+        Err(err) => Err((
+            run::Outcome {
+                status: None,
+                timed_out: false,
+                wall: Duration::ZERO,
+                stdout: String::new(),
+                stderr: format!("cannot start: {err}"),
+                peak_rss_kib: 0,
+            },
+            err.to_string(),
+        )),
+    }
+}
+
+/// A lamina net run whose connect itself failed (`netclient` exits 3): the
+/// kernel has no way to the host for this socket, so the row is n/a rather
+/// than a failure of the program.
+fn net_unavailable(vm: Vm, wiring: Wiring, run: &VmRun) -> Option<String> {
+    if vm != Vm::Lamina || !matches!(wiring, Wiring::Net { .. }) || run.outcome.status != Some(3) {
+        return None;
+    }
+    let error = run
+        .outcome
+        .stderr
+        .lines()
+        .chain(run.outcome.stdout.lines())
+        .find_map(|line| line.split_once("netclient: connect ").map(|(_, rest)| rest))?;
+    let error = error.split_once(": ").map_or(error, |(_, why)| why).trim();
+    Some(format!(
+        "the guest's connect() to {GUEST_HOST_ADDR} fails ({error}): no forwarded sockets in this lamina"
+    ))
 }
 
 /// The figures that the boot runs give.
@@ -557,25 +798,39 @@ fn native_row(
 ) -> Cell {
     let mut samples = Vec::new();
     for _ in 0..repeats {
-        let mut command = Command::new(&prepared.programs[program]);
-        command.args(args);
-        if shared {
-            if let Err(err) = prepared.share.fresh_scratch() {
-                return Cell::DidNotFinish(err.to_string());
-            }
-            command.current_dir(&prepared.share.dir);
-        }
-        let outcome = match run::bounded(&mut command, bound) {
-            Ok(outcome) => outcome,
-            Err(err) => return Cell::DidNotFinish(err.to_string()),
-        };
-        match parse::results(&outcome.stdout, None).get(key) {
-            Some(m) if outcome.succeeded() => samples.push(m.value),
-            _ if outcome.timed_out => return Cell::DidNotFinish(outcome.failure(bound)),
-            _ => return Cell::Fails(outcome.failure(bound)),
+        match native_once(prepared, program, args, key, bound, shared) {
+            Ok(value) => samples.push(value),
+            Err(cell) => return cell,
         }
     }
     Cell::samples(samples)
+}
+
+/// One native run of `program ARGS`: its `key` figure.
+fn native_once(
+    prepared: &Prepared,
+    program: &str,
+    args: &[&str],
+    key: &str,
+    bound: Duration,
+    shared: bool,
+) -> Result<f64, Cell> {
+    let mut command = Command::new(&prepared.programs[program]);
+    command.args(args);
+    if shared {
+        prepared
+            .share
+            .fresh_scratch()
+            .map_err(|err| Cell::DidNotFinish(err.to_string()))?;
+        command.current_dir(&prepared.share.dir);
+    }
+    let outcome =
+        run::bounded(&mut command, bound).map_err(|err| Cell::DidNotFinish(err.to_string()))?;
+    match parse::results(&outcome.stdout, None).get(key) {
+        Some(m) if outcome.succeeded() => Ok(m.value),
+        _ if outcome.timed_out => Err(Cell::DidNotFinish(outcome.failure(bound))),
+        _ => Err(Cell::Fails(outcome.failure(bound))),
+    }
 }
 
 /// The host's TSC frequency, which /proc/cpuinfo gives as "cpu MHz" on CPUs
@@ -607,6 +862,7 @@ fn measure(
     prepared: &Prepared,
     options: &Options,
     native: &BTreeMap<usize, Cell>,
+    net_port: Option<u16>,
 ) -> Section {
     let mut bench = Bench {
         prepared,
@@ -651,6 +907,51 @@ fn measure(
             continue;
         }
         let Row { sides, .. } = *row;
+        let io = match row.source {
+            Source::Net { mode, count, key } => Some(IoRow::Net { mode, count, key }),
+            Source::Stdout {
+                block,
+                count,
+                lamina_serial,
+            } => Some(IoRow::Stdout {
+                block,
+                count,
+                lamina_serial,
+            }),
+            _ => None,
+        };
+        if let Some(io) = io {
+            step(&format!("{}: {}, interleaved", accel.name(), row.short));
+            let mut wanted = [sides.lamina, sides.linux, sides.native];
+            // A serial row's Linux figure is the ttyS0 one of the row with
+            // the same block (already measured, or measured here once).
+            let linux_memo = match io {
+                IoRow::Stdout { block, count, .. } => Some(format!("ttyS0 {block} {count}")),
+                IoRow::Net { .. } => None,
+            };
+            let known = linux_memo
+                .as_ref()
+                .and_then(|m| shared_cells.get(m))
+                .cloned();
+            if known.is_some() {
+                wanted[1] = false;
+            }
+            let [lamina, linux, native] = bench.io_row(io, wanted, options.repeats, net_port);
+            let linux = known.unwrap_or(linux);
+            if let Some(memo) = linux_memo {
+                shared_cells.insert(memo, linux.clone());
+            }
+            rows.push(RowResult {
+                label: row.label.to_string(),
+                short: row.short.to_string(),
+                unit: row.unit.to_string(),
+                higher_is_better: row.higher_is_better,
+                lamina,
+                linux,
+                native,
+            });
+            continue;
+        }
         let mut cells = [Cell::NotMeasured, Cell::NotMeasured];
         for (slot, vm) in [Vm::Lamina, Vm::Linux].into_iter().enumerate() {
             let wanted = match vm {
@@ -671,7 +972,10 @@ fn measure(
                         args.join(" "),
                         vm.name()
                     ));
-                    bench.program_row(vm, program, args, key, options.repeats, None)
+                    bench.program_row(vm, program, args, key, options.repeats, Wiring::Plain)
+                }
+                Source::Net { .. } | Source::Stdout { .. } => {
+                    unreachable!("measured by io_row above")
                 }
                 Source::Shared {
                     program,
@@ -699,7 +1003,7 @@ fn measure(
                             args,
                             key,
                             options.repeats,
-                            Some(linux_cache),
+                            Wiring::Shared(linux_cache),
                         );
                         shared_cells.insert(memo, cell.clone());
                         cell
@@ -843,6 +1147,27 @@ lamina's CPU model under each accelerator is also the Linux guest's: `max` under
   answer); µs per round trip, i.e. two context switches on one CPU. A cell reads *fails* when the program
   ran and exited without its figure (e.g. a system call the kernel does not have: the note says which line it
   left), *did not finish* when it ran out of its bound.
+- *net rows* (issue 9; `--rows net`): one static client, `bench/programs/netclient.c`, against a server in the
+  bench itself (`bench/src/server.rs`, std::net on 127.0.0.1, an ephemeral port; traffic never leaves the host's
+  loopback). Natively the client dials 127.0.0.1; both guests dial 10.0.2.2: lamina's forwarded sockets
+  (`lamina run --allow-net 127.0.0.1:PORT`, the host proxy connecting to the server), the Linux guest's
+  virtio-net on QEMU's user networking (`-netdev user,id=n0 -device virtio-net-device,netdev=n0` on the same
+  `microvm`; its /init brings up eth0 as 10.0.2.15/24). *round trip*: one byte to the server's echo and back,
+  `TCP_NODELAY` on both ends, each round trip timed on its own (CLOCK_MONOTONIC), at most 2,000 or 3 s after
+  100 untimed; the median of a run, and the table shows the median (min–max) of the runs' medians. *bulk*: 64
+  MiB (or 3 s) in 64 KiB `write()`s to a server that reads to EOF and answers with its count (timed from the
+  first write to that answer), and 64 MiB (or 3 s) the server writes, read in 64 KiB `read()`s; MB is 10^6
+  bytes. A lamina cell reads *n/a* when the guest's `connect()` itself fails (a lamina without forwarded
+  sockets).
+- *stdout rows* (`--rows stdout`): `bench/programs/zeros.c BLOCK COUNT` writes 256 MiB of zeros to fd 1 in
+  `write()`s of BLOCK bytes, as `dd if=/dev/zero bs=BLOCK` does; the bench reads the bytes where they reach the
+  host, in 64 KiB reads from a pipe, counting NUL bytes only (the Linux guest's console also carries kernel
+  text), from the end of the first read with any to the last, for at most 256 MiB or 3 s, then kills the run;
+  MB/s. lamina: its stdout over the ctl channel (virtio-console port); *serial* rows: the same with
+  `LAMINA_NO_CHANNELS=1`, which leaves QEMU's virtio-serial device out so the kernel writes stdout to the
+  serial line, as before the channels. The Linux guest: its /init runs the program with stdout on
+  /dev/console, `console=ttyS0`, QEMU's `-serial stdio` (the 8250 driver, default termios); both serial rows
+  show that one figure. Natively: a pipe to the same reader.
 ";
 
 /// Where the results and the chart go: `results.md` and `chart.png` for the
@@ -873,11 +1198,19 @@ fn real_main() -> Result<(), Error> {
         prepared.modules.join(" ")
     );
 
+    let net_port = if options.rows.contains(&Group::Net) {
+        let port = server::start()?;
+        eprintln!("net rows: the server listens on 127.0.0.1:{port}");
+        Some(port)
+    } else {
+        None
+    };
+
     step("native runs");
     let mut native = BTreeMap::new();
     let mut native_cells = BTreeMap::<String, Cell>::new();
     for (index, row) in ROWS.iter().enumerate() {
-        if !options.rows.contains(&row.group) {
+        if !options.rows.contains(&row.group) || !row.sides.native {
             continue;
         }
         let (program, args, key, shared) = match row.source {
@@ -912,7 +1245,7 @@ fn real_main() -> Result<(), Error> {
     let sections: Vec<Section> = options
         .accels
         .iter()
-        .map(|&accel| measure(accel, &prepared, &options, &native))
+        .map(|&accel| measure(accel, &prepared, &options, &native, net_port))
         .collect();
 
     let table = report::markdown(&sections);

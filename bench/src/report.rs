@@ -13,6 +13,9 @@ pub enum Cell {
     /// The run ended by itself without the figure: a non-zero exit (e.g. a
     /// system call the kernel does not have yet), a crash; the note says how.
     Fails(String),
+    /// The row cannot be measured on this side (e.g. a feature it does not
+    /// have yet); shown as "n/a: why".
+    NotAvailable(String),
     /// Samples of the figure: shown as the median, with min–max when several.
     Samples(Vec<f64>),
     /// A bisection that ran at its lowest allowed value: the true figure is
@@ -34,7 +37,9 @@ impl Cell {
         match self {
             Cell::Samples(samples) => Some(median(samples)),
             Cell::AtMost(bound) => Some(*bound),
-            Cell::NotMeasured | Cell::DidNotFinish(_) | Cell::Fails(_) => None,
+            Cell::NotMeasured | Cell::DidNotFinish(_) | Cell::Fails(_) | Cell::NotAvailable(_) => {
+                None
+            }
         }
     }
 
@@ -43,6 +48,7 @@ impl Cell {
             Cell::NotMeasured => "–".into(),
             Cell::DidNotFinish(_) => "did not finish".into(),
             Cell::Fails(_) => "fails".into(),
+            Cell::NotAvailable(why) => format!("n/a: {why}"),
             Cell::AtMost(bound) => format!("≤ {}", number(*bound)),
             Cell::Samples(samples) if samples.len() == 1 => number(samples[0]),
             Cell::Samples(samples) => {

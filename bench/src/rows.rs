@@ -47,6 +47,26 @@ pub enum Source {
         key: &'static str,
         linux_cache: LinuxCache,
     },
+    /// The `key` line of `netclient ADDR PORT mode COUNT SECONDS` against the
+    /// bench's server on the host's 127.0.0.1 (`crate::server`): natively
+    /// ADDR is 127.0.0.1; the guests dial 10.0.2.2 (lamina's forwarded
+    /// sockets with `--allow-net 127.0.0.1:PORT`, the Linux guest's
+    /// virtio-net on QEMU's user networking).
+    Net {
+        mode: &'static str,
+        count: &'static str,
+        key: &'static str,
+    },
+    /// The program's bulk stdout as it reaches the host (MB/s):
+    /// `zeros BLOCK COUNT` with lamina's stdout (over the ctl channel, or
+    /// with `lamina_serial` over the serial line: `LAMINA_NO_CHANNELS=1`),
+    /// the Linux guest's serial console (QEMU's stdout), a pipe natively;
+    /// read on the host by `run::count_zeros`.
+    Stdout {
+        block: &'static str,
+        count: &'static str,
+        lamina_serial: bool,
+    },
     /// Smallest `-m` in MiB at which `program` still exits 0, by bisection.
     MinMemory { program: &'static str },
     /// What the host must ship to boot the guest (KiB).
@@ -97,10 +117,21 @@ pub enum Group {
     File,
     /// fork, execve, pipes and context switches (issue 8).
     Process,
+    /// TCP to a server on the host's loopback (issue 9).
+    Net,
+    /// Bulk stdout through the console (issue 9's ctl channel).
+    Stdout,
 }
 
 impl Group {
-    pub const ALL: [Group; 4] = [Group::Boot, Group::Core, Group::File, Group::Process];
+    pub const ALL: [Group; 6] = [
+        Group::Boot,
+        Group::Core,
+        Group::File,
+        Group::Process,
+        Group::Net,
+        Group::Stdout,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -108,6 +139,8 @@ impl Group {
             Group::Core => "core",
             Group::File => "file",
             Group::Process => "process",
+            Group::Net => "net",
+            Group::Stdout => "stdout",
         }
     }
 
@@ -140,6 +173,18 @@ const PIPE_MIB: &str = "512";
 /// What the fork+execve row executes, relative to the shared directory,
 /// where `setup::Share` copies every benchmark program into `bin/`.
 pub const EXEC_TARGET: &str = "bin/true";
+
+/// The net rows: at most this many ping-pong round trips, this many MiB of
+/// bulk, or this many seconds of either (see `bench/programs/netclient.c`).
+const NET_ROUNDS: &str = "2000";
+const NET_MIB: &str = "64";
+pub const NET_SECONDS: &str = "3";
+/// The stdout rows: 256 MiB in all, of which the host counts at most
+/// [`STDOUT_MAX_BYTES`] or [`STDOUT_WINDOW`] and then ends the run.
+const STDOUT_64K_COUNT: &str = "4096";
+const STDOUT_4K_COUNT: &str = "65536";
+pub const STDOUT_MAX_BYTES: u64 = 256 << 20;
+pub const STDOUT_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The program whose boot-to-exit runs give the `Boot*` rows.
 pub const BOOT_PROGRAM: &str = "hello";
@@ -394,6 +439,97 @@ pub const ROWS: &[Row] = &[
         },
         sides: ALL,
         higher_is_better: false,
+    },
+    Row {
+        group: Group::Net,
+        label: "TCP round trip to a host server on 127.0.0.1, 1-byte ping-pong (median of up to 2,000)",
+        short: "tcp rtt",
+        unit: "µs",
+        source: Source::Net {
+            mode: "rtt",
+            count: NET_ROUNDS,
+            key: "net_rtt",
+        },
+        sides: ALL,
+        higher_is_better: false,
+    },
+    Row {
+        group: Group::Net,
+        label: "TCP bulk, guest → host server, 64 MiB in 64 KiB writes",
+        short: "tcp send",
+        unit: "MB/s",
+        source: Source::Net {
+            mode: "send",
+            count: NET_MIB,
+            key: "net_send",
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        group: Group::Net,
+        label: "TCP bulk, host server → guest, 64 MiB in 64 KiB reads",
+        short: "tcp recv",
+        unit: "MB/s",
+        source: Source::Net {
+            mode: "recv",
+            count: NET_MIB,
+            key: "net_recv",
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        group: Group::Stdout,
+        label: "stdout, 64 KiB write()s of zeros: lamina over the ctl channel; Linux's ttyS0; native a pipe",
+        short: "stdout 64k",
+        unit: "MB/s",
+        source: Source::Stdout {
+            block: "65536",
+            count: STDOUT_64K_COUNT,
+            lamina_serial: false,
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        group: Group::Stdout,
+        label: "stdout, 4 KiB write()s of zeros: lamina over the ctl channel; Linux's ttyS0; native a pipe",
+        short: "stdout 4k",
+        unit: "MB/s",
+        source: Source::Stdout {
+            block: "4096",
+            count: STDOUT_4K_COUNT,
+            lamina_serial: false,
+        },
+        sides: ALL,
+        higher_is_better: true,
+    },
+    Row {
+        group: Group::Stdout,
+        label: "stdout, 64 KiB write()s: lamina over the serial line (LAMINA_NO_CHANNELS=1, the before); Linux's ttyS0",
+        short: "stdout 64k serial",
+        unit: "MB/s",
+        source: Source::Stdout {
+            block: "65536",
+            count: STDOUT_64K_COUNT,
+            lamina_serial: true,
+        },
+        sides: VMS,
+        higher_is_better: true,
+    },
+    Row {
+        group: Group::Stdout,
+        label: "stdout, 4 KiB write()s: lamina over the serial line (LAMINA_NO_CHANNELS=1, the before); Linux's ttyS0",
+        short: "stdout 4k serial",
+        unit: "MB/s",
+        source: Source::Stdout {
+            block: "4096",
+            count: STDOUT_4K_COUNT,
+            lamina_serial: true,
+        },
+        sides: VMS,
+        higher_is_better: true,
     },
 ];
 

@@ -36,8 +36,10 @@ pub const GUEST_MODULES: &[&str] = &[
 
 /// The guest's /init: mount, note when the kernel started it, load the
 /// modules, with `--share OPTIONS` first mount the shared directory (9P tag
-/// [`SHARE_TAG`]) on /mnt and work there, run its arguments with their
-/// output marked, power off.
+/// [`SHARE_TAG`]) on /mnt and work there, with `--net` first bring up eth0
+/// as QEMU's user networking expects it (10.0.2.15/24, the host at
+/// 10.0.2.2), run its arguments with their output marked (with `--console`
+/// their stdout straight to the console instead), power off.
 const INIT_SCRIPT: &str = r#"#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t proc proc /proc
@@ -54,8 +56,19 @@ if [ "$1" = "--share" ]; then
     shift 2
     cd /mnt
 fi
-"$@" >/tmp/out 2>&1
-status=$?
+if [ "$1" = "--net" ]; then
+    shift
+    $B ip link set lo up
+    $B ip link set eth0 up && $B ip addr add 10.0.2.15/24 dev eth0 || echo "@@ eth0 setup failed"
+fi
+if [ "$1" = "--console" ]; then
+    shift
+    "$@" 2>/tmp/out
+    status=$?
+else
+    "$@" >/tmp/out 2>&1
+    status=$?
+fi
 $B sed 's/^/@@ /' /tmp/out
 echo "@@ exit_status $status code"
 $B poweroff -f

@@ -361,6 +361,21 @@ mod tests {
         }
     }
 
+    /// Without channels (`LAMINA_NO_CHANNELS=1`) there is no virtio-serial
+    /// device and no port: the guest's stdout takes the serial line.
+    #[test]
+    fn no_channels_no_serial_device() {
+        for machine in [Machine::Microvm, Machine::Pc, Machine::Q35] {
+            let args = strings(config(machine, Accel::Tcg).args());
+            assert!(
+                !args
+                    .iter()
+                    .any(|a| a.contains("virtio-serial") || a.contains("virtserialport")),
+                "{args:?}"
+            );
+        }
+    }
+
     fn strings(args: Vec<OsString>) -> Vec<String> {
         args.into_iter()
             .map(|arg| arg.into_string().unwrap())

@@ -32,6 +32,18 @@ use crate::vmm::{self, VmSpec, VmmProcess};
 /// drive the kernel's self-tests (`selftest=kernel-fault`).
 const KERNEL_APPEND_ENV: &str = "LAMINA_KERNEL_APPEND";
 
+/// `LAMINA_NO_CHANNELS=1` leaves QEMU's virtio-serial device (the ctl and
+/// net ports) out, so the kernel falls back to the serial line for stdout,
+/// stdin and the exit status, as before the channels. Not a user option
+/// (sockets then have no channel): it is the "before" row of
+/// `scripts/bench-compare --rows stdout`.
+const NO_CHANNELS_ENV: &str = "LAMINA_NO_CHANNELS";
+
+/// Whether the value of [`NO_CHANNELS_ENV`] switches the channels off.
+fn channels_disabled(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|v| v == "1")
+}
+
 /// Kernel log lines shown when the guest stops without an exit status.
 const LOG_LINES_ON_FAILURE: usize = 10;
 
@@ -459,27 +471,30 @@ fn launch(
         Vmm::Qemu => {
             let console_socket = dir.join("console.sock");
             let listener = listen(&console_socket, "the console socket")?;
-            let ctl_socket = dir.join("ctl.sock");
-            let net_socket = dir.join("net.sock");
-            // `--net none`: no net port, so the guest has no channel to
-            // forward a socket on and answers ENETUNREACH itself.
-            let with_net = args.net.mode != Some(NetMode::None);
-            channels = Some(ChannelListeners {
-                ctl: listen(&ctl_socket, "the ctl channel's socket")?,
-                net: match with_net {
-                    true => Some(listen(&net_socket, "the net channel's socket")?),
-                    false => None,
-                },
-            });
-            let mut channel_sockets = vec![ChannelSocket {
-                channel: Channel::Control,
-                path: ctl_socket,
-            }];
-            if with_net {
-                channel_sockets.push(ChannelSocket {
-                    channel: Channel::Net,
-                    path: net_socket,
+            let mut channel_sockets = Vec::new();
+            if !channels_disabled(std::env::var_os(NO_CHANNELS_ENV).as_deref()) {
+                let ctl_socket = dir.join("ctl.sock");
+                let net_socket = dir.join("net.sock");
+                // `--net none`: no net port, so the guest has no channel
+                // to forward a socket on and answers ENETUNREACH itself.
+                let with_net = args.net.mode != Some(NetMode::None);
+                channels = Some(ChannelListeners {
+                    ctl: listen(&ctl_socket, "the ctl channel's socket")?,
+                    net: match with_net {
+                        true => Some(listen(&net_socket, "the net channel's socket")?),
+                        false => None,
+                    },
                 });
+                channel_sockets.push(ChannelSocket {
+                    channel: Channel::Control,
+                    path: ctl_socket,
+                });
+                if with_net {
+                    channel_sockets.push(ChannelSocket {
+                        channel: Channel::Net,
+                        path: net_socket,
+                    });
+                }
             }
             let vm = VmConfig {
                 machine: args.machine.unwrap_or(Machine::Microvm),
@@ -573,6 +588,14 @@ mod tests {
             exit: None,
             log_tail: lines.iter().map(|s| s.to_string()).collect(),
             malformed_frames: 0,
+        }
+    }
+
+    #[test]
+    fn only_one_switches_the_channels_off() {
+        assert!(channels_disabled(Some("1".as_ref())));
+        for value in [None, Some(""), Some("0"), Some("yes"), Some("11")] {
+            assert!(!channels_disabled(value.map(AsRef::as_ref)), "{value:?}");
         }
     }
 
