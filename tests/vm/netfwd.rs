@@ -267,3 +267,66 @@ fn published_port_serves_twenty_clients() {
         truncate(&String::from_utf8_lossy(&output.stderr))
     );
 }
+
+/// The guest's resolver 10.0.2.3 reaches the upstream server (`--dns`)
+/// over UDP port 53: busybox `nslookup` gets the answer of a stand-in
+/// server on the host's loopback. Needs port 53 on 127.0.0.1 (root, and
+/// no local resolver there): where it cannot be had the test says so.
+#[test]
+fn resolver_alias_reaches_the_upstream_server() {
+    let Ok(socket) = UdpSocket::bind("127.0.0.1:53") else {
+        eprintln!("resolver_alias_reaches_the_upstream_server: 127.0.0.1:53 unavailable, not run");
+        return;
+    };
+    thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            if let Some(reply) = dns_answer(&buf[..n], [192, 0, 2, 55]) {
+                let _ = socket.send_to(&reply, from);
+            }
+        }
+    });
+    let w = workloads();
+    let run = LaminaRun {
+        flags: &["--dns", "127.0.0.1", "--allow-net", "127.0.0.1:9"],
+        ..LaminaRun::new(
+            default_target(),
+            &w.busybox,
+            &["nslookup", "-type=a", "box.example", "10.0.2.3"],
+        )
+    }
+    .run();
+    assert!(
+        run.stdout.contains("192.0.2.55"),
+        "{}",
+        describe("lamina", &run)
+    );
+}
+
+/// A DNS response (RFC 1035 section 4.1) to `query` answering its one
+/// question with the A record `ip`; AAAA and other questions get an
+/// empty answer. None for what is no query.
+fn dns_answer(query: &[u8], ip: [u8; 4]) -> Option<Vec<u8>> {
+    if query.len() < 12 || query[2] & 0x80 != 0 || query[4..6] != [0, 1] {
+        return None;
+    }
+    // The question: labels up to the zero length, then type and class.
+    let mut end = 12;
+    while *query.get(end)? != 0 {
+        end += 1 + usize::from(query[end]);
+    }
+    let question_end = end + 5;
+    let qtype = query.get(end + 1..end + 3)?;
+    let is_a = qtype == [0, 1];
+    let mut reply = query[..question_end].to_vec();
+    reply[2] = 0x81; // response, recursion desired
+    reply[3] = 0x80; // recursion available, no error
+    reply[6..8].copy_from_slice(&[0, u8::from(is_a)]);
+    reply[8..12].copy_from_slice(&[0; 4]);
+    if is_a {
+        // A pointer to the question's name, type A, class IN, TTL 60.
+        reply.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+        reply.extend_from_slice(&ip);
+    }
+    Some(reply)
+}
