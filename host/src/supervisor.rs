@@ -77,6 +77,10 @@ const RETRY_INTERVAL: Duration = Duration::from_millis(1);
 const SIGNAL_RACE: Duration = Duration::from_millis(1);
 /// Reads from one source per turn of the loop, before the others get theirs.
 const READS_PER_TURN: usize = 16;
+/// Bytes for the guest the net service may hold unwritten before the loop
+/// stops reading the guest's requests (data is bounded by credit already;
+/// this bounds replies).
+const NET_OUTPUT_MAX: usize = 1 << 20;
 /// One read's buffer.
 const READ_BUF_BYTES: usize = 64 * 1024;
 /// SIGPIPE: what a native process writing to a closed pipe dies of.
@@ -510,11 +514,11 @@ impl Supervisor {
 
     /// The poll timeout: the nearest deadline, zero while a source has
     /// input left over from the last turn.
-    fn poll_timeout(&self) -> Option<Duration> {
+    fn poll_timeout(&mut self) -> Option<Duration> {
         let now = Instant::now();
         let more_input = self.console.as_ref().is_some_and(|c| c.readable && c.open)
             || self.ctl.as_ref().is_some_and(|(c, _)| c.readable && c.open)
-            || self.net.as_ref().is_some_and(|c| c.readable && c.open)
+            || (self.net.as_ref().is_some_and(|c| c.readable && c.open) && !self.net_output_full())
             || self.stdin_more;
         if more_input {
             return Some(Duration::ZERO);
@@ -670,6 +674,11 @@ impl Supervisor {
     }
 
     fn read_net(&mut self, reads: usize) {
+        if self.net_output_full() {
+            // The guest is not taking what it asked for: read nothing more
+            // from it until it does (a writable edge runs the next turn).
+            return;
+        }
         let Some(conn) = &mut self.net else {
             return;
         };
@@ -703,6 +712,15 @@ impl Supervisor {
             tracing::info!("the net channel closed");
             self.close_net();
         }
+    }
+
+    /// Whether the net service's replies wait unwritten past
+    /// [`NET_OUTPUT_MAX`]: a guest that sends requests but does not read
+    /// the answers must not grow the host's memory.
+    fn net_output_full(&mut self) -> bool {
+        self.net_service
+            .as_mut()
+            .is_some_and(|service| service.output().len() > NET_OUTPUT_MAX)
     }
 
     /// Closes the net channel and its service's host sources; the VM runs on.

@@ -168,6 +168,7 @@ pub fn wants_service(pending: u64) -> bool {
 /// their receivers, senders waiting for room wake.
 pub fn service() {
     let mut received: Vec<(Channel, usize, DmaBuffer, usize)> = Vec::new();
+    let mut gone: Vec<Channel> = Vec::new();
     {
         let mut guard = DEVICE.lock();
         let Some(device) = guard.as_mut() else {
@@ -178,10 +179,18 @@ pub fn service() {
             let Ok(port) = port(channel) else {
                 continue;
             };
+            if device.host_gone(port) {
+                gone.push(channel);
+                continue;
+            }
             while let Some((buffer, len)) = device.take_received(port) {
                 received.push((channel, port, buffer, len));
             }
         }
+    }
+    for channel in gone {
+        crate::console::log_line(format_args!("channel {channel}: the host closed it"));
+        close(channel);
     }
     let mut back = Vec::with_capacity(received.len());
     for (channel, port, buffer, len) in received {
@@ -190,10 +199,7 @@ pub fn service() {
                 crate::console::log_line(format_args!(
                     "channel {channel}: {err}; the channel is closed"
                 ));
-                UP[index(channel)].store(false, Ordering::Relaxed);
-                if channel == Channel::Net {
-                    crate::net::forward::channel_closed();
-                }
+                close(channel);
             }
         }
         back.push((port, buffer));
@@ -210,6 +216,15 @@ pub fn service() {
     crate::net::forward::channel_room();
     // `/dev/tty` writers wait on stdin's queue (one queue per object).
     crate::console::STDIN_QUEUE.wake_all();
+}
+
+/// Takes `channel` down: its users see EPIPE (stdio falls back to the
+/// serial line; forwarded sockets fail and their waiters wake).
+fn close(channel: Channel) {
+    UP[index(channel)].store(false, Ordering::Relaxed);
+    if channel == Channel::Net {
+        crate::net::forward::channel_closed();
+    }
 }
 
 /// Reassembles frames from `bytes` and hands them on.

@@ -57,7 +57,11 @@ pub fn write_output(stream: Output, data: &[u8]) -> Result<usize, Errno> {
         if room <= HEADER_LEN {
             break;
         }
-        let n = (data.len() - done).min(MAX_DATA).min(room - HEADER_LEN);
+        // A full frame is exactly one 64 KiB transmit buffer (a frame of
+        // MAX_DATA bytes would leave its last bytes a buffer of their own).
+        let n = (data.len() - done)
+            .min(MAX_DATA - HEADER_LEN)
+            .min(room - HEADER_LEN);
         let header = control::output_header(stream, n).expect("at most MAX_DATA");
         match channel::send_parts(Channel::Control, &[&header, &data[done..done + n]]) {
             Ok(()) => done += n,

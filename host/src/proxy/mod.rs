@@ -1458,6 +1458,9 @@ impl Inner {
                 drop(registry.deregister(&mut conn.stream));
             }
             self.slots.release(slot);
+            // A socket fewer: published connections waiting for a slot
+            // may come in now.
+            self.accept_published(registry);
         }
     }
 

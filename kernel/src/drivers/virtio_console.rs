@@ -99,6 +99,10 @@ struct Port {
     name: Option<String>,
     /// The driver sent PORT_OPEN.
     opened: bool,
+    /// The host end said it closed (PORT_OPEN 0 after it was open, or
+    /// the port was removed): QEMU drops what the guest writes there.
+    host_gone: bool,
+    host_open: bool,
     /// Empty transmit buffers.
     tx_free: Vec<DmaBuffer>,
     /// The buffer being filled, and how much of it is.
@@ -280,13 +284,21 @@ impl VirtioConsole {
                     self.send_control(id, PORT_OPEN, 1);
                 }
             }
-            PORT_OPEN => crate::log!(
-                "virtio-console: the host {} port {id}",
-                if value == 1 { "opened" } else { "closed" }
-            ),
+            PORT_OPEN => {
+                crate::log!(
+                    "virtio-console: the host {} port {id}",
+                    if value == 1 { "opened" } else { "closed" }
+                );
+                if value == 1 {
+                    port.host_open = true;
+                } else if port.host_open {
+                    port.host_gone = true;
+                }
+            }
             DEVICE_REMOVE => {
                 crate::log!("virtio-console: port {id} removed");
                 port.opened = false;
+                port.host_gone = true;
             }
             _ => {}
         }
@@ -339,6 +351,11 @@ impl VirtioConsole {
             Ok(()) => p.tx.notify(&mut self.transport),
             Err(buffer) => p.tx_fill = Some((buffer, len)),
         }
+    }
+
+    /// Whether the host end of `port` has gone (it will read nothing more).
+    pub fn host_gone(&self, port: usize) -> bool {
+        self.ports.get(port).is_none_or(|p| p.host_gone)
     }
 
     /// Bytes [`Self::write`] takes on `port` now.
@@ -405,6 +422,8 @@ impl Port {
             added: false,
             name: None,
             opened: false,
+            host_gone: false,
+            host_open: false,
             tx_free: Vec::new(),
             tx_fill: None,
         }

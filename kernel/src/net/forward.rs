@@ -175,6 +175,9 @@ struct Entry {
     /// Closed while its Socket reply was on its way: send Close when it
     /// comes.
     close_when_open: bool,
+    /// A listener closing: the connections the host may still push (its
+    /// unspent credit); one more is the host's protocol error.
+    accept_credit: u32,
 }
 
 struct Table {
@@ -254,6 +257,20 @@ impl Table {
     /// Sends `frame` now or after the frames that wait. EPIPE when the
     /// channel is down, ENOBUFS when too much waits already.
     fn post(&mut self, frame: Vec<u8>) -> Result<(), Errno> {
+        self.post_bounded(frame, true)
+    }
+
+    /// As [`Self::post`], for the frames that must never be dropped
+    /// (Close, Credit: losing one leaks a host socket or shrinks a window
+    /// for good). They wait past the backlog's bound, which stays bounded:
+    /// one Close per socket, a Credit per half window read.
+    fn post_essential(&mut self, msg: &GuestMsg<'_>) -> Result<(), Errno> {
+        let mut frame = Vec::new();
+        msg.encode(&mut frame).map_err(|_| Errno::EINVAL)?;
+        self.post_bounded(frame, false)
+    }
+
+    fn post_bounded(&mut self, frame: Vec<u8>, bounded: bool) -> Result<(), Errno> {
         if !available() {
             return Err(Errno::EPIPE);
         }
@@ -265,7 +282,7 @@ impl Table {
                 Err(e) => return Err(e),
             }
         }
-        if self.backlog_bytes + frame.len() > BACKLOG_MAX {
+        if bounded && self.backlog_bytes + frame.len() > BACKLOG_MAX {
             return Err(Errno::ENOBUFS);
         }
         self.backlog_bytes += frame.len();
@@ -288,6 +305,9 @@ impl Table {
         op: Op,
         msg: impl FnOnce(Tag) -> GuestMsg<'static>,
     ) -> Result<(), Errno> {
+        // A host that never replies would otherwise grow the tag table
+        // with every request.
+        check_heap()?;
         let tag = self.alloc_tag(sock, op);
         let result = self.post_msg(&msg(tag));
         if result.is_err() {
@@ -321,10 +341,13 @@ impl Table {
     }
 
     fn close(&mut self, id: SocketId) {
+        let tag = self.alloc_tag(id, Op::Close);
         if self
-            .request(id, Op::Close, |tag| GuestMsg::Close { tag, sock: id })
+            .post_essential(&GuestMsg::Close { tag, sock: id })
             .is_err()
         {
+            // The channel is down: the host has forgotten it too.
+            self.tags.remove(&tag);
             self.socks.remove(&id.0);
         }
     }
@@ -452,6 +475,7 @@ impl Conn {
             Entry {
                 conn: Arc::downgrade(&conn),
                 close_when_open: false,
+                accept_credit: 0,
             },
         );
         Ok(conn)
@@ -581,7 +605,7 @@ impl Conn {
                 sock: self.id,
                 amount,
             };
-            let _ = TABLE.lock().post_msg(&msg);
+            let _ = TABLE.lock().post_essential(&msg);
         }
     }
 
@@ -608,9 +632,16 @@ impl Drop for Conn {
     fn drop(&mut self) {
         let state = self.state.get_mut();
         let (phase, host_has) = (state.phase, state.host_has);
+        let accept_credit = match self.role {
+            Role::Listener => state.window.granted(),
+            _ => 0,
+        };
         let mut table = TABLE.lock();
         if !table.socks.contains_key(&self.id.0) {
             return;
+        }
+        if let Some(entry) = table.socks.get_mut(&self.id.0) {
+            entry.accept_credit = accept_credit;
         }
         if host_has {
             table.close(self.id);
@@ -842,15 +873,23 @@ fn on_accepted(
     }
     let entry = table
         .socks
-        .get(&listener.0)
+        .get_mut(&listener.0)
         .ok_or(ChannelError::BadValue("listener id"))?;
     let Some(listening) = entry.conn.upgrade() else {
-        // Closing: the connection closes too.
+        // Closing: the connection closes too, within the credit the
+        // listener left (a host pushing more would grow the table).
+        if entry.accept_credit == 0 {
+            return Err(ChannelError::BadValue(
+                "accepted past a closing listener's credit",
+            ));
+        }
+        entry.accept_credit -= 1;
         table.socks.insert(
             sock.0,
             Entry {
                 conn: Weak::new(),
                 close_when_open: false,
+                accept_credit: 0,
             },
         );
         table.close(sock);
@@ -881,6 +920,7 @@ fn on_accepted(
         Entry {
             conn: Arc::downgrade(&conn),
             close_when_open: false,
+            accept_credit: 0,
         },
     );
     {
@@ -890,7 +930,7 @@ fn on_accepted(
         new.local = Some(from_wire(domain, local));
         new.peer = Some(from_wire(domain, peer));
         let amount = new.window.open();
-        let _ = table.post_msg(&GuestMsg::Credit { sock, amount });
+        let _ = table.post_essential(&GuestMsg::Credit { sock, amount });
     }
     drop(table);
     if check_heap().is_err() {
@@ -914,13 +954,18 @@ impl Conn {
     }
 }
 
+/// A Data frame's header: len, type, socket id.
+const DATA_HEADER_LEN: usize = LEN_FIELD + 1 + 4;
+
 /// Stream bytes from `data` within credit, as frames of at most
 /// [`MAX_DATA`]; returns how many went (EAGAIN: none could).
 fn send_stream(conn: &Conn, state: &mut State, data: &[u8]) -> Result<usize, Errno> {
     let mut sent = 0;
     while sent < data.len() {
+        // A full frame (header and data) is exactly one 64 KiB transmit
+        // buffer of the channel.
         let n = (state.credit.available() as usize)
-            .min(MAX_DATA)
+            .min(MAX_DATA - DATA_HEADER_LEN)
             .min(data.len() - sent);
         if n == 0 {
             break;
@@ -1156,8 +1201,17 @@ impl ForwardStream {
         if !state.rx.is_empty() {
             mask |= POLLIN | POLLRDNORM;
         }
-        if write_end || state.credit.available() > 0 {
+        if write_end {
             mask |= POLLOUT | POLLWRNORM;
+        } else if state.credit.available() > 0 {
+            // Writable only when a send would go now: with the channel
+            // full it would be EAGAIN, and a non-blocking loop would spin
+            // on poll. The channel's room wakes the socket then.
+            if channel::room(Channel::Net) > lamina_proto::channel::HEADER_LEN {
+                mask |= POLLOUT | POLLWRNORM;
+            } else {
+                remember_waiter(&mut TABLE.lock().stalled, &self.conn.queue);
+            }
         }
         mask
     }
