@@ -463,6 +463,24 @@ fn data_header(msg: &GuestMsg<'_>, len: usize) -> Result<Vec<u8>, Errno> {
 }
 
 impl Conn {
+    /// As [`Self::new`], with the address the guest bound and the options
+    /// it set before the socket left the guest, to apply on the host.
+    fn prepared(
+        domain: Domain,
+        role: Role,
+        queue: Arc<WaitQueue>,
+        bind: Option<SocketAddr>,
+        opts: Vec<SockOpt>,
+    ) -> Result<Arc<Self>, Errno> {
+        let conn = Self::new(domain, role, queue)?;
+        {
+            let mut state = conn.state.lock();
+            state.bind = bind;
+            state.opts = opts;
+        }
+        Ok(conn)
+    }
+
     /// A new forwarded socket of `role`, waiting on `queue` (its id taken
     /// now; the host learns of it with its first request).
     pub fn new(domain: Domain, role: Role, queue: Arc<WaitQueue>) -> Result<Arc<Self>, Errno> {
@@ -1007,13 +1025,9 @@ impl ForwardStream {
         bind: Option<SocketAddr>,
         opts: Vec<SockOpt>,
     ) -> Result<Self, Errno> {
-        let conn = Conn::new(domain, Role::Stream, queue)?;
-        {
-            let mut state = conn.state.lock();
-            state.bind = bind;
-            state.opts = opts;
-        }
-        Ok(Self { conn })
+        Ok(Self {
+            conn: Conn::prepared(domain, Role::Stream, queue, bind, opts)?,
+        })
     }
 
     /// An accepted connection.
@@ -1334,13 +1348,9 @@ impl ForwardDgram {
         bind: Option<SocketAddr>,
         opts: Vec<SockOpt>,
     ) -> Result<Self, Errno> {
-        let conn = Conn::new(domain, Role::Dgram, queue)?;
-        {
-            let mut state = conn.state.lock();
-            state.bind = bind;
-            state.opts = opts;
-        }
-        Ok(Self { conn })
+        Ok(Self {
+            conn: Conn::prepared(domain, Role::Dgram, queue, bind, opts)?,
+        })
     }
 
     /// `connect` to `addr`: blocking waits for the host's answer (a
