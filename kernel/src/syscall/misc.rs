@@ -88,37 +88,34 @@ const HOST_NAME_MAX: usize = 64;
 /// The UTS name (`uname -n`): `/etc/hostname` as lamina made it
 /// (`--hostname`), or what the workload set. The VM is the workload's
 /// own UTS namespace, so root in it may change it, as in a container.
-static HOSTNAME: spin::Mutex<heapless_name::Name> =
-    spin::Mutex::new(heapless_name::Name::new(b"lamina"));
+static HOSTNAME: spin::Mutex<HostName> = spin::Mutex::new(HostName::new(b"lamina"));
 
-mod heapless_name {
-    /// A host name in a fixed buffer (no heap: set once at boot).
-    pub struct Name {
-        bytes: [u8; super::HOST_NAME_MAX],
-        len: usize,
+/// A host name in a fixed buffer (no heap: set once at boot).
+struct HostName {
+    bytes: [u8; HOST_NAME_MAX],
+    len: usize,
+}
+
+impl HostName {
+    const fn new(name: &[u8]) -> Self {
+        let mut bytes = [0; HOST_NAME_MAX];
+        let mut i = 0;
+        while i < name.len() && i < bytes.len() {
+            bytes[i] = name[i];
+            i += 1;
+        }
+        Self { bytes, len: i }
     }
 
-    impl Name {
-        pub const fn new(name: &[u8]) -> Self {
-            let mut bytes = [0; super::HOST_NAME_MAX];
-            let mut i = 0;
-            while i < name.len() && i < bytes.len() {
-                bytes[i] = name[i];
-                i += 1;
-            }
-            Self { bytes, len: i }
-        }
-
-        pub fn get(&self) -> &[u8] {
-            &self.bytes[..self.len]
-        }
+    fn get(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
 /// Sets the UTS name at boot (from `/etc/hostname`).
 pub fn set_hostname(name: &[u8]) {
     if !name.is_empty() && name.len() <= HOST_NAME_MAX {
-        *HOSTNAME.lock() = heapless_name::Name::new(name);
+        *HOSTNAME.lock() = HostName::new(name);
     }
 }
 
@@ -130,7 +127,7 @@ pub fn sethostname(p: &mut Process, name: u64, len: u64) -> SysResult {
     }
     let mut buf = [0u8; HOST_NAME_MAX];
     p.mm.copy_in(name, &mut buf[..len])?;
-    *HOSTNAME.lock() = heapless_name::Name::new(&buf[..len]);
+    *HOSTNAME.lock() = HostName::new(&buf[..len]);
     Ok(0)
 }
 
