@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::policy::{parse_dns, AddHost, AllowTarget, Hostname, NetMode, Publish};
+use crate::trace::TraceFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -89,8 +90,19 @@ pub struct RunArgs {
     pub kernel: Option<PathBuf>,
 
     /// Show the kernel log, the VMM's stderr and lamina's decisions on stderr
+    /// (and, at exit, the system calls and ioctls lamina lacks)
     #[arg(long)]
     pub verbose: bool,
+
+    /// Trace every system call of every task, strace -f -T style, with the
+    /// 9P requests and socket messages they cause, to lamina's stderr or to
+    /// FILE (created or truncated); at exit, name the calls lamina lacks
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    pub trace: Option<Option<PathBuf>>,
+
+    /// How --trace writes: text (strace style) or json (one object per line)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = TraceFormat::Text, requires = "trace")]
+    pub trace_format: TraceFormat,
 
     #[command(flatten)]
     pub net: NetArgs,
@@ -513,6 +525,31 @@ mod tests {
             argv.push("prog");
             assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn trace_flags() {
+        let parse = |argv: &[&str]| {
+            let mut full = vec!["lamina", "run"];
+            full.extend_from_slice(argv);
+            Cli::try_parse_from(full).map(|cli| {
+                let Command::Run(run) = cli.command;
+                run
+            })
+        };
+        let run = parse(&["prog"]).unwrap();
+        assert_eq!(run.trace, None);
+        assert_eq!(run.trace_format, TraceFormat::Text);
+        let run = parse(&["--trace", "prog", "--trace=x"]).unwrap();
+        assert_eq!(run.trace, Some(None));
+        assert_eq!(run.program(), "prog");
+        assert_eq!(run.args(), ["--trace=x"]);
+        let run = parse(&["--trace=/tmp/t.txt", "--trace-format", "json", "prog"]).unwrap();
+        assert_eq!(run.trace, Some(Some(PathBuf::from("/tmp/t.txt"))));
+        assert_eq!(run.trace_format, TraceFormat::Json);
+        // The format needs a trace; formats are named.
+        assert!(parse(&["--trace-format", "json", "prog"]).is_err());
+        assert!(parse(&["--trace", "--trace-format", "xml", "prog"]).is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use lamina_proto::flow::SendCredit;
 use lamina_proto::frame::ExitStatus;
 
 use crate::stdin::StdinRead;
+use crate::trace::SharedTrace;
 
 /// How the guest broke the control channel; one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub struct Control {
     broken: Option<ControlError>,
     /// Frames for the guest, not yet written.
     out: Vec<u8>,
+    /// Where Trace and Missing messages go (`--trace`, `--verbose`).
+    trace: Option<SharedTrace>,
 }
 
 impl Default for Control {
@@ -84,7 +87,14 @@ impl Control {
             stdout_closed: false,
             broken: None,
             out,
+            trace: None,
         }
+    }
+
+    /// Hands Trace and Missing messages to `trace` (without it they are
+    /// dropped).
+    pub fn set_trace(&mut self, trace: SharedTrace) {
+        self.trace = Some(trace);
     }
 
     /// The exit status, once the guest has sent it.
@@ -141,6 +151,7 @@ impl Control {
             credit,
             stdin_wanted,
             stdout_closed,
+            trace,
             ..
         } = self;
         while !bytes.is_empty() {
@@ -177,8 +188,16 @@ impl Control {
                     credit.grant(amount)?;
                     *stdin_wanted = true;
                 }
-                // Shown by `lamina run --trace` (not wired yet).
-                GuestMsg::Trace(_) | GuestMsg::Missing(_) => {}
+                GuestMsg::Trace(record) => {
+                    if let Some(trace) = trace {
+                        trace.borrow_mut().record(&record);
+                    }
+                }
+                GuestMsg::Missing(missing) => {
+                    if let Some(trace) = trace {
+                        trace.borrow_mut().missing(&missing);
+                    }
+                }
             }
         }
         Ok(())
@@ -635,5 +654,66 @@ mod tests {
         assert!(control.stdout_closed());
         assert_eq!(stderr, b"kept");
         assert_eq!(control.exit(), Some(ExitStatus::Exited(0)));
+    }
+
+    #[test]
+    fn trace_records_and_missing_calls_reach_the_trace() {
+        use lamina_proto::trace::{Missing, MissingKind, TraceKind, TraceRecord};
+        let record = TraceRecord {
+            kind: TraceKind::Syscall,
+            pid: 1,
+            tid: 1,
+            start_ns: 0,
+            duration_ns: 5_000,
+            result: 3,
+            name: "openat",
+            args: "AT_FDCWD, \"/x\", O_RDONLY",
+            decoration: "",
+        };
+        let missing = Missing {
+            kind: MissingKind::Syscall,
+            name: "eventfd2",
+            count: 2,
+        };
+        let guest = FakeGuest::new()
+            .send(GuestMsg::Trace(record))
+            .send(GuestMsg::Missing(missing))
+            .send(GuestMsg::Exit(ExitStatus::Exited(0)));
+        let (trace, written) = crate::trace::test_writer();
+        let mut control = Control::new();
+        control.set_trace(trace);
+        let (out, err, result) = feed(&mut control, &guest.wire, 3);
+        assert_eq!(result, Ok(()));
+        assert!(out.is_empty() && err.is_empty());
+        assert_eq!(
+            written(),
+            "[1] openat(AT_FDCWD, \"/x\", O_RDONLY) = 3 <0.000005>\nlamina: not implemented: eventfd2 x2\n"
+        );
+        // Without a trace they are dropped; the run goes on.
+        let mut control = Control::new();
+        assert_eq!(feed(&mut control, &guest.wire, 4096).2, Ok(()));
+        assert_eq!(control.exit(), Some(ExitStatus::Exited(0)));
+    }
+
+    /// A malformed trace record is a broken channel, like any malformed
+    /// message: one error, no panic.
+    #[test]
+    fn a_malformed_trace_record_breaks_the_channel() {
+        let mut guest = FakeGuest::new();
+        // A Trace message whose name is not UTF-8.
+        let mut body = vec![1u8];
+        body.extend_from_slice(&[0; 4 + 4 + 8 + 8 + 8]);
+        body.extend_from_slice(&[1, 0xff, 0, 0, 0, 0]);
+        guest
+            .wire
+            .extend_from_slice(&(body.len() as u32 + 1).to_le_bytes());
+        guest.wire.push(5);
+        guest.wire.extend_from_slice(&body);
+        let (trace, _) = crate::trace::test_writer();
+        let mut control = Control::new();
+        control.set_trace(trace);
+        let (_, _, result) = feed(&mut control, &guest.wire, 7);
+        let err = result.unwrap_err();
+        assert_eq!(err.to_string(), "bad trace record text");
     }
 }

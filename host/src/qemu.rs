@@ -86,6 +86,8 @@ pub struct KernelCmdline {
     /// kernel (`kvm_pvm`: see [`crate::accel::user_vectors_unsaved`]), so
     /// the kernel switches tasks at system calls rather than anywhere.
     pub preempt_at_syscalls: bool,
+    /// `--trace`: the kernel reports every system call (token `trace`).
+    pub trace: bool,
 }
 
 impl KernelCmdline {
@@ -106,6 +108,9 @@ impl KernelCmdline {
         }
         if self.preempt_at_syscalls {
             tokens.push("preempt=syscall".to_string());
+        }
+        if self.trace {
+            tokens.push("trace".to_string());
         }
         if let Some(extra) = self.extra.as_deref().filter(|e| !e.trim().is_empty()) {
             tokens.push(extra.trim().to_string());
@@ -295,6 +300,7 @@ mod tests {
                     extra: None,
                     rootfs_tag: None,
                     preempt_at_syscalls: false,
+                    trace: false,
                 },
             },
             console_socket: "/tmp/x/console.sock".into(),
@@ -463,6 +469,19 @@ mod tests {
         assert_eq!(args[at + 1], "verbose=1 epoch_ns=1700000000000000000");
         let at = args.iter().position(|a| a == "-m").unwrap();
         assert_eq!(args[at + 1], "1G");
+    }
+
+    #[test]
+    fn trace_reaches_the_kernel() {
+        let mut vm = config(Machine::Microvm, Accel::Tcg);
+        let cmdline = |vm: &VmConfig| {
+            let args = strings(vm.args());
+            let at = args.iter().position(|a| a == "-append").unwrap();
+            args[at + 1].clone()
+        };
+        assert!(!cmdline(&vm).split(' ').any(|t| t == "trace"));
+        vm.spec.kernel_cmdline.trace = true;
+        assert!(cmdline(&vm).split(' ').any(|t| t == "trace"));
     }
 
     #[test]

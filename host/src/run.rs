@@ -26,6 +26,7 @@ use crate::service::ChannelService;
 use crate::supervisor::{
     self, ChannelListeners, ConsoleSetup, Supervision, NET_SERVICE_TOKENS, TERMINATING_SIGNALS,
 };
+use crate::trace::{self, SharedTrace, TraceWriter};
 use crate::vmm::{self, VmSpec, VmmProcess};
 
 /// Extra kernel command-line tokens, for debugging and for the tests that
@@ -198,6 +199,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
                 .map(|path| format!("tmpfs - {path}").into_bytes()),
         )
         .collect();
+    let trace = trace_writer(&args)?;
     let net = net_setup(&args)?;
     let files = name_files(net.as_ref());
     let bundle = program::bundle(
@@ -257,6 +259,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
             rootfs_tag: rootfs.map(|_| ROOTFS_MOUNT_TAG),
             preempt_at_syscalls: accel == Accel::Kvm && accel::user_vectors_unsaved(),
+            trace: args.trace.is_some(),
         },
     };
     let (vmm, console, channels) = launch(&args, accel, spec, shares, workdir.path())?;
@@ -270,8 +273,15 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         signals,
         timeout: args.timeout,
         verbose: args.verbose,
+        trace: trace.clone(),
     })?;
     drop(workdir);
+    if let Some(trace) = &trace {
+        let report_missing = args.trace.is_some() || args.verbose;
+        trace
+            .borrow_mut()
+            .finish(report_missing, &mut io::stderr().lock());
+    }
     if console.malformed_frames > 0 {
         tracing::info!(
             "ignored {} malformed console frames",
@@ -285,6 +295,21 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         &mut io::stderr().lock(),
     );
     Ok(outcome.exit_code())
+}
+
+/// The trace writer for `--trace` (its file opened now, so a bad path
+/// stops the run before the VM starts), or for `--verbose`'s summary of
+/// missing calls; `None` when neither is asked for.
+fn trace_writer(args: &RunArgs) -> Result<Option<SharedTrace>, UserError> {
+    let writer = match &args.trace {
+        Some(file) => {
+            let (sink, to_stderr) = trace::open_sink(file.as_deref()).map_err(UserError::Usage)?;
+            TraceWriter::new(Some(sink), to_stderr, args.trace_format)
+        }
+        None if args.verbose => TraceWriter::new(None, false, args.trace_format),
+        None => return Ok(None),
+    };
+    Ok(Some(writer.shared()))
 }
 
 /// The network of the VM, from the net flags: what the net proxy takes.

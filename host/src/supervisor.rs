@@ -41,6 +41,7 @@ use crate::error::UserError;
 use crate::run::Outcome;
 use crate::service::{ChannelService, TokenRange};
 use crate::stdin::{read_stdin, StdinRead};
+use crate::trace::SharedTrace;
 use crate::vmm::VmmProcess;
 
 /// Signals that make lamina kill the VM and exit 128 + N.
@@ -123,6 +124,8 @@ pub struct Supervision {
     pub signals: Signals,
     pub timeout: Option<Duration>,
     pub verbose: bool,
+    /// Where trace records and missing calls go (`--trace`, `--verbose`).
+    pub trace: Option<SharedTrace>,
 }
 
 /// A source the loop reads from.
@@ -283,6 +286,7 @@ struct Supervisor {
     /// The last turn stopped moving stdin while it still moved.
     stdin_more: bool,
     buf: Vec<u8>,
+    trace: Option<SharedTrace>,
 }
 
 /// Watches the VMM until it exits, the timeout expires or a signal arrives.
@@ -304,6 +308,7 @@ impl Supervisor {
             mut signals,
             timeout,
             verbose,
+            trace,
         } = setup;
         let registry = poll.registry();
         registry
@@ -355,7 +360,11 @@ impl Supervisor {
             stdin_more: false,
             buf: vec![0; READ_BUF_BYTES],
             poll,
+            trace,
         };
+        if let Some(trace) = &supervisor.trace {
+            supervisor.router.set_trace(trace.clone());
+        }
         let registry = supervisor.poll.registry();
         match console {
             ConsoleSetup::Listen(listener) => {
@@ -607,7 +616,11 @@ impl Supervisor {
         };
         if let Some(conn) = ChannelConn::accept(listener, self.poll.registry(), CTL) {
             tracing::info!("the ctl channel is connected");
-            self.ctl = Some((conn, Control::new()));
+            let mut control = Control::new();
+            if let Some(trace) = &self.trace {
+                control.set_trace(trace.clone());
+            }
+            self.ctl = Some((conn, control));
             self.ctl_listener = None;
         }
     }
@@ -960,6 +973,7 @@ mod tests {
                 signals: Signals::new([signal_hook::consts::SIGUSR2]).unwrap(),
                 timeout,
                 verbose: false,
+                trace: None,
             },
             console,
             ctl,
