@@ -86,7 +86,8 @@ pub struct KernelCmdline {
     /// kernel (`kvm_pvm`: see [`crate::accel::user_vectors_unsaved`]), so
     /// the kernel switches tasks at system calls rather than anywhere.
     pub preempt_at_syscalls: bool,
-    /// `--trace`: the kernel reports every system call (token `trace`).
+    /// `--trace`: the kernel reports every system call (`trace=1`, read
+    /// with `cmdline_value` as `verbose=1` is).
     pub trace: bool,
 }
 
@@ -110,7 +111,7 @@ impl KernelCmdline {
             tokens.push("preempt=syscall".to_string());
         }
         if self.trace {
-            tokens.push("trace".to_string());
+            tokens.push("trace=1".to_string());
         }
         if let Some(extra) = self.extra.as_deref().filter(|e| !e.trim().is_empty()) {
             tokens.push(extra.trim().to_string());
@@ -479,9 +480,9 @@ mod tests {
             let at = args.iter().position(|a| a == "-append").unwrap();
             args[at + 1].clone()
         };
-        assert!(!cmdline(&vm).split(' ').any(|t| t == "trace"));
+        assert!(!cmdline(&vm).contains("trace"));
         vm.spec.kernel_cmdline.trace = true;
-        assert!(cmdline(&vm).split(' ').any(|t| t == "trace"));
+        assert!(cmdline(&vm).split(' ').any(|t| t == "trace=1"));
     }
 
     #[test]
