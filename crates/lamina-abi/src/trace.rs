@@ -159,7 +159,8 @@ enum Arg {
     Mode,
     /// File type and permissions (`S_IFIFO|0644`).
     FileMode,
-    /// `major`/`minor` of a device number.
+    /// `major`/`minor` of a device number, shown only when the previous
+    /// argument (the mode) makes a character or block device.
     Dev,
     /// A uid or gid (`-1` for "unchanged").
     Id,
@@ -309,8 +310,6 @@ enum Arg {
     ShmatFlags,
     MembarrierCmd,
     UmountFlags,
-    /// close_range's last fd: `~0U` for "all".
-    CloseRangeMax,
     CloseRangeFlags,
     /// openat2's `struct open_how`.
     OpenHow,
@@ -623,7 +622,7 @@ fn signature(nr: u64) -> Option<&'static [Arg]> {
         nr::FSMOUNT => &[Fd, Hex, Hex],
         nr::PIDFD_OPEN => &[Int, Hex],
         nr::CLONE3 => &[CloneArgs, Size],
-        nr::CLOSE_RANGE => &[Uint, CloseRangeMax, CloseRangeFlags],
+        nr::CLOSE_RANGE => &[Uint, Uint, CloseRangeFlags],
         nr::OPENAT2 => &[DirFd, Path, OpenHow, Size],
         nr::PIDFD_GETFD => &[Fd, Fd, Hex],
         nr::FACCESSAT2 => &[DirFd, Path, AccessMode, AccessAtFlags],
@@ -704,7 +703,13 @@ impl Call<'_> {
             }
             Mode => mode(out, v),
             FileMode => file_mode(out, v),
-            Dev => makedev(out, v),
+            Dev => {
+                let file_type = prev as u32 & crate::flags::S_IFMT;
+                if file_type != crate::flags::S_IFCHR && file_type != crate::flags::S_IFBLK {
+                    return false;
+                }
+                makedev(out, v)
+            }
             Id => id(out, v),
             AccessMode => {
                 if v == 0 {
@@ -909,13 +914,6 @@ impl Call<'_> {
             ShmatFlags => flags(out, v, SHMAT_FLAGS),
             MembarrierCmd => value(out, v, MEMBARRIER_CMDS, int),
             UmountFlags => flags(out, v, UMOUNT_FLAGS),
-            CloseRangeMax => {
-                if v as u32 == u32::MAX {
-                    out.push_str("~0U")
-                } else {
-                    uint(out, v)
-                }
-            }
             CloseRangeFlags => flags(out, v, CLOSE_RANGE_FLAGS),
             OpenHow => self.open_how(out, v),
             // An output argument of a failed call: its address.
@@ -1150,7 +1148,9 @@ impl Call<'_> {
         }
         out.push_str("{stx_mask=");
         flags(out, u64::from(le_u32(&b, 0)), STATX_MASK);
-        let _ = write!(out, ", stx_attributes={:#x}, stx_mode=", le_u64(&b, 8));
+        out.push_str(", stx_attributes=");
+        hex(out, le_u64(&b, 8));
+        out.push_str(", stx_mode=");
         file_mode(out, u64::from(u16::from_le_bytes([b[28], b[29]])));
         let _ = write!(out, ", stx_size={}, ...}}", le_u64(&b, 40));
     }

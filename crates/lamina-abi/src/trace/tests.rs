@@ -678,6 +678,128 @@ fn path_calls() {
 }
 
 #[test]
+fn more_calls_as_strace_shows_them() {
+    let m = none();
+    // statx: its mask, attributes and the stat fields that matter.
+    let mut statx = vec![0u8; 256];
+    statx[0..4].copy_from_slice(&(0x7ffu32 | 0x1000).to_le_bytes());
+    statx[28..30].copy_from_slice(&0o100755u16.to_le_bytes());
+    statx[40..48].copy_from_slice(&3u64.to_le_bytes());
+    let mem = none().with(A, &cstr("/etc/hostname")).with(B, &statx);
+    assert_eq!(
+        show(nr::STATX, &[AT_FDCWD, A, 0x100, 0x7ff, B], 0, &mem),
+        r#"AT_FDCWD, "/etc/hostname", AT_STATX_SYNC_AS_STAT|AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, {stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=0, stx_mode=S_IFREG|0755, stx_size=3, ...}"#
+    );
+    let mut stack = Vec::new();
+    stack.extend_from_slice(&0x7fffaf0c1660u64.to_le_bytes());
+    stack.extend_from_slice(&[0; 8]);
+    stack.extend_from_slice(&4096u64.to_le_bytes());
+    assert_eq!(
+        show(nr::SIGALTSTACK, &[A, 0], 0, &none().with(A, &stack)),
+        "{ss_sp=0x7fffaf0c1660, ss_flags=0, ss_size=4096}, NULL"
+    );
+    let act = crate::types::KernelSigaction {
+        handler: 0x5642fbe5b329,
+        flags: 0x0400_0000 | 0x0800_0000 | 4,
+        restorer: 0x7fc317cc8050,
+        mask: 0,
+    };
+    assert_eq!(
+        show(nr::RT_SIGACTION, &[10, A, 0, 8], 0, &none().with(A, &act.to_bytes())),
+        "SIGUSR1, {sa_handler=0x5642fbe5b329, sa_mask=[], sa_flags=SA_RESTORER|SA_ONSTACK|SA_SIGINFO, sa_restorer=0x7fc317cc8050}, NULL, 8"
+    );
+    let mem = none().with(A, &[4, 0, 0, 0, 5, 0, 0, 0]);
+    assert_eq!(
+        show(nr::SOCKETPAIR, &[1, 1, 0, A], 0, &mem),
+        "AF_UNIX, SOCK_STREAM, 0, [4, 5]"
+    );
+    // writev shows what it was given, readv what it filled.
+    let mut iovs = Vec::new();
+    for (base, len) in [(B, 2u64), (C, 10)] {
+        iovs.extend_from_slice(&base.to_le_bytes());
+        iovs.extend_from_slice(&len.to_le_bytes());
+    }
+    let mem = none()
+        .with(A, &iovs)
+        .with(B, b"ab")
+        .with(C, b"cde\0\0\0\0\0\0\0");
+    assert_eq!(
+        show(nr::READV, &[5, A, 2], 5, &mem),
+        r#"5, [{iov_base="ab", iov_len=2}, {iov_base="cde", iov_len=10}], 2"#
+    );
+    let mem = none().with(C, b"xyz");
+    assert_eq!(
+        show(nr::RECVFROM, &[5, C, 100, 0, 0, 0], 3, &mem),
+        r#"5, "xyz", 100, 0, NULL, NULL"#
+    );
+    let mem = none().with(A, &[0; 4]).with(B, &4u32.to_le_bytes());
+    assert_eq!(
+        show(nr::GETSOCKOPT, &[4, 1, 4, A, B], 0, &mem),
+        "4, SOL_SOCKET, SO_ERROR, [0], [4]"
+    );
+    assert_eq!(show(nr::EPOLL_CREATE1, &[0], 6, &m), "0");
+    let mut its = vec![0u8; 32];
+    its[16..24].copy_from_slice(&5u64.to_le_bytes());
+    assert_eq!(
+        show(nr::TIMERFD_SETTIME, &[8, 0, A, 0], 0, &none().with(A, &its)),
+        "8, 0, {it_interval={tv_sec=0, tv_nsec=0}, it_value={tv_sec=5, tv_nsec=0}}, NULL"
+    );
+    let mut pollfd = 7u32.to_le_bytes().to_vec();
+    pollfd.extend_from_slice(&[5, 0, 0, 0]);
+    let mem = none().with(A, &pollfd).with(B, &[0; 16]);
+    assert_eq!(
+        show(nr::PPOLL, &[A, 1, B, 0, 8], 1, &mem),
+        "[{fd=7, events=POLLIN|POLLOUT}], 1, {tv_sec=0, tv_nsec=0}, NULL, 8"
+    );
+    let mut flock = vec![0u8; 32];
+    flock[0] = 1;
+    assert_eq!(
+        show(nr::FCNTL, &[3, 6, A], -9, &none().with(A, &flock)),
+        "3, F_SETLK, {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=0}"
+    );
+    assert_eq!(
+        show(nr::PREAD64, &[3, A, 10, 5], -21, &m),
+        "3, 0x7ffd00001000, 10, 5"
+    );
+    let mut cpus = vec![0u8; 32];
+    cpus[0] = 3;
+    assert_eq!(
+        show(
+            nr::SCHED_GETAFFINITY,
+            &[0, 128, A],
+            32,
+            &none().with(A, &cpus)
+        ),
+        "0, 128, [0 1]"
+    );
+    let rl = crate::types::Rlimit {
+        rlim_cur: 1024,
+        rlim_max: 4096,
+    };
+    assert_eq!(
+        show(
+            nr::PRLIMIT64,
+            &[0, 7, A, 0],
+            0,
+            &none().with(A, &rl.to_bytes())
+        ),
+        "0, RLIMIT_NOFILE, {rlim_cur=1024, rlim_max=4*1024}, NULL"
+    );
+    let mem = none().with(A, &cstr("/nonexistent"));
+    assert_eq!(
+        show(nr::CHOWN, &[A, 0xffff_ffff, 0], 0, &mem),
+        r#""/nonexistent", -1, 0"#
+    );
+    let mut uts = vec![0u8; 390];
+    uts[..5].copy_from_slice(b"Linux");
+    uts[65..67].copy_from_slice(b"vm");
+    assert_eq!(
+        show(nr::UNAME, &[A], 0, &none().with(A, &uts)),
+        r#"{sysname="Linux", nodename="vm", ...}"#
+    );
+}
+
+#[test]
 fn getdents_counts_entries() {
     let mut buf = vec![0u8; 72];
     for at in [0usize, 24, 48] {
@@ -712,8 +834,17 @@ fn new_families() {
     );
     assert_eq!(show(nr::INOTIFY_INIT1, &[0o4000], 3, &m), "IN_NONBLOCK");
     assert_eq!(
-        show(nr::CLOSE_RANGE, &[3, 0xffff_ffff, 0], 0, &m),
-        "3, ~0U, 0"
+        show(nr::CLOSE_RANGE, &[100, 0xffff_ffff, 0], 0, &m),
+        "100, 4294967295, 0"
+    );
+    let mem = none().with(A, &cstr("/nonexistent/fifo"));
+    assert_eq!(
+        show(nr::MKNODAT, &[AT_FDCWD, A, 0o10644, 0], -20, &mem),
+        r#"AT_FDCWD, "/nonexistent/fifo", S_IFIFO|0644"#
+    );
+    assert_eq!(
+        show(nr::MKNOD, &[A, 0o20600, 0x103], 0, &mem),
+        r#""/nonexistent/fifo", S_IFCHR|0600, makedev(0x1, 0x3)"#
     );
     assert_eq!(
         show(nr::SHMGET, &[0, 4096, 0o1600], 0, &m),
