@@ -115,6 +115,8 @@ impl<O: Write, E: Write> Router<O, E> {
                     log_tail.push_back(line.to_string());
                 }
                 Ok(GuestKind::StdinWanted) => *stdin_wanted = true,
+                // Shown by `lamina run --trace` (not wired yet).
+                Ok(GuestKind::Trace | GuestKind::Missing) => {}
                 Ok(GuestKind::Exit) => match ExitStatus::decode(frame.payload) {
                     Ok(status) if exit.is_none() => *exit = Some(status),
                     Ok(status) => {

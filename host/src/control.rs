@@ -177,6 +177,8 @@ impl Control {
                     credit.grant(amount)?;
                     *stdin_wanted = true;
                 }
+                // Shown by `lamina run --trace` (not wired yet).
+                GuestMsg::Trace(_) | GuestMsg::Missing(_) => {}
             }
         }
         Ok(())
