@@ -20,6 +20,7 @@ pub mod nr;
 pub mod signal;
 pub mod socket;
 pub mod stack;
+pub mod trace;
 pub mod types;
 
 pub use errno::Errno;
