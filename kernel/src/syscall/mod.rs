@@ -17,6 +17,7 @@ use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use lamina_abi::errno::Errno;
 use lamina_abi::nr;
+use lamina_proto::trace::MissingKind;
 use spin::Mutex;
 
 use crate::fs::vfs::Last;
@@ -49,6 +50,13 @@ pub type SysResult = Result<u64, Errno>;
 /// in rdi, rsi, rdx, r10, r8, r9; result back in rax). A call that must
 /// wait leaves rax alone, to run again when the task wakes.
 pub fn dispatch(task: &mut Task) -> Flow {
+    if crate::trace::enabled() {
+        return crate::trace::syscall(task, run);
+    }
+    run(task)
+}
+
+fn run(task: &mut Task) -> Flow {
     let c = &task.ctx;
     let n = c.rax;
     let a = [c.rdi, c.rsi, c.rdx, c.r10, c.r8, c.r9];
@@ -286,6 +294,7 @@ static REPORTED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
 const MAX_REPORTED: usize = 512;
 
 fn unimplemented(n: u64) -> SysResult {
+    crate::trace::missing(MissingKind::Syscall, nr::name(n).unwrap_or(""), n);
     if crate::console::verbose() {
         let mut reported = REPORTED.lock();
         if reported.len() < MAX_REPORTED && reported.insert(n) {
