@@ -93,22 +93,67 @@ pub fn send_exit(status: ExitStatus) {
     if status != ExitStatus::KernelPanic && channel::is_up(Channel::Control) {
         let mut msg = alloc::vec::Vec::new();
         if control::GuestMsg::Exit(status).encode(&mut msg).is_ok() {
-            loop {
-                match channel::send(Channel::Control, &msg) {
-                    Ok(()) => {
-                        channel::flush(Channel::Control, None);
-                        return;
-                    }
-                    Err(Errno::EAGAIN) => {
-                        channel::service();
-                        crate::time::wait_until(crate::time::monotonic_ns() + 200_000);
-                    }
-                    Err(_) => break,
-                }
+            send_waiting(&msg);
+            if channel::is_up(Channel::Control) {
+                channel::flush(Channel::Control, None);
+                return;
             }
         }
     }
     send(GuestKind::Exit, &status.encode());
+}
+
+/// Sends one `--trace` record: on ctl in order with the workload's output
+/// (waiting in place while the host has not taken what came before: a
+/// trace slows the workload down rather than lose records), else on the
+/// serial line.
+pub fn send_trace(record: &lamina_proto::trace::TraceRecord<'_>) {
+    send_diagnostic(
+        &control::GuestMsg::Trace(*record),
+        GuestKind::Trace,
+        |out| record.encode(out),
+    );
+}
+
+/// Sends one line of the missing-call report (see `crate::trace`).
+pub fn send_missing(missing: &lamina_proto::trace::Missing<'_>) {
+    send_diagnostic(
+        &control::GuestMsg::Missing(*missing),
+        GuestKind::Missing,
+        |out| missing.encode(out),
+    );
+}
+
+fn send_diagnostic(
+    msg: &control::GuestMsg<'_>,
+    serial_kind: GuestKind,
+    payload: impl FnOnce(&mut alloc::vec::Vec<u8>),
+) {
+    let mut frame = alloc::vec::Vec::new();
+    if channel::is_up(Channel::Control) {
+        if msg.encode(&mut frame).is_err() {
+            return;
+        }
+        send_waiting(&frame);
+        return;
+    }
+    payload(&mut frame);
+    send(serial_kind, &frame);
+}
+
+/// Sends `frame` on ctl, waiting in place (servicing the channel) until
+/// there is room; gives up only when the channel is gone.
+fn send_waiting(frame: &[u8]) {
+    loop {
+        match channel::send(Channel::Control, frame) {
+            Ok(()) => return,
+            Err(Errno::EAGAIN) => {
+                channel::service();
+                crate::time::wait_until(crate::time::monotonic_ns() + 200_000);
+            }
+            Err(_) => return,
+        }
+    }
 }
 
 /// Formats into a fixed buffer (no heap needed, so a panic can still

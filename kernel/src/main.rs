@@ -24,6 +24,7 @@ mod random;
 mod syscall;
 mod task;
 mod time;
+mod trace;
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -74,6 +75,7 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     let cmdline = lamina_boot::cmdline(&cmdline);
     let value = |key: &[u8]| lamina_boot::cmdline_value(cmdline, key);
     console::set_verbose(value(b"verbose") == Some(b"1"));
+    trace::enable(value(b"trace") == Some(b"1"));
     task::sched::set_preempt_at_syscalls(value(b"preempt") == Some(b"syscall"));
     arch::init();
     mm::heap::init();
@@ -263,6 +265,9 @@ fn report_boot_time() {
 /// Reports `status` to the host and powers off (the status is on the wire
 /// first: the power-off may end the VM at once).
 fn finish(status: ExitStatus) -> ! {
+    if status != ExitStatus::KernelPanic {
+        trace::report_missing();
+    }
     console::send_exit(status);
     arch::port::serial_drain();
     arch::port::power_off();

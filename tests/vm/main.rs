@@ -382,6 +382,7 @@ const C_WORKLOADS: &[&str] = &[
     "neterrors",
     "netleak",
     "netfwd",
+    "tracee",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

@@ -1,15 +1,17 @@
 //! I/O on descriptors, through the open-file interface (`crate::fs::file`).
 
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use lamina_abi::args::{check_iovcnt, decode_iovecs};
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
 use lamina_abi::types::Iovec;
+use lamina_proto::trace::MissingKind;
 
 use super::SysResult;
 use crate::fs::fd::{Entry, MAX_FDS};
-use crate::fs::file::OpenFile;
+use crate::fs::file::{FileObject, OpenFile};
 use crate::process::Process;
 use crate::task::signal::{self, Info};
 use crate::task::wait::block_on;
@@ -368,6 +370,37 @@ pub fn dup3(p: &mut Process, old: u64, new: u64, flags: u64, is_dup2: bool) -> S
 
 pub fn ioctl(p: &mut Process, fd: u64, request: u64, arg: u64) -> SysResult {
     let file = p.fds.file(fd)?;
+    let result = ioctl_on(p, fd, &file, request, arg);
+    if result == Err(Errno::ENOTTY) && lacks_ioctl(&*file.object, request) {
+        crate::trace::missing(MissingKind::Ioctl, "", request);
+    }
+    result
+}
+
+/// Whether ENOTTY for `request` on `object` is for want of it in lamina
+/// rather than Linux's own answer: a terminal request (ioctl type 'T')
+/// on something that is no terminal is ENOTTY on Linux too (`isatty`).
+fn lacks_ioctl(object: &dyn FileObject, request: u64) -> bool {
+    const TERMINAL_IOCTL_TYPE: u64 = b'T' as u64;
+    const IOCTL_TYPE_SHIFT: u64 = 8;
+    if (request >> IOCTL_TYPE_SHIFT) & 0xff != TERMINAL_IOCTL_TYPE {
+        return true;
+    }
+    object
+        .stat()
+        .is_ok_and(|st| is_terminal_device(st.st_mode, st.st_rdev))
+}
+
+/// Linux's terminal majors: the virtual consoles and serial lines (4),
+/// /dev/tty, /dev/console and /dev/ptmx (5), the pty slaves (136-143).
+fn is_terminal_device(mode: u32, rdev: u64) -> bool {
+    const S_IFMT: u32 = 0o170000;
+    const S_IFCHR: u32 = 0o020000;
+    let major = (rdev >> 8) & 0xfff;
+    mode & S_IFMT == S_IFCHR && matches!(major, 4 | 5 | 136..=143)
+}
+
+fn ioctl_on(p: &mut Process, fd: u64, file: &Arc<OpenFile>, request: u64, arg: u64) -> SysResult {
     match request {
         FIONBIO => {
             let on = u32::from_le_bytes(p.mm.read_array(arg)?) != 0;

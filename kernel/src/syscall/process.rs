@@ -18,7 +18,7 @@ use crate::process::{Image, LoadError, Process};
 use crate::task::signal::{self as sig, Info};
 use crate::task::wait::{block_on, WaitQueue};
 use crate::task::{
-    self, sched, with_tables, FsContext, Group, Memory, ProcEntry, State, Task, Tid,
+    self, read_tables, sched, with_tables, FsContext, Group, Memory, ProcEntry, State, Task, Tid,
 };
 use crate::time;
 
@@ -773,9 +773,9 @@ pub fn waitid(p: &mut Process, idtype: u64, id: u64, infop: u64, options: u64) -
     }
 }
 
-pub fn getppid(p: &mut Process) -> SysResult {
-    let me = p.task.pid();
-    Ok(u64::from(with_tables(|t| {
+pub fn getppid(task: &Task) -> SysResult {
+    let me = task.pid();
+    Ok(u64::from(read_tables(|t| {
         t.procs.get(&me).map_or(0, |e| e.parent)
     })))
 }
@@ -787,21 +787,21 @@ fn target_pid(p: &Process, pid: u64) -> Result<Tid, Errno> {
         return Err(Errno::EINVAL);
     }
     let pid = if pid == 0 { p.task.pid() } else { pid as Tid };
-    with_tables(|t| t.procs.contains_key(&pid))
+    read_tables(|t| t.procs.contains_key(&pid))
         .then_some(pid)
         .ok_or(Errno::ESRCH)
 }
 
 pub fn getpgid(p: &mut Process, pid: u64) -> SysResult {
     let pid = target_pid(p, pid)?;
-    Ok(u64::from(with_tables(|t| {
+    Ok(u64::from(read_tables(|t| {
         t.procs.get(&pid).map_or(0, |e| e.pgid)
     })))
 }
 
 pub fn getsid(p: &mut Process, pid: u64) -> SysResult {
     let pid = target_pid(p, pid)?;
-    Ok(u64::from(with_tables(|t| {
+    Ok(u64::from(read_tables(|t| {
         t.procs.get(&pid).map_or(0, |e| e.sid)
     })))
 }

@@ -21,7 +21,7 @@ use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use lamina_abi::types::{KernelSigaction, Rlimit, StackT};
 use lamina_proto::frame::ExitStatus;
 use spin::Mutex;
@@ -36,6 +36,9 @@ use wait::{Restart, WaitQueue};
 pub type Tid = u32;
 
 pub const SIGNALS: usize = 64;
+
+/// [`Group::exiting`]'s mark that the process is going away.
+const EXITING: u32 = 1;
 
 /// An address space and its `MAP_SHARED` file mappings (shared by
 /// `CLONE_VM`).
@@ -91,8 +94,10 @@ pub struct Group {
     /// A child changed state: `wait4` callers of this process wait here.
     pub child_events: WaitQueue,
     /// Set once the process is going away (`exit_group`, a fatal signal):
-    /// every thread exits at its next return to user mode.
-    pub exiting: Mutex<Option<ExitStatus>>,
+    /// every thread exits at its next return to user mode. An atomic, as
+    /// the scheduler reads it on every return to user mode: 0 while the
+    /// process lives, else [`EXITING`] with the status's two bytes.
+    exiting: AtomicU32,
     /// CPU time in nanoseconds: user, system, and that of reaped children.
     pub user_ns: AtomicU64,
     pub system_ns: AtomicU64,
@@ -117,7 +122,7 @@ impl Group {
             rlimits: Mutex::new(rlimits),
             pending: AtomicU64::new(0),
             child_events: WaitQueue::new(),
-            exiting: Mutex::new(None),
+            exiting: AtomicU32::new(0),
             user_ns: AtomicU64::new(0),
             system_ns: AtomicU64::new(0),
             children_user_ns: AtomicU64::new(0),
@@ -130,15 +135,21 @@ impl Group {
 
     /// The process's exit status once it is going away.
     pub fn exiting(&self) -> Option<ExitStatus> {
-        *self.exiting.lock()
+        let word = self.exiting.load(Ordering::Acquire);
+        if word == 0 {
+            return None;
+        }
+        let [_, _, tag, value] = word.to_le_bytes();
+        ExitStatus::decode(&[tag, value]).ok()
     }
 
     /// Starts the process's end with `status` (the first reason wins).
     pub fn begin_exit(&self, status: ExitStatus) {
-        let mut exiting = self.exiting.lock();
-        if exiting.is_none() {
-            *exiting = Some(status);
-        }
+        let [tag, value] = status.encode();
+        let word = EXITING | u32::from_le_bytes([0, 0, tag, value]);
+        let _ = self
+            .exiting
+            .compare_exchange(0, word, Ordering::AcqRel, Ordering::Acquire);
     }
 
     pub fn is_stopped(&self) -> bool {
@@ -252,13 +263,29 @@ pub struct Tables {
 
 pub static TABLES: Mutex<Option<Tables>> = Mutex::new(None);
 
-/// Runs `f` on the tables (created on first use).
+/// Runs `f` on the tables (created on first use). A change may move the
+/// timer's deadline (a task woken or put to sleep), so the scheduler
+/// looks at the timer again before the next return to user mode.
 pub fn with_tables<R>(f: impl FnOnce(&mut Tables) -> R) -> R {
+    sched::timer_wish_changed();
     let mut guard = TABLES.lock();
     f(guard.get_or_insert_with(|| Tables {
         next_tid: 1,
         ..Tables::default()
     }))
+}
+
+/// Runs `f` on the tables without changing them (the system calls that
+/// only look, such as `getppid`, leave the timer alone).
+pub fn read_tables<R>(f: impl FnOnce(&Tables) -> R) -> R {
+    let guard = TABLES.lock();
+    match guard.as_ref() {
+        Some(tables) => f(tables),
+        None => f(&Tables {
+            next_tid: 1,
+            ..Tables::default()
+        }),
+    }
 }
 
 impl Tables {

@@ -305,6 +305,12 @@ pub fn kill_group(group: &Group, status: ExitStatus) {
 
 /// The next deliverable signal: thread-directed first, lowest number
 /// first (SIGKILL never waits here: it ends the group when sent).
+/// Whether [`deliver`] has anything to do for `task`: a signal it does
+/// not block, or a mask to restore after `rt_sigsuspend`.
+pub fn has_work(task: &Task) -> bool {
+    task.saved_sigmask.is_some() || next_signal(task).is_some()
+}
+
 fn next_signal(task: &Task) -> Option<(u8, bool)> {
     let own = task.pending & !task.sigmask;
     if own != 0 {
@@ -530,6 +536,7 @@ static ALARMS: Mutex<BTreeSet<(u64, Tid)>> = Mutex::new(BTreeSet::new());
 /// Sets process `group`'s alarm (`alarm`, `setitimer(ITIMER_REAL)`):
 /// None cancels. Returns the old (deadline, interval).
 pub fn set_alarm(group: &Group, alarm: Option<(u64, u64)>) -> Option<(u64, u64)> {
+    super::sched::timer_wish_changed();
     let mut slot = group.alarm.lock();
     let old = *slot;
     let mut alarms = ALARMS.lock();
