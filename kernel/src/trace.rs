@@ -278,16 +278,17 @@ pub fn report_missing() {
     }
     let missing = core::mem::take(&mut *MISSING.lock());
     for (kind, name, code, count) in missing {
-        let mut unnamed = String::new();
-        let name = if name.is_empty() {
-            let _ = match kind {
-                MissingKind::Syscall => write!(unnamed, "syscall {code}"),
-                MissingKind::Ioctl => write!(unnamed, "ioctl {code:#x}"),
-            };
-            unnamed.as_str()
-        } else {
-            name
+        let mut text = String::new();
+        let _ = match (kind, name.is_empty()) {
+            (MissingKind::Syscall, false) => write!(text, "{name}"),
+            (MissingKind::Syscall, true) => write!(text, "syscall {code}"),
+            (MissingKind::Ioctl, false) => write!(text, "ioctl {name}"),
+            (MissingKind::Ioctl, true) => write!(text, "ioctl {code:#x}"),
         };
-        crate::console::send_missing(&Missing { kind, name, count });
+        crate::console::send_missing(&Missing {
+            kind,
+            name: &text,
+            count,
+        });
     }
 }

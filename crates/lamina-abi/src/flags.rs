@@ -109,6 +109,8 @@ pub const FIONBIO: u64 = 0x5421;
 pub const TIOCNOTTY: u64 = 0x5422;
 pub const FIONCLEX: u64 = 0x5450;
 pub const FIOCLEX: u64 = 0x5451;
+pub const FIOASYNC: u64 = 0x5452;
+pub const FIOQSIZE: u64 = 0x5460;
 
 // fcntl commands.
 pub const F_DUPFD: u64 = 0;

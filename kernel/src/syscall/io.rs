@@ -372,7 +372,8 @@ pub fn ioctl(p: &mut Process, fd: u64, request: u64, arg: u64) -> SysResult {
     let file = p.fds.file(fd)?;
     let result = ioctl_on(p, fd, &file, request, arg);
     if result == Err(Errno::ENOTTY) && lacks_ioctl(&*file.object, request) {
-        crate::trace::missing(MissingKind::Ioctl, "", request);
+        let name = lamina_abi::trace::ioctl_name(request).unwrap_or("");
+        crate::trace::missing(MissingKind::Ioctl, name, request);
     }
     result
 }
@@ -383,7 +384,9 @@ pub fn ioctl(p: &mut Process, fd: u64, request: u64, arg: u64) -> SysResult {
 fn lacks_ioctl(object: &dyn FileObject, request: u64) -> bool {
     const TERMINAL_IOCTL_TYPE: u64 = b'T' as u64;
     const IOCTL_TYPE_SHIFT: u64 = 8;
-    if (request >> IOCTL_TYPE_SHIFT) & 0xff != TERMINAL_IOCTL_TYPE {
+    /// Type 'T' too, but meant for every kind of file.
+    const GENERIC: [u64; 6] = [FIONREAD, FIONBIO, FIOASYNC, FIOCLEX, FIONCLEX, FIOQSIZE];
+    if (request >> IOCTL_TYPE_SHIFT) & 0xff != TERMINAL_IOCTL_TYPE || GENERIC.contains(&request) {
         return true;
     }
     object
