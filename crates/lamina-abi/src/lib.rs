@@ -15,6 +15,7 @@ pub mod args;
 pub mod auxv;
 pub mod dirent;
 pub mod errno;
+pub mod fdkinds;
 pub mod flags;
 pub mod nr;
 pub mod signal;

@@ -15,6 +15,7 @@ pub mod exit;
 pub mod frame;
 pub mod sched;
 pub mod signal;
+pub mod timer;
 pub mod wait;
 
 use alloc::boxed::Box;
@@ -107,6 +108,8 @@ pub struct Group {
     pub start_ns: u64,
     /// `alarm`/`ITIMER_REAL`: (deadline, interval), monotonic ns.
     pub alarm: Mutex<Option<(u64, u64)>>,
+    /// The alarm's name in the kernel's timer list.
+    pub alarm_timer: timer::TimerId,
     /// Stopped by SIGSTOP (or a terminal stop signal) until SIGCONT.
     pub stopped: core::sync::atomic::AtomicBool,
 }
@@ -129,6 +132,7 @@ impl Group {
             children_system_ns: AtomicU64::new(0),
             start_ns: crate::time::monotonic_ns(),
             alarm: Mutex::new(None),
+            alarm_timer: timer::new_id(),
             stopped: core::sync::atomic::AtomicBool::new(false),
         })
     }

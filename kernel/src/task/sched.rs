@@ -351,7 +351,7 @@ fn arm_timer() {
             }
         });
     }
-    let alarm = signal::next_alarm();
+    let alarm = super::timer::next_deadline();
     // A channel device without an interrupt (virtio-PCI) is looked at
     // even while one task runs on without giving up the CPU: at the next
     // tick of a 10 ms grid, so that the wish (and the timer, each write a
@@ -369,7 +369,7 @@ fn idle() {
     let sleeper = read_tables(|t| t.sleepers.first().map(|&(deadline, _)| deadline));
     // A device without an interrupt is looked at again this soon.
     let poll = crate::channel::poll_interval_ns().map(|ns| time::monotonic_ns() + ns);
-    let deadline = [sleeper, signal::next_alarm(), poll]
+    let deadline = [sleeper, super::timer::next_deadline(), poll]
         .into_iter()
         .flatten()
         .min();
@@ -414,5 +414,5 @@ pub fn service_events() {
             }
         });
     }
-    signal::fire_alarms(now);
+    super::timer::fire(now);
 }

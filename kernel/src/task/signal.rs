@@ -11,8 +11,7 @@
 //! SIGTTOU are ignored, SIGCONT only wakes.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeSet;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lamina_abi::errno::Errno;
@@ -20,7 +19,7 @@ use lamina_abi::flags::*;
 use lamina_proto::frame::ExitStatus;
 use spin::Mutex;
 
-use super::{sched, with_tables, Group, Task, Tid};
+use super::{sched, timer, with_tables, Group, Task, Tid};
 use crate::arch::user::FpuState;
 
 pub const SIGILL: u8 = 4;
@@ -530,68 +529,48 @@ fn signal_for_exception(vector: u8) -> u8 {
     }
 }
 
-/// Pending alarms: (deadline, pid), soonest first.
-static ALARMS: Mutex<BTreeSet<(u64, Tid)>> = Mutex::new(BTreeSet::new());
-
 /// Sets process `group`'s alarm (`alarm`, `setitimer(ITIMER_REAL)`):
-/// None cancels. Returns the old (deadline, interval).
-pub fn set_alarm(group: &Group, alarm: Option<(u64, u64)>) -> Option<(u64, u64)> {
-    super::sched::timer_wish_changed();
+/// None cancels. Returns the old (deadline, interval). The alarm is one
+/// of the kernel's timers (`super::timer`), the process its target.
+pub fn set_alarm(group: &Arc<Group>, alarm: Option<(u64, u64)>) -> Option<(u64, u64)> {
     let mut slot = group.alarm.lock();
     let old = *slot;
-    let mut alarms = ALARMS.lock();
     if let Some((deadline, _)) = old {
-        alarms.remove(&(deadline, group.pid));
+        timer::disarm(group.alarm_timer, deadline);
     }
     if let Some((deadline, _)) = alarm {
-        alarms.insert((deadline, group.pid));
+        let target: Weak<dyn timer::Expire> = Arc::downgrade(group) as Weak<dyn timer::Expire>;
+        timer::arm(group.alarm_timer, deadline, target);
     }
     *slot = alarm;
     old
 }
 
-pub fn next_alarm() -> Option<u64> {
-    ALARMS.lock().first().map(|&(deadline, _)| deadline)
-}
-
-/// Sends SIGALRM for every alarm due at `now` (re-arming interval timers).
-pub fn fire_alarms(now: u64) {
-    loop {
-        let due = {
-            let mut alarms = ALARMS.lock();
-            match alarms.first() {
-                Some(&(deadline, pid)) if deadline <= now => {
-                    alarms.pop_first();
-                    Some(pid)
-                }
-                _ => None,
-            }
-        };
-        let Some(pid) = due else { return };
-        let group = with_tables(|t| t.procs.get(&pid).map(|e| Arc::clone(&e.group)));
-        let Some(group) = group else { continue };
+impl timer::Expire for Group {
+    /// The alarm is due: SIGALRM for the process, re-armed by its
+    /// interval (a process gone or a zombie keeps no alarm).
+    fn expire(&self, deadline: u64, now: u64) -> Option<u64> {
         let next = {
-            let mut slot = group.alarm.lock();
-            match *slot {
-                Some((_, interval)) if interval > 0 => {
-                    let next = (now.saturating_add(interval), interval);
-                    *slot = Some(next);
-                    Some(next)
-                }
-                _ => {
-                    *slot = None;
-                    None
-                }
+            let mut slot = self.alarm.lock();
+            let Some((armed, interval)) = *slot else {
+                return None;
+            };
+            if armed != deadline {
+                return None;
             }
+            let (_, next) = timer::periods(deadline, interval, now);
+            *slot = next.map(|at| (at, interval));
+            next
         };
-        if let Some((deadline, _)) = next {
-            ALARMS.lock().insert((deadline, pid));
-        }
         let info = Info {
             code: SI_KERNEL,
             ..Info::default()
         };
-        let _ = send_to_process(pid, SIGALRM, info, None);
+        if send_to_process(self.pid, SIGALRM, info, None).is_err() {
+            *self.alarm.lock() = None;
+            return None;
+        }
+        next
     }
 }
 
