@@ -170,3 +170,9 @@ pub fn arm(deadline_ns: Option<u64>) {
         }
     }
 }
+
+/// CLOCK_REALTIME minus CLOCK_MONOTONIC: the host's Unix time at the
+/// kernel's entry (no call sets the clock, so it never changes).
+pub fn realtime_offset_ns() -> u64 {
+    EPOCH_NS.load(Ordering::Relaxed)
+}

@@ -4,7 +4,8 @@
 //! `kernel.rs` (the kernel's own behaviour and limits), `files.rs` (the file
 //! channel, `--rootfs`, volumes), `processes.rs` (fork, execve, pipes,
 //! signals, threads; shells running scripts), `net.rs` (sockets inside the
-//! guest) and `errors.rs` (lamina's own failures).
+//! guest), `fdkinds.rs` (eventfd, timerfd, signalfd, memfd, POSIX timers,
+//! inotify) and `errors.rs` (lamina's own failures).
 //!
 //! Every workload is an unmodified Linux binary: the C programs in
 //! `tests/workloads/` built four ways (musl and glibc, static and
@@ -36,6 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 mod channels;
 mod errors;
+mod fdkinds;
 mod files;
 mod kernel;
 mod net;
@@ -383,6 +385,7 @@ const C_WORKLOADS: &[&str] = &[
     "netleak",
     "netfwd",
     "tracee",
+    "fdkinds",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

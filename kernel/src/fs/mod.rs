@@ -4,12 +4,15 @@
 pub mod console;
 pub mod devfs;
 pub mod epoll;
+pub mod eventfd;
 pub mod fd;
 pub mod file;
 pub mod p9;
 pub mod pipe;
 pub mod procfs;
+pub mod signalfd;
 pub mod synth;
+pub mod timerfd;
 pub mod tmpfs;
 pub mod vfs;
 

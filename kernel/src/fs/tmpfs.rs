@@ -6,6 +6,9 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lamina_abi::dirent::type_of_mode;
 use lamina_abi::errno::Errno;
+use lamina_abi::fdkinds::{
+    F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE,
+};
 use lamina_abi::flags::*;
 use lamina_abi::types::{Stat, Statfs};
 use spin::Mutex;
@@ -182,6 +185,9 @@ struct Meta {
     atime_ns: u64,
     mtime_ns: u64,
     ctime_ns: u64,
+    /// File seals (`F_ADD_SEALS`): a file that is not a memfd made with
+    /// `MFD_ALLOW_SEALING` has `F_SEAL_SEAL`, as on Linux's shmem.
+    seals: u32,
 }
 
 /// One tmpfs node.
@@ -215,6 +221,7 @@ impl TmpNode {
                 atime_ns: now,
                 mtime_ns: now,
                 ctime_ns: now,
+                seals: F_SEAL_SEAL,
             }),
             content: Mutex::new(content),
         })
@@ -241,6 +248,41 @@ impl TmpNode {
         let mut pages = FilePages::default();
         pages.write(0, data)?;
         Ok(self.insert(name, S_IFREG | 0o644, Content::File(pages))? as NodeRef)
+    }
+
+    /// A memfd's file (`memfd_create`): a regular file on no path, in
+    /// the one tmpfs all memfds share (as Linux's shmem mount), with
+    /// `seals` to start with.
+    pub fn new_memfd(mode: u32, seals: u32) -> Arc<Self> {
+        static MEMFD_FS_ID: spin::Once<usize> = spin::Once::new();
+        let fs_id = *MEMFD_FS_ID.call_once(vfs::next_fs_id);
+        let node = Self::new(fs_id, S_IFREG | mode, Content::File(FilePages::default()));
+        node.meta.lock().seals = seals;
+        node
+    }
+
+    pub fn seals(&self) -> u32 {
+        self.meta.lock().seals
+    }
+
+    /// `F_ADD_SEALS`: EPERM once `F_SEAL_SEAL` is set.
+    pub fn add_seals(&self, seals: u32) -> Result<(), Errno> {
+        let mut meta = self.meta.lock();
+        if meta.seals & F_SEAL_SEAL != 0 {
+            return Err(Errno::EPERM);
+        }
+        meta.seals |= seals;
+        Ok(())
+    }
+
+    /// Whether the seals allow the file's size to go from `from` to `to`
+    /// (EPERM otherwise).
+    fn check_resize(&self, from: u64, to: u64) -> Result<(), Errno> {
+        let seals = self.seals();
+        if (to < from && seals & F_SEAL_SHRINK != 0) || (to > from && seals & F_SEAL_GROW != 0) {
+            return Err(Errno::EPERM);
+        }
+        Ok(())
     }
 
     fn touch_mtime(&self) {
@@ -550,6 +592,7 @@ impl Node for TmpNode {
             _ => {
                 if flags & O_TRUNC != 0 && matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR) {
                     if let Content::File(data) = &mut *self.content.lock() {
+                        self.check_resize(data.len, 0)?;
                         data.truncate(0);
                     }
                     self.touch_mtime();
@@ -565,7 +608,10 @@ impl Node for TmpNode {
                 return Err(Errno::EFBIG);
             }
             match &mut *self.content.lock() {
-                Content::File(data) => data.truncate(size),
+                Content::File(data) => {
+                    self.check_resize(data.len, size)?;
+                    data.truncate(size)
+                }
                 Content::Directory(_) => return Err(Errno::EISDIR),
                 Content::Symlink(_) | Content::Socket => return Err(Errno::EINVAL),
             }
@@ -642,7 +688,23 @@ impl FileObject for TmpFile {
             .filter(|&end| end <= MAX_FILE_BYTES)
             .ok_or(Errno::EFBIG)?;
         let written = match &mut *self.node.content.lock() {
-            Content::File(data) => data.write(offset, bytes)?,
+            Content::File(data) => {
+                if self.node.seals() & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
+                    return Err(Errno::EPERM);
+                }
+                let mut bytes = bytes;
+                let end = offset + bytes.len() as u64;
+                if end > data.len && self.node.check_resize(data.len, end).is_err() {
+                    // Linux writes a sealed file page by page and stops
+                    // at the first page that would grow it.
+                    let allowed = data.len / PAGE * PAGE;
+                    if allowed <= offset {
+                        return Err(Errno::EPERM);
+                    }
+                    bytes = &bytes[..(allowed - offset) as usize];
+                }
+                data.write(offset, bytes)?
+            }
             _ => return Err(Errno::EINVAL),
         };
         self.node.touch_mtime();
@@ -664,4 +726,21 @@ impl FileObject for TmpFile {
     fn node(&self) -> Option<NodeRef> {
         Some(Arc::clone(&self.node) as NodeRef)
     }
+}
+
+/// The seals of the file behind `node`; None for a node that is not a
+/// tmpfs file (`F_GET_SEALS` answers EINVAL there).
+pub fn seals_of(node: &NodeRef) -> Option<u32> {
+    let node = node.as_any().downcast_ref::<TmpNode>()?;
+    (node.kind() == NodeKind::Regular).then(|| node.seals())
+}
+
+/// `F_ADD_SEALS` on `node` (EINVAL when it is not a tmpfs file).
+pub fn add_seals(node: &NodeRef, seals: u32) -> Result<(), Errno> {
+    let node = node
+        .as_any()
+        .downcast_ref::<TmpNode>()
+        .filter(|n| n.kind() == NodeKind::Regular)
+        .ok_or(Errno::EINVAL)?;
+    node.add_seals(seals)
 }

@@ -121,3 +121,16 @@ impl SharedMappings {
         self.write_back(mm, 0, u64::MAX)
     }
 }
+
+impl SharedMappings {
+    /// Whether a mapping here writes back to `node` (`F_ADD_SEALS` of
+    /// `F_SEAL_WRITE` answers EBUSY then, as Linux does while a shared
+    /// writable mapping exists).
+    pub fn maps_node(&self, node: &crate::fs::vfs::NodeRef) -> bool {
+        self.mappings.iter().any(|m| {
+            m.file.object.node().is_some_and(|mapped| {
+                core::ptr::addr_eq(Arc::as_ptr(&mapped), Arc::as_ptr(node))
+            })
+        })
+    }
+}

@@ -157,6 +157,10 @@ pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
 
 pub fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.file(fd)?;
+    if super::fdkinds::as_signalfd(&file).is_some() {
+        // A signalfd reads the reader's own signals.
+        return super::fdkinds::signalfd_read(p, &file, buf, len);
+    }
     let result = read_from(p, &file, buf, len, At::Shared);
     wait_or(p, &file, result)
 }
@@ -456,6 +460,9 @@ pub fn fcntl(p: &mut Process, fd: u64, cmd: u64, arg: u64) -> SysResult {
             )
         }
         _ if super::fs::is_lock_command(cmd) => super::fs::fcntl_lock(p, fd, cmd, arg),
+        lamina_abi::fdkinds::F_ADD_SEALS | lamina_abi::fdkinds::F_GET_SEALS => {
+            super::fdkinds::fcntl_seals(p, &entry.file, cmd, arg)
+        }
         _ => Err(Errno::EINVAL),
     }
 }

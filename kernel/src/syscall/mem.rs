@@ -62,6 +62,9 @@ pub fn mmap(
         {
             return Err(Errno::EACCES);
         }
+        if req.flags.contains(MmapFlags::SHARED) && req.prot.contains(MmapProt::WRITE) {
+            super::fdkinds::check_shared_write_map(&file)?;
+        }
         Some(file)
     };
     let prot = prot_from(req.prot);

@@ -2,6 +2,7 @@
 //! function per call returning `Result<u64, Errno>`; the `-errno`
 //! conversion happens here and nowhere else.
 
+mod fdkinds;
 mod fs;
 mod io;
 mod mem;
@@ -284,6 +285,19 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::TIME => time::time(p, a[0]),
         nr::NANOSLEEP => time::nanosleep(p, a[0]),
         nr::CLOCK_NANOSLEEP => time::clock_nanosleep(p, a[0], a[1], a[2]),
+        nr::EVENTFD => fdkinds::eventfd2(p, a[0], 0),
+        nr::EVENTFD2 => fdkinds::eventfd2(p, a[0], a[1]),
+        nr::TIMERFD_CREATE => fdkinds::timerfd_create(p, a[0], a[1]),
+        nr::TIMERFD_SETTIME => fdkinds::timerfd_settime(p, a[0], a[1], a[2], a[3]),
+        nr::TIMERFD_GETTIME => fdkinds::timerfd_gettime(p, a[0], a[1]),
+        nr::SIGNALFD => fdkinds::signalfd4(p, a[0], a[1], a[2], 0),
+        nr::SIGNALFD4 => fdkinds::signalfd4(p, a[0], a[1], a[2], a[3]),
+        nr::MEMFD_CREATE => fdkinds::memfd_create(p, a[0], a[1]),
+        nr::TIMER_CREATE => fdkinds::timer_create(p, a[0], a[1], a[2]),
+        nr::TIMER_SETTIME => fdkinds::timer_settime(p, a[0], a[1], a[2], a[3]),
+        nr::TIMER_GETTIME => fdkinds::timer_gettime(p, a[0], a[1]),
+        nr::TIMER_GETOVERRUN => fdkinds::timer_getoverrun(p, a[0]),
+        nr::TIMER_DELETE => fdkinds::timer_delete(p, a[0]),
         other => unimplemented(other),
     }
 }

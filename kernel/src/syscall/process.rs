@@ -494,6 +494,8 @@ pub fn execveat(
     sched::load_memory(&mem);
     p.task.mem = mem;
     p.fds.close_on_exec();
+    // POSIX timers do not survive execve (Linux's exit_itimers).
+    p.task.group.posix_timers.lock().clear();
     let task = &mut *p.task;
     let actions = {
         let mut actions = *task.sigactions.lock();

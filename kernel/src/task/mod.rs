@@ -13,6 +13,7 @@
 
 pub mod exit;
 pub mod frame;
+pub mod posix_timer;
 pub mod sched;
 pub mod signal;
 pub mod timer;
@@ -110,6 +111,8 @@ pub struct Group {
     pub alarm: Mutex<Option<(u64, u64)>>,
     /// The alarm's name in the kernel's timer list.
     pub alarm_timer: timer::TimerId,
+    /// POSIX timers (`timer_create`), by id.
+    pub posix_timers: Mutex<BTreeMap<i32, Arc<posix_timer::PosixTimer>>>,
     /// Stopped by SIGSTOP (or a terminal stop signal) until SIGCONT.
     pub stopped: core::sync::atomic::AtomicBool,
 }
@@ -133,6 +136,7 @@ impl Group {
             start_ns: crate::time::monotonic_ns(),
             alarm: Mutex::new(None),
             alarm_timer: timer::new_id(),
+            posix_timers: Mutex::new(BTreeMap::new()),
             stopped: core::sync::atomic::AtomicBool::new(false),
         })
     }
