@@ -3,7 +3,8 @@
  * absolute, interval, on three clocks), signalfd (reading pending
  * signals, changing the mask), memfd (and its seals on write, truncate
  * and mmap), POSIX timers (SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE,
- * SIGEV_THREAD through libc, overruns, a CPU-time clock), and one epoll
+ * SIGEV_THREAD through libc, overruns, a CPU-time clock), inotify (events
+ * of changes made by the program itself, in a temporary directory), and one epoll
  * loop waiting on an eventfd, a timerfd and a signalfd together. One line
  * per check, errno names included; timing shows only as bounds. */
 #define _GNU_SOURCE
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -40,6 +43,9 @@ static const char *err_name(int e)
     case EINTR: return "EINTR";
     case ENOSYS: return "ENOSYS";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ENOENT: return "ENOENT";
+    case EEXIST: return "EEXIST";
+    case ENOTDIR: return "ENOTDIR";
     default: return strerror(e);
     }
 }
@@ -531,6 +537,182 @@ static void posix_timer_checks(void)
     signal(SIGUSR1, SIG_DFL);
 }
 
+static const char *mask_names(uint32_t mask)
+{
+    static char out[160];
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {
+        {IN_ACCESS, "ACCESS"}, {IN_MODIFY, "MODIFY"}, {IN_ATTRIB, "ATTRIB"},
+        {IN_CLOSE_WRITE, "CLOSE_WRITE"}, {IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"},
+        {IN_OPEN, "OPEN"}, {IN_MOVED_FROM, "MOVED_FROM"}, {IN_MOVED_TO, "MOVED_TO"},
+        {IN_CREATE, "CREATE"}, {IN_DELETE, "DELETE"}, {IN_DELETE_SELF, "DELETE_SELF"},
+        {IN_MOVE_SELF, "MOVE_SELF"}, {IN_Q_OVERFLOW, "Q_OVERFLOW"}, {IN_IGNORED, "IGNORED"},
+        {IN_ISDIR, "ISDIR"},
+    };
+    out[0] = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (mask & names[i].bit) {
+            if (out[0])
+                strcat(out, "|");
+            strcat(out, names[i].name);
+        }
+    return out;
+}
+
+/* Prints every queued event of `fd` (non-blocking); cookies show as
+ * "cookie" and whether a MOVED_TO has its MOVED_FROM's. */
+static void drain(int fd, const char *after)
+{
+    char buf[4096] __attribute__((aligned(8)));
+    uint32_t last_cookie = 0;
+    printf("after %s:", after);
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0) {
+            if (n < 0 && errno != EAGAIN)
+                printf(" read %s", err_name(errno));
+            break;
+        }
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *e = (struct inotify_event *)p;
+            printf(" [%d %s%s%s", e->wd, mask_names(e->mask), e->len ? " " : "",
+                   e->len ? e->name : "");
+            if (e->mask & IN_MOVED_FROM)
+                last_cookie = e->cookie;
+            if (e->mask & IN_MOVED_TO)
+                printf(" cookie %s", e->cookie && e->cookie == last_cookie ? "paired" : "wrong");
+            printf("]");
+            p += sizeof *e + e->len;
+        }
+    }
+    printf("\n");
+}
+
+static void inotify_checks(void)
+{
+    char dir[] = "/tmp/fdkinds-XXXXXX";
+    char path[128], path2[128];
+    if (!mkdtemp(dir)) {
+        printf("mkdtemp: %s\n", err_name(errno));
+        return;
+    }
+    printf("inotify bad flags: %s\n", res(inotify_init1(0x40)));
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    printf("inotify: %s, cloexec %d\n", res(fd), fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    printf("watch missing: %s\n", res(inotify_add_watch(fd, path, IN_ALL_EVENTS)));
+    printf("watch no events: %s\n", res(inotify_add_watch(fd, dir, 0)));
+    printf("watch on a pipe's fd: %s\n", res(inotify_add_watch(0, dir, IN_ALL_EVENTS)));
+    int wd = inotify_add_watch(fd, dir, IN_ALL_EVENTS);
+    printf("watch dir: %d\n", wd);
+    printf("again: %d", inotify_add_watch(fd, dir, IN_ALL_EVENTS));
+    printf(", with MASK_CREATE: %s\n", res(inotify_add_watch(fd, dir, IN_ALL_EVENTS | IN_MASK_CREATE)));
+    printf("read empty: %s", res(read(fd, path2, sizeof path2)));
+    printf(", poll: %s\n", revents(fd));
+
+    snprintf(path, sizeof path, "%s/a", dir);
+    int f = open(path, O_CREAT | O_WRONLY, 0644);
+    write(f, "12", 2);
+    write(f, "34", 2);
+    printf("poll: %s", revents(fd));
+    int queued = 0;
+    ioctl(fd, FIONREAD, &queued);
+    printf(", FIONREAD %d\n", queued);
+    char tiny[8];
+    printf("short read: %s\n", res(read(fd, tiny, sizeof tiny)));
+    close(f);
+    drain(fd, "create, two writes, close");
+
+    printf("watch IN_ONLYDIR on a file: %s\n",
+           res(inotify_add_watch(fd, path, IN_ALL_EVENTS | IN_ONLYDIR)));
+    int wf = inotify_add_watch(fd, path, IN_ALL_EVENTS);
+    printf("watch file: %d\n", wf);
+    f = open(path, O_RDONLY);
+    close(f);
+    drain(fd, "open and close read-only");
+    chmod(path, 0600);
+    drain(fd, "chmod");
+    snprintf(path2, sizeof path2, "%s/b", dir);
+    rename(path, path2);
+    drain(fd, "rename a to b");
+    f = open(path2, O_WRONLY | O_APPEND);
+    write(f, "5", 1);
+    close(f);
+    drain(fd, "append to b");
+    truncate(path2, 1);
+    drain(fd, "truncate b");
+    f = open(path2, O_WRONLY | O_TRUNC);
+    close(f);
+    drain(fd, "open b with O_TRUNC");
+
+    snprintf(path, sizeof path, "%s/sub", dir);
+    mkdir(path, 0755);
+    int wsub = inotify_add_watch(fd, path, IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF);
+    char moved[128];
+    snprintf(moved, sizeof moved, "%s/sub2", dir);
+    rename(path, moved);
+    snprintf(path, sizeof path, "%s/sub2/inner", dir);
+    close(open(path, O_CREAT | O_WRONLY, 0600));
+    unlink(path);
+    rmdir(moved);
+    printf("watch sub: %d\n", wsub);
+    drain(fd, "mkdir sub, rename to sub2, a file in it, rmdir");
+
+    snprintf(path, sizeof path, "%s/link", dir);
+    symlink("b", path);
+    snprintf(path, sizeof path, "%s/hard", dir);
+    link(path2, path);
+    drain(fd, "symlink, hard link to b");
+    printf("rm_watch of b's watch: %s\n", res(inotify_rm_watch(fd, wf)));
+    unlink(path);
+    unlink(path2);
+    drain(fd, "rm_watch of b's watch, unlink of hard and b");
+    printf("rm_watch of it again: %s\n", res(inotify_rm_watch(fd, wf)));
+    snprintf(path, sizeof path, "%s/e", dir);
+    close(open(path, O_CREAT | O_WRONLY, 0600));
+    int we = inotify_add_watch(fd, path, IN_ALL_EVENTS);
+    unlink(path);
+    printf("watch e: %d\n", we);
+    drain(fd, "create e, watch it, unlink it");
+
+    int once = inotify_init1(IN_NONBLOCK);
+    inotify_add_watch(once, dir, IN_CREATE | IN_ONESHOT);
+    snprintf(path, sizeof path, "%s/c", dir);
+    close(open(path, O_CREAT | O_WRONLY, 0600));
+    snprintf(path2, sizeof path2, "%s/d", dir);
+    close(open(path2, O_CREAT | O_WRONLY, 0600));
+    drain(once, "IN_ONESHOT, two creates");
+    close(once);
+
+    /* A blocking read woken by another process's change. */
+    int blocking = inotify_init();
+    inotify_add_watch(blocking, dir, IN_DELETE);
+    pid_t child = fork();
+    if (child == 0) {
+        sleep_ms(50);
+        unlink(path);
+        _exit(0);
+    }
+    char buf[256] __attribute__((aligned(8)));
+    ssize_t n = read(blocking, buf, sizeof buf);
+    struct inotify_event *e = (struct inotify_event *)buf;
+    printf("blocking read: %zd bytes, %s %s\n", n, mask_names(e->mask), e->name);
+    waitpid(child, NULL, 0);
+    close(blocking);
+
+    unlink(path2);
+    drain(fd, "the rest");
+    printf("rm_watch: %s", res(inotify_rm_watch(fd, wd)));
+    printf(", again: %s\n", res(inotify_rm_watch(fd, wd)));
+    drain(fd, "rm_watch");
+    close(fd);
+    snprintf(path, sizeof path, "%s/link", dir);
+    unlink(path);
+    printf("cleaned up: %s\n", res(rmdir(dir)));
+}
+
 /* One loop over an eventfd, a timerfd and a signalfd: a child writes the
  * eventfd and sends SIGUSR2, the timer fires; every source is seen once. */
 static void epoll_loop(void)
@@ -594,6 +776,7 @@ int main(void)
     signalfd_checks();
     memfd_checks();
     posix_timer_checks();
+    inotify_checks();
     epoll_loop();
     return 0;
 }

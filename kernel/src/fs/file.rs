@@ -349,7 +349,15 @@ impl OpenFile {
         }
         let n = self.object.write(*offset, data)?;
         *offset += n as u64;
+        self.wrote(n);
         Ok(n)
+    }
+
+    /// Reports a write of `n` bytes to inotify watches.
+    fn wrote(&self, n: usize) {
+        if n > 0 {
+            super::inotify::modified(&self.path);
+        }
     }
 
     /// `write(2)` or `pwrite(2)` (`at`) of a seekable object from `fill`
@@ -381,6 +389,7 @@ impl OpenFile {
                 Ok(n)
             }
         }
+        .inspect(|&n| self.wrote(n))
     }
 
     /// `pwrite(2)`: at `offset`, leaving the shared one alone.
@@ -391,7 +400,7 @@ impl OpenFile {
         if !self.object.seekable() {
             return Err(Errno::ESPIPE);
         }
-        self.object.write(offset, data)
+        self.object.write(offset, data).inspect(|&n| self.wrote(n))
     }
 
     /// `lseek(2)`: `whence` is SEEK_SET, SEEK_CUR or SEEK_END.
@@ -415,6 +424,19 @@ impl OpenFile {
         }
         *offset = target;
         Ok(target)
+    }
+}
+
+impl Drop for OpenFile {
+    /// The last descriptor is closed: inotify watches hear of it.
+    fn drop(&mut self) {
+        if super::inotify::watching() && self.status() & O_PATH == 0 {
+            let is_dir = self
+                .object
+                .node()
+                .is_some_and(|node| node.kind() == super::vfs::NodeKind::Directory);
+            super::inotify::closed(&self.path, self.writable(), is_dir);
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod fd;
 pub mod file;
+pub mod inotify;
 pub mod p9;
 pub mod pipe;
 pub mod procfs;

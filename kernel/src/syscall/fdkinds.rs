@@ -12,6 +12,8 @@ use super::SysResult;
 use crate::fs::eventfd::EventFd;
 use crate::fs::fd::Entry;
 use crate::fs::file::{FileObject, OpenFile};
+use crate::fs::inotify::Inotify;
+use crate::fs::vfs::{self, Last, NodeKind, PATH_MAX};
 use crate::fs::signalfd::SignalFd;
 use crate::fs::timerfd::{TimerFd, WallClock};
 use crate::process::Process;
@@ -417,4 +419,59 @@ pub fn timer_delete(p: &mut Process, id: u64) -> SysResult {
     let timer = posix_timer(p, id)?;
     p.task.group.posix_timers.lock().remove(&timer.id);
     Ok(0)
+}
+
+// ---------------------------------------------------------------------------
+// inotify
+
+pub fn inotify_init1(p: &mut Process, flags: u64) -> SysResult {
+    let (status, cloexec) = open_flags(flags, IN_CLOEXEC, IN_NONBLOCK)?;
+    let instance = Inotify::new()?;
+    install(p, instance, crate::fs::inotify::LINK, status, cloexec)
+}
+
+/// The inotify instance behind `fd`: EBADF when not open, EINVAL when
+/// another kind.
+fn inotify(p: &Process, fd: u64) -> Result<Arc<OpenFile>, Errno> {
+    let file = p.fds.file(fd)?;
+    as_inotify(&file).ok_or(Errno::EINVAL)?;
+    Ok(file)
+}
+
+fn as_inotify(file: &OpenFile) -> Option<&Inotify> {
+    file.object.as_any()?.downcast_ref::<Inotify>()
+}
+
+pub fn inotify_add_watch(p: &mut Process, fd: u64, path: u64, mask: u64) -> SysResult {
+    let mask = mask as u32;
+    let file = inotify(p, fd)?;
+    if mask & IN_ALL_EVENTS == 0 || mask & (IN_MASK_ADD | IN_MASK_CREATE) == (IN_MASK_ADD | IN_MASK_CREATE) {
+        return Err(Errno::EINVAL);
+    }
+    let last = if mask & IN_DONT_FOLLOW != 0 {
+        Last::NoFollow
+    } else {
+        Last::Follow
+    };
+    let name = p.mm.read_cstr(path, PATH_MAX)?;
+    if name.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let start = if name.first() == Some(&b'/') {
+        Vec::new()
+    } else {
+        p.fs.cwd.clone()
+    };
+    let resolved = vfs::resolve(&start, &name, last, p)?;
+    if mask & IN_ONLYDIR != 0 && resolved.node.kind() != NodeKind::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let instance = as_inotify(&file).ok_or(Errno::EINVAL)?;
+    instance.add_watch(&resolved.path, mask).map(|wd| wd as u64)
+}
+
+pub fn inotify_rm_watch(p: &mut Process, fd: u64, wd: u64) -> SysResult {
+    let file = inotify(p, fd)?;
+    let instance = as_inotify(&file).ok_or(Errno::EINVAL)?;
+    instance.rm_watch(wd as u32 as i32).map(|()| 0)
 }

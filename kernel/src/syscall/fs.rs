@@ -5,12 +5,14 @@ use alloc::vec;
 use alloc::vec::Vec;
 use lamina_abi::dirent;
 use lamina_abi::errno::Errno;
+use lamina_abi::fdkinds::{IN_ACCESS, IN_ATTRIB, IN_MODIFY};
 use lamina_abi::flags::*;
 use lamina_abi::types::{Stat, Statx, StatxTimestamp};
 
 use super::SysResult;
 use crate::fs::fd::Entry;
 use crate::fs::file::OpenFile;
+use crate::fs::inotify;
 use crate::fs::vfs::{self, Last, NodeKind, NodeRef, Resolved, SetAttr, SetTime, PATH_MAX};
 use crate::process::Process;
 
@@ -92,17 +94,27 @@ fn fd_node(p: &Process, fd: u64) -> Result<(Arc<OpenFile>, NodeRef), Errno> {
 /// descriptor's own (EBADF for one without a node, such as the console),
 /// else the path's.
 fn target_at(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> Result<NodeRef, Errno> {
+    target_path_at(p, dirfd, path, flags).map(|(node, _)| node)
+}
+
+/// [`target_at`], with the canonical path of what it found (for inotify).
+fn target_path_at(
+    p: &mut Process,
+    dirfd: u64,
+    path: u64,
+    flags: u64,
+) -> Result<(NodeRef, Vec<u8>), Errno> {
     let name = read_path(p, path)?;
     if name.is_empty() {
         if flags & u64::from(AT_EMPTY_PATH) == 0 {
             return Err(Errno::ENOENT);
         }
         if dirfd as i32 == AT_FDCWD {
-            return vfs::resolve(b"/", &p.fs.cwd.clone(), Last::Follow, p).map(|r| r.node);
+            return vfs::resolve(b"/", &p.fs.cwd.clone(), Last::Follow, p).map(|r| (r.node, r.path));
         }
         let file = p.fds.file(dirfd)?;
         return match file.object.node() {
-            Some(node) => Ok(node),
+            Some(node) => Ok((node, file.path.clone())),
             None => Err(Errno::EBADF),
         };
     }
@@ -111,7 +123,13 @@ fn target_at(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> Result<NodeR
     } else {
         Last::Follow
     };
-    resolve_at(p, dirfd, path, last).map(|r| r.node)
+    resolve_at(p, dirfd, path, last).map(|r| (r.node, r.path))
+}
+
+/// Whether `node` is a directory, asked only when an inotify watch
+/// exists to hear it (a 9P node's kind may cost a request).
+fn watched_dir(node: &NodeRef) -> bool {
+    inotify::watching() && node.kind() == NodeKind::Directory
 }
 
 // ---------------------------------------------------------------------------
@@ -132,6 +150,7 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
     } else {
         Last::Follow
     };
+    let mut created = false;
     let resolved = match vfs::resolve(&start, &name, follow, p) {
         Ok(_) if flags & (O_CREAT | O_EXCL) == (O_CREAT | O_EXCL) => return Err(Errno::EEXIST),
         Ok(resolved) => resolved,
@@ -142,6 +161,8 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
             }
             let mode = (mode as u32) & 0o7777 & !p.fs.umask;
             let node = parent.dir.node.create(&parent.name, mode)?;
+            created = true;
+            inotify::created(&parent.child_path(), false);
             Resolved {
                 node,
                 path: parent.child_path(),
@@ -149,10 +170,12 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
         }
         Err(e) => return Err(e),
     };
-    open_resolved(p, resolved, flags)
+    open_resolved(p, resolved, flags, created)
 }
 
-fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32) -> SysResult {
+/// Opens what `resolved` names; `created`: the call just made it (so
+/// O_TRUNC changed nothing).
+fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32, created: bool) -> SysResult {
     let Resolved { node, path } = resolved;
     let kind = node.kind();
     let access = flags & O_ACCMODE;
@@ -182,7 +205,13 @@ fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32) -> SysResult {
                 ..SetAttr::default()
             })?;
         }
-        Arc::clone(&node).open(flags, p)?
+        let object = Arc::clone(&node).open(flags, p)?;
+        inotify::opened(&path, kind == NodeKind::Directory);
+        // Linux truncates after the open, and reports it so.
+        if flags & O_TRUNC != 0 && writes && kind == NodeKind::Regular && !created {
+            inotify::modified(&path);
+        }
+        object
     };
     let status = if flags & O_PATH != 0 {
         O_PATH | (flags & O_DIRECTORY)
@@ -364,25 +393,29 @@ fn set_attr(node: &NodeRef, attr: SetAttr) -> SysResult {
 }
 
 pub fn fchmodat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
-    let node = resolve_at(p, dirfd, path, Last::Follow)?.node;
+    let Resolved { node, path } = resolve_at(p, dirfd, path, Last::Follow)?;
     set_attr(
         &node,
         SetAttr {
             mode: Some(mode as u32 & 0o7777),
             ..SetAttr::default()
         },
-    )
+    )?;
+    inotify::attrib(&path, IN_ATTRIB, watched_dir(&node));
+    Ok(0)
 }
 
 pub fn fchmod(p: &mut Process, fd: u64, mode: u64) -> SysResult {
-    let (_, node) = fd_node(p, fd)?;
+    let (file, node) = fd_node(p, fd)?;
     set_attr(
         &node,
         SetAttr {
             mode: Some(mode as u32 & 0o7777),
             ..SetAttr::default()
         },
-    )
+    )?;
+    inotify::attrib(&file.path, IN_ATTRIB, watched_dir(&node));
+    Ok(0)
 }
 
 fn owner(uid: u64, gid: u64) -> SetAttr {
@@ -402,13 +435,17 @@ pub fn fchownat(
     gid: u64,
     flags: u64,
 ) -> SysResult {
-    let node = target_at(p, dirfd, path, flags)?;
-    set_attr(&node, owner(uid, gid))
+    let (node, path) = target_path_at(p, dirfd, path, flags)?;
+    set_attr(&node, owner(uid, gid))?;
+    inotify::attrib(&path, IN_ATTRIB, watched_dir(&node));
+    Ok(0)
 }
 
 pub fn fchown(p: &mut Process, fd: u64, uid: u64, gid: u64) -> SysResult {
-    let (_, node) = fd_node(p, fd)?;
-    set_attr(&node, owner(uid, gid))
+    let (file, node) = fd_node(p, fd)?;
+    set_attr(&node, owner(uid, gid))?;
+    inotify::attrib(&file.path, IN_ATTRIB, watched_dir(&node));
+    Ok(0)
 }
 
 fn truncate_node(node: &NodeRef, length: u64) -> SysResult {
@@ -429,8 +466,10 @@ fn truncate_node(node: &NodeRef, length: u64) -> SysResult {
 }
 
 pub fn truncate(p: &mut Process, path: u64, length: u64) -> SysResult {
-    let node = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?.node;
-    truncate_node(&node, length)
+    let Resolved { node, path } = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?;
+    truncate_node(&node, length)?;
+    inotify::modified(&path);
+    Ok(0)
 }
 
 pub fn ftruncate(p: &mut Process, fd: u64, length: u64) -> SysResult {
@@ -438,7 +477,9 @@ pub fn ftruncate(p: &mut Process, fd: u64, length: u64) -> SysResult {
     if !file.writable() {
         return Err(Errno::EINVAL);
     }
-    truncate_node(&node, length)
+    truncate_node(&node, length)?;
+    inotify::modified(&file.path);
+    Ok(0)
 }
 
 pub fn fallocate(p: &mut Process, fd: u64, mode: u64, offset: u64, len: u64) -> SysResult {
@@ -455,6 +496,7 @@ pub fn fallocate(p: &mut Process, fd: u64, mode: u64, offset: u64, len: u64) -> 
     let end = offset.checked_add(len).ok_or(Errno::EFBIG)?;
     if end > node.stat()?.st_size as u64 {
         truncate_node(&node, end)?;
+        inotify::modified(&file.path);
     }
     Ok(0)
 }
@@ -464,10 +506,11 @@ pub fn fsync(p: &mut Process, fd: u64) -> SysResult {
 }
 
 pub fn utimensat(p: &mut Process, dirfd: u64, path: u64, times: u64, flags: u64) -> SysResult {
-    let node = if path == 0 {
-        fd_node(p, dirfd)?.1
+    let (node, path) = if path == 0 {
+        let (file, node) = fd_node(p, dirfd)?;
+        (node, file.path.clone())
     } else {
-        target_at(p, dirfd, path, flags)?
+        target_path_at(p, dirfd, path, flags)?
     };
     let (atime, mtime) = if times == 0 {
         (Some(SetTime::Now), Some(SetTime::Now))
@@ -489,7 +532,17 @@ pub fn utimensat(p: &mut Process, dirfd: u64, path: u64, times: u64, flags: u64)
             mtime,
             ..SetAttr::default()
         },
-    )
+    )?;
+    // Linux reports one timestamp alone as an access or a modification.
+    let mask = match (atime, mtime) {
+        (Some(_), None) => IN_ACCESS,
+        (None, Some(_)) => IN_MODIFY,
+        _ => IN_ATTRIB,
+    };
+    if atime.is_some() || mtime.is_some() {
+        inotify::attrib(&path, mask, watched_dir(&node));
+    }
+    Ok(0)
 }
 
 // ---------------------------------------------------------------------------
@@ -501,7 +554,9 @@ pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
         return Err(Errno::EEXIST);
     }
     let mode = (mode as u32) & 0o7777 & !p.fs.umask;
-    parent.dir.node.mkdir(&parent.name, mode).map(|()| 0)
+    parent.dir.node.mkdir(&parent.name, mode)?;
+    inotify::created(&parent.child_path(), true);
+    Ok(0)
 }
 
 pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult {
@@ -519,6 +574,15 @@ pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult
     if vfs::mount_paths().contains(&parent.child_path()) {
         return Err(Errno::EBUSY);
     }
+    // Whether this name is the file's last link: only then is it gone
+    // (asked only when a watch is there to hear it).
+    let last_link = !inotify::watching()
+        || parent
+            .dir
+            .node
+            .lookup(&parent.name, p)
+            .and_then(|node| node.stat())
+            .is_ok_and(|stat| directory || stat.st_nlink <= 1);
     match parent.dir.node.unlink(&parent.name, directory) {
         // A socket bound where the file system keeps no socket nodes.
         Err(Errno::ENOENT)
@@ -526,7 +590,11 @@ pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult
         {
             Ok(0)
         }
-        result => result.map(|()| 0),
+        result => {
+            result?;
+            inotify::removed(&parent.child_path(), directory, last_link);
+            Ok(0)
+        }
     }
 }
 
@@ -553,15 +621,20 @@ pub fn renameat2(
     if old.dir.node.fs_id() != new.dir.node.fs_id() {
         return Err(Errno::EXDEV);
     }
-    old.dir
-        .node
-        .rename(
-            &old.name,
-            &new.dir.node,
-            &new.name,
-            flags & RENAME_NOREPLACE != 0,
-        )
-        .map(|()| 0)
+    let is_dir = inotify::watching()
+        && old
+            .dir
+            .node
+            .lookup(&old.name, p)
+            .is_ok_and(|node| node.kind() == NodeKind::Directory);
+    old.dir.node.rename(
+        &old.name,
+        &new.dir.node,
+        &new.name,
+        flags & RENAME_NOREPLACE != 0,
+    )?;
+    inotify::moved(&old.child_path(), &new.child_path(), is_dir);
+    Ok(0)
 }
 
 pub fn linkat(
@@ -577,7 +650,10 @@ pub fn linkat(
     } else {
         Last::NoFollow
     };
-    let target = resolve_at(p, old_dirfd, old_path, follow)?.node;
+    let Resolved {
+        node: target,
+        path: target_path,
+    } = resolve_at(p, old_dirfd, old_path, follow)?;
     let parent = parent_at(p, new_dirfd, new_path)?;
     if parent.is_dot() {
         return Err(Errno::EEXIST);
@@ -588,7 +664,11 @@ pub fn linkat(
     if target.fs_id() != parent.dir.node.fs_id() {
         return Err(Errno::EXDEV);
     }
-    parent.dir.node.link(&parent.name, &target).map(|()| 0)
+    parent.dir.node.link(&parent.name, &target)?;
+    // The file's link count changed, then its new name appeared.
+    inotify::attrib(&target_path, IN_ATTRIB | inotify::SELF_ONLY, false);
+    inotify::created(&parent.child_path(), false);
+    Ok(0)
 }
 
 pub fn symlinkat(p: &mut Process, target: u64, dirfd: u64, path: u64) -> SysResult {
@@ -600,7 +680,9 @@ pub fn symlinkat(p: &mut Process, target: u64, dirfd: u64, path: u64) -> SysResu
     if parent.is_dot() {
         return Err(Errno::EEXIST);
     }
-    parent.dir.node.symlink(&parent.name, &target).map(|()| 0)
+    parent.dir.node.symlink(&parent.name, &target)?;
+    inotify::created(&parent.child_path(), false);
+    Ok(0)
 }
 
 pub fn chdir(p: &mut Process, path: u64) -> SysResult {

@@ -298,6 +298,10 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::TIMER_GETTIME => fdkinds::timer_gettime(p, a[0], a[1]),
         nr::TIMER_GETOVERRUN => fdkinds::timer_getoverrun(p, a[0]),
         nr::TIMER_DELETE => fdkinds::timer_delete(p, a[0]),
+        nr::INOTIFY_INIT => fdkinds::inotify_init1(p, 0),
+        nr::INOTIFY_INIT1 => fdkinds::inotify_init1(p, a[0]),
+        nr::INOTIFY_ADD_WATCH => fdkinds::inotify_add_watch(p, a[0], a[1], a[2]),
+        nr::INOTIFY_RM_WATCH => fdkinds::inotify_rm_watch(p, a[0], a[1]),
         other => unimplemented(other),
     }
 }
