@@ -387,6 +387,15 @@ static void memfd_checks(void)
     printf(", then add: %s", res(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK)));
     printf(", seals %#x\n", fcntl(fd, F_GET_SEALS));
     close(fd);
+
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+    fd = memfd_create("exec", MFD_ALLOW_SEALING);
+    printf("add EXEC: %s", res(fcntl(fd, F_ADD_SEALS, F_SEAL_EXEC)));
+    printf(", chmod 644: %s", res(fchmod(fd, 0644)));
+    printf(", chmod 755: %s\n", res(fchmod(fd, 0755)));
+    close(fd);
 }
 
 static volatile sig_atomic_t timer_signals, timer_code, timer_value;
@@ -533,6 +542,20 @@ static void posix_timer_checks(void)
     while (!timer_signals && now() - t0 < 5)
         spin++;
     printf("cputime after spinning: %d signal, value %d\n", timer_signals, timer_value);
+    /* The same clock as clock_gettime's, for an absolute expiry. */
+    timer_signals = 0;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &its.it_value);
+    its.it_value.tv_nsec += 20000000;
+    if (its.it_value.tv_nsec >= 1000000000) {
+        its.it_value.tv_sec++;
+        its.it_value.tv_nsec -= 1000000000;
+    }
+    timer_settime(t, TIMER_ABSTIME, &its, NULL);
+    t0 = now();
+    while (!timer_signals && now() - t0 < 5)
+        spin++;
+    printf("cputime absolute: %d signal, within 4s %s\n", timer_signals,
+           now() - t0 < 4 ? "yes" : "no");
     timer_delete(t);
     signal(SIGUSR1, SIG_DFL);
 }

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use lamina_abi::dirent::type_of_mode;
 use lamina_abi::errno::Errno;
 use lamina_abi::fdkinds::{
-    F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE,
+    F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE,
 };
 use lamina_abi::flags::*;
 use lamina_abi::types::{Stat, Statfs};
@@ -620,6 +620,10 @@ impl Node for TmpNode {
         let now = now_ns();
         let mut meta = self.meta.lock();
         if let Some(mode) = attr.mode {
+            const EXEC_BITS: u32 = 0o111;
+            if meta.seals & F_SEAL_EXEC != 0 && (meta.mode ^ mode) & EXEC_BITS != 0 {
+                return Err(Errno::EPERM);
+            }
             meta.mode = (meta.mode & S_IFMT) | (mode & 0o7777);
         }
         if let Some(uid) = attr.uid {

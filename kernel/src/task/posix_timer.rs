@@ -68,7 +68,8 @@ pub struct PosixTimer {
     state: Mutex<State>,
 }
 
-fn cpu_ns(group: &Group) -> u64 {
+/// The CPU time `group` has used (user and system), in ns.
+pub fn process_cpu_ns(group: &Group) -> u64 {
     group.user_ns.load(Ordering::Relaxed) + group.system_ns.load(Ordering::Relaxed)
 }
 
@@ -98,7 +99,7 @@ impl PosixTimer {
         let mono = time::monotonic_ns();
         let clock = match self.clock {
             TimerClock::Wall(_) => mono,
-            TimerClock::ProcessCpu => self.group.upgrade().map_or(0, |g| cpu_ns(&g)),
+            TimerClock::ProcessCpu => self.group.upgrade().map_or(0, |g| process_cpu_ns(&g)),
         };
         (clock, mono)
     }

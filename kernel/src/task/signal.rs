@@ -193,7 +193,11 @@ pub fn send_to_thread_from_kernel(tid: Tid, sig: u8, info: Info) -> Result<(), E
         }
         None => {
             remember(tid, sig, info);
-            DEFERRED.lock().push((tid, sig));
+            let mut deferred = DEFERRED.lock();
+            // Pending signals coalesce: one entry per (thread, signal).
+            if !deferred.contains(&(tid, sig)) {
+                deferred.push((tid, sig));
+            }
             ANY_DEFERRED.store(true, Ordering::Relaxed);
         }
     }
