@@ -283,7 +283,14 @@ fn split(path: &[u8]) -> Option<(&[u8], &[u8])> {
         return None;
     }
     let slash = path.iter().rposition(|&b| b == b'/')?;
-    Some((if slash == 0 { &path[..1] } else { &path[..slash] }, &path[slash + 1..]))
+    Some((
+        if slash == 0 {
+            &path[..1]
+        } else {
+            &path[..slash]
+        },
+        &path[slash + 1..],
+    ))
 }
 
 /// Which watches an event reaches.
@@ -418,9 +425,8 @@ pub fn moved(from: &[u8], to: &[u8], is_dir: bool) {
     event(from, IN_MOVE_SELF, false, 0, Reach::SelfOnly);
     let mut watches = WATCHES.lock();
     for w in watches.iter_mut() {
-        let below = w.path.len() > from.len()
-            && w.path.starts_with(from)
-            && w.path[from.len()] == b'/';
+        let below =
+            w.path.len() > from.len() && w.path.starts_with(from) && w.path[from.len()] == b'/';
         if w.path == from || below {
             let mut path = to.to_vec();
             path.extend_from_slice(&w.path[from.len()..]);
@@ -464,7 +470,11 @@ pub fn opened(path: &[u8], is_dir: bool) {
 /// The last descriptor of a file opened at `path` was closed.
 pub fn closed(path: &[u8], wrote: bool, is_dir: bool) {
     if watching() {
-        let mask = if wrote { IN_CLOSE_WRITE } else { IN_CLOSE_NOWRITE };
+        let mask = if wrote {
+            IN_CLOSE_WRITE
+        } else {
+            IN_CLOSE_NOWRITE
+        };
         event(path, mask, is_dir, 0, Reach::SelfAndParent);
     }
 }

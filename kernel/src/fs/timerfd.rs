@@ -72,9 +72,9 @@ impl TimerFd {
     /// disarmed.
     pub fn get(&self) -> (u64, u64) {
         let state = self.state.lock();
-        let left = state
-            .deadline
-            .map_or(0, |deadline| deadline.saturating_sub(time::monotonic_ns()).max(1));
+        let left = state.deadline.map_or(0, |deadline| {
+            deadline.saturating_sub(time::monotonic_ns()).max(1)
+        });
         (state.interval_ns, left)
     }
 

@@ -128,9 +128,10 @@ impl SharedMappings {
     /// writable mapping exists).
     pub fn maps_node(&self, node: &crate::fs::vfs::NodeRef) -> bool {
         self.mappings.iter().any(|m| {
-            m.file.object.node().is_some_and(|mapped| {
-                core::ptr::addr_eq(Arc::as_ptr(&mapped), Arc::as_ptr(node))
-            })
+            m.file
+                .object
+                .node()
+                .is_some_and(|mapped| core::ptr::addr_eq(Arc::as_ptr(&mapped), Arc::as_ptr(node)))
         })
     }
 }

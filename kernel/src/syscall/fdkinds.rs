@@ -13,9 +13,9 @@ use crate::fs::eventfd::EventFd;
 use crate::fs::fd::Entry;
 use crate::fs::file::{FileObject, OpenFile};
 use crate::fs::inotify::Inotify;
-use crate::fs::vfs::{self, Last, NodeKind, PATH_MAX};
 use crate::fs::signalfd::SignalFd;
 use crate::fs::timerfd::{TimerFd, WallClock};
+use crate::fs::vfs::{self, Last, NodeKind, PATH_MAX};
 use crate::process::Process;
 use crate::task::posix_timer::{self, Notify, PosixTimer, TimerClock};
 use crate::task::signal::{self, UNBLOCKABLE};
@@ -80,7 +80,13 @@ fn wall_clock(clock_id: u64) -> Result<WallClock, Errno> {
 pub fn timerfd_create(p: &mut Process, clock_id: u64, flags: u64) -> SysResult {
     let clock = wall_clock(clock_id)?;
     let (status, cloexec) = open_flags(flags, TFD_CLOEXEC, TFD_NONBLOCK)?;
-    install(p, TimerFd::new(clock), crate::fs::timerfd::LINK, status, cloexec)
+    install(
+        p,
+        TimerFd::new(clock),
+        crate::fs::timerfd::LINK,
+        status,
+        cloexec,
+    )
 }
 
 /// The timerfd behind `fd`: EBADF when not open, EINVAL when another kind.
@@ -214,7 +220,8 @@ const MEMFD_MODE: u32 = 0o777;
 const MEMFD_NOEXEC_MODE: u32 = 0o666;
 
 pub fn memfd_create(p: &mut Process, name: u64, flags: u64) -> SysResult {
-    let known = u64::from(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC);
+    let known =
+        u64::from(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC);
     if flags & !known != 0 {
         return Err(Errno::EINVAL);
     }
@@ -384,7 +391,8 @@ fn thread_of_process(p: &Process, tid: u32) -> bool {
 }
 
 fn posix_timer(p: &Process, id: u64) -> Result<Arc<PosixTimer>, Errno> {
-    let id = i32::try_from(id as u32 as i32).map_err(|_| Errno::EINVAL)?;
+    // A `timer_t` id is a C `int`.
+    let id = id as u32 as i32;
     p.task
         .group
         .posix_timers
@@ -445,7 +453,9 @@ fn as_inotify(file: &OpenFile) -> Option<&Inotify> {
 pub fn inotify_add_watch(p: &mut Process, fd: u64, path: u64, mask: u64) -> SysResult {
     let mask = mask as u32;
     let file = inotify(p, fd)?;
-    if mask & IN_ALL_EVENTS == 0 || mask & (IN_MASK_ADD | IN_MASK_CREATE) == (IN_MASK_ADD | IN_MASK_CREATE) {
+    if mask & IN_ALL_EVENTS == 0
+        || mask & (IN_MASK_ADD | IN_MASK_CREATE) == (IN_MASK_ADD | IN_MASK_CREATE)
+    {
         return Err(Errno::EINVAL);
     }
     let last = if mask & IN_DONT_FOLLOW != 0 {

@@ -110,7 +110,8 @@ fn target_path_at(
             return Err(Errno::ENOENT);
         }
         if dirfd as i32 == AT_FDCWD {
-            return vfs::resolve(b"/", &p.fs.cwd.clone(), Last::Follow, p).map(|r| (r.node, r.path));
+            return vfs::resolve(b"/", &p.fs.cwd.clone(), Last::Follow, p)
+                .map(|r| (r.node, r.path));
         }
         let file = p.fds.file(dirfd)?;
         return match file.object.node() {

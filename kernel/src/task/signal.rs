@@ -667,9 +667,7 @@ impl timer::Expire for Group {
     fn expire(&self, deadline: u64, now: u64) -> Option<u64> {
         let next = {
             let mut slot = self.alarm.lock();
-            let Some((armed, interval)) = *slot else {
-                return None;
-            };
+            let (armed, interval) = (*slot)?;
             if armed != deadline {
                 return None;
             }

@@ -50,7 +50,10 @@ pub fn disarm(id: TimerId, deadline: u64) {
 
 /// The soonest armed deadline, for the CPU's timer.
 pub fn next_deadline() -> Option<u64> {
-    TIMERS.lock().first_key_value().map(|(&(deadline, _), _)| deadline)
+    TIMERS
+        .lock()
+        .first_key_value()
+        .map(|(&(deadline, _), _)| deadline)
 }
 
 /// Expires every timer due at `now`, re-arming those that ask.

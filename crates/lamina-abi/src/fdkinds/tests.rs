@@ -46,7 +46,10 @@ fn signalfd_siginfo_layout() {
         &b[C_OFFSETOF_SSI_PTR..][..8],
         &0x1122_3344_5566_7788u64.to_le_bytes()
     );
-    assert_eq!(&b[C_OFFSETOF_SSI_ADDR..][..8], &0xdead_beefu64.to_le_bytes());
+    assert_eq!(
+        &b[C_OFFSETOF_SSI_ADDR..][..8],
+        &0xdead_beefu64.to_le_bytes()
+    );
     assert!(b[80..].iter().all(|&x| x == 0));
 }
 
