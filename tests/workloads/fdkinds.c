@@ -655,6 +655,19 @@ static void inotify_checks(void)
     f = open(path, O_RDONLY);
     close(f);
     drain(fd, "open and close read-only");
+    f = open(path, O_RDONLY);
+    char four[4];
+    read(f, four, 4);
+    read(f, four, 4);
+    read(f, four, 4);
+    close(f);
+    drain(fd, "three reads, the last at the end");
+    f = open(dir, O_RDONLY | O_DIRECTORY);
+    char dents[1024];
+    while (syscall(SYS_getdents64, f, dents, sizeof dents) > 0) {
+    }
+    close(f);
+    drain(fd, "listing the directory");
     chmod(path, 0600);
     drain(fd, "chmod");
     snprintf(path2, sizeof path2, "%s/b", dir);
@@ -669,6 +682,15 @@ static void inotify_checks(void)
     f = open(path2, O_WRONLY | O_TRUNC);
     close(f);
     drain(fd, "open b with O_TRUNC");
+    snprintf(path, sizeof path, "%s/r", dir);
+    close(open(path, O_CREAT | O_WRONLY, 0600));
+    int wr = inotify_add_watch(fd, path, IN_ALL_EVENTS);
+    printf("watch r: %d\n", wr);
+    drain(fd, "create r");
+    rename(path2, path);
+    drain(fd, "rename b over r");
+    rename(path, path2);
+    drain(fd, "rename r back to b");
 
     snprintf(path, sizeof path, "%s/sub", dir);
     mkdir(path, 0755);

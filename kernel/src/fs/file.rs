@@ -288,7 +288,15 @@ impl OpenFile {
         let mut offset = self.offset.lock();
         let n = self.read_waiting(*offset, buf)?;
         *offset += n as u64;
+        self.was_read(n);
         Ok(n)
+    }
+
+    /// Reports a read of `n` bytes to inotify watches.
+    fn was_read(&self, n: usize) {
+        if n > 0 {
+            super::inotify::accessed(&self.path, false);
+        }
     }
 
     /// `pread(2)`: at `offset`, leaving the shared one alone.
@@ -323,6 +331,7 @@ impl OpenFile {
                 Ok(n)
             }
         }
+        .inspect(|&n| self.was_read(n))
     }
 
     /// A read that finds nothing yet answers EAGAIN whether or not the

@@ -415,14 +415,24 @@ pub fn removed(path: &[u8], is_dir: bool, last_link: bool) {
 /// `from` was renamed to `to`: `IN_MOVED_FROM` and `IN_MOVED_TO` with
 /// one cookie, `IN_MOVE_SELF` for the moved one's own watches, which
 /// (and those below a moved directory) follow it to its new path.
-pub fn moved(from: &[u8], to: &[u8], is_dir: bool) {
+/// `replaced`: `to` named a file before, which is now gone (its link
+/// count changed, then `IN_DELETE_SELF` and its watches end), in Linux's
+/// order.
+pub fn moved(from: &[u8], to: &[u8], is_dir: bool, replaced: bool) {
     if !watching() {
         return;
     }
     let cookie = NEXT_COOKIE.fetch_add(1, Ordering::Relaxed);
     event(from, IN_MOVED_FROM, is_dir, cookie, Reach::ParentOnly);
     event(to, IN_MOVED_TO, is_dir, cookie, Reach::ParentOnly);
+    if replaced {
+        event(to, IN_ATTRIB, false, 0, Reach::SelfOnly);
+    }
     event(from, IN_MOVE_SELF, false, 0, Reach::SelfOnly);
+    if replaced {
+        event(to, IN_DELETE_SELF, false, 0, Reach::SelfOnly);
+        end_watches(to);
+    }
     let mut watches = WATCHES.lock();
     for w in watches.iter_mut() {
         let below =
@@ -457,6 +467,13 @@ pub fn attrib(path: &[u8], mask: u32, is_dir: bool) {
             Reach::SelfAndParent
         };
         event(path, mask & !SELF_ONLY, is_dir, 0, reach);
+    }
+}
+
+/// `path` was read (a directory: listed).
+pub fn accessed(path: &[u8], is_dir: bool) {
+    if watching() {
+        event(path, IN_ACCESS, is_dir, 0, Reach::SelfAndParent);
     }
 }
 

@@ -351,6 +351,8 @@ pub fn getdents64(p: &mut Process, fd: u64, buf: u64, count: u64) -> SysResult {
         }
         fits
     })?;
+    // Linux reports every listing as an access, an empty one too.
+    inotify::accessed(&file.path, true);
     if too_small {
         return Err(Errno::EINVAL);
     }
@@ -622,19 +624,22 @@ pub fn renameat2(
     if old.dir.node.fs_id() != new.dir.node.fs_id() {
         return Err(Errno::EXDEV);
     }
-    let is_dir = inotify::watching()
+    // What inotify reports needs the kinds: looked up only for a watch.
+    let watching = inotify::watching();
+    let is_dir = watching
         && old
             .dir
             .node
             .lookup(&old.name, p)
             .is_ok_and(|node| node.kind() == NodeKind::Directory);
+    let replaced = watching && new.dir.node.lookup(&new.name, p).is_ok();
     old.dir.node.rename(
         &old.name,
         &new.dir.node,
         &new.name,
         flags & RENAME_NOREPLACE != 0,
     )?;
-    inotify::moved(&old.child_path(), &new.child_path(), is_dir);
+    inotify::moved(&old.child_path(), &new.child_path(), is_dir, replaced);
     Ok(0)
 }
 
