@@ -18,6 +18,12 @@ use super::{Group, Tid};
 use crate::fs::timerfd::WallClock;
 use crate::time;
 
+/// How soon a CPU-time timer whose time has not run out is looked at
+/// again, at the least: a process that sleeps uses no CPU, and the
+/// check must not keep the CPU awake for it (Linux checks CPU timers at
+/// its tick, every 1-4 ms, too).
+const CPU_RECHECK_NS: u64 = 1_000_000;
+
 /// At most this many timers per process (Linux bounds them by
 /// RLIMIT_SIGPENDING; EAGAIN beyond).
 pub const MAX_TIMERS: usize = 1024;
@@ -187,8 +193,16 @@ impl timer::Expire for PosixTimer {
             }
             let expiry = state.expiry?;
             if clock_now < expiry {
+                // A process that is going away uses no more CPU.
+                if self.group.upgrade().is_none_or(|g| g.exiting().is_some()) {
+                    state.expiry = None;
+                    state.armed = None;
+                    return None;
+                }
                 // CPU time not used up yet: look again when it could be.
-                let next = self.list_deadline(expiry, clock_now, now);
+                let next = self
+                    .list_deadline(expiry, clock_now, now)
+                    .max(now.saturating_add(CPU_RECHECK_NS));
                 state.armed = Some(next);
                 return Some(next);
             }
