@@ -419,9 +419,12 @@ pub fn kill_group(group: &Group, status: ExitStatus) {
 /// The next deliverable signal: thread-directed first, lowest number
 /// first (SIGKILL never waits here: it ends the group when sent).
 /// Whether [`deliver`] has anything to do for `task`: a signal it does
-/// not block, or a mask to restore after `rt_sigsuspend`.
+/// not block, or a mask to restore after `rt_sigsuspend` (or a signal a
+/// timer sent to a running thread: see [`DEFERRED`]).
 pub fn has_work(task: &Task) -> bool {
-    task.saved_sigmask.is_some() || next_signal(task).is_some()
+    task.saved_sigmask.is_some()
+        || next_signal(task).is_some()
+        || ANY_DEFERRED.load(Ordering::Relaxed)
 }
 
 fn next_signal(task: &Task) -> Option<(u8, bool)> {
