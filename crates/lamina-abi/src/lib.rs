@@ -12,6 +12,7 @@
 extern crate alloc;
 
 pub mod args;
+pub mod cred;
 pub mod auxv;
 pub mod dirent;
 pub mod errno;
