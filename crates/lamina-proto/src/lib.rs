@@ -20,6 +20,7 @@ pub mod channel;
 pub mod control;
 pub mod flow;
 pub mod frame;
+pub mod identity;
 pub mod net;
 mod wire;
 

@@ -22,6 +22,7 @@ use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use lamina_abi::cred::Credentials;
 use lamina_abi::types::{KernelSigaction, Rlimit, StackT};
 use lamina_proto::frame::ExitStatus;
 use spin::Mutex;
@@ -104,6 +105,9 @@ pub struct Group {
     pub alarm: Mutex<Option<(u64, u64)>>,
     /// Stopped by SIGSTOP (or a terminal stop signal) until SIGCONT.
     pub stopped: core::sync::atomic::AtomicBool,
+    /// Who the process is (uids, gids, groups, capabilities): shared by
+    /// its threads, copied by fork, kept (and transformed) by execve.
+    pub creds: Mutex<Credentials>,
 }
 
 impl Group {
@@ -125,6 +129,7 @@ impl Group {
             start_ns: crate::time::monotonic_ns(),
             alarm: Mutex::new(None),
             stopped: core::sync::atomic::AtomicBool::new(false),
+            creds: Mutex::new(Credentials::container_root()),
         })
     }
 
