@@ -482,10 +482,10 @@ impl Credentials {
     }
 
     /// Whether the capabilities alone grant `mask` without looking at the
-    /// file (a fast path: most checks are root's): read and write on
-    /// anything with CAP_DAC_OVERRIDE.
-    pub fn overrides(&self, mask: u32) -> bool {
-        mask & MAY_EXEC == 0 && self.capable(cap::DAC_OVERRIDE)
+    /// file's mode (a fast path: most checks are root's): CAP_DAC_OVERRIDE
+    /// grants anything on a directory, and reading and writing elsewhere.
+    pub fn overrides(&self, mask: u32, directory: bool) -> bool {
+        (directory || mask & MAY_EXEC == 0) && self.capable(cap::DAC_OVERRIDE)
     }
 
     /// `generic_permission`: may these credentials do `mask` (MAY_*) to

@@ -6,6 +6,7 @@ pub mod devfs;
 pub mod epoll;
 pub mod fd;
 pub mod file;
+pub mod owner;
 pub mod p9;
 pub mod pipe;
 pub mod procfs;

@@ -5,11 +5,15 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use lamina_abi::cred::{self, cap_data_words, CapSet, Credentials, CAP_VERSION_3, NGROUPS_MAX};
+use lamina_abi::cred::{
+    self, cap_data_words, CapSet, Credentials, FileOwner, CAP_VERSION_3, MAY_EXEC, MAY_READ,
+    MAY_WRITE, NGROUPS_MAX,
+};
 use lamina_abi::errno::Errno;
 use spin::MutexGuard;
 
 use super::SysResult;
+use crate::fs::vfs::{NodeKind, NodeRef};
 use crate::process::Process;
 use crate::task::with_tables;
 
@@ -28,6 +32,8 @@ const PR_CAP_AMBIENT_LOWER: u64 = 3;
 const PR_CAP_AMBIENT_CLEAR_ALL: u64 = 4;
 /// `SECBIT_KEEP_CAPS` as PR_GET_SECUREBITS shows it.
 const SECBIT_KEEP_CAPS: u64 = 1 << 4;
+/// The sticky bit: in such a directory only owners remove entries.
+const S_ISVTX: u32 = 0o1000;
 /// Bytes of one `__user_cap_data_struct` (effective, permitted, inheritable).
 const CAP_DATA_LEN: usize = 12;
 
@@ -266,5 +272,124 @@ fn ambient(c: &mut Credentials, op: u64, cap: u64, rest: u64) -> SysResult {
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// file permissions
+
+/// Whether `node` has owners worth checking: tmpfs and 9P files. The
+/// synthetic /dev and /proc nodes are open to every process (docker's
+/// /dev/null is 0666; Linux's /proc nodes belong to their process).
+fn has_owners(node: &NodeRef) -> bool {
+    let any = node.as_any();
+    any.is::<crate::fs::tmpfs::TmpNode>() || any.is::<crate::fs::p9::P9Node>()
+}
+
+fn owner_of(node: &NodeRef) -> Result<FileOwner, Errno> {
+    let st = node.stat()?;
+    Ok(FileOwner {
+        mode: st.st_mode,
+        uid: st.st_uid,
+        gid: st.st_gid,
+    })
+}
+
+/// EACCES unless `creds` may `mask` (MAY_*) `node`.
+pub fn check_access_as(creds: &Credentials, node: &NodeRef, mask: u32) -> Result<(), Errno> {
+    let directory = node.kind() == NodeKind::Directory;
+    if creds.overrides(mask, directory) || !has_owners(node) {
+        return Ok(());
+    }
+    if creds.may_access(owner_of(node)?, mask, directory) {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
+    }
+}
+
+/// EACCES unless the caller may `mask` (MAY_*) `node`.
+pub fn check_access(p: &Process, node: &NodeRef, mask: u32) -> Result<(), Errno> {
+    check_access_as(&creds(p), node, mask)
+}
+
+/// The permission `open` needs for `flags` on an existing file.
+pub fn open_mask(flags: u32) -> u32 {
+    use lamina_abi::flags::{O_ACCMODE, O_RDWR, O_TRUNC, O_WRONLY};
+    let mut mask = match flags & O_ACCMODE {
+        O_WRONLY => MAY_WRITE,
+        O_RDWR => MAY_READ | MAY_WRITE,
+        _ => MAY_READ,
+    };
+    if flags & O_TRUNC != 0 {
+        mask |= MAY_WRITE;
+    }
+    mask
+}
+
+/// Adding or removing a name in `dir` needs write and search there.
+pub fn check_dir_change(p: &Process, dir: &NodeRef) -> Result<(), Errno> {
+    check_access(p, dir, MAY_WRITE | MAY_EXEC)
+}
+
+/// Removing (or renaming away) `name` from `dir`: write and search, and in
+/// a sticky directory ownership of the entry or the directory (EPERM).
+pub fn check_delete(p: &Process, dir: &NodeRef, name: &[u8]) -> Result<(), Errno> {
+    check_dir_change(p, dir)?;
+    if !has_owners(dir) || creds(p).capable(cred::cap::FOWNER) {
+        return Ok(());
+    }
+    let dir_owner = owner_of(dir)?;
+    if dir_owner.mode & S_ISVTX == 0 {
+        return Ok(());
+    }
+    let victim = dir.lookup(name, p)?;
+    let creds = creds(p);
+    if creds.may_delete_in_sticky(dir_owner.uid, owner_of(&victim)?.uid) {
+        Ok(())
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+/// chmod and explicit times: the owner or CAP_FOWNER, else EPERM.
+pub fn check_owner(p: &Process, node: &NodeRef) -> Result<(), Errno> {
+    if !has_owners(node) || creds(p).capable(cred::cap::FOWNER) {
+        return Ok(());
+    }
+    let owner = owner_of(node)?;
+    if creds(p).owns_or_capable(owner.uid) {
+        Ok(())
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+/// chown: see [`Credentials::may_chown`]; EPERM otherwise.
+pub fn check_chown(p: &Process, node: &NodeRef, uid: u32, gid: u32) -> Result<(), Errno> {
+    let creds = creds(p);
+    if creds.capable(cred::cap::CHOWN) || !has_owners(node) {
+        return Ok(());
+    }
+    if creds.may_chown(owner_of(node)?, uid, gid) {
+        Ok(())
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+/// Who a node the caller creates belongs to.
+pub fn creator(p: &Process) -> crate::fs::owner::Owner {
+    let c = creds(p);
+    (c.fsuid, c.fsgid)
+}
+
+/// The credentials `access()` checks with (`AT_EACCESS`: the effective ones).
+pub fn access_creds(p: &Process, effective: bool) -> Credentials {
+    let c = creds(p);
+    if effective {
+        c.clone()
+    } else {
+        c.for_access()
     }
 }

@@ -3,13 +3,15 @@
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use lamina_abi::cred::MAY_WRITE;
 use lamina_abi::dirent;
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
 use lamina_abi::types::{Stat, Statx, StatxTimestamp};
 
-use super::SysResult;
+use super::{cred, SysResult};
 use crate::fs::fd::Entry;
+use crate::fs::owner;
 use crate::fs::file::OpenFile;
 use crate::fs::vfs::{self, Last, NodeKind, NodeRef, Resolved, SetAttr, SetTime, PATH_MAX};
 use crate::process::Process;
@@ -134,14 +136,22 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
     };
     let resolved = match vfs::resolve(&start, &name, follow, p) {
         Ok(_) if flags & (O_CREAT | O_EXCL) == (O_CREAT | O_EXCL) => return Err(Errno::EEXIST),
-        Ok(resolved) => resolved,
+        Ok(resolved) => {
+            if flags & O_PATH == 0 {
+                cred::check_access(p, &resolved.node, cred::open_mask(flags))?;
+            }
+            resolved
+        }
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
             let parent = vfs::resolve_parent(&start, &name, p)?;
             if parent.is_dot() || name.ends_with(b"/") {
                 return Err(Errno::EISDIR);
             }
+            cred::check_dir_change(p, &parent.dir.node)?;
             let mode = (mode as u32) & 0o7777 & !p.fs.umask;
-            let node = parent.dir.node.create(&parent.name, mode)?;
+            let node = owner::creating_as(cred::creator(p), || {
+                parent.dir.node.create(&parent.name, mode)
+            })?;
             Resolved {
                 node,
                 path: parent.child_path(),
@@ -352,10 +362,13 @@ pub fn faccessat(p: &mut Process, dirfd: u64, path: u64, mode: u64, flags: u64) 
         path,
         flags & u64::from(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
     )?;
-    // The workload runs as root: only execute needs a bit to be set.
+    // The real ids decide, unless AT_EACCESS asks for the effective ones.
+    let creds = cred::access_creds(p, flags & u64::from(AT_EACCESS) != 0);
     if mode & X_OK != 0 && node.kind() != NodeKind::Directory && node.stat()?.st_mode & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
+    // R_OK, W_OK and X_OK are MAY_READ, MAY_WRITE and MAY_EXEC.
+    cred::check_access_as(&creds, &node, mode as u32)?;
     Ok(0)
 }
 
@@ -365,6 +378,7 @@ fn set_attr(node: &NodeRef, attr: SetAttr) -> SysResult {
 
 pub fn fchmodat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let node = resolve_at(p, dirfd, path, Last::Follow)?.node;
+    cred::check_owner(p, &node)?;
     set_attr(
         &node,
         SetAttr {
@@ -376,6 +390,7 @@ pub fn fchmodat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult 
 
 pub fn fchmod(p: &mut Process, fd: u64, mode: u64) -> SysResult {
     let (_, node) = fd_node(p, fd)?;
+    cred::check_owner(p, &node)?;
     set_attr(
         &node,
         SetAttr {
@@ -403,11 +418,13 @@ pub fn fchownat(
     flags: u64,
 ) -> SysResult {
     let node = target_at(p, dirfd, path, flags)?;
+    cred::check_chown(p, &node, uid as u32, gid as u32)?;
     set_attr(&node, owner(uid, gid))
 }
 
 pub fn fchown(p: &mut Process, fd: u64, uid: u64, gid: u64) -> SysResult {
     let (_, node) = fd_node(p, fd)?;
+    cred::check_chown(p, &node, uid as u32, gid as u32)?;
     set_attr(&node, owner(uid, gid))
 }
 
@@ -430,6 +447,7 @@ fn truncate_node(node: &NodeRef, length: u64) -> SysResult {
 
 pub fn truncate(p: &mut Process, path: u64, length: u64) -> SysResult {
     let node = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?.node;
+    cred::check_access(p, &node, MAY_WRITE)?;
     truncate_node(&node, length)
 }
 
@@ -500,8 +518,9 @@ pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
     if parent.is_dot() {
         return Err(Errno::EEXIST);
     }
+    cred::check_dir_change(p, &parent.dir.node)?;
     let mode = (mode as u32) & 0o7777 & !p.fs.umask;
-    parent.dir.node.mkdir(&parent.name, mode).map(|()| 0)
+    owner::creating_as(cred::creator(p), || parent.dir.node.mkdir(&parent.name, mode)).map(|()| 0)
 }
 
 pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult {
@@ -518,6 +537,11 @@ pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult
     }
     if vfs::mount_paths().contains(&parent.child_path()) {
         return Err(Errno::EBUSY);
+    }
+    match cred::check_delete(p, &parent.dir.node, &parent.name) {
+        // A name that is not there: the file system's own answer below.
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(e),
     }
     match parent.dir.node.unlink(&parent.name, directory) {
         // A socket bound where the file system keeps no socket nodes.
@@ -552,6 +576,11 @@ pub fn renameat2(
     }
     if old.dir.node.fs_id() != new.dir.node.fs_id() {
         return Err(Errno::EXDEV);
+    }
+    cred::check_delete(p, &old.dir.node, &old.name)?;
+    match cred::check_delete(p, &new.dir.node, &new.name) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(e),
     }
     old.dir
         .node
@@ -588,6 +617,7 @@ pub fn linkat(
     if target.fs_id() != parent.dir.node.fs_id() {
         return Err(Errno::EXDEV);
     }
+    cred::check_dir_change(p, &parent.dir.node)?;
     parent.dir.node.link(&parent.name, &target).map(|()| 0)
 }
 
@@ -600,7 +630,11 @@ pub fn symlinkat(p: &mut Process, target: u64, dirfd: u64, path: u64) -> SysResu
     if parent.is_dot() {
         return Err(Errno::EEXIST);
     }
-    parent.dir.node.symlink(&parent.name, &target).map(|()| 0)
+    cred::check_dir_change(p, &parent.dir.node)?;
+    owner::creating_as(cred::creator(p), || {
+        parent.dir.node.symlink(&parent.name, &target)
+    })
+    .map(|()| 0)
 }
 
 pub fn chdir(p: &mut Process, path: u64) -> SysResult {
