@@ -86,6 +86,8 @@ pub struct KernelCmdline {
     /// kernel (`kvm_pvm`: see [`crate::accel::user_vectors_unsaved`]), so
     /// the kernel switches tasks at system calls rather than anywhere.
     pub preempt_at_syscalls: bool,
+    /// `--user`: who the workload starts as (None: root).
+    pub user: Option<lamina_proto::identity::Identity>,
 }
 
 impl KernelCmdline {
@@ -106,6 +108,10 @@ impl KernelCmdline {
         }
         if self.preempt_at_syscalls {
             tokens.push("preempt=syscall".to_string());
+        }
+        if let Some(user) = &self.user {
+            let key = String::from_utf8_lossy(lamina_proto::identity::KEY);
+            tokens.push(format!("{key}={}", user.render()));
         }
         if let Some(extra) = self.extra.as_deref().filter(|e| !e.trim().is_empty()) {
             tokens.push(extra.trim().to_string());
@@ -295,6 +301,7 @@ mod tests {
                     extra: None,
                     rootfs_tag: None,
                     preempt_at_syscalls: false,
+                    user: None,
                 },
             },
             console_socket: "/tmp/x/console.sock".into(),
@@ -472,6 +479,19 @@ mod tests {
         let args = strings(vm.args());
         let at = args.iter().position(|a| a == "-append").unwrap();
         assert!(args[at + 1].split(' ').any(|t| t == "preempt=syscall"));
+    }
+
+    #[test]
+    fn the_user_reaches_the_kernel() {
+        let mut vm = config(Machine::Microvm, Accel::Tcg);
+        vm.spec.kernel_cmdline.user = Some(lamina_proto::identity::Identity {
+            uid: 1000,
+            gid: 100,
+            groups: vec![27, 4],
+        });
+        let args = strings(vm.args());
+        let at = args.iter().position(|a| a == "-append").unwrap();
+        assert!(args[at + 1].split(' ').any(|t| t == "user=1000:100:27,4"));
     }
 
     #[test]

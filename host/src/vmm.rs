@@ -292,6 +292,7 @@ mod tests {
                 extra: None,
                 rootfs_tag: None,
                 preempt_at_syscalls: false,
+                user: None,
             },
         }
     }
