@@ -2,7 +2,8 @@
 //! resolved against the root's /etc/passwd and /etc/group the way runc
 //! does (`GetExecUser`): a name or a number for each part; a number not
 //! in the files is taken as it is; a user named without a group gets its
-//! passwd entry's gid and the groups of /etc/group that list it.
+//! passwd entry's gid and the groups of /etc/group that list it; and, as
+//! docker (moby's `getUser`), the primary gid is a supplementary group too.
 
 use std::path::Path;
 
@@ -133,10 +134,12 @@ pub fn resolve(
                     .filter(|g| g.members.contains(&name))
                     .map(|g| g.gid)
                     .collect();
-                groups.dedup();
             }
         }
     }
+    groups.push(gid);
+    groups.sort_unstable();
+    groups.dedup();
     if groups.len() > MAX_GROUPS {
         return Err(format!(
             "--user {}: in {} groups, more than lamina passes ({MAX_GROUPS})",
@@ -203,16 +206,16 @@ mod tests {
 
     #[test]
     fn names_and_numbers() {
-        assert_eq!(ids("postgres"), (104, 110, vec![109, 50]));
+        assert_eq!(ids("postgres"), (104, 110, vec![50, 109, 110]));
         assert_eq!(resolved("postgres").unwrap().home, "/var/lib/postgresql");
         // A uid in passwd is that entry, name and all.
-        assert_eq!(ids("104"), (104, 110, vec![109, 50]));
-        // An explicit group: no supplementary groups.
-        assert_eq!(ids("postgres:staff"), (104, 50, vec![]));
-        assert_eq!(ids("postgres:7"), (104, 7, vec![]));
+        assert_eq!(ids("104"), (104, 110, vec![50, 109, 110]));
+        // An explicit group: only that one.
+        assert_eq!(ids("postgres:staff"), (104, 50, vec![50]));
+        assert_eq!(ids("postgres:7"), (104, 7, vec![7]));
         // Numbers not in the files are taken as they are; home is /.
-        assert_eq!(ids("1234"), (1234, 0, vec![]));
-        assert_eq!(ids("1234:5"), (1234, 5, vec![]));
+        assert_eq!(ids("1234"), (1234, 0, vec![0]));
+        assert_eq!(ids("1234:5"), (1234, 5, vec![5]));
         assert_eq!(resolved("1234").unwrap().home, "/");
         assert_eq!(resolved("nohome").unwrap().home, "/");
         assert_eq!(resolved("root").unwrap().home, "/root");
@@ -238,7 +241,7 @@ mod tests {
             Identity {
                 uid: 7,
                 gid: 8,
-                groups: vec![]
+                groups: vec![8]
             }
         );
     }

@@ -86,7 +86,7 @@ pub struct KernelCmdline {
     /// kernel (`kvm_pvm`: see [`crate::accel::user_vectors_unsaved`]), so
     /// the kernel switches tasks at system calls rather than anywhere.
     pub preempt_at_syscalls: bool,
-    /// `--user`: who the workload starts as (None: root).
+    /// `--user`: who the workload starts as (None: root, no groups).
     pub user: Option<lamina_proto::identity::Identity>,
 }
 

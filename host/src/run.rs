@@ -255,7 +255,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
             rootfs_tag: rootfs.map(|_| ROOTFS_MOUNT_TAG),
             preempt_at_syscalls: accel == Accel::Kvm && accel::user_vectors_unsaved(),
-            user: args.user.is_some().then_some(user.identity),
+            user: Some(user.identity),
         },
     };
     let (vmm, console, channels) = launch(&args, accel, spec, shares, workdir.path())?;

@@ -1016,6 +1016,7 @@ fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
             "State:\t{state}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{}\nTracerPid:\t0\n\
              Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{fd_size}\nGroups:\t{groups}\n\
              NStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{}\nNSsid:\t{}\n",
+            snap.ppid,
             creds.uid,
             creds.euid,
             creds.suid,
@@ -1024,7 +1025,6 @@ fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
             creds.egid,
             creds.sgid,
             creds.fsgid,
-            snap.ppid,
             snap.pgid,
             snap.sid
         );
