@@ -48,7 +48,11 @@ fn from_host(name: &str, host: HostLookup<'_>) -> Option<Vec<u8>> {
 /// docker's env-file format (`opts.ParseEnvFile`): one `KEY=VALUE` per
 /// line, taken verbatim (no quotes, no expansion); `#` comment lines and
 /// blank lines skipped; a line `KEY` alone takes the host's value.
-pub fn parse_env_file(text: &str, file: &str, host: HostLookup<'_>) -> Result<Vec<Vec<u8>>, String> {
+pub fn parse_env_file(
+    text: &str,
+    file: &str,
+    host: HostLookup<'_>,
+) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::new();
     for (number, raw) in text.lines().enumerate() {
         let line = raw.trim_start();
@@ -176,7 +180,12 @@ mod tests {
         let file = "# comment\n\nA=1\n  B= spaced value \nFROM_HOST\nUNSET\nC=\"quoted\"\n";
         assert_eq!(
             text(&parse_env_file(file, "f", &host).unwrap()),
-            ["A=1", "B= spaced value ", "FROM_HOST=host value", "C=\"quoted\""]
+            [
+                "A=1",
+                "B= spaced value ",
+                "FROM_HOST=host value",
+                "C=\"quoted\""
+            ]
         );
         assert!(parse_env_file("B =1\n", "f", &host)
             .unwrap_err()

@@ -154,7 +154,10 @@ pub fn resolve(
 }
 
 /// Resolves `spec` (None: root) with the files of `rootfs`.
-pub fn resolve_in_root(spec: Option<&UserSpec>, rootfs: Option<&Path>) -> Result<ResolvedUser, String> {
+pub fn resolve_in_root(
+    spec: Option<&UserSpec>,
+    rootfs: Option<&Path>,
+) -> Result<ResolvedUser, String> {
     let read = |name: &str| rootfs.and_then(|root| std::fs::read_to_string(root.join(name)).ok());
     let passwd = read("etc/passwd");
     let group = read("etc/group");
@@ -163,7 +166,12 @@ pub fn resolve_in_root(spec: Option<&UserSpec>, rootfs: Option<&Path>) -> Result
         user: "0".into(),
         group: None,
     };
-    resolve(spec.unwrap_or(&root_user), passwd.as_deref(), group.as_deref(), &root)
+    resolve(
+        spec.unwrap_or(&root_user),
+        passwd.as_deref(),
+        group.as_deref(),
+        &root,
+    )
 }
 
 #[cfg(test)]

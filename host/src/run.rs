@@ -18,7 +18,6 @@ use crate::cli::{self, AccelChoice, Machine, RunArgs, Vmm};
 use crate::console::ConsoleReport;
 use crate::error::{os_reason, UserError, EXIT_LAUNCH_FAILED, EXIT_SIGNAL_BASE, EXIT_TIMED_OUT};
 use crate::kernel_image;
-use crate::{environment, identity};
 use crate::policy::{self, AddHost, HostResolvConf, Hostname, NetMode, NetOptions, Policy};
 use crate::program;
 use crate::proxy::{self, Proxy};
@@ -28,6 +27,7 @@ use crate::supervisor::{
     self, ChannelListeners, ConsoleSetup, Supervision, NET_SERVICE_TOKENS, TERMINATING_SIGNALS,
 };
 use crate::vmm::{self, VmSpec, VmmProcess};
+use crate::{environment, identity};
 
 /// Extra kernel command-line tokens, for debugging and for the tests that
 /// drive the kernel's self-tests (`selftest=kernel-fault`).
@@ -572,9 +572,8 @@ fn workload_env(args: &RunArgs, home: &str) -> Result<Vec<Vec<u8>>, UserError> {
         let shown = file.display().to_string();
         let text = std::fs::read_to_string(file)
             .map_err(|err| UserError::Usage(format!("--env-file {shown}: {}", os_reason(&err))))?;
-        entries.extend(
-            environment::parse_env_file(&text, &shown, &host).map_err(UserError::Usage)?,
-        );
+        entries
+            .extend(environment::parse_env_file(&text, &shown, &host).map_err(UserError::Usage)?);
     }
     for arg in &args.env {
         entries.extend(environment::env_arg(arg, &host).map_err(UserError::Usage)?);

@@ -232,7 +232,14 @@ fn start(bundle: &Bundle<'static>, ttys: process::Ttys, creds: Credentials) -> E
         (bundle.program, None, bundle.exe_path.to_vec())
     };
     exec::register_boot_program(&exe_path, image, interpreter);
-    match Image::load(image, interpreter, &bundle.argv, &bundle.envp, &exe_path, &creds) {
+    match Image::load(
+        image,
+        interpreter,
+        &bundle.argv,
+        &bundle.envp,
+        &exe_path,
+        &creds,
+    ) {
         Ok(image) => {
             let task = process::first_task(image, &exe_path, &bundle.argv, cwd, ttys);
             *task.group.creds.lock() = creds;

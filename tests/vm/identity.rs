@@ -25,13 +25,15 @@ impl Drop for RemoveOnDrop {
 #[test]
 fn credentials_against_linux() {
     let w = workloads();
-    let host_dir = RemoveOnDrop(
-        std::env::temp_dir().join(format!("lamina-identity-{}", std::process::id())),
-    );
+    let host_dir =
+        RemoveOnDrop(std::env::temp_dir().join(format!("lamina-identity-{}", std::process::id())));
     fs::create_dir_all(&host_dir.0).expect("creating the scratch directory");
     // uid 1000 searches it, as the guest's /tmp.
-    fs::set_permissions(&host_dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod the scratch directory");
+    fs::set_permissions(
+        &host_dir.0,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod the scratch directory");
     let native_dir = host_dir.0.join("d");
     let native_dir = native_dir.to_str().expect("a UTF-8 temp path");
     on_targets(Depth::Smoke, |target| {
@@ -53,7 +55,8 @@ fn credentials_against_linux() {
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n\
     postgres:x:104:110:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/sh\n";
-const GROUP: &str = "root:x:0:\nssl-cert:x:109:postgres\npostgres:x:110:\nstaff:x:50:postgres,other\n";
+const GROUP: &str =
+    "root:x:0:\nssl-cert:x:109:postgres\npostgres:x:110:\nstaff:x:50:postgres,other\n";
 
 /// A root holding busybox and an /etc/passwd and /etc/group.
 fn users_root() -> PathBuf {
@@ -81,7 +84,10 @@ fn expect_output(run: &Finished, expected: &str) -> Result<(), String> {
     if lamina_ok(run)? == expected {
         Ok(())
     } else {
-        Err(format!("expected {expected:?}\n{}", describe("lamina", run)))
+        Err(format!(
+            "expected {expected:?}\n{}",
+            describe("lamina", run)
+        ))
     }
 }
 
@@ -96,7 +102,10 @@ fn user_by_number() {
             }
             .run()
         };
-        expect_output(&id(&["--user", "1000:1000"]), "uid=1000 gid=1000 groups=1000\n")?;
+        expect_output(
+            &id(&["--user", "1000:1000"]),
+            "uid=1000 gid=1000 groups=1000\n",
+        )?;
         // A uid alone gets gid 0, as docker's.
         expect_output(&id(&["--user", "4321"]), "uid=4321 gid=0 groups=0\n")?;
         expect_output(&id(&[]), "uid=0 gid=0 groups=0\n")?;
@@ -106,7 +115,12 @@ fn user_by_number() {
             ..LaminaRun::new(
                 target,
                 &w.busybox,
-                &["grep", "-E", "^(Uid|Gid|Groups|CapEff|CapPrm|CapBnd):", "/proc/self/status"],
+                &[
+                    "grep",
+                    "-E",
+                    "^(Uid|Gid|Groups|CapEff|CapPrm|CapBnd):",
+                    "/proc/self/status",
+                ],
             )
         }
         .run();
@@ -138,7 +152,10 @@ fn user_by_name_from_the_root() {
             &run(&["--user", "postgres:staff"], &["id"]),
             "uid=104(postgres) gid=50(staff) groups=50(staff)\n",
         )?;
-        expect_output(&run(&["--user", "postgres"], &["sh", "-c", "echo $HOME"]), "/var/lib/postgresql\n")?;
+        expect_output(
+            &run(&["--user", "postgres"], &["sh", "-c", "echo $HOME"]),
+            "/var/lib/postgresql\n",
+        )?;
         expect_output(&run(&[], &["sh", "-c", "echo $HOME"]), "/root\n")?;
         // Files the user creates in the root are its own, on the host too
         // (lamina runs as root here: QEMU's chown succeeds).
@@ -146,7 +163,11 @@ fn user_by_name_from_the_root() {
         let _ = fs::remove_file(&made);
         let out = run(
             &["--user", "104:110"],
-            &["sh", "-c", "touch /tmp-made-by-postgres; stat -c '%u %g' /tmp-made-by-postgres"],
+            &[
+                "sh",
+                "-c",
+                "touch /tmp-made-by-postgres; stat -c '%u %g' /tmp-made-by-postgres",
+            ],
         );
         let host_owner = fs::metadata(&made).map(|m| {
             use std::os::unix::fs::MetadataExt;
@@ -155,7 +176,10 @@ fn user_by_name_from_the_root() {
         let _ = fs::remove_file(&made);
         // The root directory is root's 0755: uid 104 may not create there.
         if !out.stdout.is_empty() || host_owner.is_ok() {
-            return Err(format!("uid 104 created a file in a 0755 root directory\n{}", describe("lamina", &out)));
+            return Err(format!(
+                "uid 104 created a file in a 0755 root directory\n{}",
+                describe("lamina", &out)
+            ));
         }
         let out = run(
             &["--user", "104:110"],
@@ -187,15 +211,19 @@ fn user_name_without_a_root_is_refused() {
         ..LaminaRun::new(default_target(), &w.busybox, &["id"])
     }
     .run();
-    expect_one_line_error(&run, 125, "give --rootfs, or a numeric UID").unwrap_or_else(|e| panic!("{e}"));
+    expect_one_line_error(&run, 125, "give --rootfs, or a numeric UID")
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 fn container_environment() {
     let w = workloads();
     let env_file = scratch_dir("env-file").join("vars");
-    fs::write(&env_file, "# comment\n\nFROM_FILE=file value\nFROM_HOST_VIA_FILE\nOVERRIDDEN=file\n")
-        .expect("writing the env file");
+    fs::write(
+        &env_file,
+        "# comment\n\nFROM_FILE=file value\nFROM_HOST_VIA_FILE\nOVERRIDDEN=file\n",
+    )
+    .expect("writing the env file");
     let env_file = env_file.to_str().expect("a UTF-8 path").to_owned();
     on_targets(Depth::Smoke, |target| {
         let run = |flags: &[&str]| {
@@ -211,7 +239,16 @@ fn container_environment() {
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nHOSTNAME=lamina\nHOME=/\n",
         )?;
         expect_output(
-            &run(&["--hostname", "box", "-e", "PATH=/bin", "-e", "A=1", "-e", "HOME=/h"]),
+            &run(&[
+                "--hostname",
+                "box",
+                "-e",
+                "PATH=/bin",
+                "-e",
+                "A=1",
+                "-e",
+                "HOME=/h",
+            ]),
             "PATH=/bin\nHOSTNAME=box\nA=1\nHOME=/h\n",
         )?;
         expect_output(

@@ -398,8 +398,11 @@ impl Credentials {
         permitted: CapSet,
         inheritable: CapSet,
     ) -> Result<(), Errno> {
-        let (effective, permitted, inheritable) =
-            (effective & ALL_CAPS, permitted & ALL_CAPS, inheritable & ALL_CAPS);
+        let (effective, permitted, inheritable) = (
+            effective & ALL_CAPS,
+            permitted & ALL_CAPS,
+            inheritable & ALL_CAPS,
+        );
         // Without CAP_SETPCAP the inheritable set only takes what is permitted.
         if !self.capable(cap::SETPCAP)
             && inheritable & !(self.cap_inheritable | self.cap_permitted) != 0
@@ -529,8 +532,8 @@ impl Credentials {
             return true;
         }
         let uid_ok = uid == NO_ID || (self.fsuid == file.uid && uid == file.uid);
-        let gid_ok = gid == NO_ID
-            || (self.fsuid == file.uid && (self.in_group(gid) || gid == file.gid));
+        let gid_ok =
+            gid == NO_ID || (self.fsuid == file.uid && (self.in_group(gid) || gid == file.gid));
         uid_ok && gid_ok
     }
 
@@ -636,7 +639,10 @@ mod tests {
         assert_eq!(c.capset(kill, kill, 0), Ok(()));
         assert_eq!(c.cap_permitted, kill);
         // Never regained; effective within permitted.
-        assert_eq!(c.capset(kill, kill | cap_bit(cap::CHOWN), 0), Err(Errno::EPERM));
+        assert_eq!(
+            c.capset(kill, kill | cap_bit(cap::CHOWN), 0),
+            Err(Errno::EPERM)
+        );
         assert_eq!(c.capset(cap_bit(cap::CHOWN), kill, 0), Err(Errno::EPERM));
         // Inheritable beyond permitted needs CAP_SETPCAP, which is gone.
         assert_eq!(c.capset(0, kill, cap_bit(cap::CHOWN)), Err(Errno::EPERM));
@@ -649,7 +655,10 @@ mod tests {
         c.drop_bounding(u64::from(cap::NET_RAW)).unwrap();
         assert_eq!(c.drop_bounding(99), Err(Errno::EINVAL));
         c.exec();
-        assert_eq!(c.cap_permitted, DOCKER_DEFAULT_CAPS & !cap_bit(cap::NET_RAW));
+        assert_eq!(
+            c.cap_permitted,
+            DOCKER_DEFAULT_CAPS & !cap_bit(cap::NET_RAW)
+        );
         let mut user = Credentials::container_user(7, 7, &[]).unwrap();
         assert_eq!(user.drop_bounding(1), Err(Errno::EPERM));
         user.exec();
@@ -688,7 +697,14 @@ mod tests {
         let root = Credentials::container_root();
         assert!(root.may_access(secret, MAY_READ | MAY_WRITE, false));
         assert!(!root.may_access(secret, MAY_EXEC, false));
-        assert!(root.may_access(FileOwner { mode: 0o40700, ..secret }, MAY_EXEC, true));
+        assert!(root.may_access(
+            FileOwner {
+                mode: 0o40700,
+                ..secret
+            },
+            MAY_EXEC,
+            true
+        ));
         // access() uses the real ids.
         let mut switched = Credentials::container_root();
         switched.setresuid(NO_ID, 1000, NO_ID).unwrap();

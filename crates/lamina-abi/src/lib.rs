@@ -12,8 +12,8 @@
 extern crate alloc;
 
 pub mod args;
-pub mod cred;
 pub mod auxv;
+pub mod cred;
 pub mod dirent;
 pub mod errno;
 pub mod flags;

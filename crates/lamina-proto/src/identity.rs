@@ -69,7 +69,10 @@ mod tests {
                 groups: vec![4, 27, 4294967294],
             },
         ] {
-            assert_eq!(Identity::parse(identity.render().as_bytes()), Some(identity));
+            assert_eq!(
+                Identity::parse(identity.render().as_bytes()),
+                Some(identity)
+            );
         }
         assert_eq!(
             Identity {
@@ -97,6 +100,9 @@ mod tests {
             assert_eq!(Identity::parse(bad), None, "{bad:?}");
         }
         let many: String = (0..=MAX_GROUPS).map(|g| alloc::format!(",{g}")).collect();
-        assert_eq!(Identity::parse(alloc::format!("1:1:0{many}").as_bytes()), None);
+        assert_eq!(
+            Identity::parse(alloc::format!("1:1:0{many}").as_bytes()),
+            None
+        );
     }
 }

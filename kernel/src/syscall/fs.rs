@@ -11,8 +11,8 @@ use lamina_abi::types::{Stat, Statx, StatxTimestamp};
 
 use super::{cred, SysResult};
 use crate::fs::fd::Entry;
-use crate::fs::owner;
 use crate::fs::file::OpenFile;
+use crate::fs::owner;
 use crate::fs::vfs::{self, Last, NodeKind, NodeRef, Resolved, SetAttr, SetTime, PATH_MAX};
 use crate::process::Process;
 
@@ -520,7 +520,10 @@ pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
     }
     cred::check_dir_change(p, &parent.dir.node)?;
     let mode = (mode as u32) & 0o7777 & !p.fs.umask;
-    owner::creating_as(cred::creator(p), || parent.dir.node.mkdir(&parent.name, mode)).map(|()| 0)
+    owner::creating_as(cred::creator(p), || {
+        parent.dir.node.mkdir(&parent.name, mode)
+    })
+    .map(|()| 0)
 }
 
 pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult {

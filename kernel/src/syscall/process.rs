@@ -383,6 +383,10 @@ fn find_program(
         }
         Err(e) => return Err(e),
     };
+    // Execute permission for the caller's ids (a script's interpreter too).
+    if found.node.kind() == vfs::NodeKind::Regular {
+        super::cred::check_access(p, &found.node, lamina_abi::cred::MAY_EXEC)?;
+    }
     let image = exec::read_image(&found).map_err(|e| match e {
         exec::ExecError::NotFound => Errno::ENOENT,
         exec::ExecError::NotExecutable(_) => Errno::EACCES,
