@@ -34,9 +34,22 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 #[command(override_usage = "lamina run [OPTIONS] PROGRAM [ARGS]...")]
 pub struct RunArgs {
-    /// Set a variable of the workload's environment (repeatable; nothing else is passed)
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    /// Set a variable of the workload's environment, or with KEY alone pass
+    /// the host's value (repeatable; added to docker's defaults: PATH,
+    /// HOSTNAME, HOME, TERM with a terminal)
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]")]
     pub env: Vec<OsString>,
+
+    /// Read environment variables from FILE (docker's format: KEY=VALUE
+    /// lines, `#` comments, KEY alone for the host's value); repeatable;
+    /// -e values override
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+
+    /// Run as USER[:GROUP] (names or numbers, as docker's -u; names from the
+    /// root's /etc/passwd and /etc/group, so with --rootfs only)
+    #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]", value_parser = crate::identity::parse_user)]
+    pub user: Option<crate::identity::UserSpec>,
 
     /// Guest RAM, with a K, M or G suffix (at least 8M: the kernel image and its heap take about 5)
     #[arg(short = 'm', long, value_name = "SIZE", default_value = "256M")]
@@ -353,22 +366,6 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// Checks one `-e` value: `KEY=VALUE` with a non-empty key and no NUL byte
-/// (the guest passes it on as a C string). Returns the raw bytes.
-pub fn parse_env(entry: &OsString) -> Result<Vec<u8>, String> {
-    use std::os::unix::ffi::OsStrExt;
-    let bytes = entry.as_bytes();
-    let shown = entry.to_string_lossy();
-    if bytes.contains(&0) {
-        return Err(format!("invalid --env '{shown}': contains a NUL byte"));
-    }
-    match bytes.iter().position(|&b| b == b'=') {
-        Some(0) => Err(format!("invalid --env '{shown}': the name is empty")),
-        Some(_) => Ok(bytes.to_vec()),
-        None => Err(format!("invalid --env '{shown}': expected KEY=VALUE")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,16 +404,6 @@ mod tests {
         assert_eq!("256M".parse::<MemorySize>().unwrap().qemu_arg(), "256M");
         assert_eq!("1024M".parse::<MemorySize>().unwrap().qemu_arg(), "1G");
         assert_eq!("20000K".parse::<MemorySize>().unwrap().qemu_arg(), "20000K");
-    }
-
-    #[test]
-    fn env_entries() {
-        assert_eq!(parse_env(&"A=b".into()), Ok(b"A=b".to_vec()));
-        assert_eq!(parse_env(&"A=".into()), Ok(b"A=".to_vec()));
-        assert_eq!(parse_env(&"A=b=c".into()), Ok(b"A=b=c".to_vec()));
-        assert!(parse_env(&"A".into()).unwrap_err().contains("KEY=VALUE"));
-        assert!(parse_env(&"=b".into()).unwrap_err().contains("empty"));
-        assert!(parse_env(&"A=\0".into()).unwrap_err().contains("NUL"));
     }
 
     #[test]

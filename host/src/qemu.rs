@@ -89,6 +89,8 @@ pub struct KernelCmdline {
     /// `--trace`: the kernel reports every system call (`trace=1`, read
     /// with `cmdline_value` as `verbose=1` is).
     pub trace: bool,
+    /// `--user`: who the workload starts as (None: root, no groups).
+    pub user: Option<lamina_proto::identity::Identity>,
 }
 
 impl KernelCmdline {
@@ -112,6 +114,10 @@ impl KernelCmdline {
         }
         if self.trace {
             tokens.push("trace=1".to_string());
+        }
+        if let Some(user) = &self.user {
+            let key = String::from_utf8_lossy(lamina_proto::identity::KEY);
+            tokens.push(format!("{key}={}", user.render()));
         }
         if let Some(extra) = self.extra.as_deref().filter(|e| !e.trim().is_empty()) {
             tokens.push(extra.trim().to_string());
@@ -302,6 +308,7 @@ mod tests {
                     rootfs_tag: None,
                     preempt_at_syscalls: false,
                     trace: false,
+                    user: None,
                 },
             },
             console_socket: "/tmp/x/console.sock".into(),
@@ -492,6 +499,19 @@ mod tests {
         let args = strings(vm.args());
         let at = args.iter().position(|a| a == "-append").unwrap();
         assert!(args[at + 1].split(' ').any(|t| t == "preempt=syscall"));
+    }
+
+    #[test]
+    fn the_user_reaches_the_kernel() {
+        let mut vm = config(Machine::Microvm, Accel::Tcg);
+        vm.spec.kernel_cmdline.user = Some(lamina_proto::identity::Identity {
+            uid: 1000,
+            gid: 100,
+            groups: vec![27, 4],
+        });
+        let args = strings(vm.args());
+        let at = args.iter().position(|a| a == "-append").unwrap();
+        assert!(args[at + 1].split(' ').any(|t| t == "user=1000:100:27,4"));
     }
 
     #[test]

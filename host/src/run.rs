@@ -28,6 +28,7 @@ use crate::supervisor::{
 };
 use crate::trace::{self, SharedTrace, TraceWriter};
 use crate::vmm::{self, VmSpec, VmmProcess};
+use crate::{environment, identity};
 
 /// Extra kernel command-line tokens, for debugging and for the tests that
 /// drive the kernel's self-tests (`selftest=kernel-fault`).
@@ -169,14 +170,11 @@ fn signal_name(signo: u8) -> Option<&'static str> {
 pub fn run(args: RunArgs) -> Result<u8, UserError> {
     // From here on a Ctrl-C is recorded, not fatal: the supervisor sees it.
     let signals = Signals::new(TERMINATING_SIGNALS).context("installing signal handlers")?;
-    let env = args
-        .env
-        .iter()
-        .map(cli::parse_env)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(UserError::Usage)?;
     let shares = check_shares(&args)?;
     let rootfs = shares.iter().find(|share| share.tag == ROOTFS_MOUNT_TAG);
+    let user = identity::resolve_in_root(args.user.as_ref(), args.rootfs.as_deref())
+        .map_err(UserError::Usage)?;
+    let env = workload_env(&args, &user.home)?;
     let source = if rootfs.is_some() {
         program::Source::GuestRoot
     } else {
@@ -260,6 +258,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             rootfs_tag: rootfs.map(|_| ROOTFS_MOUNT_TAG),
             preempt_at_syscalls: accel == Accel::Kvm && accel::user_vectors_unsaved(),
             trace: args.trace.is_some(),
+            user: Some(user.identity),
         },
     };
     let (vmm, console, channels) = launch(&args, accel, spec, shares, workdir.path())?;
@@ -589,6 +588,30 @@ fn listen(path: &Path, what: &str) -> anyhow::Result<UnixListener> {
 }
 
 /// Bit 0: stdin, bit 1: stdout, bit 2: stderr is a terminal.
+/// The workload's environment: docker's defaults, then `--env-file`s,
+/// then `-e`s (see [`environment`]).
+fn workload_env(args: &RunArgs, home: &str) -> Result<Vec<Vec<u8>>, UserError> {
+    let host = |name: &str| std::env::var_os(name);
+    let mut entries = Vec::new();
+    for file in &args.env_files {
+        let shown = file.display().to_string();
+        let text = std::fs::read_to_string(file)
+            .map_err(|err| UserError::Usage(format!("--env-file {shown}: {}", os_reason(&err))))?;
+        entries
+            .extend(environment::parse_env_file(&text, &shown, &host).map_err(UserError::Usage)?);
+    }
+    for arg in &args.env {
+        entries.extend(environment::env_arg(arg, &host).map_err(UserError::Usage)?);
+    }
+    let hostname = args.net.hostname.clone().unwrap_or_default();
+    let defaults = environment::Defaults {
+        hostname: hostname.as_str(),
+        home,
+        terminal: tty_mask() & 0b11 == 0b11,
+    };
+    Ok(environment::container_env(&defaults, entries))
+}
+
 fn tty_mask() -> u8 {
     use std::io::IsTerminal;
     u8::from(io::stdin().is_terminal())

@@ -293,6 +293,7 @@ mod tests {
                 rootfs_tag: None,
                 preempt_at_syscalls: false,
                 trace: false,
+                user: None,
             },
         }
     }

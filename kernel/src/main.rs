@@ -29,6 +29,7 @@ mod trace;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use lamina_abi::cred::Credentials;
 use lamina_abi::errno::Errno;
 use lamina_boot::{StartInfo, MEMMAP_TYPE_RAM, START_INFO_LEN};
 use lamina_proto::bundle::Bundle;
@@ -142,7 +143,8 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
             syscall::set_hostname(content.trim_ascii_end());
         }
     }
-    let status = start(&bundle, ttys);
+    let creds = workload_credentials(value(lamina_proto::identity::KEY));
+    let status = start(&bundle, ttys, creds);
     report_boot_time();
     finish(status)
 }
@@ -194,7 +196,20 @@ fn mount_extra(line: &[u8]) {
 /// Loads the workload (from the bundle, or from the root when the bundle
 /// names it) and runs it; a workload that cannot start exits as a shell
 /// reports it, with the reason on its stderr.
-fn start(bundle: &Bundle<'static>, ttys: process::Ttys) -> ExitStatus {
+/// Who the workload starts as: the command line's `user=` token
+/// (`lamina run --user`), else the container's root. The host wrote the
+/// token, so a malformed one is lamina's bug.
+fn workload_credentials(token: Option<&[u8]>) -> Credentials {
+    let Some(token) = token else {
+        return Credentials::container_root();
+    };
+    let identity = lamina_proto::identity::Identity::parse(token)
+        .unwrap_or_else(|| panic!("bad user= token {:?}", core::str::from_utf8(token)));
+    Credentials::container_user(identity.uid, identity.gid, &identity.groups)
+        .unwrap_or_else(|e| panic!("user= token: {}", e.name()))
+}
+
+fn start(bundle: &Bundle<'static>, ttys: process::Ttys, creds: Credentials) -> ExitStatus {
     let cwd = bundle.cwd;
     if let Err(e) = fs::make_dirs(cwd) {
         console::stderr_line(format_args!(
@@ -219,9 +234,17 @@ fn start(bundle: &Bundle<'static>, ttys: process::Ttys) -> ExitStatus {
         (bundle.program, None, bundle.exe_path.to_vec())
     };
     exec::register_boot_program(&exe_path, image, interpreter);
-    match Image::load(image, interpreter, &bundle.argv, &bundle.envp, &exe_path) {
+    match Image::load(
+        image,
+        interpreter,
+        &bundle.argv,
+        &bundle.envp,
+        &exe_path,
+        &creds,
+    ) {
         Ok(image) => {
             let task = process::first_task(image, &exe_path, &bundle.argv, cwd, ttys);
+            *task.group.creds.lock() = creds;
             task::sched::run(task)
         }
         Err(err) => {

@@ -7,6 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lamina_abi::args::{page_round_down, page_round_up};
 use lamina_abi::auxv::*;
+use lamina_abi::cred::Credentials;
 use lamina_abi::errno::Errno;
 use lamina_abi::stack::{build_initial_stack, StackArgs};
 use lamina_abi::types::{KernelSigaction, StackT};
@@ -175,6 +176,7 @@ impl Image {
         argv: &[&[u8]],
         envp: &[&[u8]],
         exe_path: &[u8],
+        creds: &Credentials,
     ) -> Result<Self, LoadError> {
         let elf = if interpreter.is_some() {
             Elf::parse_dynamic(image)
@@ -222,10 +224,10 @@ impl Image {
             (AT_BASE, interp_base),
             (AT_FLAGS, 0),
             (AT_ENTRY, bias + elf.entry()),
-            (AT_UID, 0),
-            (AT_EUID, 0),
-            (AT_GID, 0),
-            (AT_EGID, 0),
+            (AT_UID, u64::from(creds.uid)),
+            (AT_EUID, u64::from(creds.euid)),
+            (AT_GID, u64::from(creds.gid)),
+            (AT_EGID, u64::from(creds.egid)),
             (AT_SECURE, 0),
             (AT_HWCAP, u64::from(features.hwcap)),
             (AT_HWCAP2, 0),

@@ -39,6 +39,7 @@ mod channels;
 mod errors;
 mod fdkinds;
 mod files;
+mod identity;
 mod kernel;
 mod net;
 mod netfwd;
@@ -367,6 +368,7 @@ const C_WORKLOADS: &[&str] = &[
     "files",
     "filemap",
     "pthreads",
+    "identity",
     "signals",
     "pipes",
     "exec",
@@ -869,15 +871,40 @@ impl<'a> LaminaRun<'a> {
     }
 }
 
-/// Runs `binary` natively with exactly `env` and argv[0] as lamina would
-/// pass it (the program path as typed).
+/// docker's `PATH`, which lamina gives every workload.
+const CONTAINER_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// lamina's default `--hostname`, the workload's `HOSTNAME`.
+const CONTAINER_HOSTNAME: &str = "lamina";
+
+/// The environment lamina gives a workload run with `-e` for each of
+/// `env` (no terminal, no `--user`, a root without /etc/passwd), in its
+/// order: PATH and HOSTNAME (each replaced where it stands by an `-e` of
+/// that name), the rest in order, then HOME=/ unless given.
+fn container_env<'a>(env: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut out = vec![("PATH", CONTAINER_PATH), ("HOSTNAME", CONTAINER_HOSTNAME)];
+    for &(key, value) in env {
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => *slot = (key, value),
+            None => out.push((key, value)),
+        }
+    }
+    if !out.iter().any(|(k, _)| *k == "HOME") {
+        out.push(("HOME", "/"));
+    }
+    out
+}
+
+/// Runs `binary` natively with the environment lamina gives it for `env`
+/// ([`container_env`], in that order: `env -i` sets it, where std would
+/// sort it) and argv[0] as lamina would pass it (the program path as typed).
 fn run_native(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut command = Command::new(binary);
+    let mut command = Command::new("env");
     command
-        .arg0(binary)
+        .arg("-i")
+        .args(container_env(env).iter().map(|(k, v)| format!("{k}={v}")))
+        .arg(binary)
         .args(args)
-        .env_clear()
-        .envs(env.iter().copied());
+        .env_clear();
     run_bounded(&mut command, NATIVE_WALL_LIMIT, "native run")
 }
 
@@ -1004,8 +1031,8 @@ fn run_native_in(root: &Path, program: &str, args: &[&str]) -> Finished {
 fn run_native_in_env(root: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Finished {
     let mut command = Command::new(root.join(program.trim_start_matches('/')));
     command.current_dir(root).args(args).env_clear();
-    for (key, value) in env {
-        if *key == "PATH" {
+    for (key, value) in container_env(env) {
+        if key == "PATH" {
             let dirs = value
                 .split(':')
                 .map(|dir| root.join(dir.trim_start_matches('/')));

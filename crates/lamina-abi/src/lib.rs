@@ -13,6 +13,7 @@ extern crate alloc;
 
 pub mod args;
 pub mod auxv;
+pub mod cred;
 pub mod dirent;
 pub mod errno;
 pub mod fdkinds;

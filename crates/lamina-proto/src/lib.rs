@@ -22,6 +22,7 @@ pub mod channel;
 pub mod control;
 pub mod flow;
 pub mod frame;
+pub mod identity;
 pub mod net;
 pub mod trace;
 mod wire;

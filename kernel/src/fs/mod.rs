@@ -8,6 +8,7 @@ pub mod eventfd;
 pub mod fd;
 pub mod file;
 pub mod inotify;
+pub mod owner;
 pub mod p9;
 pub mod pipe;
 pub mod procfs;

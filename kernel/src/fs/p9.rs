@@ -400,6 +400,32 @@ impl P9Node {
         self.child_node(name).map(|node| node as NodeRef)
     }
 
+    /// A node the guest just created belongs to its creator's fsuid: the
+    /// server made it with the attaching user's uid (root) and the gid
+    /// the request named, so another uid takes a chown. QEMU
+    /// (`security_model=none`) chowns as whoever runs it: run by an
+    /// unprivileged user, the host refuses (EPERM), as it already
+    /// silently refused the create's own chown, and the file stays that
+    /// user's, which is what the guest then sees; that is not an error
+    /// for the create.
+    fn give_to_creator(&self) {
+        let (uid, _) = super::owner::creator();
+        if uid != ROOT_UID {
+            let _ = self.setattr(&SetAttr {
+                uid: Some(uid),
+                ..SetAttr::default()
+            });
+        }
+    }
+
+    fn give_child_to_creator(&self, name: &[u8]) {
+        if super::owner::creator().0 != ROOT_UID {
+            if let Ok(node) = self.child_node(name) {
+                node.give_to_creator();
+            }
+        }
+    }
+
     fn child_node(&self, name: &[u8]) -> Result<Arc<P9Node>, Errno> {
         let mut path = self.path.clone();
         path.push(b'/');
@@ -483,7 +509,7 @@ impl Node for P9Node {
                 name,
                 flags: O_RDWR | O_EXCL,
                 mode,
-                gid: ROOT_UID,
+                gid: super::owner::creator().1,
             },
             |reply| match reply {
                 Rmsg::Lcreate { iounit, .. } => Ok(iounit),
@@ -494,6 +520,7 @@ impl Node for P9Node {
         // follows; the node itself holds a plain walk.
         let node = self.child_node(name)?;
         *node.created.lock() = Some((fid, iounit));
+        node.give_to_creator();
         Ok(node)
     }
 
@@ -503,13 +530,15 @@ impl Node for P9Node {
                 dfid: self.fid.id,
                 name,
                 mode,
-                gid: ROOT_UID,
+                gid: super::owner::creator().1,
             },
             |reply| match reply {
                 Rmsg::Mkdir { .. } => Ok(()),
                 _ => Err(Errno::EIO),
             },
-        )
+        )?;
+        self.give_child_to_creator(name);
+        Ok(())
     }
 
     fn symlink(&self, name: &[u8], target: &[u8]) -> Result<(), Errno> {
@@ -518,13 +547,15 @@ impl Node for P9Node {
                 dfid: self.fid.id,
                 name,
                 target,
-                gid: ROOT_UID,
+                gid: super::owner::creator().1,
             },
             |reply| match reply {
                 Rmsg::Symlink { .. } => Ok(()),
                 _ => Err(Errno::EIO),
             },
-        )
+        )?;
+        self.give_child_to_creator(name);
+        Ok(())
     }
 
     fn link(&self, name: &[u8], target: &NodeRef) -> Result<(), Errno> {

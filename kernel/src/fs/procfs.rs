@@ -46,9 +46,6 @@ const THREAD_INO: u64 = 1 << 61;
 const ID_SHIFT: u32 = 24;
 const SLOT_MASK: u64 = (1 << ID_SHIFT) - 1;
 const FD_SLOT: u64 = 1 << 12;
-/// Every capability up to CAP_CHECKPOINT_RESTORE (40): the workload is
-/// root, and lamina checks none.
-const ALL_CAPS: u64 = (1 << 41) - 1;
 /// `nice` 0 as `stat` reports it (Linux's `prio - MAX_RT_PRIO`).
 const DEFAULT_PRIORITY: u64 = 20;
 
@@ -999,6 +996,9 @@ fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
     let queued_limit = g.rlimits.lock()[RLIMIT_SIGPENDING as usize].rlim_cur;
     let pid = target.pid;
     let tid = target.tid.unwrap_or(pid);
+    let creds = g.creds.lock().clone();
+    // As Linux: each group followed by a space.
+    let groups: String = creds.groups.iter().map(|g| format!("{g} ")).collect();
     let mut out = String::new();
     let _ = writeln!(out, "Name:\t{}", String::from_utf8_lossy(&g.comm.lock()));
     with_parts(thread, ctx, |parts| {
@@ -1014,9 +1014,19 @@ fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
         let _ = write!(
             out,
             "State:\t{state}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{}\nTracerPid:\t0\n\
-             Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t{fd_size}\nGroups:\t\n\
+             Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{fd_size}\nGroups:\t{groups}\n\
              NStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{}\nNSsid:\t{}\n",
-            snap.ppid, snap.pgid, snap.sid
+            snap.ppid,
+            creds.uid,
+            creds.euid,
+            creds.suid,
+            creds.fsuid,
+            creds.gid,
+            creds.egid,
+            creds.sgid,
+            creds.fsgid,
+            snap.pgid,
+            snap.sid
         );
         if let Some(mm) = parts.mm {
             let (size, resident) = memory_use(mm);
@@ -1032,13 +1042,17 @@ fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
             out,
             "Threads:\t{}\nSigQ:\t0/{queued_limit}\nSigPnd:\t{pending:016x}\n\
              ShdPnd:\t{shared_pending:016x}\nSigBlk:\t{blocked:016x}\nSigIgn:\t{ignored:016x}\n\
-             SigCgt:\t{caught:016x}\nCapInh:\t{:016x}\nCapPrm:\t{ALL_CAPS:016x}\n\
-             CapEff:\t{ALL_CAPS:016x}\nCapBnd:\t{ALL_CAPS:016x}\nCapAmb:\t{:016x}\n\
-             NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n\
+             SigCgt:\t{caught:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\n\
+             CapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\n\
+             NoNewPrivs:\t{}\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n\
              voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
             snap.threads.len().max(1),
-            0,
-            0
+            creds.cap_inheritable,
+            creds.cap_permitted,
+            creds.cap_effective,
+            creds.cap_bounding,
+            creds.cap_ambient,
+            u8::from(creds.no_new_privs),
         );
     });
     Ok(out.into_bytes())

@@ -208,6 +208,7 @@ fn now_ns() -> u64 {
 impl TmpNode {
     fn new(fs_id: usize, mode: u32, content: Content) -> Arc<Self> {
         let now = now_ns();
+        let (uid, gid) = super::owner::creator();
         Arc::new_cyclic(|this| Self {
             this: this.clone(),
             ino: vfs::next_ino(),
@@ -215,8 +216,8 @@ impl TmpNode {
             parent: Mutex::new(Weak::new()),
             meta: Mutex::new(Meta {
                 mode,
-                uid: 0,
-                gid: 0,
+                uid,
+                gid,
                 nlink: if mode & S_IFMT == S_IFDIR { 2 } else { 1 },
                 atime_ns: now,
                 mtime_ns: now,

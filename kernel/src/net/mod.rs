@@ -217,13 +217,16 @@ pub fn bind_name(
     }
 }
 
-/// The caller's credentials (`SO_PEERCRED`): lamina's workload runs as
-/// root.
+/// The caller's credentials (`SO_PEERCRED`): its effective ids.
 pub fn cred_of(cx: &dyn ProcessView) -> Ucred {
+    let (uid, gid) = cx.caller().map_or((0, 0), |c| {
+        let creds = c.task.group.creds.lock();
+        (creds.euid, creds.egid)
+    });
     Ucred {
         pid: cx.pid(),
-        uid: 0,
-        gid: 0,
+        uid,
+        gid,
     }
 }
 

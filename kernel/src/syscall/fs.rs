@@ -3,16 +3,18 @@
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use lamina_abi::cred::MAY_WRITE;
 use lamina_abi::dirent;
 use lamina_abi::errno::Errno;
 use lamina_abi::fdkinds::{IN_ACCESS, IN_ATTRIB, IN_MODIFY};
 use lamina_abi::flags::*;
 use lamina_abi::types::{Stat, Statx, StatxTimestamp};
 
-use super::SysResult;
+use super::{cred, SysResult};
 use crate::fs::fd::Entry;
 use crate::fs::file::OpenFile;
 use crate::fs::inotify;
+use crate::fs::owner;
 use crate::fs::vfs::{self, Last, NodeKind, NodeRef, Resolved, SetAttr, SetTime, PATH_MAX};
 use crate::process::Process;
 
@@ -154,14 +156,22 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
     let mut created = false;
     let resolved = match vfs::resolve(&start, &name, follow, p) {
         Ok(_) if flags & (O_CREAT | O_EXCL) == (O_CREAT | O_EXCL) => return Err(Errno::EEXIST),
-        Ok(resolved) => resolved,
+        Ok(resolved) => {
+            if flags & O_PATH == 0 {
+                cred::check_access(p, &resolved.node, cred::open_mask(flags))?;
+            }
+            resolved
+        }
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
             let parent = vfs::resolve_parent(&start, &name, p)?;
             if parent.is_dot() || name.ends_with(b"/") {
                 return Err(Errno::EISDIR);
             }
+            cred::check_dir_change(p, &parent.dir.node)?;
             let mode = (mode as u32) & 0o7777 & !p.fs.umask;
-            let node = parent.dir.node.create(&parent.name, mode)?;
+            let node = owner::creating_as(cred::creator(p), || {
+                parent.dir.node.create(&parent.name, mode)
+            })?;
             created = true;
             inotify::created(&parent.child_path(), false);
             Resolved {
@@ -384,10 +394,13 @@ pub fn faccessat(p: &mut Process, dirfd: u64, path: u64, mode: u64, flags: u64) 
         path,
         flags & u64::from(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
     )?;
-    // The workload runs as root: only execute needs a bit to be set.
+    // The real ids decide, unless AT_EACCESS asks for the effective ones.
+    let creds = cred::access_creds(p, flags & u64::from(AT_EACCESS) != 0);
     if mode & X_OK != 0 && node.kind() != NodeKind::Directory && node.stat()?.st_mode & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
+    // R_OK, W_OK and X_OK are MAY_READ, MAY_WRITE and MAY_EXEC.
+    cred::check_access_as(&creds, &node, mode as u32)?;
     Ok(0)
 }
 
@@ -397,6 +410,7 @@ fn set_attr(node: &NodeRef, attr: SetAttr) -> SysResult {
 
 pub fn fchmodat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let Resolved { node, path } = resolve_at(p, dirfd, path, Last::Follow)?;
+    cred::check_owner(p, &node)?;
     set_attr(
         &node,
         SetAttr {
@@ -410,6 +424,7 @@ pub fn fchmodat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult 
 
 pub fn fchmod(p: &mut Process, fd: u64, mode: u64) -> SysResult {
     let (file, node) = fd_node(p, fd)?;
+    cred::check_owner(p, &node)?;
     set_attr(
         &node,
         SetAttr {
@@ -439,6 +454,7 @@ pub fn fchownat(
     flags: u64,
 ) -> SysResult {
     let (node, path) = target_path_at(p, dirfd, path, flags)?;
+    cred::check_chown(p, &node, uid as u32, gid as u32)?;
     set_attr(&node, owner(uid, gid))?;
     inotify::attrib(&path, IN_ATTRIB, watched_dir(&node));
     Ok(0)
@@ -446,6 +462,7 @@ pub fn fchownat(
 
 pub fn fchown(p: &mut Process, fd: u64, uid: u64, gid: u64) -> SysResult {
     let (file, node) = fd_node(p, fd)?;
+    cred::check_chown(p, &node, uid as u32, gid as u32)?;
     set_attr(&node, owner(uid, gid))?;
     inotify::attrib(&file.path, IN_ATTRIB, watched_dir(&node));
     Ok(0)
@@ -470,6 +487,7 @@ fn truncate_node(node: &NodeRef, length: u64) -> SysResult {
 
 pub fn truncate(p: &mut Process, path: u64, length: u64) -> SysResult {
     let Resolved { node, path } = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?;
+    cred::check_access(p, &node, MAY_WRITE)?;
     truncate_node(&node, length)?;
     inotify::modified(&path);
     Ok(0)
@@ -556,8 +574,11 @@ pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
     if parent.is_dot() {
         return Err(Errno::EEXIST);
     }
+    cred::check_dir_change(p, &parent.dir.node)?;
     let mode = (mode as u32) & 0o7777 & !p.fs.umask;
-    parent.dir.node.mkdir(&parent.name, mode)?;
+    owner::creating_as(cred::creator(p), || {
+        parent.dir.node.mkdir(&parent.name, mode)
+    })?;
     inotify::created(&parent.child_path(), true);
     Ok(0)
 }
@@ -576,6 +597,11 @@ pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult
     }
     if vfs::mount_paths().contains(&parent.child_path()) {
         return Err(Errno::EBUSY);
+    }
+    match cred::check_delete(p, &parent.dir.node, &parent.name) {
+        // A name that is not there: the file system's own answer below.
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(e),
     }
     // Whether this name is the file's last link: only then is it gone
     // (asked only when a watch is there to hear it).
@@ -624,6 +650,11 @@ pub fn renameat2(
     if old.dir.node.fs_id() != new.dir.node.fs_id() {
         return Err(Errno::EXDEV);
     }
+    cred::check_delete(p, &old.dir.node, &old.name)?;
+    match cred::check_delete(p, &new.dir.node, &new.name) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(e),
+    }
     // What inotify reports needs the kinds: looked up only for a watch.
     let watching = inotify::watching();
     let is_dir = watching
@@ -670,6 +701,7 @@ pub fn linkat(
     if target.fs_id() != parent.dir.node.fs_id() {
         return Err(Errno::EXDEV);
     }
+    cred::check_dir_change(p, &parent.dir.node)?;
     parent.dir.node.link(&parent.name, &target)?;
     // The file's link count changed, then its new name appeared.
     inotify::attrib(&target_path, IN_ATTRIB | inotify::SELF_ONLY, false);
@@ -686,7 +718,10 @@ pub fn symlinkat(p: &mut Process, target: u64, dirfd: u64, path: u64) -> SysResu
     if parent.is_dot() {
         return Err(Errno::EEXIST);
     }
-    parent.dir.node.symlink(&parent.name, &target)?;
+    cred::check_dir_change(p, &parent.dir.node)?;
+    owner::creating_as(cred::creator(p), || {
+        parent.dir.node.symlink(&parent.name, &target)
+    })?;
     inotify::created(&parent.child_path(), false);
     Ok(0)
 }

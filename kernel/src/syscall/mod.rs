@@ -3,6 +3,7 @@
 //! conversion happens here and nowhere else.
 
 mod fdkinds;
+mod cred;
 mod fs;
 mod io;
 mod mem;
@@ -234,7 +235,7 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::WAITID => process::waitid(p, a[0], a[1], a[2], a[3]),
         nr::GETRUSAGE => process::getrusage(p, a[0], a[1]),
         nr::TIMES => process::times(p, a[0]),
-        nr::PRCTL => process::prctl(p, a[0], a[1]),
+        nr::PRCTL => cred::prctl(p, a).unwrap_or_else(|| process::prctl(p, a[0], a[1])),
         nr::FUTEX => process::futex(p, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::ALARM => process::alarm(p, a[0]),
         nr::SETITIMER => process::setitimer(p, a[0], a[1], a[2]),
@@ -261,7 +262,24 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::RT_SIGSUSPEND => signal::rt_sigsuspend(p, a[0], a[1]),
         nr::RT_SIGTIMEDWAIT => signal::rt_sigtimedwait(p, a[0], a[1], a[2], a[3]),
         nr::RT_SIGPENDING => signal::rt_sigpending(p, a[0], a[1]),
-        nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
+        nr::GETUID => cred::getuid(p),
+        nr::GETEUID => cred::geteuid(p),
+        nr::GETGID => cred::getgid(p),
+        nr::GETEGID => cred::getegid(p),
+        nr::SETUID => cred::setuid(p, a[0]),
+        nr::SETGID => cred::setgid(p, a[0]),
+        nr::SETREUID => cred::setreuid(p, a[0], a[1]),
+        nr::SETREGID => cred::setregid(p, a[0], a[1]),
+        nr::SETRESUID => cred::setresuid(p, a[0], a[1], a[2]),
+        nr::SETRESGID => cred::setresgid(p, a[0], a[1], a[2]),
+        nr::GETRESUID => cred::getresuid(p, a[0], a[1], a[2]),
+        nr::GETRESGID => cred::getresgid(p, a[0], a[1], a[2]),
+        nr::SETFSUID => cred::setfsuid(p, a[0]),
+        nr::SETFSGID => cred::setfsgid(p, a[0]),
+        nr::GETGROUPS => cred::getgroups(p, a[0], a[1]),
+        nr::SETGROUPS => cred::setgroups(p, a[0], a[1]),
+        nr::CAPGET => cred::capget(p, a[0], a[1]),
+        nr::CAPSET => cred::capset(p, a[0], a[1]),
         nr::UNAME => misc::uname(p, a[0]),
         nr::SETHOSTNAME => misc::sethostname(p, a[0], a[1]),
         nr::PRLIMIT64 => misc::prlimit64(p, a[0], a[1], a[2], a[3]),

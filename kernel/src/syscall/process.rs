@@ -209,6 +209,7 @@ pub fn clone(
             *g.rlimits.lock(),
         );
         *child.comm.lock() = g.comm.lock().clone();
+        *child.creds.lock() = g.creds.lock().clone();
         child
     };
 
@@ -382,6 +383,10 @@ fn find_program(
         }
         Err(e) => return Err(e),
     };
+    // Execute permission for the caller's ids (a script's interpreter too).
+    if found.node.kind() == vfs::NodeKind::Regular {
+        super::cred::check_access(p, &found.node, lamina_abi::cred::MAY_EXEC)?;
+    }
     let image = exec::read_image(&found).map_err(|e| match e {
         exec::ExecError::NotFound => Errno::ENOENT,
         exec::ExecError::NotExecutable(_) => Errno::EACCES,
@@ -474,6 +479,8 @@ pub fn execveat(
     let argv = read_strings(p, argv, &mut total)?;
     let envp = read_strings(p, envp, &mut total)?;
     let (program, argv) = find_program(p, &name, argv, 0)?;
+    let mut creds = p.task.group.creds.lock().clone();
+    creds.exec();
     let argv_refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp_refs: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
     let image = Image::load(
@@ -482,6 +489,7 @@ pub fn execveat(
         &argv_refs,
         &envp_refs,
         &program.path,
+        &creds,
     )
     .map_err(|e| match e {
         LoadError::Elf(_) | LoadError::BelowMinAddress(_) => Errno::ENOEXEC,
@@ -524,6 +532,7 @@ pub fn execveat(
     task.ctx = image.ctx;
     *task.group.comm.lock() = task::comm_of(&program.path);
     *task.group.exe_path.lock() = program.path;
+    *task.group.creds.lock() = creds;
     *task.group.cmdline.lock() = argv
         .iter()
         .flat_map(|arg| arg.iter().copied().chain([0]))
@@ -1022,8 +1031,6 @@ pub fn prctl(p: &mut Process, option: u64, arg2: u64) -> SysResult {
     const PR_SET_NAME: u64 = 15;
     const PR_GET_NAME: u64 = 16;
     const PR_SET_CHILD_SUBREAPER: u64 = 36;
-    const PR_SET_NO_NEW_PRIVS: u64 = 38;
-    const PR_GET_NO_NEW_PRIVS: u64 = 39;
     const TASK_COMM_LEN: usize = 16;
     match option {
         PR_SET_NAME => {
@@ -1049,13 +1056,12 @@ pub fn prctl(p: &mut Process, option: u64, arg2: u64) -> SysResult {
             p.mm.copy_out(arg2, &name)?;
             Ok(0)
         }
-        PR_SET_PDEATHSIG | PR_SET_DUMPABLE | PR_SET_CHILD_SUBREAPER | PR_SET_NO_NEW_PRIVS => Ok(0),
+        PR_SET_PDEATHSIG | PR_SET_DUMPABLE | PR_SET_CHILD_SUBREAPER => Ok(0),
         PR_GET_PDEATHSIG => {
             p.mm.copy_out(arg2, &0u32.to_le_bytes())?;
             Ok(0)
         }
         PR_GET_DUMPABLE => Ok(1),
-        PR_GET_NO_NEW_PRIVS => Ok(0),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -24,6 +24,7 @@ use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use lamina_abi::cred::Credentials;
 use lamina_abi::types::{KernelSigaction, Rlimit, StackT};
 use lamina_proto::frame::ExitStatus;
 use spin::Mutex;
@@ -115,6 +116,9 @@ pub struct Group {
     pub posix_timers: Mutex<BTreeMap<i32, Arc<posix_timer::PosixTimer>>>,
     /// Stopped by SIGSTOP (or a terminal stop signal) until SIGCONT.
     pub stopped: core::sync::atomic::AtomicBool,
+    /// Who the process is (uids, gids, groups, capabilities): shared by
+    /// its threads, copied by fork, kept (and transformed) by execve.
+    pub creds: Mutex<Credentials>,
 }
 
 impl Group {
@@ -138,6 +142,7 @@ impl Group {
             alarm_timer: timer::new_id(),
             posix_timers: Mutex::new(BTreeMap::new()),
             stopped: core::sync::atomic::AtomicBool::new(false),
+            creds: Mutex::new(Credentials::container_root()),
         })
     }
 
