@@ -650,3 +650,36 @@ fn parse_proc_stat(line: &str) -> Option<(u32, &str, Vec<&str>)> {
     let (comm, fields) = rest.rsplit_once(") ")?;
     Some((pid.parse().ok()?, comm, fields.split(' ').collect()))
 }
+
+/// With `--rootfs`, `/tmp` is the root's own (as docker and `podman
+/// --rootfs`): a file written there stays in DIR/tmp after the run;
+/// `--tmpfs /tmp` puts an in-memory file system over it instead.
+#[test]
+fn rootfs_tmp_is_the_roots_own() {
+    let root = build_rootfs("rootfs-tmp", &[(Path::new(BUSYBOX), "/bin/busybox")]);
+    fs::create_dir_all(root.join("tmp")).expect("mkdir tmp");
+    let busybox = Path::new("/bin/busybox");
+    let write = |flags: &[&str], name: &str| {
+        let script = format!("echo kept > /tmp/{name} && cat /tmp/{name}");
+        LaminaRun {
+            flags,
+            ..LaminaRun::new(default_target(), busybox, &["sh", "-c", &script])
+        }
+        .in_root(&root)
+        .run()
+    };
+    let run = write(&[], "file");
+    assert_eq!(run.stdout, "kept\n", "{}", describe("lamina", &run));
+    assert_eq!(
+        fs::read_to_string(root.join("tmp/file")).unwrap_or_default(),
+        "kept\n",
+        "the file written to /tmp is not in the root's tmp"
+    );
+    let run = write(&["--tmpfs", "/tmp"], "in-memory");
+    assert_eq!(run.stdout, "kept\n", "{}", describe("lamina", &run));
+    assert!(
+        !root.join("tmp/in-memory").exists(),
+        "--tmpfs /tmp wrote to the root"
+    );
+    fs::remove_dir_all(&root).expect("remove the root");
+}

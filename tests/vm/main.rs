@@ -37,6 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 mod channels;
 mod errors;
 mod files;
+mod ipc;
 mod kernel;
 mod net;
 mod netfwd;
@@ -381,6 +382,7 @@ const C_WORKLOADS: &[&str] = &[
     "neterrors",
     "netleak",
     "netfwd",
+    "shm",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

@@ -214,6 +214,33 @@ impl AddressSpace {
         self.insert_backed(start, end, prot, None, true)
     }
 
+    /// Maps `frames`, one page each from `start`, into the `MAP_SHARED`
+    /// region there: the pages of a tmpfs file or a SysV segment, which
+    /// this space then uses too (one more user counted on each), so every
+    /// process that maps them, and the file's `read` and `write`, see the
+    /// same bytes. ENOMEM when a count or a page table cannot grow (the
+    /// caller unmaps the region).
+    pub fn map_shared_frames(&mut self, start: u64, frames: &[u64]) -> Result<(), Errno> {
+        let (_, vma) = self.vma_at(start).ok_or(Errno::EFAULT)?;
+        let end = start + frames.len() as u64 * PAGE_SIZE;
+        if !vma.shared || vma.end < end {
+            return Err(Errno::EINVAL);
+        }
+        for (page, &frame) in (start..end).step_by(PAGE_SIZE as usize).zip(frames) {
+            if let Some(old) = self.root.unmap(page) {
+                frame::release(old);
+            }
+            if !frame::share(frame) {
+                return Err(Errno::ENOMEM);
+            }
+            if self.root.map(page, frame, vma.prot, &mut Global).is_err() {
+                frame::release(frame);
+                return Err(Errno::ENOMEM);
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the region containing `addr` is `MAP_SHARED`.
     pub fn is_shared(&self, addr: u64) -> bool {
         self.vma_at(addr).is_some_and(|(_, v)| v.shared)

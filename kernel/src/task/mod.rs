@@ -36,6 +36,8 @@ use wait::{Restart, WaitQueue};
 pub type Tid = u32;
 
 pub const SIGNALS: usize = 64;
+/// CPUs the scheduler runs tasks on (/sys, /proc/stat, /proc/cpuinfo).
+pub const CPU_COUNT: u32 = 1;
 
 /// An address space and its `MAP_SHARED` file mappings (shared by
 /// `CLONE_VM`).
