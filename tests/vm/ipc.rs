@@ -17,6 +17,21 @@ fn posix_shm_matches_linux() {
     });
 }
 
+/// SysV IPC against Linux (tests/workloads/sysv.c): a producer/consumer
+/// ring on a shared segment and a semaphore set across fork, segment
+/// lifetime and nattch, SHM_RDONLY, semctl's commands, SEM_UNDO, EIDRM
+/// to a blocked waiter, message queues by type, blocking both ways, and
+/// the errno cases.
+#[test]
+fn sysv_ipc_matches_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("sysv", build), &[], &[]))
+    });
+}
+
 /// `--shm-size` bounds /dev/shm: statfs reports the size, and a write
 /// beyond it fails with ENOSPC; the default is docker's 64 MiB.
 #[test]

@@ -29,6 +29,9 @@ struct SharedMapping {
 #[derive(Default, Clone)]
 pub struct SharedMappings {
     mappings: Vec<SharedMapping>,
+    /// SysV shared memory segments attached here (`shmat`); they go with
+    /// the address space (exec, exit), and a fork's copy attaches again.
+    segments: Vec<crate::syscall::ipc::Attachment>,
 }
 
 impl core::fmt::Debug for SharedMappings {
@@ -87,9 +90,23 @@ impl SharedMappings {
         result
     }
 
+    /// Records a SysV segment attached at `attachment.start`.
+    pub fn attach(&mut self, attachment: crate::syscall::ipc::Attachment) {
+        self.segments.push(attachment);
+    }
+
+    /// Takes out the SysV segment attached at `start` (`shmdt`).
+    pub fn detach(&mut self, start: u64) -> Option<crate::syscall::ipc::Attachment> {
+        let index = self.segments.iter().position(|a| a.start == start)?;
+        Some(self.segments.swap_remove(index))
+    }
+
     /// Forgets `[start, end)` (after it was written back and unmapped):
-    /// mappings that straddle it keep their other parts.
+    /// mappings that straddle it keep their other parts. A SysV segment
+    /// any of whose pages go is detached (Linux keeps it attached until
+    /// its last page goes: a partial munmap of a segment is rare).
     pub fn remove(&mut self, start: u64, end: u64) {
+        self.segments.retain(|a| a.end <= start || end <= a.start);
         let mut kept = Vec::new();
         for m in self.mappings.drain(..) {
             if m.end <= start || end <= m.start {
