@@ -683,3 +683,25 @@ fn rootfs_tmp_is_the_roots_own() {
     );
     fs::remove_dir_all(&root).expect("remove the root");
 }
+
+/// The /proc and /sys files runtimes read (tests/workloads/procsys.c):
+/// /sys's CPU lists and transparent huge pages, /proc/self/status fields,
+/// limits, environ, mountinfo against /proc/mounts and stat, /proc/stat,
+/// loadavg, filesystems and /proc/sys, each parsed in Linux's format and
+/// checked against the system calls; writes refused as Linux refuses them.
+#[test]
+fn proc_and_sys_match_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| {
+                assert_same_as_native(
+                    target,
+                    &w.c("procsys", build),
+                    &[],
+                    &[("A", "1"), ("B", "2")],
+                )
+            })
+    });
+}

@@ -35,7 +35,7 @@ pub const STACK_SIZE: u64 = 8 << 20;
 /// Anonymous mappings are placed top-down below this.
 const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 30);
 /// Linux's default `vm.max_map_count`.
-const MAX_MAP_COUNT: usize = 65_530;
+pub const MAX_MAP_COUNT: usize = 65_530;
 /// Nothing is mapped below this (null-pointer guard).
 pub const MMAP_MIN: u64 = 0x10000;
 
@@ -115,6 +115,9 @@ pub struct AddressSpace {
     /// Lowest address `find_free` has handed out: the next gap is usually
     /// right below it, which saves a walk over every region.
     mmap_low: u64,
+    /// Where the environment strings of the initial stack lie
+    /// (/proc/PID/environ reads them there, as Linux's `env_start`).
+    env_range: (u64, u64),
 }
 
 impl AddressSpace {
@@ -127,6 +130,7 @@ impl AddressSpace {
             brk_base: 0,
             brk: 0,
             mmap_low: MMAP_TOP,
+            env_range: (0, 0),
         })
     }
 
@@ -168,6 +172,7 @@ impl AddressSpace {
             brk_base: self.brk_base,
             brk: self.brk,
             mmap_low: self.mmap_low,
+            env_range: self.env_range,
         };
         for (&start, vma) in &self.vmas {
             self.root
@@ -611,6 +616,36 @@ impl AddressSpace {
             }
             va += n as u64;
         }
+    }
+
+    pub fn set_env_range(&mut self, start: u64, end: u64) {
+        self.env_range = (start, end);
+    }
+
+    pub fn env_range(&self) -> (u64, u64) {
+        self.env_range
+    }
+
+    /// Reads user memory at `addr` without populating anything, for
+    /// /proc (which sees another process's memory through a shared
+    /// reference): a page never touched reads as zeros, which is what it
+    /// holds in anonymous memory and the stack (not in the program
+    /// image's pages). EFAULT outside every region.
+    pub fn peek(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        Self::check_range(addr, buf.len())?;
+        let mut done = 0;
+        while done < buf.len() {
+            let va = addr + done as u64;
+            let in_page = va % PAGE_SIZE;
+            let chunk = ((PAGE_SIZE - in_page) as usize).min(buf.len() - done);
+            self.vma_at(va).ok_or(Errno::EFAULT)?;
+            match self.root.translate(page_round_down(va)) {
+                Some((frame, _)) => phys::read(frame + in_page, &mut buf[done..done + chunk]),
+                None => buf[done..done + chunk].fill(0),
+            }
+            done += chunk;
+        }
+        Ok(())
     }
 
     pub fn set_brk_base(&mut self, base: u64) {

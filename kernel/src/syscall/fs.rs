@@ -176,13 +176,16 @@ fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32) -> SysResult {
     let object = if flags & O_PATH != 0 {
         crate::fs::file::PathOnly::open(Arc::clone(&node))
     } else {
+        let object = Arc::clone(&node).open(flags, p)?;
+        // After the open, as Linux: a file that cannot be opened for
+        // writing (/proc, /sys: EACCES) is never truncated.
         if flags & O_TRUNC != 0 && writes && kind == NodeKind::Regular {
             node.setattr(&SetAttr {
                 size: Some(0),
                 ..SetAttr::default()
             })?;
         }
-        Arc::clone(&node).open(flags, p)?
+        object
     };
     let status = if flags & O_PATH != 0 {
         O_PATH | (flags & O_DIRECTORY)

@@ -7,7 +7,7 @@ mod io;
 pub mod ipc;
 mod mem;
 mod misc;
-pub use misc::set_hostname;
+pub use misc::{hostname, set_hostname, KERNEL_RELEASE};
 mod net;
 mod poll;
 mod process;
