@@ -119,6 +119,13 @@ static void proc_status(void) {
     printf("SigCgt has SIGUSR2: %d\n", (int)(cgt >> (SIGUSR2 - 1) & 1));
 }
 
+static void proc_statm(void) {
+    slurp("/proc/self/statm");
+    unsigned long v[7];
+    int n = sscanf(text, "%lu %lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]);
+    printf("statm parses, size >= resident > 0: %d\n", n == 7 && v[0] >= v[1] && v[1] > 0);
+}
+
 static void proc_limits(void) {
     slurp("/proc/self/limits");
     const char *header = "Limit                     Soft Limit           Hard Limit           Units     \n";
@@ -253,6 +260,7 @@ static void proc_sys(void) {
 int main(void) {
     sys_files();
     proc_status();
+    proc_statm();
     proc_limits();
     proc_environ();
     proc_mountinfo();

@@ -330,9 +330,10 @@ enum Entry {
     Environ,
     Limits,
     Mountinfo,
+    Statm,
 }
 
-const ENTRIES: [(&[u8], Entry); 14] = [
+const ENTRIES: [(&[u8], Entry); 15] = [
     (b"cmdline", Entry::Cmdline),
     (b"comm", Entry::Comm),
     (b"cwd", Entry::Cwd),
@@ -345,6 +346,7 @@ const ENTRIES: [(&[u8], Entry); 14] = [
     (b"mounts", Entry::Mounts),
     (b"root", Entry::Root),
     (b"stat", Entry::Stat),
+    (b"statm", Entry::Statm),
     (b"status", Entry::Status),
     (b"task", Entry::Task),
 ];
@@ -421,6 +423,7 @@ impl Target {
             Entry::Environ => file(environ),
             Entry::Limits => file(limits),
             Entry::Mountinfo => file(|_, _| Ok(mountinfo())),
+            Entry::Statm => file(statm),
         }
     }
 }
@@ -1043,6 +1046,33 @@ fn stat(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
     Ok(out.into_bytes())
 }
 
+/// `/proc/PID/statm`: sizes in pages (proc(5)): the address space,
+/// resident pages, shared (lamina does not count them apart: 0), the
+/// program's code, libraries (0: counted with the rest), data (every
+/// writable region: data, heap, stack, anonymous memory), dirty (0, as
+/// Linux since 2.6).
+fn statm(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    let thread = snap.thread(target, ctx);
+    let pages = |bytes: u64| bytes / PAGE_SIZE;
+    let (size, resident, text, data) = with_parts(thread, ctx, |parts| {
+        parts.mm.map_or((0, 0, 0, 0), |mm| {
+            let (size, resident) = memory_use(mm);
+            let (mut text, mut data) = (0, 0);
+            for (start, end, prot, image) in mm.regions() {
+                if image && prot.exec {
+                    text += end - start;
+                }
+                if prot.write {
+                    data += end - start;
+                }
+            }
+            (pages(size), resident, pages(text), pages(data))
+        })
+    });
+    Ok(format!("{size} {resident} 0 {text} 0 {data} 0\n").into_bytes())
+}
+
 /// `/proc/PID/status`: the same and more, one `Name:\tvalue` per line.
 fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
     let snap = snapshot(target.pid, ctx)?;
@@ -1084,9 +1114,11 @@ fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
             let (size, resident) = memory_use(mm);
             let _ = write!(
                 out,
-                "VmSize:\t{:8} kB\nVmRSS:\t{:8} kB\n",
+                "VmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nVmSwap:\t{:8} kB\n",
                 size / 1024,
-                resident * PAGE_SIZE / 1024
+                resident * PAGE_SIZE / 1024,
+                // Nothing is ever swapped out.
+                0
             );
         }
         let (ignored, caught) = parts.dispositions;
