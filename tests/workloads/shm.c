@@ -120,6 +120,8 @@ int main(void) {
     const struct shared *r = mmap(NULL, page, PROT_READ, MAP_SHARED, rfd, 0);
     s->counter = 42;
     printf("read-only mapping: %ld\n", r == MAP_FAILED ? -1 : r->counter);
+    got = mprotect((void *)r, page, PROT_READ | PROT_WRITE);
+    printf("mprotect it writable: %d %s\n", got, strerror(errno));
     printf("fstat size: %d\n", fstat(fd, &st) == 0 && st.st_size == page);
     printf("shm_unlink: %d\n", shm_unlink(name));
     got = shm_unlink(name);

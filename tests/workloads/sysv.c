@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -120,6 +121,7 @@ static void shared_memory(void) {
     strcpy(rw, "seen read-only");
     char *view = shmat(ro, NULL, SHM_RDONLY);
     printf("read-only view: %s\n", view);
+    report("mprotect SHM_RDONLY writable", mprotect(view, 4096, PROT_READ | PROT_WRITE));
     fflush(stdout);
     if (fork() == 0) {
         view[0] = 'X';

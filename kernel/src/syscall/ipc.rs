@@ -405,6 +405,9 @@ pub fn shmat(p: &mut Process, id: u64, addr: u64, flags: u64) -> SysResult {
         times.lpid = p.task.pid();
     }
     segment.nattch.fetch_add(1, Ordering::Relaxed);
+    if !prot.write {
+        p.shared_maps.add_read_only(start, start + len);
+    }
     p.shared_maps.attach(Attachment {
         start,
         end: start + len,
@@ -415,6 +418,7 @@ pub fn shmat(p: &mut Process, id: u64, addr: u64, flags: u64) -> SysResult {
 
 pub fn shmdt(p: &mut Process, addr: u64) -> SysResult {
     let attachment = p.shared_maps.detach(addr).ok_or(Errno::EINVAL)?;
+    p.shared_maps.remove(attachment.start, attachment.end);
     p.mm.unmap_range(attachment.start, attachment.end);
     {
         let mut times = attachment.segment.times.lock();

@@ -95,6 +95,9 @@ pub fn mmap(
                     p.mm.unmap_range(start, start + req.len);
                     return Err(e);
                 }
+                if !file.writable() {
+                    p.shared_maps.add_read_only(start, start + req.len);
+                }
                 return Ok(start);
             }
         }
@@ -202,6 +205,9 @@ pub fn mprotect(p: &mut Process, addr: u64, len: u64, prot: u64) -> SysResult {
     let (start, end) = aligned_range(addr, len)?;
     if start == end {
         return Ok(0);
+    }
+    if bits.contains(MmapProt::WRITE) && p.shared_maps.forbids_write(start, end) {
+        return Err(Errno::EACCES);
     }
     p.mm.protect_range(start, end, prot_from(bits))?;
     Ok(0)
