@@ -185,12 +185,14 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         .as_deref()
         .map_or(&b"/"[..], |dir| dir.as_bytes());
     // What the guest mounts besides its root: "9p TAG PATH" per volume,
-    // "tmpfs - PATH" per --tmpfs (PATH last: it may hold spaces).
+    // "tmpfs - PATH" per --tmpfs (PATH last: it may hold spaces), and
+    // "tmpfs size=BYTES /dev/shm" for --shm-size.
     let mounts: Vec<Vec<u8>> = args
         .volumes
         .iter()
         .zip(shares.iter().filter(|share| share.tag != ROOTFS_MOUNT_TAG))
         .map(|(volume, share)| format!("9p {} {}", share.tag, volume.guest).into_bytes())
+        .chain(std::iter::once(shm_mount_line(args.shm_size)))
         .chain(
             args.tmpfs
                 .iter()
@@ -326,6 +328,12 @@ const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
 
 /// Checks the net flags and builds the policy (resolving `--allow-net`
 /// host names) before anything starts. Only QEMU has the net channel.
+/// The bundle's mount line for /dev/shm: a tmpfs of `--shm-size` bytes
+/// (the kernel has one of docker's 64 MiB before it reads the bundle).
+fn shm_mount_line(size: cli::ShmSize) -> Vec<u8> {
+    format!("tmpfs size={} /dev/shm", size.bytes).into_bytes()
+}
+
 fn net_setup(args: &RunArgs) -> Result<Option<NetSetup>, UserError> {
     let net = &args.net;
     if args.vmm != Vmm::Qemu {
@@ -622,6 +630,12 @@ fn tty_mask() -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shm_mount_line_names_the_size_in_bytes() {
+        let size: cli::ShmSize = "128M".parse().unwrap();
+        assert_eq!(shm_mount_line(size), b"tmpfs size=134217728 /dev/shm");
+    }
 
     fn report(outcome: &Outcome, console: &ConsoleReport, verbose: bool) -> String {
         let mut out = Vec::new();

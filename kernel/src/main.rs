@@ -175,16 +175,23 @@ fn mount_root(tag: &[u8]) -> (fs::vfs::NodeRef, &'static [u8]) {
     (nine_p_root(tag), b"9p")
 }
 
-/// One of the bundle's mount lines: `9p TAG PATH` (a `--volume`) or
-/// `tmpfs - PATH` (a `--tmpfs`). The host checked PATH: absolute and
-/// normalised.
+/// One of the bundle's mount lines: `9p TAG PATH` (a `--volume`),
+/// `tmpfs - PATH` (a `--tmpfs`) or `tmpfs size=BYTES PATH` (/dev/shm's
+/// `--shm-size`). The host checked PATH: absolute and normalised.
 fn mount_extra(line: &[u8]) {
     let mut parts = line.splitn(3, |&b| b == b' ');
     let (kind, tag, path) = (parts.next(), parts.next(), parts.next());
+    let size = tag
+        .and_then(|tag| tag.strip_prefix(b"size="))
+        .and_then(|digits| core::str::from_utf8(digits).ok()?.parse::<u64>().ok());
     match (kind, tag, path) {
         (Some(b"9p"), Some(tag), Some(path)) => fs::vfs::mount(path, nine_p_root(tag), b"9p"),
         (Some(b"tmpfs"), Some(_), Some(path)) => {
-            fs::vfs::mount(path, fs::tmpfs::TmpNode::new_fs(), b"tmpfs")
+            let root = match size {
+                Some(bytes) => fs::tmpfs::TmpNode::new_sized_fs(bytes),
+                None => fs::tmpfs::TmpNode::new_fs(),
+            };
+            fs::vfs::mount(path, root, b"tmpfs")
         }
         _ => panic!(
             "boot bundle: bad mount line {:?}",

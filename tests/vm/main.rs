@@ -40,6 +40,7 @@ mod errors;
 mod fdkinds;
 mod files;
 mod identity;
+mod ipc;
 mod kernel;
 mod net;
 mod netfwd;
@@ -388,6 +389,9 @@ const C_WORKLOADS: &[&str] = &[
     "netfwd",
     "tracee",
     "fdkinds",
+    "shm",
+    "sysv",
+    "procsys",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

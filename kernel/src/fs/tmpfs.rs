@@ -37,20 +37,43 @@ enum Content {
 /// ENOSPC instead of starving the workload's own memory.
 static PAGES_IN_USE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-fn take_page() -> Result<u64, Errno> {
+/// `/dev/shm`'s size when the host names none (docker's `--shm-size`
+/// default).
+pub const DEFAULT_SHM_BYTES: u64 = 64 << 20;
+
+/// What one tmpfs instance may hold (its `size=`) and holds, shared by its
+/// nodes; None: only the bound of all tmpfs together.
+#[derive(Debug, Default)]
+pub struct Capacity {
+    limit_pages: Option<u64>,
+    used_pages: core::sync::atomic::AtomicU64,
+}
+
+fn take_page(capacity: &Capacity) -> Result<u64, Errno> {
     use core::sync::atomic::Ordering;
     let (_, total) = crate::mm::frame::stats();
     if PAGES_IN_USE.load(Ordering::Relaxed) >= total / 2 {
         return Err(Errno::ENOSPC);
     }
+    if capacity
+        .limit_pages
+        .is_some_and(|limit| capacity.used_pages.load(Ordering::Relaxed) >= limit)
+    {
+        return Err(Errno::ENOSPC);
+    }
     let frame = crate::mm::frame::alloc_zeroed().ok_or(Errno::ENOSPC)?;
     PAGES_IN_USE.fetch_add(1, Ordering::Relaxed);
+    capacity.used_pages.fetch_add(1, Ordering::Relaxed);
     Ok(frame)
 }
 
-fn give_page(frame: u64) {
-    crate::mm::frame::free(frame);
-    PAGES_IN_USE.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+/// Gives a file's page back. A `MAP_SHARED` mapping may still map the
+/// frame (it counts as a user of its own): the last user frees it.
+fn give_page(capacity: &Capacity, frame: u64) {
+    use core::sync::atomic::Ordering;
+    crate::mm::frame::release(frame);
+    PAGES_IN_USE.fetch_sub(1, Ordering::Relaxed);
+    capacity.used_pages.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// Entries of all tmpfs page indexes together (8 bytes each, in the 4
@@ -81,13 +104,38 @@ const PAGE: u64 = crate::arch::phys::PAGE_SIZE;
 /// A tmpfs file's bytes, in frames of their own (guest RAM, not the kernel
 /// heap), one per 4 KiB page; holes take none. Given back when the file
 /// goes.
-#[derive(Default)]
 struct FilePages {
     len: u64,
     frames: Vec<u64>,
+    capacity: Arc<Capacity>,
 }
 
 impl FilePages {
+    fn new(capacity: &Arc<Capacity>) -> Self {
+        Self {
+            len: 0,
+            frames: Vec::new(),
+            capacity: Arc::clone(capacity),
+        }
+    }
+
+    /// The frames behind the pages `[first, first + count)`, holes filled
+    /// first (a `MAP_SHARED` mapping maps them: what it writes, `read`
+    /// sees, and the other way round). The file's length does not change.
+    fn frames_for(&mut self, first: usize, count: usize) -> Result<Vec<u64>, Errno> {
+        let end = first.checked_add(count).ok_or(Errno::ENOMEM)?;
+        self.grow_index(end)?;
+        let mut frames = Vec::new();
+        frames.try_reserve_exact(count).map_err(|_| Errno::ENOMEM)?;
+        for page in first..end {
+            if self.frames[page] == HOLE {
+                self.frames[page] = take_page(&self.capacity)?;
+            }
+            frames.push(self.frames[page]);
+        }
+        Ok(frames)
+    }
+
     fn read(&self, offset: u64, buf: &mut [u8]) -> usize {
         let end = offset.saturating_add(buf.len() as u64).min(self.len);
         let mut at = offset;
@@ -105,9 +153,8 @@ impl FilePages {
         end.saturating_sub(offset) as usize
     }
 
-    fn write(&mut self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
-        let end = offset + data.len() as u64;
-        let pages = end.div_ceil(PAGE) as usize;
+    /// Makes the page index cover `pages` pages (new ones holes).
+    fn grow_index(&mut self, pages: usize) -> Result<(), Errno> {
         if self.frames.len() < pages {
             // The budget counts the index's capacity, which only Drop gives back.
             let before = self.frames.capacity();
@@ -128,13 +175,19 @@ impl FilePages {
             );
             self.frames.resize(pages, HOLE);
         }
+        Ok(())
+    }
+
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        let end = offset + data.len() as u64;
+        self.grow_index(end.div_ceil(PAGE) as usize)?;
         let mut at = offset;
         while at < end {
             let page = (at / PAGE) as usize;
             let in_page = at % PAGE;
             let n = (PAGE - in_page).min(end - at) as usize;
             if self.frames[page] == HOLE {
-                match take_page() {
+                match take_page(&self.capacity) {
                     Ok(frame) => self.frames[page] = frame,
                     // A short write, as Linux gives when the space runs
                     // out part way.
@@ -158,7 +211,7 @@ impl FilePages {
         let keep = len.div_ceil(PAGE) as usize;
         for frame in self.frames.drain(keep.min(self.frames.len())..) {
             if frame != HOLE {
-                give_page(frame);
+                give_page(&self.capacity, frame);
             }
         }
         if !len.is_multiple_of(PAGE) {
@@ -195,6 +248,7 @@ pub struct TmpNode {
     this: Weak<TmpNode>,
     ino: u64,
     fs_id: usize,
+    capacity: Arc<Capacity>,
     /// The directory above (a directory's `..`); the root has none.
     parent: Mutex<Weak<TmpNode>>,
     meta: Mutex<Meta>,
@@ -206,13 +260,14 @@ fn now_ns() -> u64 {
 }
 
 impl TmpNode {
-    fn new(fs_id: usize, mode: u32, content: Content) -> Arc<Self> {
+    fn new(fs_id: usize, capacity: Arc<Capacity>, mode: u32, content: Content) -> Arc<Self> {
         let now = now_ns();
         let (uid, gid) = super::owner::creator();
         Arc::new_cyclic(|this| Self {
             this: this.clone(),
             ino: vfs::next_ino(),
             fs_id,
+            capacity,
             parent: Mutex::new(Weak::new()),
             meta: Mutex::new(Meta {
                 mode,
@@ -232,9 +287,39 @@ impl TmpNode {
     pub fn new_fs() -> Arc<Self> {
         Self::new(
             vfs::next_fs_id(),
+            Arc::default(),
             S_IFDIR | 0o1777,
             Content::Directory(BTreeMap::new()),
         )
+    }
+
+    /// A new, empty tmpfs whose files may hold at most `size_bytes`
+    /// (rounded up to pages; `mount -o size=`): `/dev/shm`.
+    pub fn new_sized_fs(size_bytes: u64) -> Arc<Self> {
+        let capacity = Capacity {
+            limit_pages: Some(size_bytes.div_ceil(PAGE)),
+            used_pages: Default::default(),
+        };
+        Self::new(
+            vfs::next_fs_id(),
+            Arc::new(capacity),
+            S_IFDIR | 0o1777,
+            Content::Directory(BTreeMap::new()),
+        )
+    }
+
+    /// The frames behind the file's pages from `offset` (page aligned) on,
+    /// as far as `len` bytes and the file's end reach (holes filled), for a
+    /// `MAP_SHARED` mapping to map. EINVAL for a non-file.
+    pub fn shared_frames(&self, offset: u64, len: u64) -> Result<Vec<u64>, Errno> {
+        match &mut *self.content.lock() {
+            Content::File(data) => {
+                let first = (offset / PAGE) as usize;
+                let end = offset.saturating_add(len).min(data.len).div_ceil(PAGE) as usize;
+                data.frames_for(first, end.saturating_sub(first))
+            }
+            _ => Err(Errno::EINVAL),
+        }
     }
 
     /// Adds a subdirectory at build time (the empty root's `/dev`, `/proc`
@@ -246,7 +331,7 @@ impl TmpNode {
     /// Adds a regular file holding `data` at build time (the `/etc` files
     /// lamina makes); it is then an ordinary, writable tmpfs file.
     pub fn add_file(self: &Arc<Self>, name: &[u8], data: &[u8]) -> Result<NodeRef, Errno> {
-        let mut pages = FilePages::default();
+        let mut pages = FilePages::new(&self.capacity);
         pages.write(0, data)?;
         Ok(self.insert(name, S_IFREG | 0o644, Content::File(pages))? as NodeRef)
     }
@@ -257,7 +342,10 @@ impl TmpNode {
     pub fn new_memfd(mode: u32, seals: u32) -> Arc<Self> {
         static MEMFD_FS_ID: spin::Once<usize> = spin::Once::new();
         let fs_id = *MEMFD_FS_ID.call_once(vfs::next_fs_id);
-        let node = Self::new(fs_id, S_IFREG | mode, Content::File(FilePages::default()));
+        // Bounded only by what all tmpfs files together may take.
+        let capacity: Arc<Capacity> = Arc::default();
+        let pages = FilePages::new(&capacity);
+        let node = Self::new(fs_id, capacity, S_IFREG | mode, Content::File(pages));
         node.meta.lock().seals = seals;
         node
     }
@@ -301,7 +389,7 @@ impl TmpNode {
     ) -> Result<Arc<TmpNode>, Errno> {
         vfs::check_name(name)?;
         let is_dir = matches!(content, Content::Directory(_));
-        let node = Self::new(self.fs_id, mode, content);
+        let node = Self::new(self.fs_id, Arc::clone(&self.capacity), mode, content);
         *node.parent.lock() = Arc::downgrade(self);
         {
             let mut content = self.content.lock();
@@ -442,7 +530,7 @@ impl Node for TmpNode {
         this.insert(
             name,
             S_IFREG | (mode & 0o7777),
-            Content::File(FilePages::default()),
+            Content::File(FilePages::new(&self.capacity)),
         )
         .map(|node| node as NodeRef)
     }
@@ -650,7 +738,15 @@ impl Node for TmpNode {
     }
 
     fn statfs(&self) -> Result<Statfs, Errno> {
-        let (free, total) = crate::mm::frame::stats();
+        let (mut free, mut total) = crate::mm::frame::stats();
+        if let Some(limit) = self.capacity.limit_pages {
+            let used = self
+                .capacity
+                .used_pages
+                .load(core::sync::atomic::Ordering::Relaxed);
+            total = limit;
+            free = free.min(limit.saturating_sub(used));
+        }
         Ok(Statfs {
             f_type: TMPFS_MAGIC,
             f_bsize: BLOCK_SIZE,

@@ -29,6 +29,13 @@ struct SharedMapping {
 #[derive(Default, Clone)]
 pub struct SharedMappings {
     mappings: Vec<SharedMapping>,
+    /// SysV shared memory segments attached here (`shmat`); they go with
+    /// the address space (exec, exit), and a fork's copy attaches again.
+    segments: Vec<crate::syscall::ipc::Attachment>,
+    /// Shared mappings that may never be written: a tmpfs file opened
+    /// read-only, a SysV segment attached `SHM_RDONLY` (their pages are
+    /// the object's own, so `mprotect` may not add PROT_WRITE: EACCES).
+    read_only: Vec<(u64, u64)>,
 }
 
 impl core::fmt::Debug for SharedMappings {
@@ -87,9 +94,44 @@ impl SharedMappings {
         result
     }
 
+    /// Records `[start, end)` as a shared mapping that may never be
+    /// written.
+    pub fn add_read_only(&mut self, start: u64, end: u64) {
+        self.read_only.push((start, end));
+    }
+
+    /// Whether some page of `[start, end)` may never be written.
+    pub fn forbids_write(&self, start: u64, end: u64) -> bool {
+        self.read_only.iter().any(|&(s, e)| s < end && start < e)
+    }
+
+    /// Records a SysV segment attached at `attachment.start`.
+    pub fn attach(&mut self, attachment: crate::syscall::ipc::Attachment) {
+        self.segments.push(attachment);
+    }
+
+    /// Takes out the SysV segment attached at `start` (`shmdt`).
+    pub fn detach(&mut self, start: u64) -> Option<crate::syscall::ipc::Attachment> {
+        let index = self.segments.iter().position(|a| a.start == start)?;
+        Some(self.segments.swap_remove(index))
+    }
+
     /// Forgets `[start, end)` (after it was written back and unmapped):
-    /// mappings that straddle it keep their other parts.
+    /// mappings that straddle it keep their other parts. A SysV segment
+    /// any of whose pages go is detached (Linux keeps it attached until
+    /// its last page goes: a partial munmap of a segment is rare).
     pub fn remove(&mut self, start: u64, end: u64) {
+        self.segments.retain(|a| a.end <= start || end <= a.start);
+        let mut read_only = Vec::new();
+        for (s, e) in self.read_only.drain(..) {
+            if s < start {
+                read_only.push((s, e.min(start)));
+            }
+            if end < e {
+                read_only.push((s.max(end), e));
+            }
+        }
+        self.read_only = read_only;
         let mut kept = Vec::new();
         for m in self.mappings.drain(..) {
             if m.end <= start || end <= m.start {

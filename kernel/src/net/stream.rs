@@ -35,7 +35,7 @@ use crate::task::wait::WaitQueue;
 /// what a Linux AF_UNIX writer may have unread before it waits.
 pub const STREAM_CAPACITY: usize = 212_992;
 /// Linux's `somaxconn`: the most a backlog asks for.
-const SOMAXCONN: u32 = 4096;
+pub const SOMAXCONN: u32 = 4096;
 /// TCP connects waiting for room in one listener's backlog (Linux's SYN
 /// queue bound); past it a connect is EAGAIN.
 const MAX_PENDING: usize = 256;

@@ -210,17 +210,19 @@ fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32, created: bool)
     let object = if flags & O_PATH != 0 {
         crate::fs::file::PathOnly::open(Arc::clone(&node))
     } else {
+        let object = Arc::clone(&node).open(flags, p)?;
+        inotify::opened(&path, kind == NodeKind::Directory);
+        // After the open, as Linux: a file that cannot be opened for
+        // writing (/proc, /sys: EACCES) is never truncated; and reported
+        // as modified.
         if flags & O_TRUNC != 0 && writes && kind == NodeKind::Regular {
             node.setattr(&SetAttr {
                 size: Some(0),
                 ..SetAttr::default()
             })?;
-        }
-        let object = Arc::clone(&node).open(flags, p)?;
-        inotify::opened(&path, kind == NodeKind::Directory);
-        // Linux truncates after the open, and reports it so.
-        if flags & O_TRUNC != 0 && writes && kind == NodeKind::Regular && !created {
-            inotify::modified(&path);
+            if !created {
+                inotify::modified(&path);
+            }
         }
         object
     };

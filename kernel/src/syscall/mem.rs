@@ -92,6 +92,18 @@ pub fn mmap(
         p.mm.insert(start, start + req.len, prot)?;
     }
     if let Some(file) = file {
+        if req.flags.contains(MmapFlags::SHARED) {
+            if let Some(result) = map_tmpfs_pages(p, &file, start, req.len, req.offset) {
+                if let Err(e) = result {
+                    p.mm.unmap_range(start, start + req.len);
+                    return Err(e);
+                }
+                if !file.writable() {
+                    p.shared_maps.add_read_only(start, start + req.len);
+                }
+                return Ok(start);
+            }
+        }
         if let Err(e) = fill_from_file(p, &file, start, req.len, req.offset) {
             p.mm.unmap_range(start, start + req.len);
             return Err(e);
@@ -103,6 +115,27 @@ pub fn mmap(
         }
     }
     Ok(start)
+}
+
+/// A `MAP_SHARED` mapping of a tmpfs file (`/dev/shm`, `/tmp` without a
+/// root) maps the file's own frames: processes that map it (a
+/// `shm_open` segment, a POSIX semaphore's page) and `read`/`write` of
+/// the file all see one copy at once, with nothing to write back. None
+/// for a file of another file system (its pages are copies, see
+/// `crate::mm::shared`). Pages past the file's end are the mapping's own.
+fn map_tmpfs_pages(
+    p: &mut Process,
+    file: &crate::fs::file::OpenFile,
+    start: u64,
+    len: u64,
+    offset: u64,
+) -> Option<Result<(), Errno>> {
+    let node = file.object.node()?;
+    let tmp = node.as_any().downcast_ref::<crate::fs::tmpfs::TmpNode>()?;
+    Some(
+        tmp.shared_frames(offset, len)
+            .and_then(|frames| p.mm.map_shared_frames(start, &frames)),
+    )
 }
 
 /// `msync`: writes the range's shared file pages back now.
@@ -175,6 +208,9 @@ pub fn mprotect(p: &mut Process, addr: u64, len: u64, prot: u64) -> SysResult {
     let (start, end) = aligned_range(addr, len)?;
     if start == end {
         return Ok(0);
+    }
+    if bits.contains(MmapProt::WRITE) && p.shared_maps.forbids_write(start, end) {
+        return Err(Errno::EACCES);
     }
     p.mm.protect_range(start, end, prot_from(bits))?;
     Ok(0)

@@ -112,6 +112,14 @@ impl HostName {
     }
 }
 
+/// The kernel release `uname` and /proc/sys/kernel/osrelease report.
+pub const KERNEL_RELEASE: &[u8] = b"6.1.0-lamina";
+
+/// The UTS name, for /proc/sys/kernel/hostname.
+pub fn hostname() -> alloc::vec::Vec<u8> {
+    HOSTNAME.lock().get().to_vec()
+}
+
 /// Sets the UTS name at boot (from `/etc/hostname`).
 pub fn set_hostname(name: &[u8]) {
     if !name.is_empty() && name.len() <= HOST_NAME_MAX {
@@ -136,7 +144,7 @@ pub fn uname(p: &mut Process, buf: u64) -> SysResult {
     let uts = Utsname::new(
         b"Linux",
         hostname.get(),
-        b"6.1.0-lamina",
+        KERNEL_RELEASE,
         b"#1 SMP lamina",
         b"x86_64",
         b"(none)",

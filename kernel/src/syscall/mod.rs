@@ -6,9 +6,10 @@ mod fdkinds;
 mod cred;
 mod fs;
 mod io;
+pub mod ipc;
 mod mem;
 mod misc;
-pub use misc::set_hostname;
+pub use misc::{hostname, set_hostname, KERNEL_RELEASE};
 mod net;
 mod poll;
 mod process;
@@ -320,6 +321,18 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::INOTIFY_INIT1 => fdkinds::inotify_init1(p, a[0]),
         nr::INOTIFY_ADD_WATCH => fdkinds::inotify_add_watch(p, a[0], a[1], a[2]),
         nr::INOTIFY_RM_WATCH => fdkinds::inotify_rm_watch(p, a[0], a[1]),
+        nr::SHMGET => ipc::shmget(p, a[0], a[1], a[2]),
+        nr::SHMAT => ipc::shmat(p, a[0], a[1], a[2]),
+        nr::SHMDT => ipc::shmdt(p, a[0]),
+        nr::SHMCTL => ipc::shmctl(p, a[0], a[1], a[2]),
+        nr::SEMGET => ipc::semget(p, a[0], a[1], a[2]),
+        nr::SEMOP => ipc::semop(p, a[0], a[1], a[2]),
+        nr::SEMTIMEDOP => ipc::semtimedop(p, a[0], a[1], a[2], a[3]),
+        nr::SEMCTL => ipc::semctl(p, a[0], a[1], a[2], a[3]),
+        nr::MSGGET => ipc::msgget(p, a[0], a[1]),
+        nr::MSGSND => ipc::msgsnd(p, a[0], a[1], a[2], a[3]),
+        nr::MSGRCV => ipc::msgrcv(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::MSGCTL => ipc::msgctl(p, a[0], a[1], a[2]),
         other => unimplemented(other),
     }
 }

@@ -39,6 +39,10 @@ use wait::{Restart, WaitQueue};
 pub type Tid = u32;
 
 pub const SIGNALS: usize = 64;
+/// One above the highest thread id (Linux's `pid_max` on 64-bit).
+pub const PID_MAX: Tid = 4_194_304;
+/// CPUs the scheduler runs tasks on (/sys, /proc/stat, /proc/cpuinfo).
+pub const CPU_COUNT: u32 = 1;
 
 /// [`Group::exiting`]'s mark that the process is going away.
 const EXITING: u32 = 1;
@@ -305,7 +309,6 @@ impl Tables {
     /// A fresh thread id: the lowest unused one above the last handed
     /// out, as Linux cycles pids (wrapping below `PID_MAX`).
     pub fn alloc_tid(&mut self) -> Tid {
-        const PID_MAX: Tid = 4_194_304;
         loop {
             let tid = self.next_tid;
             self.next_tid = if tid + 1 >= PID_MAX { 2 } else { tid + 1 };
@@ -316,6 +319,12 @@ impl Tables {
                 return tid;
             }
         }
+    }
+
+    /// Thread ids handed out since boot (/proc/stat's `processes`), as far
+    /// as the ids have not wrapped.
+    pub fn tids_handed_out(&self) -> u64 {
+        u64::from(self.next_tid.saturating_sub(1))
     }
 
     /// Process ids in the process group `pgid`.
