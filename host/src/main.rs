@@ -17,6 +17,7 @@ mod run;
 mod service;
 mod stdin;
 mod supervisor;
+mod terminal;
 mod tsc;
 mod vmm;
 

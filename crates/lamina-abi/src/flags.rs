@@ -99,14 +99,23 @@ pub const TCGETS: u64 = 0x5401;
 pub const TCSETS: u64 = 0x5402;
 pub const TCSETSW: u64 = 0x5403;
 pub const TCSETSF: u64 = 0x5404;
+pub const TCSBRK: u64 = 0x5409;
+pub const TCFLSH: u64 = 0x540b;
 pub const TIOCSCTTY: u64 = 0x540e;
 pub const TIOCGPGRP: u64 = 0x540f;
 pub const TIOCSPGRP: u64 = 0x5410;
+pub const TIOCOUTQ: u64 = 0x5411;
 pub const TIOCGWINSZ: u64 = 0x5413;
 pub const TIOCSWINSZ: u64 = 0x5414;
 pub const FIONREAD: u64 = 0x541b;
 pub const FIONBIO: u64 = 0x5421;
 pub const TIOCNOTTY: u64 = 0x5422;
+pub const TCSBRKP: u64 = 0x5425;
+pub const TIOCGSID: u64 = 0x5429;
+/// `TCFLSH` queue selectors.
+pub const TCIFLUSH: u64 = 0;
+pub const TCOFLUSH: u64 = 1;
+pub const TCIOFLUSH: u64 = 2;
 pub const FIONCLEX: u64 = 0x5450;
 pub const FIOCLEX: u64 = 0x5451;
 

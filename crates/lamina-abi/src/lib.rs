@@ -16,6 +16,7 @@ pub mod auxv;
 pub mod dirent;
 pub mod errno;
 pub mod flags;
+pub mod ldisc;
 pub mod nr;
 pub mod signal;
 pub mod socket;

@@ -11,6 +11,7 @@ pub mod pipe;
 pub mod procfs;
 pub mod synth;
 pub mod tmpfs;
+pub mod tty;
 pub mod vfs;
 
 use vfs::NodeRef;

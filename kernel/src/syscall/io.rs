@@ -47,6 +47,8 @@ fn write_to(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sys
         );
         return n.map(|n| n as u64);
     }
+    // A background job writing to its terminal (`TOSTOP`) stops first.
+    crate::fs::tty::check_access(p, &*file.object, crate::fs::tty::Access::Write)?;
     let mut chunk = vec![0u8; len.min(IO_CHUNK)];
     let mut done = 0;
     while done < len {
@@ -104,6 +106,8 @@ fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sy
             Err(_) => Ok(done),
         };
     }
+    // A background job reading its terminal stops first (SIGTTIN).
+    crate::fs::tty::check_access(p, &*file.object, crate::fs::tty::Access::Read)?;
     let mut chunk = vec![0u8; len.min(IO_CHUNK)];
     // A stream returns what has arrived (one read); a file or a device
     // fills the whole buffer unless it ends first, as on Linux.
@@ -384,6 +388,9 @@ pub fn ioctl(p: &mut Process, fd: u64, request: u64, arg: u64) -> SysResult {
             let left = size.saturating_sub(file.offset()).min(u64::from(u32::MAX)) as u32;
             p.mm.copy_out(arg, &left.to_le_bytes())?;
             Ok(0)
+        }
+        _ if crate::fs::tty::is_terminal(&*file.object) => {
+            crate::fs::tty::ioctl(p, &*file.object, request, arg)
         }
         _ => file.object.ioctl(request, arg, &mut p.mm),
     }

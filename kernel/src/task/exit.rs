@@ -103,6 +103,8 @@ pub fn reap_thread(mut task: Box<Task>) {
     let Some((parent, exit_signal, parent_group, init_group)) = ended else {
         return;
     };
+    // A session leader's end hangs up its controlling terminal.
+    crate::fs::tty::process_exited(pid);
     if let Some(init) = init_group {
         init.child_events.wake_all();
     }
