@@ -29,6 +29,12 @@ impl RawMode {
         if !termios::isatty(stdin) {
             return None;
         }
+        // A background lamina leaves the terminal alone (changing it would
+        // stop lamina with SIGTTOU, as any background program).
+        if termios::tcgetpgrp(stdin).ok() != Some(rustix::process::getpgrp()) {
+            tracing::info!("lamina is not in its terminal's foreground: the terminal stays cooked");
+            return None;
+        }
         let saved = match termios::tcgetattr(stdin) {
             Ok(saved) => saved,
             Err(err) => {
@@ -92,8 +98,9 @@ mod tests {
     #[test]
     fn raw_mode_is_restored_on_drop() {
         // A pty of the test's own, never the terminal running the tests.
-        let master = rustix::pty::openpt(rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY)
-            .unwrap();
+        let master =
+            rustix::pty::openpt(rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY)
+                .unwrap();
         rustix::pty::grantpt(&master).unwrap();
         rustix::pty::unlockpt(&master).unwrap();
         let name = rustix::pty::ptsname(&master, Vec::new()).unwrap();

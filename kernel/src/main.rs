@@ -250,9 +250,7 @@ fn start(bundle: &Bundle<'static>, ttys: process::Ttys) -> ExitStatus {
 /// `ROWSxCOLS`, the host terminal's size at start.
 fn parse_winsize(value: &[u8]) -> Option<(u16, u16)> {
     let at = value.iter().position(|&b| b == b'x')?;
-    let number = |digits: &[u8]| {
-        u16::try_from(parse_u64(Some(digits))?).ok()
-    };
+    let number = |digits: &[u8]| u16::try_from(parse_u64(Some(digits))?).ok();
     Some((number(&value[..at])?, number(&value[at + 1..])?))
 }
 

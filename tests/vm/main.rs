@@ -4,7 +4,8 @@
 //! `kernel.rs` (the kernel's own behaviour and limits), `files.rs` (the file
 //! channel, `--rootfs`, volumes), `processes.rs` (fork, execve, pipes,
 //! signals, threads; shells running scripts), `net.rs` (sockets inside the
-//! guest) and `errors.rs` (lamina's own failures).
+//! guest), `terminal.rs` (lamina on a pty: termios, job control, window
+//! size) and `errors.rs` (lamina's own failures).
 //!
 //! Every workload is an unmodified Linux binary: the C programs in
 //! `tests/workloads/` built four ways (musl and glibc, static and
@@ -42,6 +43,7 @@ mod net;
 mod netfwd;
 mod processes;
 mod programs;
+mod terminal;
 
 /// The lamina binary cargo built for this test.
 const LAMINA: &str = env!("CARGO_BIN_EXE_lamina");
@@ -381,6 +383,7 @@ const C_WORKLOADS: &[&str] = &[
     "neterrors",
     "netleak",
     "netfwd",
+    "tty",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

@@ -227,7 +227,10 @@ impl LineDiscipline {
                 }
                 return None;
             }
-            if self.is(c, VERASE) || self.is(c, VKILL) || (self.lflag(IEXTEN) && self.is(c, VWERASE)) {
+            if self.is(c, VERASE)
+                || self.is(c, VKILL)
+                || (self.lflag(IEXTEN) && self.is(c, VWERASE))
+            {
                 self.erase(c, echo);
                 return None;
             }
@@ -269,7 +272,11 @@ impl LineDiscipline {
     fn store(&mut self, c: u8, echo: &mut Vec<u8>) {
         let held = self.ready.len() + self.line.len();
         // Canonical mode keeps the last byte for the line's end.
-        let limit = if self.canonical() { BUF_SIZE - 1 } else { BUF_SIZE };
+        let limit = if self.canonical() {
+            BUF_SIZE - 1
+        } else {
+            BUF_SIZE
+        };
         if held >= limit {
             return;
         }

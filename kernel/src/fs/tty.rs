@@ -256,8 +256,7 @@ fn orphaned(pgid: Tid) -> bool {
         !t.procs.values().any(|e| {
             e.pgid == pgid
                 && e.zombie.is_none()
-                && t
-                    .procs
+                && t.procs
                     .get(&e.parent)
                     .is_some_and(|parent| parent.pgid != pgid && parent.sid == e.sid)
         })
@@ -309,7 +308,12 @@ pub fn check_access(p: &mut Process, object: &dyn FileObject, access: Access) ->
 }
 
 /// The terminal ioctls, for a descriptor that is a terminal.
-pub fn ioctl(p: &mut Process, object: &dyn FileObject, request: u64, arg: u64) -> Result<u64, Errno> {
+pub fn ioctl(
+    p: &mut Process,
+    object: &dyn FileObject,
+    request: u64,
+    arg: u64,
+) -> Result<u64, Errno> {
     let (pid, pgid, sid) = identity(p);
     let changes = matches!(request, TCSETS | TCSETSW | TCSETSF | TIOCSPGRP | TCFLSH);
     if changes {
