@@ -10,6 +10,7 @@
  * off first, so that nothing the harness types shows. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,12 @@ int main(void) {
     errno = 0;
     rc = ioctl(0, TIOCSCTTY, 0);
     sayf("TIOCSCTTY own %ld\n", rc, 0);
+    int tty = open("/dev/tty", O_RDWR);
+    sayf("/dev/tty opens %ld, a terminal %ld\n", tty >= 0, tty >= 0 && isatty(tty));
+    if (tty >= 0) {
+        sayf("/dev/tty fg is own group %ld\n", tcgetpgrp(tty) == getpgrp(), 0);
+        close(tty);
+    }
     errno = 0;
     rc = ioctl(-1, TIOCGPGRP, &neg);
     say("TIOCGPGRP bad fd: "), say(err_name(errno)), say("\n");
@@ -228,6 +235,9 @@ int main(void) {
         /* Still a terminal, still readable settings. */
         if (tcgetattr(0, &back) != 0)
             code |= 8;
+        errno = 0;
+        if (open("/dev/tty", O_RDWR) != -1 || errno != ENXIO)
+            code |= 16;
         _exit(code);
     }
     report_child("new session", pid);

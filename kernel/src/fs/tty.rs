@@ -248,6 +248,18 @@ fn is_controlling(term: &Terminal, pid: Tid, sid: Tid) -> bool {
     term.session == Some(sid) && !term.detached.contains(&pid)
 }
 
+/// Whether the terminal is process `pid`'s controlling terminal
+/// (`/dev/tty` opens only then).
+pub fn is_controlling_terminal_of(pid: Tid) -> bool {
+    let Some(sid) = with_tables(|t| t.procs.get(&pid).map(|e| e.sid)) else {
+        return false;
+    };
+    TERMINAL
+        .lock()
+        .as_ref()
+        .is_some_and(|term| is_controlling(term, pid, sid))
+}
+
 /// Whether no process of group `pgid` has a parent in another group of
 /// the same session (POSIX's orphaned process group: nobody is left to
 /// continue it). A parent that is PID 1 counts, as in a container.
