@@ -384,6 +384,7 @@ const C_WORKLOADS: &[&str] = &[
     "netleak",
     "netfwd",
     "tty",
+    "netmsg",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

@@ -255,8 +255,11 @@ pub struct Options {
     sndbuf: Option<u32>,
     rcvbuf: Option<u32>,
     linger: Linger,
-    /// `SO_RCVTIMEO` and `SO_SNDTIMEO` as given (kept, not yet enforced).
+    /// `SO_RCVTIMEO` and `SO_SNDTIMEO` as given (what `getsockopt` shows).
     timeouts: [[u8; 16]; 2],
+    /// The same in nanoseconds: how long a blocking receive (`accept`) and
+    /// send (`connect`) wait before EAGAIN; None waits for ever.
+    timeout_ns: [Option<u64>; 2],
     /// Other integer options by (level, name).
     ints: BTreeMap<(u64, u64), i32>,
 }
@@ -465,6 +468,12 @@ impl Socket {
         ))
     }
 
+    /// How long a blocking send (`sending`) or receive may wait
+    /// (`SO_SNDTIMEO`, `SO_RCVTIMEO`); None: for ever.
+    pub fn timeout_ns(&self, sending: bool) -> Option<u64> {
+        self.options.lock().timeout_ns[usize::from(sending)]
+    }
+
     pub fn queue(&self) -> &WaitQueue {
         &self.queue
     }
@@ -585,7 +594,19 @@ impl Socket {
                 if !(0..1_000_000).contains(&usec) {
                     return Err(Errno::EDOM);
                 }
-                options.timeouts[usize::from(name == SO_SNDTIMEO)] = bytes;
+                let which = usize::from(name == SO_SNDTIMEO);
+                options.timeouts[which] = bytes;
+                let sec = i64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+                // `sock_set_timeout`: zero waits for ever, a negative time
+                // not at all.
+                options.timeout_ns[which] = match u64::try_from(sec) {
+                    Err(_) => Some(0),
+                    Ok(0) if usec == 0 => None,
+                    Ok(sec) => Some(
+                        sec.saturating_mul(1_000_000_000)
+                            .saturating_add(usec as u64 * 1000),
+                    ),
+                };
             }
             (IPPROTO_IPV6, IPV6_V6ONLY) if self.domain == Domain::Inet6 => {
                 options.addr.v6only = int()? != 0;

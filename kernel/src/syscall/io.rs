@@ -135,6 +135,10 @@ fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sy
 
 pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.file(fd)?;
+    if file.object.as_socket().is_some() && len > 0 {
+        // As send(2) with no flags (its timeout, its waiting).
+        return super::net::sendto(p, fd, buf, len, 0, 0, 0);
+    }
     // A blocking write to a stream (a pipe) waits until every byte is in,
     // across as many runs as it takes; `progress` counts what went in.
     let done = p.restart.progress.min(len);
@@ -159,6 +163,10 @@ pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
 
 pub fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.file(fd)?;
+    if file.object.as_socket().is_some() && len > 0 {
+        // As recv(2) with no flags (its timeout, its waiting).
+        return super::net::recvfrom(p, fd, buf, len, 0, 0, 0);
+    }
     let result = read_from(p, &file, buf, len, At::Shared);
     wait_or(p, &file, result)
 }

@@ -59,7 +59,7 @@ fn finish(
 ) -> SysResult {
     match result {
         Err(Errno::EAGAIN) if !file.nonblocking(flags) => {
-            Err(block_on(p.task.tid, &[file.socket().queue()]))
+            Err(wait_on_socket(p, file.socket(), sending))
         }
         Err(Errno::EPIPE)
             if sending && flags & MSG_NOSIGNAL == 0 && file.socket().raises_sigpipe() =>
@@ -69,6 +69,19 @@ fn finish(
         }
         other => other,
     }
+}
+
+/// A blocking call waits on the socket's queue, as long as the socket's
+/// timeout for sending or receiving allows (`SO_SNDTIMEO`,
+/// `SO_RCVTIMEO`, from the call's first run): EAGAIN once it has passed.
+pub(super) fn wait_on_socket(p: &mut Process, socket: &Socket, sending: bool) -> Errno {
+    if let Some(timeout_ns) = socket.timeout_ns(sending) {
+        p.restart.deadline_after(timeout_ns);
+        if p.restart.timed_out() {
+            return Errno::EAGAIN;
+        }
+    }
+    block_on(p.task.tid, &[socket.queue()])
 }
 
 /// `SOCK_NONBLOCK` and `SOCK_CLOEXEC` of a type or `accept4` flags, as
@@ -246,7 +259,14 @@ pub fn connect(p: &mut Process, fd: u64, addr: u64, len: u64) -> SysResult {
         nonblocking: file.nonblocking(0),
     };
     let result = file.socket().connect(&addr, call).map(|()| 0);
-    finish(p, &file, 0, false, result)
+    // A connect waits as long as SO_SNDTIMEO says; then a TCP connect
+    // goes on in the background (EINPROGRESS), as Linux's.
+    match finish(p, &file, 0, true, result) {
+        Err(Errno::EAGAIN) if file.socket().domain != Domain::Unix && !file.nonblocking(0) => {
+            Err(Errno::EINPROGRESS)
+        }
+        other => other,
+    }
 }
 
 pub fn shutdown(p: &mut Process, fd: u64, how: u64) -> SysResult {
@@ -398,14 +418,18 @@ fn send_and_finish(
             })
         })
         .collect();
-    let queue = |p: &mut Process| Err(block_on(p.task.tid, &[file.socket().queue()]));
+    // Past SO_SNDTIMEO, what went in is the result.
+    let wait = |p: &mut Process, done: u64| match wait_on_socket(p, file.socket(), true) {
+        Errno::EAGAIN => Ok(done),
+        e => Err(e),
+    };
     match send_iovecs(p, file, &rest, to).map(|n| n as u64) {
         Ok(n) if n > 0 && done + n < total => {
             p.restart.progress = done + n;
-            queue(p)
+            wait(p, done + n)
         }
         Ok(n) => Ok(done + n),
-        Err(Errno::EAGAIN) if done > 0 => queue(p),
+        Err(Errno::EAGAIN) if done > 0 => wait(p, done),
         // The connection failed part way: the bytes that went in count.
         Err(_) if done > 0 => Ok(done),
         Err(e) => finish(p, file, flags, true, Err(e)),
