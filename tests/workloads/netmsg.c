@@ -36,6 +36,7 @@ static const char *err_name(int e) {
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case EDOM: return "EDOM";
     case ETOOMANYREFS: return "ETOOMANYREFS";
+    case ESRCH: return "ESRCH";
     default: return "other";
     }
 }
@@ -153,8 +154,265 @@ static void timeouts(void) {
     close(udp);
 }
 
+/* Sends `text` with `nfds` descriptors (and credentials when `cred`). */
+static long send_fds(int sock, const char *text, const int *fds, int nfds, const struct ucred *cred) {
+    char control[CMSG_SPACE(sizeof(int) * 8) + CMSG_SPACE(sizeof(struct ucred))];
+    memset(control, 0, sizeof control);
+    struct iovec iov = {(void *)text, strlen(text)};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control};
+    size_t used = 0;
+    struct cmsghdr *cm = (struct cmsghdr *)control;
+    if (nfds > 0) {
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+        used += CMSG_SPACE(sizeof(int) * nfds);
+        cm = (struct cmsghdr *)(control + used);
+    }
+    if (cred) {
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_CREDENTIALS;
+        cm->cmsg_len = CMSG_LEN(sizeof *cred);
+        memcpy(CMSG_DATA(cm), cred, sizeof *cred);
+        used += CMSG_SPACE(sizeof *cred);
+    }
+    msg.msg_controllen = used;
+    if (used == 0)
+        msg.msg_control = NULL;
+    return sendmsg(sock, &msg, 0);
+}
+
+/* Receives with `room` control bytes; prints what came: the text, each
+ * control message, the flags. Returns the first passed descriptor (-1). */
+static int recv_fds(const char *what, int sock, size_t room, int flags) {
+    char data[64] = {0};
+    char control[512];
+    struct iovec iov = {data, sizeof data - 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = room ? control : NULL,
+                         .msg_controllen = room};
+    long n = recvmsg(sock, &msg, flags);
+    if (n < 0) {
+        printf("%s: recvmsg %s\n", what, err_name(errno));
+        return -1;
+    }
+    printf("%s: %ld bytes \"%s\", controllen %zu%s%s\n", what, n, data, (size_t)msg.msg_controllen,
+           msg.msg_flags & MSG_CTRUNC ? ", MSG_CTRUNC" : "", msg.msg_flags & MSG_TRUNC ? ", MSG_TRUNC" : "");
+    int first = -1;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+            int count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            printf("  SCM_RIGHTS %d:", count);
+            for (int i = 0; i < count; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+                if (first < 0)
+                    first = fd;
+                printf(" %s%s", fcntl(fd, F_GETFD) >= 0 ? "open" : "closed",
+                       fcntl(fd, F_GETFD) == FD_CLOEXEC ? "+cloexec" : "");
+            }
+            printf("\n");
+        } else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
+            if (cm->cmsg_len < CMSG_LEN(sizeof(struct ucred))) {
+                printf("  SCM_CREDENTIALS cut to %zu\n", (size_t)cm->cmsg_len);
+                continue;
+            }
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(cm), sizeof cred);
+            printf("  SCM_CREDENTIALS pid %s uid %u gid %u\n",
+                   cred.pid == getpid() ? "self" : cred.pid == getppid() ? "parent" : "other",
+                   cred.uid, cred.gid);
+        } else {
+            printf("  level %d type %d\n", cm->cmsg_level, cm->cmsg_type);
+        }
+    }
+    return first;
+}
+
+/* How many descriptors are open (below 64). */
+static int open_fds(void) {
+    int n = 0;
+    for (int fd = 0; fd < 64; fd++)
+        n += fcntl(fd, F_GETFD) >= 0;
+    return n;
+}
+
+static void rights(int type) {
+    printf("-- SCM_RIGHTS on %s\n", type == SOCK_STREAM ? "a stream" : "datagrams");
+    int sv[2];
+    socketpair(AF_UNIX, type, 0, sv);
+    char path[] = "/tmp/netmsg-XXXXXX";
+    int file = mkstemp(path);
+    unlink(path);
+    write(file, "0123456789", 10);
+    lseek(file, 2, SEEK_SET);
+    int baseline = open_fds();
+
+    /* One descriptor: a new one on the same open file (shared offset). */
+    check("send one", send_fds(sv[0], "one", &file, 1, NULL));
+    int got = recv_fds("recv one", sv[1], 512, 0);
+    if (got >= 0) {
+        printf("same file: offset %ld\n", (long)lseek(got, 0, SEEK_CUR));
+        lseek(got, 5, SEEK_SET);
+        printf("offset shared: %ld\n", (long)lseek(file, 0, SEEK_CUR));
+        close(got);
+    }
+    /* Two, the second the socket itself; MSG_CMSG_CLOEXEC. */
+    int two[2] = {file, sv[0]};
+    check("send two", send_fds(sv[0], "two", two, 2, NULL));
+    got = recv_fds("recv two cloexec", sv[1], 512, MSG_CMSG_CLOEXEC);
+    if (got >= 0) {
+        close(got);
+        close(got + 1);
+    }
+    /* A short control buffer: what fits, the rest closed. */
+    int three[3] = {file, file, file};
+    check("send three", send_fds(sv[0], "three", three, 3, NULL));
+    got = recv_fds("recv three in room for one", sv[1], CMSG_LEN(sizeof(int)), 0);
+    if (got >= 0)
+        close(got);
+    check("send three again", send_fds(sv[0], "3", three, 3, NULL));
+    recv_fds("recv with no control buffer", sv[1], 0, 0);
+    printf("descriptors leaked: %d\n", open_fds() - baseline);
+    /* A peek gives them too, and the data stays. */
+    check("send for peek", send_fds(sv[0], "peek", &file, 1, NULL));
+    got = recv_fds("peek", sv[1], 512, MSG_PEEK);
+    if (got >= 0)
+        close(got);
+    got = recv_fds("after peek", sv[1], 512, 0);
+    if (got >= 0)
+        close(got);
+    /* Plain bytes around passed descriptors. */
+    check("plain before", send(sv[0], "ab", 2, 0));
+    check("send with bytes around", send_fds(sv[0], "cd", &file, 1, NULL));
+    check("plain after", send(sv[0], "ef", 2, 0));
+    if (type == SOCK_DGRAM) {
+        recv_fds("recv plain", sv[1], 512, 0);
+        got = recv_fds("recv cd", sv[1], 512, 0);
+        if (got >= 0)
+            close(got);
+    } else {
+        got = recv_fds("recv up to the descriptors", sv[1], 512, 0);
+        if (got >= 0)
+            close(got);
+    }
+    recv_fds("recv after", sv[1], 512, 0);
+
+    /* Errors. */
+    int bad = 99;
+    errno = 0;
+    check("send a closed descriptor", send_fds(sv[0], "x", &bad, 1, NULL));
+    int many[254];
+    for (int i = 0; i < 254; i++)
+        many[i] = file;
+    struct iovec iov = {"x", 1};
+    char control[CMSG_SPACE(sizeof many)];
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                         .msg_controllen = CMSG_SPACE(sizeof many)};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof many);
+    memcpy(CMSG_DATA(cm), many, sizeof many);
+    check("send 254 descriptors", sendmsg(sv[0], &msg, 0));
+    cm->cmsg_len = CMSG_LEN(sizeof many) + 64;
+    check("send a control length past the buffer", sendmsg(sv[0], &msg, 0));
+    cm->cmsg_len = CMSG_LEN(4);
+    cm->cmsg_type = 77;
+    check("send an unknown type", sendmsg(sv[0], &msg, 0));
+
+    /* Across fork: the child receives a pipe's read end and reads what the
+     * parent writes into the pipe. */
+    int pipefd[2];
+    pipe(pipefd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = recv_fds("child recv", sv[1], 512, 0);
+        char buf[16] = {0};
+        if (fd >= 0 && read(fd, buf, sizeof buf - 1) > 0)
+            printf("child read from the passed pipe: %s\n", buf);
+        _exit(0);
+    }
+    check("send a pipe to the child", send_fds(sv[0], "pipe", &pipefd[0], 1, NULL));
+    close(pipefd[0]);
+    write(pipefd[1], "through", 7);
+    close(pipefd[1]);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("child exit %d\n", WEXITSTATUS(status));
+    close(sv[0]);
+    close(sv[1]);
+    close(file);
+}
+
+/* Descriptors in flight close with the socket that holds them. */
+static void in_flight_close(void) {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int pipefd[2];
+    pipe(pipefd);
+    send_fds(sv[0], "x", &pipefd[1], 1, NULL);
+    close(pipefd[1]);
+    close(sv[0]);
+    close(sv[1]);
+    char c;
+    /* The write end was only in flight: gone, the read end sees EOF. */
+    check("pipe read after the in-flight write end closed", read(pipefd[0], &c, 1));
+    close(pipefd[0]);
+}
+
+static void credentials(int type) {
+    printf("-- SCM_CREDENTIALS on %s\n", type == SOCK_STREAM ? "a stream" : "datagrams");
+    int sv[2];
+    socketpair(AF_UNIX, type, 0, sv);
+    check("send without SO_PASSCRED", send(sv[0], "a", 1, 0));
+    recv_fds("recv without SO_PASSCRED", sv[1], 512, 0);
+    int on = 1;
+    setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+    check("send plain", send(sv[0], "b", 1, 0));
+    recv_fds("recv with SO_PASSCRED", sv[1], 512, 0);
+    struct ucred mine = {getpid(), getuid(), getgid()};
+    check("send own credentials", send_fds(sv[0], "c", NULL, 0, &mine));
+    recv_fds("recv them", sv[1], 512, 0);
+    recv_fds("nothing: EAGAIN", sv[1], 512, MSG_DONTWAIT);
+    check("send again", send(sv[0], "d", 1, 0));
+    recv_fds("recv in a short buffer", sv[1], CMSG_LEN(4), 0);
+    struct ucred nobody = {0x3fffffff, 0, 0};
+    check("send a pid that does not exist", send_fds(sv[0], "e", NULL, 0, &nobody));
+    struct ucred bad_uid = {getpid(), (uid_t)-1, 0};
+    check("send uid -1", send_fds(sv[0], "f", NULL, 0, &bad_uid));
+    /* Bytes of a child and of the parent, read with credentials. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        send(sv[0], "g", 1, 0);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    check("parent sends", send(sv[0], "h", 1, 0));
+    recv_fds("the child's", sv[1], 512, 0);
+    recv_fds("the parent's", sv[1], 512, 0);
+    close(sv[0]);
+    close(sv[1]);
+    /* Other families ignore both. */
+    int udp = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(udp, (struct sockaddr *)&in, sizeof in);
+    socklen_t in_len = sizeof in;
+    getsockname(udp, (struct sockaddr *)&in, &in_len);
+    connect(udp, (struct sockaddr *)&in, sizeof in);
+    check("SCM_RIGHTS on UDP", send_fds(udp, "u", &udp, 1, NULL));
+    check("SCM_CREDENTIALS on UDP", send_fds(udp, "v", NULL, 0, &mine));
+    close(udp);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     timeouts();
+    rights(SOCK_STREAM);
+    rights(SOCK_DGRAM);
+    in_flight_close();
+    credentials(SOCK_STREAM);
+    credentials(SOCK_DGRAM);
     return 0;
 }

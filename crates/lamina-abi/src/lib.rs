@@ -13,6 +13,7 @@ extern crate alloc;
 
 pub mod args;
 pub mod auxv;
+pub mod cmsg;
 pub mod dirent;
 pub mod errno;
 pub mod flags;

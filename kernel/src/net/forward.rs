@@ -1134,6 +1134,7 @@ impl ForwardStream {
                 len,
                 full_len: len,
                 from: None,
+                ..Received::default()
             });
         }
         if let Some(e) = state.error.take() {
@@ -1498,6 +1499,7 @@ impl ForwardDgram {
             len,
             full_len: full,
             from: Some(from),
+            ..Received::default()
         })
     }
 

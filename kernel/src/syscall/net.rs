@@ -15,9 +15,10 @@ use super::io::{raise_sigpipe, read_iovecs, IO_CHUNK};
 use super::SysResult;
 use crate::fs::fd::Entry;
 use crate::fs::file::OpenFile;
-use crate::net::{ConnectCall, Domain, Kind, Received, Socket};
+use crate::net::{Ancillary, ConnectCall, Domain, Kind, Received, Socket};
 use crate::process::Process;
 use crate::task::wait::block_on;
+use lamina_abi::cmsg;
 
 /// The most a datagram may be (larger sends are EMSGSIZE before any
 /// copy): above every family's limit.
@@ -332,9 +333,28 @@ fn send_iovecs(
     file: &SocketFile,
     iovecs: &[Iovec],
     to: Option<&SockAddr>,
+    mut ancillary: Option<Ancillary>,
 ) -> Result<usize, Errno> {
     let total = iovecs_total_len(iovecs.iter().copied())? as usize;
     let socket = file.socket();
+    // An AF_UNIX send always carries the sender's credentials (for a
+    // receiver with SO_PASSCRED), and the files with its first bytes.
+    let cred = ancillary.as_ref().and_then(|a| a.cred);
+    let mut send = |p: &Process, data: &[u8]| {
+        let to = to.map(|a| (a, p as &dyn crate::fs::vfs::ProcessView));
+        match ancillary.take() {
+            Some(ancillary) => socket.send_ancillary(data, to, ancillary),
+            None if cred.is_some() => socket.send_ancillary(
+                data,
+                to,
+                Ancillary {
+                    files: Vec::new(),
+                    cred,
+                },
+            ),
+            None => socket.send(data, to),
+        }
+    };
     if socket.kind == Kind::Dgram {
         if total > DATAGRAM_GATHER_MAX {
             return Err(Errno::EMSGSIZE);
@@ -347,18 +367,12 @@ fn send_iovecs(
             p.mm.copy_in(v.base, &mut data[at..at + v.len as usize])?;
             at += v.len as usize;
         }
-        return socket.send(
-            &data,
-            to.map(|a| (a, &*p as &dyn crate::fs::vfs::ProcessView)),
-        );
+        return send(p, &data);
     }
     let mut chunk = vec![0u8; total.clamp(1, IO_CHUNK)];
     let mut done = 0;
     if total == 0 {
-        return socket.send(
-            &[],
-            to.map(|a| (a, &*p as &dyn crate::fs::vfs::ProcessView)),
-        );
+        return send(p, &[]);
     }
     for v in iovecs {
         let mut at = 0;
@@ -366,12 +380,7 @@ fn send_iovecs(
             let n = (v.len as usize - at).min(IO_CHUNK);
             let step =
                 p.mm.copy_in(v.base + at as u64, &mut chunk[..n])
-                    .and_then(|()| {
-                        socket.send(
-                            &chunk[..n],
-                            to.map(|a| (a, &*p as &dyn crate::fs::vfs::ProcessView)),
-                        )
-                    });
+                    .and_then(|()| send(p, &chunk[..n]));
             match step {
                 Ok(sent) => {
                     done += sent;
@@ -398,10 +407,20 @@ fn send_and_finish(
     iovecs: &[Iovec],
     to: Option<&SockAddr>,
     flags: u32,
+    control: Option<Ancillary>,
 ) -> SysResult {
+    // AF_UNIX bytes carry their sender's credentials.
+    let ancillary = match control {
+        Some(ancillary) => Some(ancillary),
+        None if file.socket().domain == Domain::Unix => Some(Ancillary {
+            files: Vec::new(),
+            cred: Some(crate::net::cred_of(&*p)),
+        }),
+        None => None,
+    };
     let waits = file.socket().kind == Kind::Stream && !file.nonblocking(flags);
     if !waits {
-        let result = send_iovecs(p, file, iovecs, to).map(|n| n as u64);
+        let result = send_iovecs(p, file, iovecs, to, ancillary).map(|n| n as u64);
         return finish(p, file, flags, true, result);
     }
     let total = iovecs_total_len(iovecs.iter().copied())?;
@@ -423,7 +442,12 @@ fn send_and_finish(
         Errno::EAGAIN => Ok(done),
         e => Err(e),
     };
-    match send_iovecs(p, file, &rest, to).map(|n| n as u64) {
+    // A send going on in a later run: its files went with its first bytes.
+    let ancillary = ancillary.map(|a| Ancillary {
+        files: if done == 0 { a.files } else { Vec::new() },
+        cred: a.cred,
+    });
+    match send_iovecs(p, file, &rest, to, ancillary).map(|n| n as u64) {
         Ok(n) if n > 0 && done + n < total => {
             p.restart.progress = done + n;
             wait(p, done + n)
@@ -459,7 +483,7 @@ fn recv_iovecs(
         total.min(IO_CHUNK).min(ready.max(1))
     };
     let mut buf = vec![0u8; want];
-    let received = socket.recv(&mut buf, flags)?;
+    let received = socket.recv_ancillary(&mut buf, flags)?;
     let mut at = 0;
     for v in iovecs {
         if at >= received.len {
@@ -489,7 +513,7 @@ pub fn sendto(
         Some(read_addr(p, file.socket().domain, addr, addr_len)?)
     };
     let iovec = [Iovec { base: buf, len }];
-    send_and_finish(p, &file, &iovec, to.as_ref(), flags)
+    send_and_finish(p, &file, &iovec, to.as_ref(), flags, None)
 }
 
 pub fn recvfrom(
@@ -538,10 +562,7 @@ pub fn sendmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
     let file = SocketFile::get(p, fd)?;
     let flags = flags as u32;
     let header = read_msghdr(p, msg)?;
-    if header.controllen != 0 {
-        // Ancillary data (SCM_RIGHTS, SCM_CREDENTIALS): not yet.
-        return Err(Errno::EOPNOTSUPP);
-    }
+    let control = read_control(p, &file, &header)?;
     let to = if header.name == 0 || header.namelen == 0 {
         None
     } else {
@@ -553,7 +574,61 @@ pub fn sendmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
         )?)
     };
     let iovecs = read_iovecs(p, header.iov, header.iovlen)?;
-    send_and_finish(p, &file, &iovecs, to.as_ref(), flags)
+    send_and_finish(p, &file, &iovecs, to.as_ref(), flags, control)
+}
+
+/// The most control bytes a `sendmsg` may give (Linux's `optmem_max`).
+const CONTROL_MAX: u64 = 20_480;
+
+/// A `sendmsg`'s ancillary data, as Linux's `__scm_send` checks it on
+/// AF_UNIX: open descriptors (EBADF), credentials of an existing process
+/// (ESRCH) with valid ids (EINVAL); the sender's own credentials when it
+/// gives none. Other families check the layout and ignore the rest.
+fn read_control(
+    p: &mut Process,
+    file: &SocketFile,
+    header: &MsgHdr,
+) -> Result<Option<Ancillary>, Errno> {
+    if header.controllen == 0 {
+        return Ok(None);
+    }
+    if header.controllen > CONTROL_MAX {
+        return Err(Errno::ENOBUFS);
+    }
+    let mut bytes = vec![0u8; header.controllen as usize];
+    p.mm.copy_in(header.control, &mut bytes)?;
+    let control = cmsg::parse(&bytes)?;
+    if file.socket().domain != Domain::Unix {
+        // `__sock_cmsg_send` of the other families ignores both.
+        return Ok(None);
+    }
+    let files = control
+        .fds
+        .iter()
+        .map(|&fd| {
+            u64::try_from(fd)
+                .map_err(|_| Errno::EBADF)
+                .and_then(|fd| p.fds.file(fd))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let cred = match control.cred {
+        Some(cred) => {
+            if cred.uid == u32::MAX || cred.gid == u32::MAX {
+                return Err(Errno::EINVAL);
+            }
+            // Root (every lamina workload) may name any process that exists.
+            let exists = crate::task::with_tables(|t| t.procs.contains_key(&cred.pid));
+            if !exists {
+                return Err(Errno::ESRCH);
+            }
+            cred
+        }
+        None => crate::net::cred_of(&*p),
+    };
+    Ok(Some(Ancillary {
+        files,
+        cred: Some(cred),
+    }))
 }
 
 pub fn recvmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
@@ -580,16 +655,63 @@ pub fn recvmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
     if received.full_len > received.len {
         msg_flags |= MSG_TRUNC;
     }
-    p.mm.copy_out(msg + MsgHdr::CONTROLLEN_OFFSET, &0u64.to_le_bytes())?;
+    let len = result_len(&received, flags);
+    let room = if header.control == 0 {
+        0
+    } else {
+        usize::try_from(header.controllen).unwrap_or(usize::MAX)
+    };
+    let control = write_control(p, received.ancillary, room, flags)?;
+    if !control.bytes.is_empty() {
+        p.mm.copy_out(header.control, &control.bytes)?;
+    }
+    if control.truncated {
+        msg_flags |= MSG_CTRUNC;
+    }
+    p.mm.copy_out(
+        msg + MsgHdr::CONTROLLEN_OFFSET,
+        &(control.bytes.len() as u64).to_le_bytes(),
+    )?;
     p.mm.copy_out(msg + MsgHdr::FLAGS_OFFSET, &msg_flags.to_le_bytes())?;
-    Ok(result_len(&received, flags))
+    Ok(len)
+}
+
+/// `recvmsg`'s control buffer (`scm_recv`): the credentials first (with
+/// SO_PASSCRED), then the passed files as new descriptors, as many as
+/// the buffer and the descriptor table take; the others close
+/// (MSG_CTRUNC).
+fn write_control(
+    p: &mut Process,
+    ancillary: Ancillary,
+    room: usize,
+    flags: u32,
+) -> Result<cmsg::ReceiveControl, Errno> {
+    let mut control = cmsg::ReceiveControl::new(room);
+    if let Some(cred) = ancillary.cred {
+        control.credentials(cred);
+    }
+    let count = ancillary.files.len();
+    if count == 0 {
+        return Ok(control);
+    }
+    let fit = control.rights_room(count);
+    let cloexec = flags & MSG_CMSG_CLOEXEC != 0;
+    let mut fds = Vec::with_capacity(fit);
+    for file in ancillary.files.into_iter().take(fit) {
+        match p.fds.install_from(0, Entry { file, cloexec }) {
+            Ok(fd) => fds.push(fd as i32),
+            Err(_) => break,
+        }
+    }
+    control.rights(&fds, count);
+    Ok(control)
 }
 
 /// `writev` on a socket: `sendmsg` without an address or flags.
 pub fn sendmsg_iovecs(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
     let file = SocketFile::get(p, fd)?;
     let iovecs = read_iovecs(p, iov, count)?;
-    send_and_finish(p, &file, &iovecs, None, 0)
+    send_and_finish(p, &file, &iovecs, None, 0, None)
 }
 
 /// `readv` on a socket: `recvmsg` without an address or flags.
