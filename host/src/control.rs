@@ -11,7 +11,7 @@ use std::fmt;
 use std::io::Write;
 
 use lamina_proto::channel::{Channel, ChannelError, FrameDecoder, Hello, MAX_DATA, TYPE_HELLO};
-use lamina_proto::control::{GuestMsg, HostMsg};
+use lamina_proto::control::{GuestMsg, HostMsg, WindowSize};
 use lamina_proto::flow::SendCredit;
 use lamina_proto::frame::ExitStatus;
 
@@ -212,6 +212,16 @@ impl Control {
         Ok(self.decoder.finish()?)
     }
 
+    /// Queues lamina's terminal's new size for the guest (dropped once the
+    /// workload is gone or the channel broke: nobody would see it).
+    pub fn window_size(&mut self, size: WindowSize) {
+        if self.exit.is_some() || self.broken.is_some() {
+            return;
+        }
+        let encoded = HostMsg::WindowSize(size).encode(&mut self.out);
+        debug_assert!(encoded.is_ok(), "a fixed-size message");
+    }
+
     /// How many stdin bytes may be read now: within the guest's credit,
     /// one message at a time, and only while the previous ones have been
     /// written to the channel (lamina buffers no more than one message).
@@ -313,6 +323,7 @@ mod tests {
             match HostMsg::decode(frame).unwrap() {
                 HostMsg::Stdin(data) => msgs.push((false, data.to_vec())),
                 HostMsg::StdinEof => msgs.push((true, Vec::new())),
+                HostMsg::WindowSize(_) => panic!("no window size expected"),
             }
             rest = &rest[used..];
         }
@@ -458,6 +469,7 @@ mod tests {
                             received.extend_from_slice(data);
                         }
                         HostMsg::StdinEof => eof = true,
+                        HostMsg::WindowSize(_) => panic!("no window size expected"),
                     }
                     rest = &rest[used..];
                 }
@@ -509,6 +521,32 @@ mod tests {
         assert_eq!(control.output(), &[1, 0, 0, 0, 2]);
         // After EOF nothing more is read.
         control.pump_stdin(&mut buf, |_| panic!("read after EOF"));
+    }
+
+    #[test]
+    fn a_resize_is_queued_after_the_hello_and_not_after_the_exit() {
+        let mut control = Control::new();
+        let size = WindowSize {
+            rows: 50,
+            cols: 132,
+            xpixel: 0,
+            ypixel: 0,
+        };
+        control.window_size(size);
+        let mut rest = &control.output()[..];
+        let (frame, used) = Frame::split(rest).unwrap().unwrap();
+        Hello::decode(frame).unwrap();
+        rest = &rest[used..];
+        let (frame, used) = Frame::split(rest).unwrap().unwrap();
+        assert_eq!(HostMsg::decode(frame), Ok(HostMsg::WindowSize(size)));
+        assert_eq!(used, rest.len());
+        let guest = FakeGuest::new().send(GuestMsg::Exit(ExitStatus::Exited(0)));
+        control
+            .receive(&guest.wire, &mut Vec::new(), &mut Vec::new())
+            .unwrap();
+        control.output().clear();
+        control.window_size(size);
+        assert!(control.output().is_empty());
     }
 
     #[test]

@@ -76,6 +76,8 @@ pub struct KernelCmdline {
     /// Which of lamina's stdin, stdout, stderr (bits 0, 1, 2) are
     /// terminals, so the workload's `isatty` answers as it would natively.
     pub tty_mask: u8,
+    /// The size of lamina's stdin terminal at start (rows, columns).
+    pub winsize: Option<(u16, u16)>,
     /// The host's TSC rate, which the guest's TSC shares.
     pub tsc_khz: Option<u64>,
     /// Extra tokens from `LAMINA_KERNEL_APPEND` (debugging and tests).
@@ -102,6 +104,9 @@ impl KernelCmdline {
         tokens.push(format!("epoch_ns={}", self.epoch_ns));
         if self.tty_mask != 0 {
             tokens.push(format!("tty={}", self.tty_mask));
+        }
+        if let Some((rows, cols)) = self.winsize {
+            tokens.push(format!("winsize={rows}x{cols}"));
         }
         if let Some(khz) = self.tsc_khz {
             tokens.push(format!("tsc_khz={khz}"));
@@ -303,6 +308,7 @@ mod tests {
                     verbose: false,
                     epoch_ns: 1_700_000_000_000_000_000,
                     tty_mask: 0,
+                    winsize: None,
                     tsc_khz: None,
                     extra: None,
                     rootfs_tag: None,

@@ -170,6 +170,12 @@ fn signal_name(signo: u8) -> Option<&'static str> {
 pub fn run(args: RunArgs) -> Result<u8, UserError> {
     // From here on a Ctrl-C is recorded, not fatal: the supervisor sees it.
     let signals = Signals::new(TERMINATING_SIGNALS).context("installing signal handlers")?;
+    if std::io::IsTerminal::is_terminal(&io::stdin()) {
+        // The terminal's resizes go to the guest.
+        signals
+            .add_signal(signal_hook::consts::SIGWINCH)
+            .context("installing signal handlers")?;
+    }
     let shares = check_shares(&args)?;
     let rootfs = shares.iter().find(|share| share.tag == ROOTFS_MOUNT_TAG);
     let user = identity::resolve_in_root(args.user.as_ref(), args.rootfs.as_deref())
@@ -255,6 +261,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             verbose: args.verbose,
             epoch_ns,
             tty_mask: tty_mask(),
+            winsize: crate::terminal::window_size().map(|size| (size.rows, size.cols)),
             tsc_khz: crate::tsc::host_tsc_khz(kernel_image::cache_dir().as_deref()),
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
             rootfs_tag: rootfs.map(|_| ROOTFS_MOUNT_TAG),
@@ -264,7 +271,9 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         },
     };
     let (vmm, console, channels) = launch(&args, accel, spec, shares, workdir.path())?;
-    let (outcome, console) = supervisor::supervise(Supervision {
+    // Raw until the supervisor returns; the report below is cooked again.
+    let raw_mode = crate::terminal::RawMode::enter();
+    let supervised = supervisor::supervise(Supervision {
         vmm,
         vmm_name: args.vmm.binary(),
         console,
@@ -275,7 +284,9 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         timeout: args.timeout,
         verbose: args.verbose,
         trace: trace.clone(),
-    })?;
+    });
+    drop(raw_mode);
+    let (outcome, console) = supervised?;
     drop(workdir);
     if let Some(trace) = &trace {
         let report_missing = args.trace.is_some() || args.verbose;

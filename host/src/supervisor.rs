@@ -2,7 +2,8 @@
 //! to its end. It watches
 //!
 //! - the VMM, through a pidfd (its exit status then from `try_wait`);
-//! - SIGINT, SIGTERM and SIGHUP (signal-hook's self-pipe);
+//! - SIGINT, SIGTERM and SIGHUP (signal-hook's self-pipe), and SIGWINCH
+//!   when stdin is a terminal (its new size goes to the guest on ctl);
 //! - `--timeout` and the grace after the exit status, as the poll timeout;
 //! - the serial console: the kernel log, and the workload's stdio framed
 //!   ([`crate::console`]) where there is no ctl channel (Cloud Hypervisor,
@@ -460,7 +461,12 @@ impl Supervisor {
             for event in events.iter() {
                 match event.token() {
                     SIGNALS => {
-                        if let Some(signo) = self.signals.pending().next() {
+                        let pending: Vec<i32> = self.signals.pending().collect();
+                        for signo in pending {
+                            if signo == signal_hook::consts::SIGWINCH {
+                                self.window_resized();
+                                continue;
+                            }
                             self.vmm.kill();
                             return Ok(Stop::Interrupted(signo));
                         }
@@ -518,6 +524,18 @@ impl Supervisor {
                     return Ok(Stop::GraceExpired(status));
                 }
             }
+        }
+    }
+
+    /// lamina's terminal was resized: the guest's terminal takes the new
+    /// size (and its foreground job gets SIGWINCH) over ctl; the next turn
+    /// writes it.
+    fn window_resized(&mut self) {
+        let Some(size) = crate::terminal::window_size() else {
+            return;
+        };
+        if let Some((_, control)) = &mut self.ctl {
+            control.window_size(size);
         }
     }
 
@@ -907,7 +925,8 @@ impl Supervisor {
     /// A terminating signal that arrived with the VMM's death, or just
     /// after it.
     fn signal_after_exit(&mut self) -> Option<i32> {
-        if let Some(signo) = self.signals.pending().next() {
+        let terminating = |signo: &i32| *signo != signal_hook::consts::SIGWINCH;
+        if let Some(signo) = self.signals.pending().find(terminating) {
             return Some(signo);
         }
         let end = Instant::now() + SIGNAL_RACE;
@@ -919,7 +938,9 @@ impl Supervisor {
             }
             let _ = self.poll.poll(&mut events, Some(left));
             if events.iter().any(|event| event.token() == SIGNALS) {
-                return self.signals.pending().next();
+                if let Some(signo) = self.signals.pending().find(terminating) {
+                    return Some(signo);
+                }
             }
         }
     }

@@ -122,6 +122,19 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
 
     let root = value(b"rootfs").map(mount_root);
     fs::init(root, ttys.stdin && ttys.stdout);
+    // The console is a terminal (job control, the host's window size)
+    // when a standard stream is one on the host.
+    let echo_to = if ttys.stdout {
+        Some(lamina_proto::control::Output::Stdout)
+    } else {
+        ttys.stderr.then_some(lamina_proto::control::Output::Stderr)
+    };
+    fs::tty::init(
+        ttys.stdin || ttys.stdout || ttys.stderr,
+        ttys.stdin,
+        echo_to,
+        value(b"winsize").and_then(parse_winsize),
+    );
 
     let module = modules
         .first()
@@ -264,6 +277,13 @@ fn start(bundle: &Bundle<'static>, ttys: process::Ttys, creds: Credentials) -> E
             status
         }
     }
+}
+
+/// `ROWSxCOLS`, the host terminal's size at start.
+fn parse_winsize(value: &[u8]) -> Option<(u16, u16)> {
+    let at = value.iter().position(|&b| b == b'x')?;
+    let number = |digits: &[u8]| u16::try_from(parse_u64(Some(digits))?).ok();
+    Some((number(&value[..at])?, number(&value[at + 1..])?))
 }
 
 fn report_boot_time() {

@@ -5,7 +5,8 @@
 //! channel, `--rootfs`, volumes), `processes.rs` (fork, execve, pipes,
 //! signals, threads; shells running scripts), `net.rs` (sockets inside the
 //! guest), `fdkinds.rs` (eventfd, timerfd, signalfd, memfd, POSIX timers,
-//! inotify) and `errors.rs` (lamina's own failures).
+//! inotify), `terminal.rs` (lamina on a pty: termios, job control, window
+//! size), `trace.rs` (`--trace`) and `errors.rs` (lamina's own failures).
 //!
 //! Every workload is an unmodified Linux binary: the C programs in
 //! `tests/workloads/` built four ways (musl and glibc, static and
@@ -47,6 +48,7 @@ mod netfwd;
 mod processes;
 mod programs;
 mod trace;
+mod terminal;
 
 /// The lamina binary cargo built for this test.
 const LAMINA: &str = env!("CARGO_BIN_EXE_lamina");
@@ -392,6 +394,8 @@ const C_WORKLOADS: &[&str] = &[
     "shm",
     "sysv",
     "procsys",
+    "tty",
+    "netmsg",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

@@ -15,16 +15,22 @@
 //!
 //! ```text
 //! guest -> host                       host -> guest
-//!  1 Stdout       data...              1 Stdin     data...
-//!  2 Stderr       data...              2 StdinEof  (empty)
-//!  3 Exit         tag[1] value[1]      (the two bytes of frame::ExitStatus)
+//!  1 Stdout       data...              1 Stdin       data...
+//!  2 Stderr       data...              2 StdinEof    (empty)
+//!  3 Exit         tag[1] value[1]      3 WindowSize  rows[2] cols[2] xpixel[2] ypixel[2]
 //!  4 StdinCredit  amount[4]
 //!  5 Trace        a trace::TraceRecord (`lamina run --trace`)
 //!  6 Missing      a trace::Missing (a call lamina lacks, and how often)
+//! (Exit carries the two bytes of frame::ExitStatus)
 //! ```
 //!
 //! The guest sends Trace and Missing only when the host asked for a trace
 //! (the kernel command-line token `trace`) or for `--verbose`.
+//!
+//! `WindowSize` says lamina's terminal was resized (SIGWINCH on the
+//! host): the guest's terminal takes the size (`TIOCGWINSZ`) and sends
+//! SIGWINCH to its foreground process group. The size at start travels
+//! on the kernel command line.
 
 use crate::channel::{check_data, encode_frame, ChannelError, Frame, MAX_DATA};
 use crate::frame::ExitStatus;
@@ -54,6 +60,17 @@ pub enum HostMsg<'a> {
     /// lamina's stdin reached end of file: reads return 0 once the bytes
     /// before it are read.
     StdinEof,
+    /// lamina's terminal has a new size (`struct winsize`'s fields).
+    WindowSize(WindowSize),
+}
+
+/// A terminal's size, as `struct winsize` has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WindowSize {
+    pub rows: u16,
+    pub cols: u16,
+    pub xpixel: u16,
+    pub ypixel: u16,
 }
 
 /// Which of the workload's output streams.
@@ -71,6 +88,7 @@ const G_TRACE: u8 = 5;
 const G_MISSING: u8 = 6;
 const H_STDIN: u8 = 1;
 const H_STDIN_EOF: u8 = 2;
+const H_WINDOW_SIZE: u8 = 3;
 
 impl<'a> GuestMsg<'a> {
     /// Appends this message's frame to `out` (unchanged on error: data
@@ -129,6 +147,13 @@ impl<'a> HostMsg<'a> {
         match *self {
             Self::Stdin(data) => encode_data(out, H_STDIN, data),
             Self::StdinEof => encode_frame(out, H_STDIN_EOF, |_| Ok(())),
+            Self::WindowSize(size) => encode_frame(out, H_WINDOW_SIZE, |w| {
+                w.u16(size.rows);
+                w.u16(size.cols);
+                w.u16(size.xpixel);
+                w.u16(size.ypixel);
+                Ok(())
+            }),
         }
     }
 
@@ -137,6 +162,12 @@ impl<'a> HostMsg<'a> {
         let msg = match frame.msg_type {
             H_STDIN => Self::Stdin(r.data()?),
             H_STDIN_EOF => Self::StdinEof,
+            H_WINDOW_SIZE => Self::WindowSize(WindowSize {
+                rows: r.u16()?,
+                cols: r.u16()?,
+                xpixel: r.u16()?,
+                ypixel: r.u16()?,
+            }),
             other => return Err(ChannelError::UnknownType(other)),
         };
         r.finish()?;
@@ -279,6 +310,15 @@ pub(crate) mod tests {
         check_guest(GuestMsg::Trace(record), &framed);
         check_host(HostMsg::Stdin(b"y"), &[2, 0, 0, 0, 1, b'y']);
         check_host(HostMsg::StdinEof, &[1, 0, 0, 0, 2]);
+        check_host(
+            HostMsg::WindowSize(WindowSize {
+                rows: 40,
+                cols: 0x0102,
+                xpixel: 0,
+                ypixel: 7,
+            }),
+            &[9, 0, 0, 0, 3, 40, 0, 2, 1, 0, 0, 7, 0],
+        );
     }
 
     /// One of each message.
@@ -302,6 +342,12 @@ pub(crate) mod tests {
             HostMsg::Stdin(b"input\n"),
             HostMsg::Stdin(b""),
             HostMsg::StdinEof,
+            HostMsg::WindowSize(WindowSize {
+                rows: u16::MAX,
+                cols: 1,
+                xpixel: 2,
+                ypixel: 3,
+            }),
         ]
     }
 
@@ -391,8 +437,17 @@ pub(crate) mod tests {
             Err(ChannelError::TrailingBytes(1))
         );
         assert_eq!(
-            decode_h(&[1, 0, 0, 0, 3]),
-            Err(ChannelError::UnknownType(3))
+            decode_h(&[1, 0, 0, 0, 4]),
+            Err(ChannelError::UnknownType(4))
+        );
+        // A window size is exactly four u16s.
+        assert_eq!(
+            decode_h(&[5, 0, 0, 0, 3, 1, 0, 2, 0]),
+            Err(ChannelError::Truncated)
+        );
+        assert_eq!(
+            decode_h(&[10, 0, 0, 0, 3, 1, 0, 2, 0, 0, 0, 0, 0, 9]),
+            Err(ChannelError::TrailingBytes(1))
         );
         let mut out = Vec::new();
         assert_eq!(

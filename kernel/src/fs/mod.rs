@@ -17,6 +17,7 @@ pub mod synth;
 pub mod timerfd;
 pub mod sysfs;
 pub mod tmpfs;
+pub mod tty;
 pub mod vfs;
 
 use vfs::{Node as _, NodeRef};

@@ -1147,6 +1147,7 @@ impl ForwardStream {
                 len,
                 full_len: len,
                 from: None,
+                ..Received::default()
             });
         }
         if let Some(e) = state.error.take() {
@@ -1511,6 +1512,7 @@ impl ForwardDgram {
             len,
             full_len: full,
             from: Some(from),
+            ..Received::default()
         })
     }
 

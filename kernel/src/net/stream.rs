@@ -61,7 +61,31 @@ struct Side {
     error: Option<Errno>,
     /// The end's socket waits here.
     queue: Arc<WaitQueue>,
+    /// Ancillary data of the bytes toward this end, by their place in the
+    /// stream (AF_UNIX): where passed files ride and senders change.
+    records: VecDeque<Record>,
+    /// Bytes pushed into and popped out of `rx` since the start: the
+    /// stream positions of `records`.
+    pushed: u64,
+    popped: u64,
+    /// The credentials of the last bytes pushed, and of the bytes at
+    /// `popped` (before the first record: none known).
+    last_cred: Option<Ucred>,
+    read_cred: Option<Ucred>,
 }
+
+/// The ancillary data of one send's bytes, `start..end` in the stream.
+struct Record {
+    start: u64,
+    end: u64,
+    /// Passed files, taken by the read that starts at `start`.
+    files: Vec<Arc<crate::fs::file::OpenFile>>,
+    cred: Option<Ucred>,
+}
+
+/// Records one end holds at most: past it a send with files waits, and a
+/// change of sender is not recorded (its bytes read as the last one's).
+const MAX_RECORDS: usize = 1024;
 
 impl Side {
     fn new(queue: Arc<WaitQueue>) -> Self {
@@ -72,6 +96,66 @@ impl Side {
             shut_wr: false,
             error: None,
             queue,
+            records: VecDeque::new(),
+            pushed: 0,
+            popped: 0,
+            last_cred: None,
+            read_cred: None,
+        }
+    }
+
+    /// How much a read at `popped` may take (at most `limit`), and which
+    /// record's files it takes: a read that reaches bytes files ride with
+    /// takes them and ends with that send's bytes; with `passcred` it
+    /// stops where the sender changes. Also the credentials of the bytes
+    /// read.
+    fn read_extent(
+        &self,
+        mut limit: usize,
+        passcred: bool,
+    ) -> (usize, Option<usize>, Option<Ucred>) {
+        let pos = self.popped;
+        let mut cred = self.read_cred;
+        for (index, record) in self.records.iter().enumerate() {
+            if record.start <= pos {
+                cred = record.cred.or(cred);
+                if record.start == pos && !record.files.is_empty() {
+                    let rest = usize::try_from(record.end - pos).unwrap_or(usize::MAX);
+                    return (limit.min(rest), Some(index), cred);
+                }
+                continue;
+            }
+            let offset = usize::try_from(record.start - pos).unwrap_or(usize::MAX);
+            if offset >= limit {
+                break;
+            }
+            // Bytes of different senders never share a read (SO_PASSCRED).
+            if passcred && record.cred != cred {
+                limit = offset;
+                break;
+            }
+            // A read that reaches passed files takes them and ends with
+            // their send's bytes, as `unix_stream_read_generic`.
+            if !record.files.is_empty() {
+                let end = usize::try_from(record.end - pos).unwrap_or(usize::MAX);
+                return (limit.min(end), Some(index), record.cred.or(cred));
+            }
+        }
+        (limit, None, cred)
+    }
+
+    /// `n` bytes were read: records behind the read position go.
+    fn consumed(&mut self, n: usize) {
+        self.popped += n as u64;
+        while let Some(record) = self.records.front() {
+            if record.start > self.popped {
+                break;
+            }
+            self.read_cred = record.cred.or(self.read_cred);
+            if record.end > self.popped {
+                break;
+            }
+            self.records.pop_front();
         }
     }
 }
@@ -173,7 +257,7 @@ impl ConnEnd {
         self.conn.lock().sides[self.side].rx.len()
     }
 
-    fn send(&self, data: &[u8]) -> Result<usize, Errno> {
+    fn send(&self, data: &[u8], ancillary: super::Ancillary) -> Result<usize, Errno> {
         let (i, j) = (self.side, 1 - self.side);
         let mut conn = self.conn.lock();
         let flavor = conn.flavor;
@@ -205,17 +289,38 @@ impl ConnEnd {
         }
         let peer = &mut conn.sides[j];
         let n = peer.rx.room().min(data.len());
-        if n == 0 {
+        let has_files = !ancillary.files.is_empty();
+        if n == 0 || (has_files && peer.records.len() >= MAX_RECORDS) {
             return Err(Errno::EAGAIN);
         }
         peer.rx.push(&data[..n])?;
+        let start = peer.pushed;
+        peer.pushed += n as u64;
+        let new_sender = ancillary.cred.is_some() && ancillary.cred != peer.last_cred;
+        if has_files || (new_sender && peer.records.len() < MAX_RECORDS) {
+            // The files go with the first bytes a partial send moved.
+            peer.records.push_back(Record {
+                start,
+                end: start + n as u64,
+                files: ancillary.files,
+                cred: ancillary.cred.or(peer.last_cred),
+            });
+        }
+        if ancillary.cred.is_some() {
+            peer.last_cred = ancillary.cred;
+        }
         let queue = Arc::clone(&peer.queue);
         drop(conn);
         queue.wake_all();
         Ok(n)
     }
 
-    fn recv(&self, buf: &mut [u8], flags: u32) -> Result<usize, Errno> {
+    fn recv(
+        &self,
+        buf: &mut [u8],
+        flags: u32,
+        passcred: bool,
+    ) -> Result<(usize, super::Ancillary), Errno> {
         let (i, j) = (self.side, 1 - self.side);
         let mut conn = self.conn.lock();
         if !conn.established {
@@ -225,7 +330,7 @@ impl ConnEnd {
             };
         }
         if buf.is_empty() {
-            return Ok(0);
+            return Ok((0, super::Ancillary::default()));
         }
         let eof = conn.rcv_shutdown(i);
         let side = &mut conn.sides[i];
@@ -241,21 +346,28 @@ impl ConnEnd {
             {
                 return Err(Errno::EAGAIN);
             }
+            let (limit, with_files, cred) = side.read_extent(buf.len().min(available), passcred);
+            let buf = &mut buf[..limit];
             if peek {
-                return Ok(side.rx.peek(0, buf));
+                // A peek sees the files too (new descriptors each time).
+                let files = with_files.map_or_else(Vec::new, |k| side.records[k].files.clone());
+                return Ok((side.rx.peek(0, buf), super::Ancillary { files, cred }));
             }
             let n = side.rx.pop(buf);
+            let files =
+                with_files.map_or_else(Vec::new, |k| core::mem::take(&mut side.records[k].files));
+            side.consumed(n);
             // Room for the writer.
             let queue = Arc::clone(&conn.sides[j].queue);
             drop(conn);
             queue.wake_all();
-            return Ok(n);
+            return Ok((n, super::Ancillary { files, cred }));
         }
         if let Some(e) = side.error.take() {
             return Err(e);
         }
         if eof {
-            return Ok(0);
+            return Ok((0, super::Ancillary::default()));
         }
         Err(Errno::EAGAIN)
     }
@@ -335,6 +447,8 @@ impl Drop for ConnEnd {
             side.shut_rd = true;
             side.shut_wr = true;
             side.rx = Ring::new(STREAM_CAPACITY);
+            // Files passed to this end and never read close with it.
+            side.records.clear();
             let peer = &mut conn.sides[j];
             if !established {
                 // A connect still waiting: the listener went away.
@@ -867,7 +981,7 @@ impl Transport for StreamSocket {
             if to.is_some() && self.flavor == Flavor::Unix {
                 return Err(Errno::EISCONN);
             }
-            return end.send(data);
+            return end.send(data, super::Ancillary::default());
         }
         match self.flavor {
             Flavor::Unix if to.is_some() => Err(Errno::EOPNOTSUPP),
@@ -877,7 +991,37 @@ impl Transport for StreamSocket {
         }
     }
 
+    fn send_ancillary(
+        &self,
+        data: &[u8],
+        to: Option<(&SockAddr, &dyn ProcessView)>,
+        options: &AddrOptions,
+        ancillary: super::Ancillary,
+    ) -> Result<usize, Errno> {
+        if self.flavor != Flavor::Unix {
+            return self.send(data, to, options);
+        }
+        let inner = self.inner.lock();
+        match &inner.role {
+            Role::Connected { .. } if to.is_some() => Err(Errno::EISCONN),
+            Role::Connected { end, .. } => end.send(data, ancillary),
+            _ => {
+                drop(inner);
+                self.send(data, to, options)
+            }
+        }
+    }
+
     fn recv(&self, buf: &mut [u8], flags: u32) -> Result<Received, Errno> {
+        self.recv_ancillary(buf, flags, false)
+    }
+
+    fn recv_ancillary(
+        &self,
+        buf: &mut [u8],
+        flags: u32,
+        passcred: bool,
+    ) -> Result<Received, Errno> {
         let mut inner = self.inner.lock();
         let from = match &inner.role {
             Role::Connected { peer, .. } if self.flavor == Flavor::Unix => {
@@ -887,11 +1031,12 @@ impl Transport for StreamSocket {
         };
         match &inner.role {
             Role::Connected { end, .. } => {
-                let len = end.recv(buf, flags)?;
+                let (len, ancillary) = end.recv(buf, flags, passcred)?;
                 Ok(Received {
                     len,
                     full_len: len,
                     from,
+                    ancillary,
                 })
             }
             _ => match self.flavor {

@@ -49,6 +49,8 @@ fn write_to(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sys
         );
         return n.map(|n| n as u64);
     }
+    // A background job writing to its terminal (`TOSTOP`) stops first.
+    crate::fs::tty::check_access(p, &*file.object, crate::fs::tty::Access::Write)?;
     let mut chunk = vec![0u8; len.min(IO_CHUNK)];
     let mut done = 0;
     while done < len {
@@ -106,6 +108,8 @@ fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sy
             Err(_) => Ok(done),
         };
     }
+    // A background job reading its terminal stops first (SIGTTIN).
+    crate::fs::tty::check_access(p, &*file.object, crate::fs::tty::Access::Read)?;
     let mut chunk = vec![0u8; len.min(IO_CHUNK)];
     // A stream returns what has arrived (one read); a file or a device
     // fills the whole buffer unless it ends first, as on Linux.
@@ -133,6 +137,10 @@ fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sy
 
 pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.file(fd)?;
+    if file.object.as_socket().is_some() && len > 0 {
+        // As send(2) with no flags (its timeout, its waiting).
+        return super::net::sendto(p, fd, buf, len, 0, 0, 0);
+    }
     // A blocking write to a stream (a pipe) waits until every byte is in,
     // across as many runs as it takes; `progress` counts what went in.
     let done = p.restart.progress.min(len);
@@ -160,6 +168,10 @@ pub fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     if super::fdkinds::as_signalfd(&file).is_some() {
         // A signalfd reads the reader's own signals.
         return super::fdkinds::signalfd_read(p, &file, buf, len);
+    }
+    if file.object.as_socket().is_some() && len > 0 {
+        // As recv(2) with no flags (its timeout, its waiting).
+        return super::net::recvfrom(p, fd, buf, len, 0, 0, 0);
     }
     let result = read_from(p, &file, buf, len, At::Shared);
     wait_or(p, &file, result)
@@ -424,6 +436,9 @@ fn ioctl_on(p: &mut Process, fd: u64, file: &Arc<OpenFile>, request: u64, arg: u
             let left = size.saturating_sub(file.offset()).min(u64::from(u32::MAX)) as u32;
             p.mm.copy_out(arg, &left.to_le_bytes())?;
             Ok(0)
+        }
+        _ if crate::fs::tty::is_terminal(&*file.object) => {
+            crate::fs::tty::ioctl(p, &*file.object, request, arg)
         }
         _ => file.object.ioctl(request, arg, &mut p.mm),
     }

@@ -104,6 +104,8 @@ pub fn reap_thread(mut task: Box<Task>) {
         return;
     };
     crate::syscall::ipc::process_ended(pid);
+    // A session leader's end hangs up its controlling terminal.
+    crate::fs::tty::process_exited(pid);
     if let Some(init) = init_group {
         init.child_events.wake_all();
     }
