@@ -47,8 +47,8 @@ mod net;
 mod netfwd;
 mod processes;
 mod programs;
-mod trace;
 mod terminal;
+mod trace;
 
 /// The lamina binary cargo built for this test.
 const LAMINA: &str = env!("CARGO_BIN_EXE_lamina");

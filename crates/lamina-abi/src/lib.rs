@@ -13,8 +13,8 @@ extern crate alloc;
 
 pub mod args;
 pub mod auxv;
-pub mod cred;
 pub mod cmsg;
+pub mod cred;
 pub mod dirent;
 pub mod errno;
 pub mod fdkinds;

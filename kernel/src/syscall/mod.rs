@@ -2,8 +2,8 @@
 //! function per call returning `Result<u64, Errno>`; the `-errno`
 //! conversion happens here and nowhere else.
 
-mod fdkinds;
 mod cred;
+mod fdkinds;
 mod fs;
 mod io;
 pub mod ipc;
