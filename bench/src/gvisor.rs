@@ -198,7 +198,10 @@ mod tests {
         };
         let why = probe(&gvisor("/nonexistent/runsc"), &share).unwrap_err();
         assert!(why.starts_with("cannot start /nonexistent/runsc"), "{why}");
-        assert_eq!(version(Path::new("/nonexistent/runsc")), "runsc, version unknown");
+        assert_eq!(
+            version(Path::new("/nonexistent/runsc")),
+            "runsc, version unknown"
+        );
         assert_eq!(find_on_path("sh").map(|p| p.is_file()), Some(true));
         assert_eq!(find_on_path("no-such-program-anywhere"), None);
     }

@@ -1001,10 +1001,7 @@ fn measure(
             continue;
         }
         let mut cells = [Cell::NotMeasured, Cell::NotMeasured, Cell::NotMeasured];
-        for (slot, vm) in [Vm::Lamina, Vm::Linux, Vm::Gvisor]
-            .into_iter()
-            .enumerate()
-        {
+        for (slot, vm) in [Vm::Lamina, Vm::Linux, Vm::Gvisor].into_iter().enumerate() {
             let wanted = match vm {
                 Vm::Lamina => sides.lamina,
                 Vm::Linux => sides.linux,
@@ -1385,11 +1382,7 @@ fn real_main() -> Result<(), Error> {
         String::new()
     };
     let gvisor = match &prepared.gvisor {
-        Ok(gvisor) => format!(
-            "`{}`, platform {}",
-            gvisor.description,
-            gvisor::PLATFORM
-        ),
+        Ok(gvisor) => format!("`{}`, platform {}", gvisor.description, gvisor::PLATFORM),
         Err(why) if gvisor_wanted => format!("not measured: {why}"),
         Err(_) => "no gVisor row selected".into(),
     };
