@@ -1,9 +1,9 @@
 //! `lamina-bench`: lamina side by side with a Linux utility VM (Debian's
-//! kernel and a busybox initramfs on the same QEMU `microvm`) and with the
-//! host, under each accelerator. Prints a markdown table, writes
+//! kernel and a busybox initramfs on the same QEMU `microvm`), with gVisor
+//! and with the host, under each accelerator. Prints a markdown table, writes
 //! `bench/results.md` and `bench/chart.png`. Run it through
-//! `scripts/bench-compare`. gVisor (`runsc`) is measured beside them, as the
-//! sandbox a user would pick instead of lamina.
+//! `scripts/bench-compare`. gVisor (`runsc`) is the sandbox a user would
+//! pick instead of lamina.
 
 #![deny(unsafe_code)]
 
@@ -58,6 +58,8 @@ usage: lamina-bench [--rows LIST] [--runs N] [--repeats N] [--accel tcg,kvm] [--
                   process  fork+exit+wait, fork+execve+wait, pipe throughput, ping-pong
                   net      TCP to a server on the host's 127.0.0.1: round trip, bulk each way
                   stdout   bulk stdout: lamina's ctl channel and serial line, Linux's ttyS0
+                gVisor (runsc) is measured on the boot-to-exit, core, file and
+                process rows
                 (all groups write bench/results.md and bench/chart.png; a subset writes
                 bench/results-GROUPS.md and bench/chart-GROUPS.png, e.g. results-process.md)
   --runs N      boot-to-exit runs per VM, interleaved (default 10, at least 10 for the record)
@@ -1382,7 +1384,7 @@ fn real_main() -> Result<(), Error> {
         String::new()
     };
     let gvisor = match &prepared.gvisor {
-        Ok(gvisor) => format!("`{}`, platform {}", gvisor.description, gvisor::PLATFORM),
+        Ok(runsc) => format!("`{}`, platform {}", runsc.description, gvisor::PLATFORM),
         Err(why) if gvisor_wanted => format!("not measured: {why}"),
         Err(_) => "no gVisor row selected".into(),
     };
