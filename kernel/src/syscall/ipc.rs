@@ -437,25 +437,22 @@ pub fn shmdt(p: &mut Process, addr: u64) -> SysResult {
 }
 
 pub fn shmctl(p: &mut Process, id: u64, cmd: u64, buf: u64) -> SysResult {
-    match command(cmd) {
-        IPC_INFO => {
-            // struct shminfo: shmmax, shmmin, shmmni, shmseg, shmall.
-            let mut info = [0u8; 72];
-            put_u64(&mut info, 0, SHMMAX);
-            put_u64(&mut info, 8, SHMMIN);
-            put_u64(&mut info, 16, SHMMNI as u64);
-            put_u64(&mut info, 24, SHMMNI as u64);
-            put_u64(&mut info, 32, SHMMAX);
-            p.mm.copy_out(buf, &info)?;
-            let table = SEGMENTS.lock();
-            return Ok(table
-                .objects
-                .keys()
-                .map(|id| id % SEQ_MULTIPLIER)
-                .max()
-                .unwrap_or(0) as u64);
-        }
-        _ => {}
+    if command(cmd) == IPC_INFO {
+        // struct shminfo: shmmax, shmmin, shmmni, shmseg, shmall.
+        let mut info = [0u8; 72];
+        put_u64(&mut info, 0, SHMMAX);
+        put_u64(&mut info, 8, SHMMIN);
+        put_u64(&mut info, 16, SHMMNI as u64);
+        put_u64(&mut info, 24, SHMMNI as u64);
+        put_u64(&mut info, 32, SHMMAX);
+        p.mm.copy_out(buf, &info)?;
+        let table = SEGMENTS.lock();
+        return Ok(table
+            .objects
+            .keys()
+            .map(|id| id % SEQ_MULTIPLIER)
+            .max()
+            .unwrap_or(0) as u64);
     }
     let mut table = SEGMENTS.lock();
     let segment = table.get(id)?;
@@ -946,7 +943,7 @@ pub fn msgsnd(p: &mut Process, id: u64, msgp: u64, size: u64, flags: u64) -> Sys
     let mut state = q.state.lock();
     // Room for its bytes, and (as Linux) for one more message header.
     let fits = state.bytes + size <= state.max_bytes
-        && state.messages.len() as u64 + 1 <= state.max_bytes
+        && (state.messages.len() as u64) < state.max_bytes
         && MSG_HEAP.load(Ordering::Relaxed) + size + MESSAGE_OVERHEAD <= MSG_HEAP_MAX;
     if !fits {
         if flags & IPC_NOWAIT != 0 {
