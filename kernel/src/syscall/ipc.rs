@@ -939,7 +939,7 @@ pub fn msgsnd(p: &mut Process, id: u64, msgp: u64, size: u64, flags: u64) -> Sys
         return Err(Errno::EINVAL);
     }
     let mut text = vec![0u8; size as usize];
-    p.mm.copy_in(msgp + 8, &mut text)?;
+    p.mm.copy_in(msgp.checked_add(8).ok_or(Errno::EFAULT)?, &mut text)?;
     let mut state = q.state.lock();
     // Room for its bytes, and (as Linux) for one more message header.
     let fits = state.bytes + size <= state.max_bytes
