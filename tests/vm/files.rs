@@ -191,7 +191,8 @@ fn sqlite_database_in_the_root() {
 }
 
 /// `-v HOST:GUEST[:ro]` adds shares at guest paths (as `docker run -v`)
-/// and `--tmpfs PATH` an in-memory file system; /proc/mounts lists them.
+/// and `--tmpfs PATH` an in-memory file system; /proc/mounts lists them
+/// (and the tmpfs at /tmp that a root without its own /tmp gets).
 #[test]
 fn volumes_and_tmpfs_mounts() {
     let root = build_rootfs("rootfs-volumes", &[(Path::new(BUSYBOX), "/bin/busybox")]);

@@ -62,7 +62,9 @@ const SHMLBA: u64 = PAGE_SIZE;
 const SHMMIN: u64 = 1;
 /// Linux's default `kernel.shmmax` and `shmall` (effectively unlimited).
 const SHMMAX: u64 = u64::MAX - (1 << 24);
-const SHMMNI: usize = 4096;
+/// Segments at once (Linux: 4,096): each one's bookkeeping is in the
+/// kernel heap.
+const SHMMNI: usize = 1024;
 
 const GETPID: u64 = 11;
 const GETVAL: u64 = 12;
@@ -79,8 +81,8 @@ const SEMOPM: u64 = 500;
 const SEMVMX: i32 = 32_767;
 /// Sets at once, and semaphores in all of them: Linux allows 32,000 sets;
 /// lamina's heap holds the values, so it bounds the total instead.
-const SEMMNI: usize = 1024;
-const SEMMNS: usize = 64 << 10;
+const SEMMNI: usize = 256;
+const SEMMNS: usize = 16 << 10;
 
 const MSG_NOERROR: u64 = 0o10000;
 const MSG_EXCEPT: u64 = 0o20000;
@@ -88,9 +90,14 @@ const MSG_COPY: u64 = 0o40000;
 /// Linux's defaults: the largest message, a queue's byte bound.
 const MSGMAX: u64 = 8192;
 const MSGMNB: u64 = 16_384;
-/// Queues at once (Linux: 32,000): their messages live in the kernel
-/// heap, at most `MSGMNB` each by default.
-const MSGMNI: usize = 64;
+/// Queues at once (Linux: 32,000).
+const MSGMNI: usize = 32;
+/// Messages live in the kernel heap: all queued messages together may
+/// take this much, text and bookkeeping (`MESSAGE_OVERHEAD` each); past
+/// it a queue counts as full (a sender waits or gets EAGAIN).
+const MSG_HEAP_MAX: u64 = 1 << 20;
+const MESSAGE_OVERHEAD: u64 = 64;
+static MSG_HEAP: AtomicU64 = AtomicU64::new(0);
 
 /// Sizes of the x86_64 structures (`struct ipc64_perm`, `shmid64_ds`,
 /// `semid64_ds`, `msqid64_ds`; glibc's `shmid_ds` and kin are the same).
@@ -430,25 +437,22 @@ pub fn shmdt(p: &mut Process, addr: u64) -> SysResult {
 }
 
 pub fn shmctl(p: &mut Process, id: u64, cmd: u64, buf: u64) -> SysResult {
-    match command(cmd) {
-        IPC_INFO => {
-            // struct shminfo: shmmax, shmmin, shmmni, shmseg, shmall.
-            let mut info = [0u8; 72];
-            put_u64(&mut info, 0, SHMMAX);
-            put_u64(&mut info, 8, SHMMIN);
-            put_u64(&mut info, 16, SHMMNI as u64);
-            put_u64(&mut info, 24, SHMMNI as u64);
-            put_u64(&mut info, 32, SHMMAX);
-            p.mm.copy_out(buf, &info)?;
-            let table = SEGMENTS.lock();
-            return Ok(table
-                .objects
-                .keys()
-                .map(|id| id % SEQ_MULTIPLIER)
-                .max()
-                .unwrap_or(0) as u64);
-        }
-        _ => {}
+    if command(cmd) == IPC_INFO {
+        // struct shminfo: shmmax, shmmin, shmmni, shmseg, shmall.
+        let mut info = [0u8; 72];
+        put_u64(&mut info, 0, SHMMAX);
+        put_u64(&mut info, 8, SHMMIN);
+        put_u64(&mut info, 16, SHMMNI as u64);
+        put_u64(&mut info, 24, SHMMNI as u64);
+        put_u64(&mut info, 32, SHMMAX);
+        p.mm.copy_out(buf, &info)?;
+        let table = SEGMENTS.lock();
+        return Ok(table
+            .objects
+            .keys()
+            .map(|id| id % SEQ_MULTIPLIER)
+            .max()
+            .unwrap_or(0) as u64);
     }
     let mut table = SEGMENTS.lock();
     let segment = table.get(id)?;
@@ -880,6 +884,14 @@ struct MsgQueue {
 
 static MSG_QUEUES: Mutex<Table<MsgQueue>> = Mutex::new(Table::new());
 
+impl Drop for MsgQueue {
+    fn drop(&mut self) {
+        let state = self.state.get_mut();
+        let held = state.bytes + state.messages.len() as u64 * MESSAGE_OVERHEAD;
+        MSG_HEAP.fetch_sub(held, Ordering::Relaxed);
+    }
+}
+
 pub fn msgget(_p: &mut Process, key: u64, flags: u64) -> SysResult {
     let key = key as i32;
     let mut table = MSG_QUEUES.lock();
@@ -927,11 +939,12 @@ pub fn msgsnd(p: &mut Process, id: u64, msgp: u64, size: u64, flags: u64) -> Sys
         return Err(Errno::EINVAL);
     }
     let mut text = vec![0u8; size as usize];
-    p.mm.copy_in(msgp + 8, &mut text)?;
+    p.mm.copy_in(msgp.checked_add(8).ok_or(Errno::EFAULT)?, &mut text)?;
     let mut state = q.state.lock();
     // Room for its bytes, and (as Linux) for one more message header.
-    let fits =
-        state.bytes + size <= state.max_bytes && state.messages.len() as u64 + 1 <= state.max_bytes;
+    let fits = state.bytes + size <= state.max_bytes
+        && (state.messages.len() as u64) < state.max_bytes
+        && MSG_HEAP.load(Ordering::Relaxed) + size + MESSAGE_OVERHEAD <= MSG_HEAP_MAX;
     if !fits {
         if flags & IPC_NOWAIT != 0 {
             return Err(Errno::EAGAIN);
@@ -940,6 +953,7 @@ pub fn msgsnd(p: &mut Process, id: u64, msgp: u64, size: u64, flags: u64) -> Sys
         return Err(block_on(p.task.tid, &[&q.changed]));
     }
     state.bytes += size;
+    MSG_HEAP.fetch_add(size + MESSAGE_OVERHEAD, Ordering::Relaxed);
     state.messages.push_back((kind, text));
     state.stime = now_secs();
     state.lspid = p.task.pid();
@@ -992,6 +1006,7 @@ pub fn msgrcv(p: &mut Process, id: u64, msgp: u64, size: u64, kind: u64, flags: 
     p.mm.copy_out(msgp, &out)?;
     state.messages.remove(index);
     state.bytes -= len;
+    MSG_HEAP.fetch_sub(len + MESSAGE_OVERHEAD, Ordering::Relaxed);
     state.rtime = now_secs();
     state.lrpid = p.task.pid();
     drop(state);
@@ -1051,9 +1066,9 @@ pub fn msgctl(p: &mut Process, id: u64, cmd: u64, buf: u64) -> SysResult {
             let raw: [u8; MSQID_DS_BYTES] = p.mm.read_array(buf)?;
             let max_bytes = u64::from_le_bytes(raw[88..96].try_into().expect("8 bytes"));
             // Raising the bound above msgmnb takes CAP_SYS_RESOURCE, which
-            // the workload (root) has; lamina still bounds it, since the
-            // messages live in the kernel heap.
-            if max_bytes > MSGMNB * 4 {
+            // the workload (root) has; lamina refuses it all the same,
+            // since the messages live in the kernel heap.
+            if max_bytes > MSGMNB {
                 return Err(Errno::EPERM);
             }
             let mut state = q.state.lock();
