@@ -296,6 +296,17 @@ static void signalfd_checks(void)
     printf("update mask: %s\n", signalfd(fd, &only2, 0) == fd ? "same fd" : err_name(errno));
     kill(getpid(), SIGUSR1);
     printf("poll SIGUSR1 outside the mask: %s\n", revents(fd));
+    /* A signal for this thread only (raise is tgkill). */
+    raise(SIGUSR2);
+    printf("poll after raise: %s\n", revents(fd));
+    struct epoll_event ev = {.events = EPOLLIN}, got;
+    int ep = epoll_create1(0);
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    printf("epoll after raise: %d\n", epoll_wait(ep, &got, 1, 0));
+    close(ep);
+    n = read(fd, si, sizeof si);
+    printf("read: %zd bytes, signo %d, code %s\n", n, si[0].ssi_signo,
+           si[0].ssi_code == SI_TKILL ? "SI_TKILL" : "other");
     kill(getpid(), SIGUSR2);
     n = read(fd, si, sizeof si);
     printf("read: %zd bytes, signo %d\n", n, si[0].ssi_signo);
