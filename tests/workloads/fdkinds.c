@@ -46,6 +46,7 @@ static const char *err_name(int e)
     case ENOENT: return "ENOENT";
     case EEXIST: return "EEXIST";
     case ENOTDIR: return "ENOTDIR";
+    case EACCES: return "EACCES";
     default: return strerror(e);
     }
 }
@@ -392,6 +393,7 @@ static void memfd_checks(void)
     map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
     printf("mmap shared read-only: %s, byte 100 %c\n", map == MAP_FAILED ? err_name(errno) : "ok",
            map == MAP_FAILED ? '?' : map[100]);
+    printf("mprotect it writable: %s\n", res(mprotect(map, 4096, PROT_READ | PROT_WRITE)));
     map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     printf("mmap private writable: %s\n", map == MAP_FAILED ? err_name(errno) : "ok");
     printf("add SEAL: %s", res(fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL)));
