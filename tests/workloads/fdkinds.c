@@ -46,6 +46,7 @@ static const char *err_name(int e)
     case ENOENT: return "ENOENT";
     case EEXIST: return "EEXIST";
     case ENOTDIR: return "ENOTDIR";
+    case EACCES: return "EACCES";
     default: return strerror(e);
     }
 }
@@ -296,6 +297,17 @@ static void signalfd_checks(void)
     printf("update mask: %s\n", signalfd(fd, &only2, 0) == fd ? "same fd" : err_name(errno));
     kill(getpid(), SIGUSR1);
     printf("poll SIGUSR1 outside the mask: %s\n", revents(fd));
+    /* A signal for this thread only (raise is tgkill). */
+    raise(SIGUSR2);
+    printf("poll after raise: %s\n", revents(fd));
+    struct epoll_event ev = {.events = EPOLLIN}, got;
+    int ep = epoll_create1(0);
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    printf("epoll after raise: %d\n", epoll_wait(ep, &got, 1, 0));
+    close(ep);
+    n = read(fd, si, sizeof si);
+    printf("read: %zd bytes, signo %d, code %s\n", n, si[0].ssi_signo,
+           si[0].ssi_code == SI_TKILL ? "SI_TKILL" : "other");
     kill(getpid(), SIGUSR2);
     n = read(fd, si, sizeof si);
     printf("read: %zd bytes, signo %d\n", n, si[0].ssi_signo);
@@ -381,6 +393,7 @@ static void memfd_checks(void)
     map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
     printf("mmap shared read-only: %s, byte 100 %c\n", map == MAP_FAILED ? err_name(errno) : "ok",
            map == MAP_FAILED ? '?' : map[100]);
+    printf("mprotect it writable: %s\n", res(mprotect(map, 4096, PROT_READ | PROT_WRITE)));
     map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     printf("mmap private writable: %s\n", map == MAP_FAILED ? err_name(errno) : "ok");
     printf("add SEAL: %s", res(fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL)));

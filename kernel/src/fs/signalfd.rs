@@ -5,9 +5,10 @@
 //! reader's task. Waits need no queue of their own: sending a signal
 //! wakes every thread of the process, whatever it waits on.
 //!
-//! Readiness (`POLLIN`) is checked against the polling process's pending
-//! signals: a signal sent to one thread only (tgkill, raise) is read by
-//! that thread but not reported by poll until it is read.
+//! Readiness (`POLLIN`) is checked against the polling thread's pending
+//! signals, its own and its process's: an object's `poll` does not know
+//! who asks, so poll, select and epoll_wait name the thread's own for
+//! the length of their check ([`Poller`]).
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +49,28 @@ impl SignalFd {
     }
 }
 
+/// The signals pending for the thread (not its process) whose poll,
+/// select or epoll_wait checks readiness now: a check never waits and
+/// there is one CPU, so no other thread's check comes between.
+static POLLER_PENDING: AtomicU64 = AtomicU64::new(0);
+
+/// A readiness check by one thread, for its length (see
+/// [`POLLER_PENDING`]).
+pub struct Poller;
+
+impl Poller {
+    pub fn checking(thread_pending: u64) -> Self {
+        POLLER_PENDING.store(thread_pending, Ordering::Relaxed);
+        Poller
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        POLLER_PENDING.store(0, Ordering::Relaxed);
+    }
+}
+
 /// The signals pending for the process whose thread is on the CPU.
 fn current_process_pending() -> u64 {
     crate::task::with_tables(|t| {
@@ -70,7 +93,8 @@ impl FileObject for SignalFd {
     }
 
     fn poll(&self, events: u16) -> u16 {
-        if current_process_pending() & self.mask() != 0 {
+        let pending = current_process_pending() | POLLER_PENDING.load(Ordering::Relaxed);
+        if pending & self.mask() != 0 {
             events & POLLIN
         } else {
             0

@@ -36,6 +36,10 @@ pub struct SharedMappings {
     /// read-only, a SysV segment attached `SHM_RDONLY` (their pages are
     /// the object's own, so `mprotect` may not add PROT_WRITE: EACCES).
     read_only: Vec<(u64, u64)>,
+    /// Shared mappings of tmpfs files from a descriptor open for writing
+    /// (their pages are the file's own): while one exists, `F_ADD_SEALS`
+    /// of `F_SEAL_WRITE` answers EBUSY, as Linux.
+    writable_files: Vec<(u64, u64, crate::fs::vfs::NodeRef)>,
 }
 
 impl core::fmt::Debug for SharedMappings {
@@ -132,6 +136,16 @@ impl SharedMappings {
             }
         }
         self.read_only = read_only;
+        let mut writable_files = Vec::new();
+        for (s, e, node) in self.writable_files.drain(..) {
+            if s < start {
+                writable_files.push((s, e.min(start), Arc::clone(&node)));
+            }
+            if end < e {
+                writable_files.push((s.max(end), e, node));
+            }
+        }
+        self.writable_files = writable_files;
         let mut kept = Vec::new();
         for m in self.mappings.drain(..) {
             if m.end <= start || end <= m.start {
@@ -169,11 +183,21 @@ impl SharedMappings {
     /// `F_SEAL_WRITE` answers EBUSY then, as Linux does while a shared
     /// writable mapping exists).
     pub fn maps_node(&self, node: &crate::fs::vfs::NodeRef) -> bool {
-        self.mappings.iter().any(|m| {
-            m.file
-                .object
-                .node()
-                .is_some_and(|mapped| core::ptr::addr_eq(Arc::as_ptr(&mapped), Arc::as_ptr(node)))
-        })
+        let same = |mapped: &crate::fs::vfs::NodeRef| {
+            core::ptr::addr_eq(Arc::as_ptr(mapped), Arc::as_ptr(node))
+        };
+        self.writable_files
+            .iter()
+            .any(|(_, _, mapped)| same(mapped))
+            || self
+                .mappings
+                .iter()
+                .any(|m| m.file.object.node().is_some_and(|mapped| same(&mapped)))
+    }
+
+    /// Records `[start, end)` as a shared mapping of tmpfs file `node`
+    /// from a descriptor open for writing (see `writable_files`).
+    pub fn add_writable_file(&mut self, start: u64, end: u64, node: crate::fs::vfs::NodeRef) {
+        self.writable_files.push((start, end, node));
     }
 }

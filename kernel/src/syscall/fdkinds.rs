@@ -180,8 +180,10 @@ pub fn signalfd_read(p: &mut Process, file: &OpenFile, buf: u64, len: u64) -> Sy
     if room == 0 {
         return Err(Errno::EINVAL);
     }
-    let mut out = Vec::new();
-    while out.len() < room * SignalfdSiginfo::SIZE {
+    // Each record goes out as it is taken (a bad buffer loses that
+    // signal, as on Linux; the records before it count).
+    let mut done = 0;
+    while done < room {
         let Some((sig, info)) = signal::dequeue(p.task, signalfd.mask()) else {
             break;
         };
@@ -198,17 +200,21 @@ pub fn signalfd_read(p: &mut Process, file: &OpenFile, buf: u64, len: u64) -> Sy
             addr: info.addr,
             ..SignalfdSiginfo::default()
         };
-        out.extend_from_slice(&record.to_bytes());
+        let at = buf + (done * SignalfdSiginfo::SIZE) as u64;
+        match p.mm.copy_out(at, &record.to_bytes()) {
+            Ok(()) => done += 1,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
     }
-    if out.is_empty() {
+    if done == 0 {
         if file.status() & O_NONBLOCK != 0 {
             return Err(Errno::EAGAIN);
         }
         let queue = file.object.wait_queue().ok_or(Errno::EAGAIN)?;
         return Err(block_on(p.task.tid, &[queue]));
     }
-    p.mm.copy_out(buf, &out)?;
-    Ok(out.len() as u64)
+    Ok((done * SignalfdSiginfo::SIZE) as u64)
 }
 
 // ---------------------------------------------------------------------------

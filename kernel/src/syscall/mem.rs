@@ -98,8 +98,15 @@ pub fn mmap(
                     p.mm.unmap_range(start, start + req.len);
                     return Err(e);
                 }
-                if !file.writable() {
-                    p.shared_maps.add_read_only(start, start + req.len);
+                // A file sealed against writes maps read-only for good,
+                // as Linux clears VM_MAYWRITE then.
+                let sealed = super::fdkinds::check_shared_write_map(&file).is_err();
+                match file.object.node() {
+                    Some(node) if file.writable() && !sealed => {
+                        p.shared_maps
+                            .add_writable_file(start, start + req.len, node)
+                    }
+                    _ => p.shared_maps.add_read_only(start, start + req.len),
                 }
                 return Ok(start);
             }
