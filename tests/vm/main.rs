@@ -381,6 +381,7 @@ const C_WORKLOADS: &[&str] = &[
     "neterrors",
     "netleak",
     "netfwd",
+    "sigio",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

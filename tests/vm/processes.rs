@@ -532,6 +532,19 @@ fn epoll_matches_linux() {
     });
 }
 
+/// Signal-driven I/O against Linux (tests/workloads/sigio.c): FIOASYNC,
+/// O_ASYNC, F_SETOWN/F_GETOWN and their _EX forms, SIGIO to the owner
+/// process or group from sockets and pipes (nginx's master needs it).
+#[test]
+fn sigio_matches_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("sigio", build), &[], &[]))
+    });
+}
+
 /// execve and its neighbours against Linux (tests/workloads/exec.c): `#!`
 /// scripts, execve's errnos, what survives execve, vfork, posix_spawn,
 /// wait statuses, process groups, /proc/<pid>/. The program re-executes
