@@ -35,6 +35,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 mod channels;
+mod debian;
 mod errors;
 mod files;
 mod kernel;
