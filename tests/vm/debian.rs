@@ -9,7 +9,7 @@
 //! `HOME`) and a tmpfs at `/tmp` for what the programs write. The native run
 //! sees the same: in a private mount namespace (`unshare --mount`), the root
 //! is bind-mounted read-only over itself, its own temporary volume at
-//! `/mnt`, a tmpfs at `/tmp` and `/proc`, then `chroot`. Where the root
+//! `/mnt`, a tmpfs at `/tmp` and `/dev/shm`, `/proc`, then `chroot`. Where the root
 //! cannot be had (not root, no mirror) or a package is missing from it,
 //! the tests say so on stderr and skip.
 
@@ -142,6 +142,7 @@ mount --bind \"$r\" \"$r\"
 mount -o remount,bind,ro \"$r\"
 mount --bind \"$v\" \"$r{VOLUME}\"
 mount -t tmpfs tmpfs \"$r/tmp\"
+mount -t tmpfs tmpfs \"$r/dev/shm\"
 mount -t proc proc \"$r/proc\"
 exec chroot \"$r\" \"$@\""
     );
