@@ -383,6 +383,7 @@ const C_WORKLOADS: &[&str] = &[
     "netleak",
     "netfwd",
     "sigio",
+    "misccalls",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

@@ -545,6 +545,22 @@ fn sigio_matches_linux() {
     });
 }
 
+/// The small calls real programs make against Linux
+/// (tests/workloads/misccalls.c): close_range, personality, getcpu,
+/// sched_setaffinity, membarrier, the mlock family, utime/utimes/
+/// futimesat, errnos included.
+#[test]
+fn misc_calls_match_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| {
+                assert_same_as_native(target, &w.c("misccalls", build), &[], &[])
+            })
+    });
+}
+
 /// execve and its neighbours against Linux (tests/workloads/exec.c): `#!`
 /// scripts, execve's errnos, what survives execve, vfork, posix_spawn,
 /// wait statuses, process groups, /proc/<pid>/. The program re-executes

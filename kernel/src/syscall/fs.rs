@@ -846,3 +846,71 @@ pub fn setxattr(p: &mut Process, target: XattrTarget, what: u64) -> SysResult {
     xattr_node(p, target, what)?;
     Err(Errno::EOPNOTSUPP)
 }
+
+/// The times of `utime`, `utimes` and `futimesat`: None (a null pointer)
+/// is "now" for both; else `[atime, mtime]` as seconds and a fraction
+/// counted in `unit_ns` (1000 for a `timeval`'s microseconds; `utimbuf`
+/// has whole seconds only, with no fraction words).
+fn old_times(p: &mut Process, times: u64, timeval: bool) -> Result<SetAttr, Errno> {
+    const USEC_PER_SEC: i64 = 1_000_000;
+    const NSEC_PER_USEC: i64 = 1_000;
+    if times == 0 {
+        return Ok(SetAttr {
+            atime: Some(SetTime::Now),
+            mtime: Some(SetTime::Now),
+            ..SetAttr::default()
+        });
+    }
+    let (atime, mtime) = if timeval {
+        let raw: [u8; 32] = p.mm.read_array(times)?;
+        let get = |i: usize| i64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let time = |sec: i64, usec: i64| {
+            if (0..USEC_PER_SEC).contains(&usec) {
+                Ok(SetTime::At {
+                    sec,
+                    nsec: usec * NSEC_PER_USEC,
+                })
+            } else {
+                Err(Errno::EINVAL)
+            }
+        };
+        (time(get(0), get(1))?, time(get(2), get(3))?)
+    } else {
+        let raw: [u8; 16] = p.mm.read_array(times)?;
+        let get = |i: usize| i64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        (
+            SetTime::At {
+                sec: get(0),
+                nsec: 0,
+            },
+            SetTime::At {
+                sec: get(1),
+                nsec: 0,
+            },
+        )
+    };
+    Ok(SetAttr {
+        atime: Some(atime),
+        mtime: Some(mtime),
+        ..SetAttr::default()
+    })
+}
+
+/// `utime(path, utimbuf)`.
+pub fn utime(p: &mut Process, path: u64, times: u64) -> SysResult {
+    let attr = old_times(p, times, false)?;
+    let node = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?.node;
+    set_attr(&node, attr)
+}
+
+/// `futimesat(dirfd, path, timeval[2])`; `utimes` is it at the cwd. A
+/// null path means `dirfd` itself (Linux's `do_utimes`).
+pub fn futimesat(p: &mut Process, dirfd: u64, path: u64, times: u64) -> SysResult {
+    let attr = old_times(p, times, true)?;
+    let node = match path {
+        0 if dirfd as i32 == AT_FDCWD => return Err(Errno::EFAULT),
+        0 => fd_node(p, dirfd)?.1,
+        _ => resolve_at(p, dirfd, path, Last::Follow)?.node,
+    };
+    set_attr(&node, attr)
+}

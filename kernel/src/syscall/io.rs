@@ -493,3 +493,42 @@ pub fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
 pub fn lseek(p: &mut Process, fd: u64, offset: u64, whence: u64) -> SysResult {
     p.fds.file(fd)?.seek(offset as i64, whence)
 }
+
+/// `close_range(first, last, flags)`: closes (or, with
+/// CLOSE_RANGE_CLOEXEC, marks close-on-exec) every descriptor from
+/// `first` to `last`; CLOSE_RANGE_UNSHARE first gives the calling thread
+/// a table of its own if it shares one (`CLONE_FILES`).
+pub fn close_range(p: &mut Process, first: u64, last: u64, flags: u64) -> SysResult {
+    const CLOSE_RANGE_UNSHARE: u64 = 1 << 1;
+    const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
+    let (first, last) = (first as u32, last as u32);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let apply = |table: &mut crate::fs::fd::FdTable| {
+        let open: Vec<u64> = table
+            .iter()
+            .map(|(fd, _)| fd)
+            .filter(|&fd| (u64::from(first)..=u64::from(last)).contains(&fd))
+            .collect();
+        for fd in open {
+            if flags & CLOSE_RANGE_CLOEXEC != 0 {
+                if let Ok(entry) = table.get_mut(fd) {
+                    entry.cloexec = true;
+                }
+            } else {
+                let _ = table.close(fd);
+            }
+        }
+    };
+    if flags & CLOSE_RANGE_UNSHARE != 0 && alloc::sync::Arc::strong_count(&p.task.files) > 1 {
+        // The shared table stays as it is for the other threads; the
+        // dispatcher's guard on it goes when the call returns.
+        let mut own = p.fds.clone();
+        apply(&mut own);
+        p.task.files = alloc::sync::Arc::new(spin::Mutex::new(own));
+        return Ok(0);
+    }
+    apply(&mut p.fds);
+    Ok(0)
+}

@@ -267,6 +267,18 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::TIME => time::time(p, a[0]),
         nr::NANOSLEEP => time::nanosleep(p, a[0]),
         nr::CLOCK_NANOSLEEP => time::clock_nanosleep(p, a[0], a[1], a[2]),
+        nr::CLOSE_RANGE => io::close_range(p, a[0], a[1], a[2]),
+        nr::PERSONALITY => misc::personality(p, a[0]),
+        nr::GETCPU => misc::getcpu(p, a[0], a[1]),
+        nr::SCHED_SETAFFINITY => misc::sched_setaffinity(p, a[0], a[1], a[2]),
+        nr::MEMBARRIER => misc::membarrier(p, a[0], a[1]),
+        nr::MLOCK | nr::MUNLOCK => mem::munlock(p, a[0], a[1]),
+        nr::MLOCK2 => mem::mlock2(p, a[0], a[1], a[2]),
+        nr::MLOCKALL => mem::mlockall(a[0]),
+        nr::MUNLOCKALL => Ok(0),
+        nr::UTIME => fs::utime(p, a[0], a[1]),
+        nr::UTIMES => fs::futimesat(p, CWD, a[0], a[1]),
+        nr::FUTIMESAT => fs::futimesat(p, a[0], a[1], a[2]),
         other => unimplemented(other),
     }
 }

@@ -209,6 +209,10 @@ pub fn clone(
             *g.rlimits.lock(),
         );
         *child.comm.lock() = g.comm.lock().clone();
+        child.personality.store(
+            g.personality.load(core::sync::atomic::Ordering::Relaxed),
+            core::sync::atomic::Ordering::Relaxed,
+        );
         child
     };
 

@@ -43,6 +43,9 @@ pub const SIGNALS: usize = 64;
 pub struct Memory {
     pub space: Mutex<AddressSpace>,
     pub shared: Mutex<SharedMappings>,
+    /// The `membarrier` commands this address space registered for
+    /// (`MEMBARRIER_CMD_REGISTER_*` bits); none after execve.
+    pub membarrier_registered: core::sync::atomic::AtomicU32,
 }
 
 impl Memory {
@@ -50,6 +53,7 @@ impl Memory {
         Arc::new(Self {
             space: Mutex::new(space),
             shared: Mutex::new(SharedMappings::default()),
+            membarrier_registered: core::sync::atomic::AtomicU32::new(0),
         })
     }
 }
@@ -104,6 +108,9 @@ pub struct Group {
     pub alarm: Mutex<Option<(u64, u64)>>,
     /// Stopped by SIGSTOP (or a terminal stop signal) until SIGCONT.
     pub stopped: core::sync::atomic::AtomicBool,
+    /// `personality(2)`'s value (0: PER_LINUX); inherited by fork, kept by
+    /// execve.
+    pub personality: core::sync::atomic::AtomicU32,
 }
 
 impl Group {
@@ -125,6 +132,7 @@ impl Group {
             start_ns: crate::time::monotonic_ns(),
             alarm: Mutex::new(None),
             stopped: core::sync::atomic::AtomicBool::new(false),
+            personality: core::sync::atomic::AtomicU32::new(0),
         })
     }
 
