@@ -384,6 +384,7 @@ const C_WORKLOADS: &[&str] = &[
     "netfwd",
     "sigio",
     "misccalls",
+    "mmsg",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

@@ -267,6 +267,8 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::TIME => time::time(p, a[0]),
         nr::NANOSLEEP => time::nanosleep(p, a[0]),
         nr::CLOCK_NANOSLEEP => time::clock_nanosleep(p, a[0], a[1], a[2]),
+        nr::SENDMMSG => net::sendmmsg(p, a[0], a[1], a[2], a[3]),
+        nr::RECVMMSG => net::recvmmsg(p, a[0], a[1], a[2], a[3], a[4]),
         nr::CLOSE_RANGE => io::close_range(p, a[0], a[1], a[2]),
         nr::PERSONALITY => misc::personality(p, a[0]),
         nr::GETCPU => misc::getcpu(p, a[0], a[1]),
