@@ -385,6 +385,7 @@ const C_WORKLOADS: &[&str] = &[
     "sigio",
     "misccalls",
     "mmsg",
+    "splice",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

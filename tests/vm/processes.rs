@@ -561,6 +561,19 @@ fn misc_calls_match_linux() {
     });
 }
 
+/// splice, tee and vmsplice against Linux (tests/workloads/splice.c):
+/// files, pipes and sockets through pipes, offsets, a wait for another
+/// process, a 200 KiB round trip, errnos.
+#[test]
+fn splice_matches_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("splice", build), &[], &[]))
+    });
+}
+
 /// execve and its neighbours against Linux (tests/workloads/exec.c): `#!`
 /// scripts, execve's errnos, what survives execve, vfork, posix_spawn,
 /// wait statuses, process groups, /proc/<pid>/. The program re-executes

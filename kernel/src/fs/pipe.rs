@@ -60,6 +60,49 @@ pub fn new() -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     )
 }
 
+/// What splice and tee need of a pipe besides read and write: its bytes
+/// without taking them, and its room.
+impl PipeEnd {
+    pub fn is_write_end(&self) -> bool {
+        self.write
+    }
+
+    /// Whether `other` is an end of the same pipe.
+    pub fn same_pipe(&self, other: &PipeEnd) -> bool {
+        Arc::ptr_eq(&self.pipe, &other.pipe)
+    }
+
+    /// Copies up to `buf.len()` bytes from the head, leaving them there.
+    pub fn peek(&self, buf: &mut [u8]) -> usize {
+        self.pipe.ring.lock().peek(0, buf)
+    }
+
+    /// Drops `n` bytes from the head (after a [`PipeEnd::peek`] whose
+    /// bytes went elsewhere) and wakes the writers.
+    pub fn consume(&self, n: usize) {
+        self.pipe.ring.lock().discard(n);
+        self.pipe.queue.wake_all();
+    }
+
+    pub fn room(&self) -> usize {
+        self.pipe.ring.lock().room()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pipe.ring.lock().is_empty()
+    }
+
+    /// Whether the other end is still open somewhere.
+    pub fn peer_open(&self) -> bool {
+        let peer = if self.write {
+            &self.pipe.reader
+        } else {
+            &self.pipe.writer
+        };
+        peer.load(Ordering::Relaxed)
+    }
+}
+
 impl Drop for PipeEnd {
     /// The last descriptor of this end is closed: the other side sees EOF
     /// (or EPIPE), and whoever waits on the pipe re-checks.
@@ -174,5 +217,9 @@ impl FileObject for PipeEnd {
 
     fn pipe_capacity(&self) -> Option<usize> {
         Some(PIPE_CAPACITY)
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
     }
 }

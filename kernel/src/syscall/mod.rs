@@ -11,6 +11,7 @@ mod net;
 mod poll;
 mod process;
 mod signal;
+mod splice;
 mod time;
 
 use alloc::collections::BTreeSet;
@@ -270,6 +271,9 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::SENDMMSG => net::sendmmsg(p, a[0], a[1], a[2], a[3]),
         nr::RECVMMSG => net::recvmmsg(p, a[0], a[1], a[2], a[3], a[4]),
         nr::CLOSE_RANGE => io::close_range(p, a[0], a[1], a[2]),
+        nr::SPLICE => splice::splice(p, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::TEE => splice::tee(p, a[0], a[1], a[2], a[3]),
+        nr::VMSPLICE => splice::vmsplice(p, a[0], a[1], a[2], a[3]),
         nr::PERSONALITY => misc::personality(p, a[0]),
         nr::GETCPU => misc::getcpu(p, a[0], a[1]),
         nr::SCHED_SETAFFINITY => misc::sched_setaffinity(p, a[0], a[1], a[2]),
