@@ -386,6 +386,7 @@ const C_WORKLOADS: &[&str] = &[
     "misccalls",
     "mmsg",
     "splice",
+    "fifo",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

@@ -5,6 +5,7 @@ pub mod console;
 pub mod devfs;
 pub mod epoll;
 pub mod fd;
+pub mod fifo;
 pub mod file;
 pub mod p9;
 pub mod pipe;

@@ -175,6 +175,12 @@ fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32) -> SysResult {
     }
     let object = if flags & O_PATH != 0 {
         crate::fs::file::PathOnly::open(Arc::clone(&node))
+    } else if let Some(stat) = fifo_stat(&node)? {
+        let (again, mut seen) = (p.restart.again, p.restart.value);
+        let opened =
+            crate::fs::fifo::open(node.fs_id(), &stat, flags, p.task.tid, again, &mut seen);
+        p.restart.value = seen;
+        opened?
     } else {
         if flags & O_TRUNC != 0 && writes && kind == NodeKind::Regular {
             node.setattr(&SetAttr {
@@ -197,6 +203,16 @@ fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32) -> SysResult {
             cloexec: flags & O_CLOEXEC != 0,
         },
     )
+}
+
+/// The node's attributes if it is a FIFO (only special nodes are asked:
+/// a stat per open would cost a 9P request).
+fn fifo_stat(node: &NodeRef) -> Result<Option<lamina_abi::types::Stat>, Errno> {
+    if node.kind() != NodeKind::Other {
+        return Ok(None);
+    }
+    let stat = node.stat()?;
+    Ok((stat.st_mode & S_IFMT == S_IFIFO).then_some(stat))
 }
 
 pub fn open(p: &mut Process, path: u64, flags: u64, mode: u64) -> SysResult {
@@ -913,4 +929,35 @@ pub fn futimesat(p: &mut Process, dirfd: u64, path: u64, times: u64) -> SysResul
         _ => resolve_at(p, dirfd, path, Last::Follow)?.node,
     };
     set_attr(&node, attr)
+}
+
+/// `mknodat(dirfd, path, mode, dev)`: a FIFO (`crate::fs::fifo`) or a
+/// socket node in tmpfs, or an empty regular file anywhere; device nodes
+/// are refused (EPERM: lamina has no devices to give them), as are
+/// directories.
+pub fn mknodat(p: &mut Process, dirfd: u64, path: u64, mode: u64, _dev: u64) -> SysResult {
+    let mode = mode as u32;
+    let kind = mode & S_IFMT;
+    match kind {
+        0 | S_IFREG | S_IFIFO | S_IFSOCK => {}
+        S_IFCHR | S_IFBLK | S_IFDIR => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    }
+    let parent = parent_at(p, dirfd, path)?;
+    if parent.is_dot() || parent.dir.node.lookup(&parent.name, p).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    let perms = mode & 0o7777 & !p.fs.umask;
+    match kind {
+        0 | S_IFREG => parent.dir.node.create(&parent.name, perms).map(drop)?,
+        // EPERM is Linux's answer where the file system does not support
+        // the node's type: the 9P root, whose server (QEMU's, with
+        // security_model=none) refuses to set up special files.
+        _ => match parent.dir.node.mknod(&parent.name, kind | perms) {
+            Ok(_) => {}
+            Err(Errno::EOPNOTSUPP) => return Err(Errno::EPERM),
+            Err(e) => return Err(e),
+        },
+    }
+    Ok(0)
 }

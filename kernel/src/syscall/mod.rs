@@ -271,6 +271,8 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::SENDMMSG => net::sendmmsg(p, a[0], a[1], a[2], a[3]),
         nr::RECVMMSG => net::recvmmsg(p, a[0], a[1], a[2], a[3], a[4]),
         nr::CLOSE_RANGE => io::close_range(p, a[0], a[1], a[2]),
+        nr::MKNOD => fs::mknodat(p, CWD, a[0], a[1], a[2]),
+        nr::MKNODAT => fs::mknodat(p, a[0], a[1], a[2], a[3]),
         nr::SPLICE => splice::splice(p, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::TEE => splice::tee(p, a[0], a[1], a[2], a[3]),
         nr::VMSPLICE => splice::vmsplice(p, a[0], a[1], a[2], a[3]),
