@@ -205,10 +205,11 @@ fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32) -> SysResult {
     )
 }
 
-/// The node's attributes if it is a FIFO (only special nodes are asked:
-/// a stat per open would cost a 9P request).
+/// The node's attributes if it is a named pipe, which only tmpfs holds
+/// (only special nodes are asked: a stat per open would cost a 9P
+/// request; a pipe reached through /proc/self/fd is the pipe itself).
 fn fifo_stat(node: &NodeRef) -> Result<Option<lamina_abi::types::Stat>, Errno> {
-    if node.kind() != NodeKind::Other {
+    if node.kind() != NodeKind::Other || !node.as_any().is::<crate::fs::tmpfs::TmpNode>() {
         return Ok(None);
     }
     let stat = node.stat()?;
