@@ -393,3 +393,22 @@ cli shutdown nosave; wait; echo stopped"
         Ok(())
     });
 }
+
+/// A shell's plumbing: a named pipe in /tmp between two processes,
+/// process substitution, xargs running jobs in parallel.
+#[test]
+fn debian_shell_plumbing_matches_chroot() {
+    let Some(root) = root_with("debian_shell_plumbing_matches_chroot", &["bash"]) else {
+        return;
+    };
+    let script = "set -e
+mkfifo /tmp/fifo && ls -l /tmp/fifo | cut -c1
+(seq 1 1000 > /tmp/fifo &)
+sum=0; while read n; do sum=$((sum + n)); done < /tmp/fifo; echo \"sum $sum\"
+diff <(seq 1 5) <(seq 1 5) && echo same
+printf '%s\\n' 3 1 2 | xargs -P2 -I{} sh -c 'echo job {}' | sort
+rm /tmp/fifo && echo removed";
+    on_targets(Depth::Full, |target| {
+        assert_same_as_chroot(target, root, "shell-plumbing", script)
+    });
+}
