@@ -387,6 +387,7 @@ const C_WORKLOADS: &[&str] = &[
     "mmsg",
     "splice",
     "fifo",
+    "pidfd",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

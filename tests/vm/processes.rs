@@ -574,6 +574,19 @@ fn splice_matches_linux() {
     });
 }
 
+/// Process file descriptors against Linux (tests/workloads/pidfd.c):
+/// pidfd_open, poll until the process ends, pidfd_send_signal with and
+/// without siginfo (which sigtimedwait now reports whole), errnos.
+#[test]
+fn pidfd_matches_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("pidfd", build), &[], &[]))
+    });
+}
+
 /// execve and its neighbours against Linux (tests/workloads/exec.c): `#!`
 /// scripts, execve's errnos, what survives execve, vfork, posix_spawn,
 /// wait statuses, process groups, /proc/<pid>/. The program re-executes

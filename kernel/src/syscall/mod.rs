@@ -8,6 +8,8 @@ mod mem;
 mod misc;
 pub use misc::set_hostname;
 mod net;
+mod pidfd;
+pub use pidfd::process_exited;
 mod poll;
 mod process;
 mod signal;
@@ -271,6 +273,8 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::SENDMMSG => net::sendmmsg(p, a[0], a[1], a[2], a[3]),
         nr::RECVMMSG => net::recvmmsg(p, a[0], a[1], a[2], a[3], a[4]),
         nr::CLOSE_RANGE => io::close_range(p, a[0], a[1], a[2]),
+        nr::PIDFD_OPEN => pidfd::pidfd_open(p, a[0], a[1]),
+        nr::PIDFD_SEND_SIGNAL => pidfd::pidfd_send_signal(p, a[0], a[1], a[2], a[3]),
         nr::MKNOD => fs::mknodat(p, CWD, a[0], a[1], a[2]),
         nr::MKNODAT => fs::mknodat(p, a[0], a[1], a[2], a[3]),
         nr::SPLICE => splice::splice(p, a[0], a[1], a[2], a[3], a[4], a[5]),

@@ -176,12 +176,8 @@ pub fn rt_sigtimedwait(
             }
         }
         if info != 0 {
-            let si = lamina_abi::signal::SigInfo::kill(
-                u32::from(signo),
-                details.code,
-                details.pid as i32,
-                0,
-            );
+            // As a handler would get it (sigqueue's value, a child's status).
+            let si = crate::task::frame::siginfo(signo, &details);
             p.mm.copy_out(info, &si.to_bytes())?;
         }
         return Ok(u64::from(signo));
