@@ -706,3 +706,17 @@ fn proc_and_sys_match_linux() {
             })
     });
 }
+
+/// Named pipes and mknod against Linux (tests/workloads/fifo.c) in the
+/// guest's /tmp (a tmpfs): mkfifo, mknod of FIFOs, sockets and regular
+/// files, the blocking and O_NONBLOCK open rules with another process,
+/// the bytes gone with the last end, errnos.
+#[test]
+fn fifo_matches_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("fifo", build), &[], &[]))
+    });
+}

@@ -37,6 +37,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 mod channels;
+mod debian;
 mod errors;
 mod fdkinds;
 mod files;
@@ -396,6 +397,12 @@ const C_WORKLOADS: &[&str] = &[
     "procsys",
     "tty",
     "netmsg",
+    "sigio",
+    "misccalls",
+    "mmsg",
+    "splice",
+    "fifo",
+    "pidfd",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

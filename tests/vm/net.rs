@@ -114,6 +114,14 @@ fn udp_loopback_matches_linux() {
     same_as_native_with("netudp", ipv6_args());
 }
 
+/// sendmmsg and recvmmsg against Linux (tests/workloads/mmsg.c): batches
+/// over an AF_UNIX datagram pair and UDP on the loopback, msg_len,
+/// MSG_TRUNC, MSG_WAITFORONE, errnos.
+#[test]
+fn mmsg_matches_linux() {
+    same_as_native_with("mmsg", &[]);
+}
+
 /// A non-blocking echo server on poll() and on select() serving TCP and
 /// AF_UNIX clients at once, against Linux (tests/workloads/netpoll.c).
 #[test]

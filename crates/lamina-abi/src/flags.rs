@@ -118,6 +118,7 @@ pub const TCOFLUSH: u64 = 1;
 pub const TCIOFLUSH: u64 = 2;
 pub const FIONCLEX: u64 = 0x5450;
 pub const FIOCLEX: u64 = 0x5451;
+/// Turns signal-driven I/O (`O_ASYNC`) on or off.
 pub const FIOASYNC: u64 = 0x5452;
 pub const FIOQSIZE: u64 = 0x5460;
 
@@ -133,6 +134,16 @@ pub const F_GETLK: u64 = 5;
 pub const F_SETLK: u64 = 6;
 pub const F_SETLKW: u64 = 7;
 pub const F_DUPFD_CLOEXEC: u64 = 1030;
+/// The process (or, negative, process group) `O_ASYNC` signals go to.
+pub const F_SETOWN: u64 = 8;
+pub const F_GETOWN: u64 = 9;
+/// `struct f_owner_ex` forms of the above.
+pub const F_SETOWN_EX: u64 = 15;
+pub const F_GETOWN_EX: u64 = 16;
+/// `f_owner_ex.type`.
+pub const F_OWNER_TID: i32 = 0;
+pub const F_OWNER_PID: i32 = 1;
+pub const F_OWNER_PGRP: i32 = 2;
 /// The only fd flag (`F_GETFD`/`F_SETFD`).
 pub const FD_CLOEXEC: u32 = 1;
 

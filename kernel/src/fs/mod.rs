@@ -6,6 +6,7 @@ pub mod devfs;
 pub mod epoll;
 pub mod eventfd;
 pub mod fd;
+pub mod fifo;
 pub mod file;
 pub mod inotify;
 pub mod owner;

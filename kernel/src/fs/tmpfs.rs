@@ -30,6 +30,8 @@ enum Content {
     /// A bound AF_UNIX path (`crate::net::unix` finds its socket by the
     /// node's inode).
     Socket,
+    /// A named pipe (`crate::fs::fifo` keeps its pipe, by inode).
+    Fifo,
 }
 
 /// Frames all tmpfs files hold together; like Linux's default `size=50%`,
@@ -452,7 +454,7 @@ impl Node for TmpNode {
             Content::File(data) => data.len as i64,
             Content::Symlink(target) => target.len() as i64,
             Content::Directory(_) => BLOCK_SIZE,
-            Content::Socket => 0,
+            Content::Socket | Content::Fifo => 0,
         };
         let meta = self.meta.lock();
         let (atime, atime_nsec) = split_ns(meta.atime_ns);
@@ -536,11 +538,13 @@ impl Node for TmpNode {
     }
 
     fn mknod(&self, name: &[u8], mode: u32) -> Result<NodeRef, Errno> {
-        if mode & S_IFMT != S_IFSOCK {
-            return Err(Errno::EPERM);
-        }
+        let (kind, content) = match mode & S_IFMT {
+            S_IFSOCK => (S_IFSOCK, Content::Socket),
+            S_IFIFO => (S_IFIFO, Content::Fifo),
+            _ => return Err(Errno::EPERM),
+        };
         let this = self.self_arc()?;
-        this.insert(name, S_IFSOCK | (mode & 0o7777), Content::Socket)
+        this.insert(name, kind | (mode & 0o7777), content)
             .map(|node| node as NodeRef)
     }
 
@@ -702,7 +706,7 @@ impl Node for TmpNode {
                     data.truncate(size)
                 }
                 Content::Directory(_) => return Err(Errno::EISDIR),
-                Content::Symlink(_) | Content::Socket => return Err(Errno::EINVAL),
+                Content::Symlink(_) | Content::Socket | Content::Fifo => return Err(Errno::EINVAL),
             }
             self.touch_mtime();
         }

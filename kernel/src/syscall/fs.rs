@@ -209,6 +209,12 @@ fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32, created: bool)
     }
     let object = if flags & O_PATH != 0 {
         crate::fs::file::PathOnly::open(Arc::clone(&node))
+    } else if let Some(stat) = fifo_stat(&node)? {
+        let (again, mut seen) = (p.restart.again, p.restart.value);
+        let opened =
+            crate::fs::fifo::open(node.fs_id(), &stat, flags, p.task.tid, again, &mut seen);
+        p.restart.value = seen;
+        opened?
     } else {
         let object = Arc::clone(&node).open(flags, p)?;
         inotify::opened(&path, kind == NodeKind::Directory);
@@ -239,6 +245,17 @@ fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32, created: bool)
             cloexec: flags & O_CLOEXEC != 0,
         },
     )
+}
+
+/// The node's attributes if it is a named pipe, which only tmpfs holds
+/// (only special nodes are asked: a stat per open would cost a 9P
+/// request; a pipe reached through /proc/self/fd is the pipe itself).
+fn fifo_stat(node: &NodeRef) -> Result<Option<lamina_abi::types::Stat>, Errno> {
+    if node.kind() != NodeKind::Other || !node.as_any().is::<crate::fs::tmpfs::TmpNode>() {
+        return Ok(None);
+    }
+    let stat = node.stat()?;
+    Ok((stat.st_mode & S_IFMT == S_IFIFO).then_some(stat))
 }
 
 pub fn open(p: &mut Process, path: u64, flags: u64, mode: u64) -> SysResult {
@@ -970,4 +987,103 @@ pub fn listxattr(p: &mut Process, target: XattrTarget, what: u64) -> SysResult {
 pub fn setxattr(p: &mut Process, target: XattrTarget, what: u64) -> SysResult {
     xattr_node(p, target, what)?;
     Err(Errno::EOPNOTSUPP)
+}
+
+/// The times of `utime`, `utimes` and `futimesat`: None (a null pointer)
+/// is "now" for both; else `[atime, mtime]` as seconds and a fraction
+/// counted in `unit_ns` (1000 for a `timeval`'s microseconds; `utimbuf`
+/// has whole seconds only, with no fraction words).
+fn old_times(p: &mut Process, times: u64, timeval: bool) -> Result<SetAttr, Errno> {
+    const USEC_PER_SEC: i64 = 1_000_000;
+    const NSEC_PER_USEC: i64 = 1_000;
+    if times == 0 {
+        return Ok(SetAttr {
+            atime: Some(SetTime::Now),
+            mtime: Some(SetTime::Now),
+            ..SetAttr::default()
+        });
+    }
+    let (atime, mtime) = if timeval {
+        let raw: [u8; 32] = p.mm.read_array(times)?;
+        let get = |i: usize| i64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let time = |sec: i64, usec: i64| {
+            if (0..USEC_PER_SEC).contains(&usec) {
+                Ok(SetTime::At {
+                    sec,
+                    nsec: usec * NSEC_PER_USEC,
+                })
+            } else {
+                Err(Errno::EINVAL)
+            }
+        };
+        (time(get(0), get(1))?, time(get(2), get(3))?)
+    } else {
+        let raw: [u8; 16] = p.mm.read_array(times)?;
+        let get = |i: usize| i64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        (
+            SetTime::At {
+                sec: get(0),
+                nsec: 0,
+            },
+            SetTime::At {
+                sec: get(1),
+                nsec: 0,
+            },
+        )
+    };
+    Ok(SetAttr {
+        atime: Some(atime),
+        mtime: Some(mtime),
+        ..SetAttr::default()
+    })
+}
+
+/// `utime(path, utimbuf)`.
+pub fn utime(p: &mut Process, path: u64, times: u64) -> SysResult {
+    let attr = old_times(p, times, false)?;
+    let node = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?.node;
+    set_attr(&node, attr)
+}
+
+/// `futimesat(dirfd, path, timeval[2])`; `utimes` is it at the cwd. A
+/// null path means `dirfd` itself (Linux's `do_utimes`).
+pub fn futimesat(p: &mut Process, dirfd: u64, path: u64, times: u64) -> SysResult {
+    let attr = old_times(p, times, true)?;
+    let node = match path {
+        0 if dirfd as i32 == AT_FDCWD => return Err(Errno::EFAULT),
+        0 => fd_node(p, dirfd)?.1,
+        _ => resolve_at(p, dirfd, path, Last::Follow)?.node,
+    };
+    set_attr(&node, attr)
+}
+
+/// `mknodat(dirfd, path, mode, dev)`: a FIFO (`crate::fs::fifo`) or a
+/// socket node in tmpfs, or an empty regular file anywhere; device nodes
+/// are refused (EPERM: lamina has no devices to give them), as are
+/// directories.
+pub fn mknodat(p: &mut Process, dirfd: u64, path: u64, mode: u64, _dev: u64) -> SysResult {
+    let mode = mode as u32;
+    let kind = mode & S_IFMT;
+    match kind {
+        0 | S_IFREG | S_IFIFO | S_IFSOCK => {}
+        S_IFCHR | S_IFBLK | S_IFDIR => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    }
+    let parent = parent_at(p, dirfd, path)?;
+    if parent.is_dot() || parent.dir.node.lookup(&parent.name, p).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    let perms = mode & 0o7777 & !p.fs.umask;
+    match kind {
+        0 | S_IFREG => parent.dir.node.create(&parent.name, perms).map(drop)?,
+        // EPERM is Linux's answer where the file system does not support
+        // the node's type: the 9P root, whose server (QEMU's, with
+        // security_model=none) refuses to set up special files.
+        _ => match parent.dir.node.mknod(&parent.name, kind | perms) {
+            Ok(_) => {}
+            Err(Errno::EOPNOTSUPP) => return Err(Errno::EPERM),
+            Err(e) => return Err(e),
+        },
+    }
+    Ok(0)
 }

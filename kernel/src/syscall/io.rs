@@ -430,6 +430,15 @@ fn ioctl_on(p: &mut Process, fd: u64, file: &Arc<OpenFile>, request: u64, arg: u
             p.fds.get_mut(fd)?.cloexec = request == FIOCLEX;
             Ok(0)
         }
+        FIOASYNC => {
+            let on = u32::from_le_bytes(p.mm.read_array(arg)?) != 0;
+            // Linux's answer for an object without asynchronous events.
+            if file.object.wait_queue().is_none() {
+                return Err(Errno::ENOTTY);
+            }
+            file.set_async(on);
+            Ok(0)
+        }
         FIONREAD if file.object.seekable() => {
             // A regular file: the bytes between the offset and the end.
             let size = file.object.size()?;
@@ -460,8 +469,40 @@ pub fn fcntl(p: &mut Process, fd: u64, cmd: u64, arg: u64) -> SysResult {
             .map(|n| n as u64)
             .ok_or(Errno::EBADF),
         F_SETFL => {
-            let settable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+            let settable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
             entry.file.set_status(settable, arg as u32);
+            let async_on = arg as u32 & O_ASYNC != 0;
+            if async_on != (entry.file.status() & O_ASYNC != 0) {
+                entry.file.set_async(async_on);
+            }
+            Ok(0)
+        }
+        F_SETOWN => {
+            // A negative argument names a process group.
+            let id = arg as i32;
+            let kind = if id < 0 { F_OWNER_PGRP } else { F_OWNER_PID };
+            set_owner(&entry.file, kind, id.unsigned_abs())
+        }
+        F_GETOWN => {
+            let owner = entry.file.owner();
+            let id = owner.id as i32;
+            Ok(if owner.kind == F_OWNER_PGRP { -id } else { id } as i64 as u64)
+        }
+        F_SETOWN_EX => {
+            let raw: [u8; 8] = p.mm.read_array(arg)?;
+            let kind = i32::from_le_bytes(raw[..4].try_into().expect("4 bytes"));
+            let id = i32::from_le_bytes(raw[4..].try_into().expect("4 bytes"));
+            if !matches!(kind, F_OWNER_TID | F_OWNER_PID | F_OWNER_PGRP) {
+                return Err(Errno::EINVAL);
+            }
+            set_owner(&entry.file, kind, id.unsigned_abs())
+        }
+        F_GETOWN_EX => {
+            let owner = entry.file.owner();
+            let mut raw = [0u8; 8];
+            raw[..4].copy_from_slice(&owner.kind.to_le_bytes());
+            raw[4..].copy_from_slice(&owner.id.to_le_bytes());
+            p.mm.copy_out(arg, &raw)?;
             Ok(0)
         }
         F_DUPFD | F_DUPFD_CLOEXEC => {
@@ -482,6 +523,25 @@ pub fn fcntl(p: &mut Process, fd: u64, cmd: u64, arg: u64) -> SysResult {
     }
 }
 
+/// `F_SETOWN`, `F_SETOWN_EX`: the owner must exist (ESRCH), except 0,
+/// which removes it.
+fn set_owner(file: &OpenFile, kind: i32, id: u32) -> SysResult {
+    use crate::fs::file::Owner;
+    use crate::task::with_tables;
+    if id != 0 {
+        let exists = with_tables(|t| match kind {
+            F_OWNER_PGRP => !t.group_members(id).is_empty(),
+            F_OWNER_PID => t.procs.get(&id).is_some_and(|e| e.zombie.is_none()),
+            _ => t.tasks.contains_key(&id) || t.current == id,
+        });
+        if !exists {
+            return Err(Errno::ESRCH);
+        }
+    }
+    file.set_owner(Owner { kind, id });
+    Ok(0)
+}
+
 pub fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
     let stat = p.fds.get(fd)?.file.object.stat()?;
     p.mm.copy_out(buf, &stat.to_bytes())?;
@@ -490,4 +550,43 @@ pub fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
 
 pub fn lseek(p: &mut Process, fd: u64, offset: u64, whence: u64) -> SysResult {
     p.fds.file(fd)?.seek(offset as i64, whence)
+}
+
+/// `close_range(first, last, flags)`: closes (or, with
+/// CLOSE_RANGE_CLOEXEC, marks close-on-exec) every descriptor from
+/// `first` to `last`; CLOSE_RANGE_UNSHARE first gives the calling thread
+/// a table of its own if it shares one (`CLONE_FILES`).
+pub fn close_range(p: &mut Process, first: u64, last: u64, flags: u64) -> SysResult {
+    const CLOSE_RANGE_UNSHARE: u64 = 1 << 1;
+    const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
+    let (first, last) = (first as u32, last as u32);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let apply = |table: &mut crate::fs::fd::FdTable| {
+        let open: Vec<u64> = table
+            .iter()
+            .map(|(fd, _)| fd)
+            .filter(|&fd| (u64::from(first)..=u64::from(last)).contains(&fd))
+            .collect();
+        for fd in open {
+            if flags & CLOSE_RANGE_CLOEXEC != 0 {
+                if let Ok(entry) = table.get_mut(fd) {
+                    entry.cloexec = true;
+                }
+            } else {
+                let _ = table.close(fd);
+            }
+        }
+    };
+    if flags & CLOSE_RANGE_UNSHARE != 0 && alloc::sync::Arc::strong_count(&p.task.files) > 1 {
+        // The shared table stays as it is for the other threads; the
+        // dispatcher's guard on it goes when the call returns.
+        let mut own = p.fds.clone();
+        apply(&mut own);
+        p.task.files = alloc::sync::Arc::new(spin::Mutex::new(own));
+        return Ok(0);
+    }
+    apply(&mut p.fds);
+    Ok(0)
 }

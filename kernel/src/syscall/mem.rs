@@ -281,3 +281,63 @@ pub fn madvise(p: &mut Process, addr: u64, len: u64, advice: u64) -> SysResult {
     }
     Ok(0)
 }
+
+/// Whether every page of `[start, end)` is mapped (the mlock calls answer
+/// ENOMEM for a hole, as Linux does).
+fn fully_mapped(p: &Process, start: u64, end: u64) -> bool {
+    let mut at = start;
+    while at < end {
+        match p.mm.prot_at(at) {
+            Some((_, region_end, _)) => at = region_end,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The range `mlock`/`munlock` work on: whole pages around `[addr,
+/// addr + len)` (Linux rounds the start down).
+fn lock_range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
+    let start = page_round_down(addr);
+    let end = addr
+        .checked_add(len)
+        .and_then(page_round_up)
+        .ok_or(Errno::ENOMEM)?;
+    if end > crate::mm::vm::USER_END {
+        return Err(Errno::ENOMEM);
+    }
+    Ok((start, end))
+}
+
+/// `mlock`, `mlock2` and `munlock`: lamina never pages memory out, so
+/// every mapped page stays resident already; the calls check the range
+/// (ENOMEM for unmapped pages) and `mlock2`'s flags.
+pub fn mlock2(p: &mut Process, addr: u64, len: u64, flags: u64) -> SysResult {
+    const MLOCK_ONFAULT: u64 = 1;
+    if flags & !MLOCK_ONFAULT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    munlock(p, addr, len)
+}
+
+pub fn munlock(p: &mut Process, addr: u64, len: u64) -> SysResult {
+    let (start, end) = lock_range(addr, len)?;
+    if !fully_mapped(p, start, end) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(0)
+}
+
+/// `mlockall(flags)`: MCL_CURRENT and/or MCL_FUTURE, optionally with
+/// MCL_ONFAULT; as for `mlock`, residency holds already.
+pub fn mlockall(flags: u64) -> SysResult {
+    const MCL_CURRENT: u64 = 1;
+    const MCL_FUTURE: u64 = 2;
+    const MCL_ONFAULT: u64 = 4;
+    if flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0
+        || flags & (MCL_CURRENT | MCL_FUTURE) == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}

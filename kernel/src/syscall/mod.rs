@@ -11,9 +11,12 @@ mod mem;
 mod misc;
 pub use misc::{hostname, set_hostname, KERNEL_RELEASE};
 mod net;
+mod pidfd;
+pub use pidfd::process_exited;
 mod poll;
 mod process;
 mod signal;
+mod splice;
 mod time;
 
 use alloc::collections::BTreeSet;
@@ -333,6 +336,27 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::MSGSND => ipc::msgsnd(p, a[0], a[1], a[2], a[3]),
         nr::MSGRCV => ipc::msgrcv(p, a[0], a[1], a[2], a[3], a[4]),
         nr::MSGCTL => ipc::msgctl(p, a[0], a[1], a[2]),
+        nr::SENDMMSG => net::sendmmsg(p, a[0], a[1], a[2], a[3]),
+        nr::RECVMMSG => net::recvmmsg(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::CLOSE_RANGE => io::close_range(p, a[0], a[1], a[2]),
+        nr::PIDFD_OPEN => pidfd::pidfd_open(p, a[0], a[1]),
+        nr::PIDFD_SEND_SIGNAL => pidfd::pidfd_send_signal(p, a[0], a[1], a[2], a[3]),
+        nr::MKNOD => fs::mknodat(p, CWD, a[0], a[1], a[2]),
+        nr::MKNODAT => fs::mknodat(p, a[0], a[1], a[2], a[3]),
+        nr::SPLICE => splice::splice(p, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::TEE => splice::tee(p, a[0], a[1], a[2], a[3]),
+        nr::VMSPLICE => splice::vmsplice(p, a[0], a[1], a[2], a[3]),
+        nr::PERSONALITY => misc::personality(p, a[0]),
+        nr::GETCPU => misc::getcpu(p, a[0], a[1]),
+        nr::SCHED_SETAFFINITY => misc::sched_setaffinity(p, a[0], a[1], a[2]),
+        nr::MEMBARRIER => misc::membarrier(p, a[0], a[1]),
+        nr::MLOCK | nr::MUNLOCK => mem::munlock(p, a[0], a[1]),
+        nr::MLOCK2 => mem::mlock2(p, a[0], a[1], a[2]),
+        nr::MLOCKALL => mem::mlockall(a[0]),
+        nr::MUNLOCKALL => Ok(0),
+        nr::UTIME => fs::utime(p, a[0], a[1]),
+        nr::UTIMES => fs::futimesat(p, CWD, a[0], a[1]),
+        nr::FUTIMESAT => fs::futimesat(p, a[0], a[1], a[2]),
         other => unimplemented(other),
     }
 }

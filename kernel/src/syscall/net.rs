@@ -721,3 +721,81 @@ pub fn recvmsg_iovecs(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResu
     let result = recv_iovecs(p, &file, &iovecs, 0).map(|r| r.len as u64);
     finish(p, &file, 0, false, result)
 }
+
+/// `struct mmsghdr`: a `msghdr` and the byte count of its message.
+const MMSGHDR_SIZE: u64 = 64;
+const MMSGHDR_LEN_OFFSET: u64 = 56;
+/// Most messages one `sendmmsg`/`recvmmsg` handles (`UIO_MAXIOV`).
+const MMSG_MAX: u64 = 1024;
+/// `recvmmsg`: wait for the first message only.
+const MSG_WAITFORONE: u32 = 0x10000;
+
+/// `sendmmsg(fd, msgvec, vlen, flags)`: `sendmsg` of each message in turn,
+/// its byte count written to its `msg_len`. Only the first may wait: a
+/// call that blocks runs again from the start, so once messages have gone
+/// the rest are sent without waiting and the call returns how many went
+/// (as Linux does when an error follows a message sent).
+pub fn sendmmsg(p: &mut Process, fd: u64, msgvec: u64, vlen: u64, flags: u64) -> SysResult {
+    SocketFile::get(p, fd)?;
+    let count = vlen.min(MMSG_MAX);
+    for i in 0..count {
+        let entry = msgvec + i * MMSGHDR_SIZE;
+        let flags = if i == 0 {
+            flags
+        } else {
+            flags | u64::from(MSG_DONTWAIT)
+        };
+        match sendmsg(p, fd, entry, flags) {
+            Ok(sent) => {
+                p.mm.copy_out(entry + MMSGHDR_LEN_OFFSET, &(sent as u32).to_le_bytes())?
+            }
+            Err(e) if i == 0 => return Err(e),
+            Err(_) => return Ok(i),
+        }
+    }
+    Ok(count)
+}
+
+/// `recvmmsg(fd, msgvec, vlen, flags, timeout)`: `recvmsg` into each
+/// message in turn. Only the first may wait (a call that blocks runs again
+/// from the start, which would lose the messages taken): after it, the
+/// call takes what is there and returns, which is MSG_WAITFORONE's rule
+/// and, for a `timeout`, what Linux's check after each message gives
+/// once the time is short.
+pub fn recvmmsg(
+    p: &mut Process,
+    fd: u64,
+    msgvec: u64,
+    vlen: u64,
+    flags: u64,
+    timeout: u64,
+) -> SysResult {
+    const NSEC_PER_SEC: i64 = 1_000_000_000;
+    SocketFile::get(p, fd)?;
+    if timeout != 0 {
+        let raw: [u8; 16] = p.mm.read_array(timeout)?;
+        let sec = i64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
+        let nsec = i64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
+        if sec < 0 || !(0..NSEC_PER_SEC).contains(&nsec) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let flags = flags & !u64::from(MSG_WAITFORONE);
+    let count = vlen.min(MMSG_MAX);
+    for i in 0..count {
+        let entry = msgvec + i * MMSGHDR_SIZE;
+        let flags = if i == 0 {
+            flags
+        } else {
+            flags | u64::from(MSG_DONTWAIT)
+        };
+        match recvmsg(p, fd, entry, flags) {
+            Ok(received) => {
+                p.mm.copy_out(entry + MMSGHDR_LEN_OFFSET, &(received as u32).to_le_bytes())?
+            }
+            Err(e) if i == 0 => return Err(e),
+            Err(_) => return Ok(i),
+        }
+    }
+    Ok(count)
+}

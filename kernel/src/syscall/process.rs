@@ -210,6 +210,10 @@ pub fn clone(
         );
         *child.comm.lock() = g.comm.lock().clone();
         *child.creds.lock() = g.creds.lock().clone();
+        child.personality.store(
+            g.personality.load(core::sync::atomic::Ordering::Relaxed),
+            core::sync::atomic::Ordering::Relaxed,
+        );
         child
     };
 

@@ -150,16 +150,8 @@ pub fn rt_sigtimedwait(
     let wanted = p.mm.read_u64(set)? & !UNBLOCKABLE;
     if let Some((signo, details)) = crate::task::signal::dequeue(p.task, wanted) {
         if info != 0 {
-            let si = if details.code == lamina_abi::signal::SI_TIMER {
-                crate::task::frame::siginfo(signo, &details)
-            } else {
-                lamina_abi::signal::SigInfo::kill(
-                    u32::from(signo),
-                    details.code,
-                    details.pid as i32,
-                    0,
-                )
-            };
+            // As a handler would get it (sigqueue's value, a child's status).
+            let si = crate::task::frame::siginfo(signo, &details);
             p.mm.copy_out(info, &si.to_bytes())?;
         }
         return Ok(u64::from(signo));

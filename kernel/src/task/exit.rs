@@ -106,6 +106,7 @@ pub fn reap_thread(mut task: Box<Task>) {
     crate::syscall::ipc::process_ended(pid);
     // A session leader's end hangs up its controlling terminal.
     crate::fs::tty::process_exited(pid);
+    crate::syscall::process_exited();
     if let Some(init) = init_group {
         init.child_events.wake_all();
     }

@@ -63,7 +63,8 @@ fn on_altstack(stack: &StackT, sp: u64) -> bool {
     stack.ss_flags != SS_DISABLE && sp > stack.ss_sp && sp - stack.ss_sp <= stack.ss_size
 }
 
-/// The `siginfo_t` a handler (or `rt_sigtimedwait`) gets for `sig`.
+/// The `siginfo_t` a handler or `sigtimedwait` gets for `sig` sent with
+/// `info`.
 pub fn siginfo(sig: u8, info: &Info) -> SigInfo {
     let signo = u32::from(sig);
     let mut si = SigInfo::kernel(signo);

@@ -53,6 +53,9 @@ const EXITING: u32 = 1;
 pub struct Memory {
     pub space: Mutex<AddressSpace>,
     pub shared: Mutex<SharedMappings>,
+    /// The `membarrier` commands this address space registered for
+    /// (`MEMBARRIER_CMD_REGISTER_*` bits); none after execve.
+    pub membarrier_registered: core::sync::atomic::AtomicU32,
 }
 
 impl Memory {
@@ -60,6 +63,7 @@ impl Memory {
         Arc::new(Self {
             space: Mutex::new(space),
             shared: Mutex::new(SharedMappings::default()),
+            membarrier_registered: core::sync::atomic::AtomicU32::new(0),
         })
     }
 }
@@ -123,6 +127,9 @@ pub struct Group {
     /// Who the process is (uids, gids, groups, capabilities): shared by
     /// its threads, copied by fork, kept (and transformed) by execve.
     pub creds: Mutex<Credentials>,
+    /// `personality(2)`'s value (0: PER_LINUX); inherited by fork, kept by
+    /// execve.
+    pub personality: core::sync::atomic::AtomicU32,
 }
 
 impl Group {
@@ -147,6 +154,7 @@ impl Group {
             posix_timers: Mutex::new(BTreeMap::new()),
             stopped: core::sync::atomic::AtomicBool::new(false),
             creds: Mutex::new(Credentials::container_root()),
+            personality: core::sync::atomic::AtomicU32::new(0),
         })
     }
 
