@@ -417,3 +417,204 @@ rm /tmp/fifo && echo removed";
         assert_same_as_chroot(target, root, "shell-plumbing", script)
     });
 }
+// They use the helpers of tests/vm/debian.rs as committed.
+
+/// make -j2 of a small project: two objects compiled in parallel, linked,
+/// run; then a rebuild after touching one source rebuilds only that one.
+#[test]
+fn debian_make_parallel_matches_chroot() {
+    let Some(root) = root_with("debian_make_parallel_matches_chroot", &["make", "gcc"]) else {
+        return;
+    };
+    let script = r#"set -e
+printf 'int f(void);\nint g(void);\nint main(void) { return f() + g(); }\n' > main.c
+printf '#include <stdio.h>\nint f(void) { puts("f"); return 0; }\n' > f.c
+printf '#include <stdio.h>\nint g(void) { puts("g"); return 0; }\n' > g.c
+printf 'prog: main.o f.o g.o\n\tgcc -o $@ $^\n%%.o: %%.c\n\tgcc -O2 -c $< -o $@\n.PHONY: run\nrun: prog\n\t./prog\n' > Makefile
+make -j2 -s run
+touch -d 2001-01-01 *.c && touch -d 2002-01-01 *.o prog && touch -d 2003-01-01 g.c
+make -j2 | sort
+make -q prog && echo up to date"#;
+    on_targets(Depth::Full, |target| {
+        assert_same_as_chroot(target, root, "make", script)
+    });
+}
+
+/// A free TCP port on the host's loopback (bound, then released).
+fn free_host_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("an ephemeral port")
+}
+
+/// One HTTP/1.0 GET of `path` from the host's `port`: the whole answer.
+fn http_get(port: u16, path: &str) -> std::io::Result<String> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+/// nginx (master and one worker, `daemon off;`) serves a `-v` directory
+/// through `-p`; 50 concurrent requests are all answered with the file.
+#[test]
+fn debian_nginx_serves_concurrent_requests() {
+    let Some(root) = root_with("debian_nginx_serves_concurrent_requests", &["nginx-light"]) else {
+        return;
+    };
+    const REQUESTS: usize = 50;
+    on_targets(Depth::Full, |target| {
+        let volume = Volume::new("nginx");
+        let www = volume.path().join("www");
+        fs::create_dir_all(&www).map_err(|e| e.to_string())?;
+        let body = "served by nginx in lamina\n".repeat(100);
+        fs::write(www.join("index.html"), &body).map_err(|e| e.to_string())?;
+        // Everything nginx writes goes to the volume: the root is read-only.
+        let conf = "daemon off;
+worker_processes 1;
+error_log /mnt/error.log info;
+pid /mnt/nginx.pid;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path /mnt/body;
+    proxy_temp_path /mnt/proxy;
+    fastcgi_temp_path /mnt/fastcgi;
+    uwsgi_temp_path /mnt/uwsgi;
+    scgi_temp_path /mnt/scgi;
+    server { listen 80; root /mnt/www; }
+}
+";
+        fs::write(volume.path().join("nginx.conf"), conf).map_err(|e| e.to_string())?;
+        let port = free_host_port();
+        let publish = format!("127.0.0.1:{port}:80");
+        let volume_arg = format!("{}:{VOLUME}", volume.path().display());
+        let flags = ["-v", &volume_arg, "-p", &publish, "--tmpfs", "/tmp"];
+        let args = ["-e", "/mnt/error.log", "-c", "/mnt/nginx.conf"];
+        let mut command = LaminaRun {
+            env: GUEST_ENV,
+            flags: &flags,
+            rootfs: Some((root, true)),
+            timeout: "100s",
+            ..LaminaRun::new(target, Path::new("/usr/sbin/nginx"), &args)
+        }
+        .command();
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut server = ChildGuard::spawn(&mut command).map_err(|e| e.to_string())?;
+        let error_log = || fs::read_to_string(volume.path().join("error.log")).unwrap_or_default();
+        // The port is published before the VM boots: a request waits in
+        // the guest's backlog until nginx accepts it.
+        let started = Instant::now();
+        let first = loop {
+            match http_get(port, "/index.html") {
+                Ok(answer) if answer.starts_with("HTTP/1.1 200") => break answer,
+                _ if started.elapsed() > Duration::from_secs(60) => {
+                    return Err(format!("nginx never answered\n--- error.log ---\n{}", error_log()));
+                }
+                _ => thread::sleep(Duration::from_millis(200)),
+            }
+        };
+        if !first.ends_with(&body) {
+            return Err(format!("first answer lacks the file: {}", truncate(&first)));
+        }
+        let clients: Vec<_> = (0..REQUESTS)
+            .map(|_| thread::spawn(move || http_get(port, "/index.html")))
+            .collect();
+        let answered = clients
+            .into_iter()
+            .filter_map(|client| client.join().ok()?.ok())
+            .filter(|answer| answer.starts_with("HTTP/1.1 200") && answer.ends_with(&body))
+            .count();
+        let _ = server.child.kill();
+        if answered != REQUESTS {
+            return Err(format!(
+                "{answered} of {REQUESTS} concurrent requests answered\n--- error.log ---\n{}",
+                error_log()
+            ));
+        }
+        Ok(())
+    });
+}
+
+/// memcached set/get from the host through `-p`.
+#[test]
+fn debian_memcached_set_get_through_publish() {
+    let Some(root) = root_with("debian_memcached_set_get_through_publish", &["memcached"]) else {
+        return;
+    };
+    on_targets(Depth::Full, |target| {
+        let port = free_host_port();
+        let publish = format!("127.0.0.1:{port}:11211");
+        let flags = ["-p", &publish, "--tmpfs", "/tmp"];
+        let args = ["-u", "root", "-l", "0.0.0.0", "-p", "11211"];
+        let mut command = LaminaRun {
+            env: GUEST_ENV,
+            flags: &flags,
+            rootfs: Some((root, true)),
+            timeout: "100s",
+            ..LaminaRun::new(target, Path::new("/usr/bin/memcached"), &args)
+        }
+        .command();
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut server = ChildGuard::spawn(&mut command).map_err(|e| e.to_string())?;
+        let talk = || -> std::io::Result<String> {
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+            stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+            stream.write_all(b"set greeting 0 0 5\r\nhello\r\nget greeting\r\nquit\r\n")?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            Ok(answer)
+        };
+        let expected = "STORED\r\nVALUE greeting 0 5\r\nhello\r\nEND\r\n";
+        let started = Instant::now();
+        let result = loop {
+            match talk() {
+                Ok(answer) if !answer.is_empty() => break answer,
+                _ if started.elapsed() > Duration::from_secs(60) => break String::new(),
+                _ => thread::sleep(Duration::from_millis(200)),
+            }
+        };
+        let _ = server.child.kill();
+        if result != expected {
+            let _ = server.child.wait();
+            let mut stderr = String::new();
+            if let Some(mut e) = server.child.stderr.take() {
+                let _ = e.read_to_string(&mut stderr);
+            }
+            return Err(format!("memcached answered {result:?}, expected {expected:?}\n{stderr}"));
+        }
+        Ok(())
+    });
+}
+
+/// multiprocessing Pool and Queue (SemLock needs /dev/shm).
+#[test]
+fn debian_python_multiprocessing_matches_chroot() {
+    let Some(root) = root_with("debian_python_multiprocessing_matches_chroot", &["python3"]) else {
+        return;
+    };
+    let script = r#"python3 - <<'EOF'
+import multiprocessing as mp
+def square(x):
+    return x * x
+def produce(q):
+    for i in range(5):
+        q.put(i)
+    q.put(None)
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(sum(pool.map(square, range(100))))
+    q = mp.Queue()
+    p = mp.Process(target=produce, args=(q,))
+    p.start()
+    print(list(iter(q.get, None)))
+    p.join()
+    print(p.exitcode)
+EOF"#;
+    on_targets(Depth::Full, |target| {
+        assert_same_as_chroot(target, root, "python-multiprocessing", script)
+    });
+}
