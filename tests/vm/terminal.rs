@@ -188,15 +188,41 @@ impl PtySession {
 }
 
 impl Drop for PtySession {
-    /// The program is its session's leader and its group's: the group goes
-    /// (QEMU with it), so a failing test leaves nothing running.
+    /// The program leads its session: every process of the session goes
+    /// (QEMU, a native shell's background jobs), so a failing test leaves
+    /// nothing running.
     fn drop(&mut self) {
-        if let Some(pgid) = rustix::process::Pid::from_raw(self.child.id() as i32) {
-            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+        let sid = self.child.id() as i32;
+        for pid in session_members(sid) {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The processes of session `sid`, from /proc/PID/stat (field 6).
+fn session_members(sid: i32) -> Vec<i32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // After the command's closing parenthesis: state ppid pgrp session.
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map_or("", |(_, rest)| rest)
+                .split_whitespace()
+                .collect();
+            fields.get(3).and_then(|f| f.parse::<i32>().ok()) == Some(sid)
+        })
+        .collect()
 }
 
 /// `lamina run` of `program` on a pty, as [`LaminaRun::command`] builds it.
