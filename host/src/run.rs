@@ -170,7 +170,7 @@ fn signal_name(signo: u8) -> Option<&'static str> {
 pub fn run(args: RunArgs) -> Result<u8, UserError> {
     // From here on a Ctrl-C is recorded, not fatal: the supervisor sees it.
     let signals = Signals::new(TERMINATING_SIGNALS).context("installing signal handlers")?;
-    if std::io::IsTerminal::is_terminal(&io::stdin()) {
+    if crate::terminal::any_is_terminal() {
         // The terminal's resizes go to the guest.
         signals
             .add_signal(signal_hook::consts::SIGWINCH)

@@ -79,15 +79,35 @@ fn restore_on(terminal: impl std::os::fd::AsFd) {
     }
 }
 
-/// The size of lamina's stdin terminal, if it is one and has a size.
+/// The size of lamina's terminal: the first of stdin, stdout and stderr
+/// that is one and has a size.
 pub fn window_size() -> Option<WindowSize> {
-    let size = termios::tcgetwinsize(rustix::stdio::stdin()).ok()?;
-    (size.ws_row != 0 || size.ws_col != 0).then_some(WindowSize {
+    [
+        rustix::stdio::stdin(),
+        rustix::stdio::stdout(),
+        rustix::stdio::stderr(),
+    ]
+    .into_iter()
+    .filter_map(|fd| termios::tcgetwinsize(fd).ok())
+    .find(|size| size.ws_row != 0 || size.ws_col != 0)
+    .map(|size| WindowSize {
         rows: size.ws_row,
         cols: size.ws_col,
         xpixel: size.ws_xpixel,
         ypixel: size.ws_ypixel,
     })
+}
+
+/// Whether any of lamina's standard streams is a terminal (its resizes
+/// then matter to the guest).
+pub fn any_is_terminal() -> bool {
+    [
+        rustix::stdio::stdin(),
+        rustix::stdio::stdout(),
+        rustix::stdio::stderr(),
+    ]
+    .into_iter()
+    .any(termios::isatty)
 }
 
 #[cfg(test)]

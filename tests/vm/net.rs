@@ -64,7 +64,7 @@ fn unix_sockets_match_linux() {
 
 /// Socket timeouts and AF_UNIX ancillary data against Linux
 /// (tests/workloads/netmsg.c): SO_RCVTIMEO and SO_SNDTIMEO on every
-/// kind of socket, SCM_RIGHTS and SCM_CREDENTIALS.
+/// kind of socket, SCM_RIGHTS and SCM_CREDENTIALS, SOCK_SEQPACKET.
 #[test]
 fn socket_timeouts_and_ancillary_data_match_linux() {
     same_as_native_with("netmsg", &[]);

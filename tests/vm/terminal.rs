@@ -5,8 +5,8 @@
 //! (busybox `sh -i`, this host's `bash -i`) run jobs: one in the background,
 //! a foreground one that ^Z stops and `fg` continues, ^C that ends only the
 //! foreground job, `stty size` before and after a resize, a trap on WINCH,
-//! and `exit` with the shell's status. Each shell passes the same checks
-//! natively on a pty.
+//! ^S and ^Q around `cat`, and `exit` with the shell's status. Each shell
+//! passes the same checks natively on a pty.
 
 use super::*;
 use std::os::fd::{AsFd, OwnedFd};
@@ -24,6 +24,9 @@ const RESIZED_COLS: u16 = 120;
 const STEP_LIMIT: Duration = Duration::from_secs(60);
 const CTRL_C: &[u8] = b"\x03";
 const CTRL_Z: &[u8] = b"\x1a";
+const CTRL_S: &[u8] = b"\x13";
+const CTRL_Q: &[u8] = b"\x11";
+const CTRL_D: &[u8] = b"\x04";
 /// The prompt the shells get, so that their own defaults do not matter.
 const PROMPT: &str = "PROMPT> ";
 
@@ -188,15 +191,41 @@ impl PtySession {
 }
 
 impl Drop for PtySession {
-    /// The program is its session's leader and its group's: the group goes
-    /// (QEMU with it), so a failing test leaves nothing running.
+    /// The program leads its session: every process of the session goes
+    /// (QEMU, a native shell's background jobs), so a failing test leaves
+    /// nothing running.
     fn drop(&mut self) {
-        if let Some(pgid) = rustix::process::Pid::from_raw(self.child.id() as i32) {
-            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+        let sid = self.child.id() as i32;
+        for pid in session_members(sid) {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The processes of session `sid`, from /proc/PID/stat (field 6).
+fn session_members(sid: i32) -> Vec<i32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // After the command's closing parenthesis: state ppid pgrp session.
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map_or("", |(_, rest)| rest)
+                .split_whitespace()
+                .collect();
+            fields.get(3).and_then(|f| f.parse::<i32>().ok()) == Some(sid)
+        })
+        .collect()
 }
 
 /// `lamina run` of `program` on a pty, as [`LaminaRun::command`] builds it.
@@ -270,6 +299,22 @@ fn job_control_session(mut pty: PtySession, inner: &str) -> Result<(), String> {
         &[],
     )?;
 
+    // ^S holds output and echo (IXON) until ^Q.
+    pty.send(b"cat\r");
+    pty.expect("cat")?;
+    thread::sleep(Duration::from_millis(500));
+    pty.send(CTRL_S);
+    pty.send(b"HELD-LINE\r");
+    thread::sleep(Duration::from_millis(1500));
+    if pty.text().contains("HELD-LINE") {
+        return Err(format!("output went on after ^S:\n{}", pty.text()));
+    }
+    pty.send(CTRL_Q);
+    let out = pty.expect("HELD-LINE\r\nHELD-LINE")?;
+    check("^Q", &out, &[], &[])?;
+    pty.send(CTRL_D);
+    pty.expect(PROMPT)?;
+
     pty.send(b"sleep 100 &\r");
     pty.expect(PROMPT)?;
     pty.send(b"jobs; echo C$((1+2))D\r");
@@ -333,7 +378,7 @@ fn busybox_tty_root() -> &'static Path {
             "rootfs-tty-busybox",
             &[(Path::new(BUSYBOX), "/bin/busybox")],
         );
-        for applet in ["sh", "sleep", "stty"] {
+        for applet in ["sh", "sleep", "stty", "cat"] {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet))
                 .unwrap_or_else(|e| panic!("linking applet {applet}: {e}"));
         }
@@ -345,7 +390,12 @@ fn busybox_tty_root() -> &'static Path {
 fn bash_tty_root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let programs = ["/usr/bin/bash", "/usr/bin/sleep", "/usr/bin/stty"];
+        let programs = [
+            "/usr/bin/bash",
+            "/usr/bin/sleep",
+            "/usr/bin/stty",
+            "/usr/bin/cat",
+        ];
         for program in programs {
             assert!(
                 is_executable(Path::new(program)),

@@ -6,7 +6,9 @@
  * datagrams (the received descriptor is a new one on the same open file,
  * shared offset included, across fork; MSG_CTRUNC and closed descriptors
  * when the control buffer is short; MSG_CMSG_CLOEXEC; EBADF and EINVAL
- * for bad ones); SCM_CREDENTIALS with SO_PASSCRED. */
+ * for bad ones); SCM_CREDENTIALS with SO_PASSCRED; SOCK_SEQPACKET
+ * (socketpair, and listen/accept/connect on an abstract name): records
+ * kept whole, cut with MSG_TRUNC, empty ones, EMSGSIZE, end of file. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -37,6 +40,11 @@ static const char *err_name(int e) {
     case EDOM: return "EDOM";
     case ETOOMANYREFS: return "ETOOMANYREFS";
     case ESRCH: return "ESRCH";
+    case EPROTOTYPE: return "EPROTOTYPE";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case ENOTCONN: return "ENOTCONN";
     default: return "other";
     }
 }
@@ -152,6 +160,11 @@ static void timeouts(void) {
     set_timeout(udp, SO_RCVTIMEO, 0, 100000);
     TIMED("udp recv with SO_RCVTIMEO", 100, recv(udp, buf, sizeof buf, 0));
     close(udp);
+}
+
+static void ioctl_fionread(int fd, int *out) {
+    if (ioctl(fd, FIONREAD, out) != 0)
+        *out = -1;
 }
 
 /* Sends `text` with `nfds` descriptors (and credentials when `cred`). */
@@ -406,6 +419,73 @@ static void credentials(int type) {
     close(udp);
 }
 
+static void seqpacket_records(int a, int b) {
+    char buf[64];
+    check("send 5", send(a, "hello", 5, 0));
+    check("send 3", send(a, "abc", 3, 0));
+    check("send 0", send(a, "", 0, 0));
+    check("send 7", send(a, "seventh", 7, 0));
+    int pending = -1;
+    ioctl_fionread(b, &pending);
+    printf("FIONREAD %d\n", pending);
+    memset(buf, 0, sizeof buf);
+    check("recv one record in a big buffer", recv(b, buf, sizeof buf, 0));
+    printf("  \"%s\"\n", buf);
+    memset(buf, 0, sizeof buf);
+    check("recv 2 of 3 (MSG_TRUNC: the whole length)", recv(b, buf, 2, MSG_TRUNC));
+    printf("  \"%s\"\n", buf);
+    check("recv the empty record", recv(b, buf, sizeof buf, 0));
+    char small[4] = {0};
+    struct iovec iov = {small, 3};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    check("recvmsg 3 of 7", recvmsg(b, &msg, 0));
+    printf("  msg_flags MSG_TRUNC %d\n", !!(msg.msg_flags & MSG_TRUNC));
+    check("nothing left", recv(b, buf, sizeof buf, MSG_DONTWAIT));
+    check("peek", (send(a, "pk", 2, 0), recv(b, buf, sizeof buf, MSG_PEEK)));
+    check("after peek", recv(b, buf, sizeof buf, 0));
+    static char huge[300000];
+    check("a record too big", send(a, huge, sizeof huge, 0));
+    int fds[1] = {a};
+    check("a record with a descriptor", send_fds(a, "fd", fds, 1, NULL));
+    int got = recv_fds("recv it", b, 512, 0);
+    if (got >= 0)
+        close(got);
+    close(a);
+    check("end of file", recv(b, buf, sizeof buf, 0));
+    check("send to a closed peer", send(b, "x", 1, MSG_NOSIGNAL));
+    close(b);
+}
+
+static void seqpacket(void) {
+    printf("-- SOCK_SEQPACKET\n");
+    int sv[2];
+    check("socketpair", socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv));
+    int type = 0;
+    socklen_t len = sizeof type;
+    getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &type, &len);
+    printf("SO_TYPE %d\n", type);
+    seqpacket_records(sv[0], sv[1]);
+
+    int listener = check("socket", socket(AF_UNIX, SOCK_SEQPACKET, 0));
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "netmsg-seq-%d", getpid());
+    socklen_t addr_len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(addr.sun_path + 1);
+    check("bind", bind(listener, (struct sockaddr *)&addr, addr_len));
+    check("listen", listen(listener, 4));
+    int stream = socket(AF_UNIX, SOCK_STREAM, 0);
+    errno = 0;
+    check("a stream connects to it", connect(stream, (struct sockaddr *)&addr, addr_len));
+    close(stream);
+    int client = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    check("connect", connect(client, (struct sockaddr *)&addr, addr_len));
+    int server = check("accept", accept(listener, NULL, NULL));
+    getsockopt(server, SOL_SOCKET, SO_TYPE, &type, &len);
+    printf("accepted SO_TYPE %d\n", type);
+    seqpacket_records(client, server);
+    close(listener);
+    check("inet SOCK_SEQPACKET", socket(AF_INET, SOCK_SEQPACKET, 0));
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     timeouts();
@@ -414,5 +494,6 @@ int main(void) {
     in_flight_close();
     credentials(SOCK_STREAM);
     credentials(SOCK_DGRAM);
+    seqpacket();
     return 0;
 }

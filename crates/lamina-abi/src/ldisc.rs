@@ -14,6 +14,8 @@ use crate::types::Termios;
 
 // c_iflag (asm-generic/termbits.h)
 pub const ISTRIP: u32 = 0o40;
+pub const IXON: u32 = 0o2000;
+pub const IXANY: u32 = 0o4000;
 pub const INLCR: u32 = 0o100;
 pub const IGNCR: u32 = 0o200;
 pub const ICRNL: u32 = 0o400;
@@ -36,6 +38,8 @@ pub const ECHOKE: u32 = 0o4000;
 pub const IEXTEN: u32 = 0o100000;
 // c_cc indices
 pub const VINTR: usize = 0;
+pub const VSTART: usize = 8;
+pub const VSTOP: usize = 9;
 pub const VQUIT: usize = 1;
 pub const VERASE: usize = 2;
 pub const VKILL: usize = 3;
@@ -58,9 +62,17 @@ const SIGINT: u8 = 2;
 const SIGQUIT: u8 = 3;
 const SIGTSTP: u8 = 20;
 
-/// A character that asks for a signal to the foreground process group.
+/// What an input character asks of the terminal beyond its buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Signal(pub u8);
+pub enum Event {
+    /// A signal to the foreground process group (`ISIG`).
+    Signal(u8),
+    /// `VSTOP` (^S) with `IXON`: output waits.
+    StopOutput,
+    /// `VSTART` (^Q), or with `IXANY` any character, or a signal
+    /// character: output goes on.
+    StartOutput,
+}
 
 /// What a read finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,12 +190,30 @@ impl LineDiscipline {
     }
 
     /// Takes one byte from the terminal; echo goes to `echo` (before
-    /// output processing), a signal character answers its signal.
-    pub fn input(&mut self, byte: u8, echo: &mut Vec<u8>) -> Option<Signal> {
+    /// output processing). `output_stopped` says whether ^S stopped the
+    /// output; the answer is what the character asks beyond the buffer.
+    pub fn input(&mut self, byte: u8, echo: &mut Vec<u8>, output_stopped: bool) -> Option<Event> {
         let mut c = byte;
         if self.iflag(ISTRIP) {
             c &= 0x7f;
         }
+        if self.iflag(IXON) && !self.literal_next {
+            // Flow control characters are not input (n_tty's IXON).
+            if self.is(c, VSTOP) {
+                return Some(Event::StopOutput);
+            }
+            if self.is(c, VSTART) {
+                return Some(Event::StartOutput);
+            }
+        }
+        let event = self.receive(c, echo);
+        if event.is_none() && output_stopped && self.iflag(IXON) && self.iflag(IXANY) {
+            return Some(Event::StartOutput);
+        }
+        event
+    }
+
+    fn receive(&mut self, mut c: u8, echo: &mut Vec<u8>) -> Option<Event> {
         if self.literal_next {
             self.literal_next = false;
             self.store(c, echo);
@@ -206,7 +236,7 @@ impl LineDiscipline {
                 if self.lflag(ECHO) {
                     self.echo_char(c, echo);
                 }
-                return Some(Signal(sig));
+                return Some(Event::Signal(sig));
             }
         }
         if c == b'\r' {
@@ -456,7 +486,7 @@ mod tests {
         let mut echo = Vec::new();
         let mut signals = Vec::new();
         for &b in bytes {
-            if let Some(Signal(sig)) = ld.input(b, &mut echo) {
+            if let Some(Event::Signal(sig)) = ld.input(b, &mut echo, false) {
                 signals.push(sig);
             }
         }
@@ -602,6 +632,27 @@ mod tests {
         feed(&mut ld, &long);
         assert_eq!(ld.input_room(), 0);
         assert_eq!(ld.pending(), BUF_SIZE);
+    }
+
+    #[test]
+    fn flow_control_characters() {
+        let mut ld = LineDiscipline::new();
+        let mut echo = Vec::new();
+        assert_eq!(ld.input(0x13, &mut echo, false), Some(Event::StopOutput));
+        assert_eq!(ld.input(b'a', &mut echo, true), None);
+        assert_eq!(ld.input(0x11, &mut echo, true), Some(Event::StartOutput));
+        // Not input: only the 'a' is in the line.
+        ld.input(b'\n', &mut echo, false);
+        let mut buf = [0u8; 8];
+        assert_eq!(ld.read(&mut buf), Read::Data(2));
+        // IXANY: any character restarts; without IXON they are data.
+        let mut t = Termios::linux_default();
+        t.c_iflag |= IXANY;
+        ld.set_termios(t, false);
+        assert_eq!(ld.input(b'b', &mut echo, true), Some(Event::StartOutput));
+        t.c_iflag &= !IXON;
+        ld.set_termios(t, false);
+        assert_eq!(ld.input(0x13, &mut echo, false), None);
     }
 
     #[test]

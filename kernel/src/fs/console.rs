@@ -132,7 +132,8 @@ impl FileObject for ConsoleStream {
         // As for a pipe: readable while bytes wait, hung up (whatever was
         // asked) once the writer is gone.
         let readable = if data { events & POLLIN } else { 0 };
-        let writable = if self.stream == Stream::Stdin || !console::output_writable() {
+        let stopped = self.disciplined() && super::tty::output_stopped();
+        let writable = if self.stream == Stream::Stdin || !console::output_writable() || stopped {
             0
         } else {
             events & POLLOUT

@@ -54,6 +54,10 @@ struct Terminal {
     echo_to: Option<Output>,
     /// The host's terminal hung up (its stdin ended).
     hung_up: bool,
+    /// ^S stopped the output (`IXON`): writes wait for ^Q, and echo
+    /// waits in `held_echo` (at most [`ldisc::BUF_SIZE`] bytes).
+    output_stopped: bool,
+    held_echo: Vec<u8>,
 }
 
 static TERMINAL: Mutex<Option<Terminal>> = Mutex::new(None);
@@ -84,6 +88,8 @@ pub fn init(any: bool, input: bool, echo_to: Option<Output>, winsize: Option<(u1
         detached: BTreeSet::new(),
         echo_to,
         hung_up: false,
+        output_stopped: false,
+        held_echo: Vec::new(),
     });
     ACTIVE.store(input, Ordering::Relaxed);
     if input {
@@ -107,6 +113,7 @@ pub fn pump() {
     }
     let mut echo = Vec::new();
     let mut signals = Vec::new();
+    let mut restarted = false;
     let (echo_to, foreground) = {
         let mut guard = TERMINAL.lock();
         let Some(term) = guard.as_mut() else {
@@ -123,10 +130,37 @@ pub fn pump() {
                 break;
             }
             for byte in bytes {
-                if let Some(ldisc::Signal(signo)) = term.ldisc.input(byte, &mut echo) {
-                    signals.push(signo);
+                match term.ldisc.input(byte, &mut echo, term.output_stopped) {
+                    Some(ldisc::Event::Signal(signo)) => {
+                        signals.push(signo);
+                        // A signal character lets output go on, as Linux's.
+                        restarted |= core::mem::take(&mut term.output_stopped);
+                    }
+                    Some(ldisc::Event::StopOutput) => term.output_stopped = true,
+                    Some(ldisc::Event::StartOutput) => {
+                        restarted |= core::mem::take(&mut term.output_stopped);
+                    }
+                    None => {}
                 }
             }
+        }
+        if restarted {
+            // Writers wait for room on the console; they try again now.
+            if let Some(queue) = console::output_queue() {
+                queue.wake_all();
+            }
+            // (`/dev/tty` writers wait on stdin's queue.)
+            console::STDIN_QUEUE.wake_all();
+        }
+        if term.output_stopped {
+            let room = ldisc::BUF_SIZE.saturating_sub(term.held_echo.len());
+            term.held_echo
+                .extend_from_slice(&echo[..echo.len().min(room)]);
+            echo.clear();
+        } else if !term.held_echo.is_empty() {
+            let mut held = core::mem::take(&mut term.held_echo);
+            held.append(&mut echo);
+            echo = held;
         }
         if echo.is_empty() && signals.is_empty() {
             return;
@@ -199,6 +233,10 @@ pub fn write(stream: Output, data: &[u8]) -> Result<usize, Errno> {
         let Some(term) = guard.as_ref() else {
             return console::write_output(stream, data);
         };
+        if term.output_stopped {
+            // ^S: the writer waits (on the console's queue) for ^Q.
+            return Err(Errno::EAGAIN);
+        }
         // Room for the worst case (every byte doubled) in one go.
         let room = console::output_room().unwrap_or(usize::MAX) / 2;
         if room == 0 {
@@ -214,6 +252,11 @@ pub fn write(stream: Output, data: &[u8]) -> Result<usize, Errno> {
         crate::log!("tty: {} of {} output bytes written", written, out.len());
     }
     Ok(taken)
+}
+
+/// Whether ^S has stopped the terminal's output (a write would wait).
+pub fn output_stopped() -> bool {
+    TERMINAL.lock().as_ref().is_some_and(|t| t.output_stopped)
 }
 
 /// Whether `object` is one of the console's terminal streams.

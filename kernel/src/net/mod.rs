@@ -135,6 +135,9 @@ impl Domain {
 pub enum Kind {
     Stream,
     Dgram,
+    /// AF_UNIX `SOCK_SEQPACKET`: a connection that keeps record
+    /// boundaries (a stream socket whose sends are records).
+    Seqpacket,
 }
 
 impl Kind {
@@ -142,6 +145,7 @@ impl Kind {
         match self {
             Self::Stream => SOCK_STREAM,
             Self::Dgram => SOCK_DGRAM,
+            Self::Seqpacket => SOCK_SEQPACKET,
         }
     }
 }
@@ -461,6 +465,9 @@ impl Socket {
             (Domain::Unix, Kind::Stream) => {
                 Box::new(stream::StreamSocket::new(domain, Arc::clone(&queue)))
             }
+            (Domain::Unix, Kind::Seqpacket) => {
+                Box::new(stream::StreamSocket::new_seqpacket(Arc::clone(&queue)))
+            }
             (Domain::Unix, Kind::Dgram) => {
                 Box::new(dgram::DgramSocket::new(domain, Arc::clone(&queue)))
             }
@@ -502,8 +509,9 @@ impl Socket {
             gid: 0,
         };
         let [a, b]: [Box<dyn Transport>; 2] = match kind {
-            Kind::Stream => {
-                let (a, b) = stream::StreamSocket::pair(queues.clone(), cred);
+            Kind::Stream | Kind::Seqpacket => {
+                let packets = kind == Kind::Seqpacket;
+                let (a, b) = stream::StreamSocket::pair(queues.clone(), cred, packets);
                 [Box::new(a), Box::new(b)]
             }
             Kind::Dgram => {
@@ -735,7 +743,7 @@ impl Socket {
             (SOL_SOCKET, SO_PROTOCOL) => int(match (self.domain, self.kind) {
                 (Domain::Unix, _) => 0,
                 (_, Kind::Stream) => IPPROTO_TCP as i32,
-                (_, Kind::Dgram) => IPPROTO_UDP as i32,
+                (_, Kind::Dgram | Kind::Seqpacket) => IPPROTO_UDP as i32,
             }),
             (SOL_SOCKET, SO_ERROR) => int(self.transport.take_error().map_or(0, |e| e as i32)),
             (SOL_SOCKET, SO_ACCEPTCONN) => int(i32::from(self.transport.is_listening())),

@@ -86,6 +86,9 @@ struct Record {
 /// Records one end holds at most: past it a send with files waits, and a
 /// change of sender is not recorded (its bytes read as the last one's).
 const MAX_RECORDS: usize = 1024;
+/// The largest `SOCK_SEQPACKET` record: the send buffer less Linux's
+/// overhead (as `unix_dgram_sendmsg` bounds it).
+const MAX_PACKET: usize = STREAM_CAPACITY - 32;
 
 impl Side {
     fn new(queue: Arc<WaitQueue>) -> Self {
@@ -168,6 +171,8 @@ const SERVER: usize = 1;
 /// A connection between two ends.
 struct Conn {
     flavor: Flavor,
+    /// `SOCK_SEQPACKET`: every send is a record a read takes whole.
+    packets: bool,
     /// TCP: false while the connect waits for room in the backlog.
     established: bool,
     sides: [Side; 2],
@@ -198,10 +203,16 @@ pub struct ConnEnd {
 
 impl ConnEnd {
     /// A connection's two ends, waiting on `queues`.
-    fn pair(flavor: Flavor, queues: [Arc<WaitQueue>; 2], established: bool) -> (Self, Self) {
+    fn pair(
+        flavor: Flavor,
+        queues: [Arc<WaitQueue>; 2],
+        established: bool,
+        packets: bool,
+    ) -> (Self, Self) {
         let [a, b] = queues;
         let conn = Arc::new(Mutex::new(Conn {
             flavor,
+            packets,
             established,
             sides: [Side::new(a), Side::new(b)],
         }));
@@ -284,20 +295,30 @@ impl ConnEnd {
             side.shut_rd = true;
             return Ok(data.len());
         }
-        if data.is_empty() {
+        if data.is_empty() && !conn.packets {
             return Ok(0);
+        }
+        let packets = conn.packets;
+        if packets && data.len() > MAX_PACKET {
+            return Err(Errno::EMSGSIZE);
         }
         let peer = &mut conn.sides[j];
         let n = peer.rx.room().min(data.len());
         let has_files = !ancillary.files.is_empty();
-        if n == 0 || (has_files && peer.records.len() >= MAX_RECORDS) {
+        let full = if packets {
+            // A record goes whole or waits.
+            n < data.len() || peer.records.len() >= MAX_RECORDS
+        } else {
+            n == 0 || (has_files && peer.records.len() >= MAX_RECORDS)
+        };
+        if full {
             return Err(Errno::EAGAIN);
         }
         peer.rx.push(&data[..n])?;
         let start = peer.pushed;
         peer.pushed += n as u64;
         let new_sender = ancillary.cred.is_some() && ancillary.cred != peer.last_cred;
-        if has_files || (new_sender && peer.records.len() < MAX_RECORDS) {
+        if packets || has_files || (new_sender && peer.records.len() < MAX_RECORDS) {
             // The files go with the first bytes a partial send moved.
             peer.records.push_back(Record {
                 start,
@@ -320,9 +341,12 @@ impl ConnEnd {
         buf: &mut [u8],
         flags: u32,
         passcred: bool,
-    ) -> Result<(usize, super::Ancillary), Errno> {
+    ) -> Result<(usize, usize, super::Ancillary), Errno> {
         let (i, j) = (self.side, 1 - self.side);
         let mut conn = self.conn.lock();
+        if conn.packets && conn.established {
+            return self.recv_packet(conn, buf, flags);
+        }
         if !conn.established {
             return match conn.sides[i].error.take() {
                 Some(e) => Err(e),
@@ -330,7 +354,7 @@ impl ConnEnd {
             };
         }
         if buf.is_empty() {
-            return Ok((0, super::Ancillary::default()));
+            return Ok((0, 0, super::Ancillary::default()));
         }
         let eof = conn.rcv_shutdown(i);
         let side = &mut conn.sides[i];
@@ -351,7 +375,8 @@ impl ConnEnd {
             if peek {
                 // A peek sees the files too (new descriptors each time).
                 let files = with_files.map_or_else(Vec::new, |k| side.records[k].files.clone());
-                return Ok((side.rx.peek(0, buf), super::Ancillary { files, cred }));
+                let n = side.rx.peek(0, buf);
+                return Ok((n, n, super::Ancillary { files, cred }));
             }
             let n = side.rx.pop(buf);
             let files =
@@ -361,15 +386,57 @@ impl ConnEnd {
             let queue = Arc::clone(&conn.sides[j].queue);
             drop(conn);
             queue.wake_all();
-            return Ok((n, super::Ancillary { files, cred }));
+            return Ok((n, n, super::Ancillary { files, cred }));
         }
         if let Some(e) = side.error.take() {
             return Err(e);
         }
         if eof {
-            return Ok((0, super::Ancillary::default()));
+            return Ok((0, 0, super::Ancillary::default()));
         }
         Err(Errno::EAGAIN)
+    }
+
+    /// A `SOCK_SEQPACKET` read: the next record whole, cut to `buf` (the
+    /// rest is dropped; its full length tells MSG_TRUNC).
+    fn recv_packet(
+        &self,
+        mut conn: spin::MutexGuard<'_, Conn>,
+        buf: &mut [u8],
+        flags: u32,
+    ) -> Result<(usize, usize, super::Ancillary), Errno> {
+        let (i, j) = (self.side, 1 - self.side);
+        let eof = conn.rcv_shutdown(i);
+        let side = &mut conn.sides[i];
+        let Some(record) = side.records.front_mut() else {
+            if let Some(e) = side.error.take() {
+                return Err(e);
+            }
+            return if eof {
+                Ok((0, 0, super::Ancillary::default()))
+            } else {
+                Err(Errno::EAGAIN)
+            };
+        };
+        let full = usize::try_from(record.end - record.start).unwrap_or(usize::MAX);
+        let cred = record.cred;
+        let n = full.min(buf.len());
+        if flags & MSG_PEEK != 0 {
+            let files = record.files.clone();
+            side.rx.peek(0, &mut buf[..n]);
+            return Ok((n, full, super::Ancillary { files, cred }));
+        }
+        let files = core::mem::take(&mut record.files);
+        side.rx.pop(&mut buf[..n]);
+        side.rx.discard(full - n);
+        // This record alone (an empty one ends where the next starts).
+        side.popped += full as u64;
+        side.records.pop_front();
+        side.read_cred = cred.or(side.read_cred);
+        let queue = Arc::clone(&conn.sides[j].queue);
+        drop(conn);
+        queue.wake_all();
+        Ok((n, full, super::Ancillary { files, cred }))
     }
 
     fn shutdown(&self, read: bool, write: bool) {
@@ -413,7 +480,7 @@ impl ConnEnd {
         if rcv_shut {
             mask |= POLLIN | POLLRDNORM | POLLRDHUP;
         }
-        if !side.rx.is_empty() {
+        if !side.rx.is_empty() || (conn.packets && !side.records.is_empty()) {
             mask |= POLLIN | POLLRDNORM;
         }
         let in_flight = peer.rx.len();
@@ -494,6 +561,8 @@ struct ListenState {
 /// A listening stream socket's backlog.
 pub struct Listener {
     flavor: Flavor,
+    /// Its connections keep record boundaries (`SOCK_SEQPACKET`).
+    packets: bool,
     /// The listening socket waits here.
     queue: Arc<WaitQueue>,
     /// Its own address (what a client's `getpeername` shows for AF_UNIX).
@@ -511,6 +580,7 @@ fn backlog_len(backlog: u32) -> usize {
 impl Listener {
     fn new(
         flavor: Flavor,
+        packets: bool,
         queue: Arc<WaitQueue>,
         local: SockAddr,
         backlog: u32,
@@ -518,6 +588,7 @@ impl Listener {
     ) -> Self {
         Self {
             flavor,
+            packets,
             queue,
             local,
             cred,
@@ -558,7 +629,7 @@ impl Listener {
         let server_queue = Arc::new(WaitQueue::new());
         let mut queues = [Arc::clone(client_queue), Arc::clone(client_queue)];
         queues[SERVER] = server_queue;
-        let (client, server) = ConnEnd::pair(self.flavor, queues, !full);
+        let (client, server) = ConnEnd::pair(self.flavor, queues, !full, self.packets);
         debug_assert_eq!((client.side, server.side), (CLIENT, SERVER));
         let embryo = Embryo {
             end: server,
@@ -669,12 +740,18 @@ struct Inner {
 pub struct StreamSocket {
     domain: Domain,
     flavor: Flavor,
+    /// `SOCK_SEQPACKET`.
+    packets: bool,
     queue: Arc<WaitQueue>,
     inner: Mutex<Inner>,
 }
 
 impl StreamSocket {
     pub fn new(domain: Domain, queue: Arc<WaitQueue>) -> Self {
+        Self::with_packets(domain, queue, false)
+    }
+
+    fn with_packets(domain: Domain, queue: Arc<WaitQueue>, packets: bool) -> Self {
         Self {
             domain,
             flavor: if domain == Domain::Unix {
@@ -682,6 +759,7 @@ impl StreamSocket {
             } else {
                 Flavor::Tcp
             },
+            packets,
             queue,
             inner: Mutex::new(Inner {
                 name: None,
@@ -689,6 +767,20 @@ impl StreamSocket {
                 connecting: false,
                 error: None,
             }),
+        }
+    }
+
+    /// `socket(AF_UNIX, SOCK_SEQPACKET)`.
+    pub fn new_seqpacket(queue: Arc<WaitQueue>) -> Self {
+        Self::with_packets(Domain::Unix, queue, true)
+    }
+
+    /// The socket type its names and connections are of.
+    fn kind(&self) -> Kind {
+        if self.packets {
+            Kind::Seqpacket
+        } else {
+            Kind::Stream
         }
     }
 
@@ -700,7 +792,8 @@ impl StreamSocket {
         peer_cred: Ucred,
     ) -> Self {
         let queue = end.queue();
-        let socket = Self::new(domain, queue);
+        let packets = end.conn.lock().packets;
+        let socket = Self::with_packets(domain, queue, packets);
         socket.inner.lock().role = Role::Connected {
             end,
             local,
@@ -710,9 +803,9 @@ impl StreamSocket {
         socket
     }
 
-    /// `socketpair(AF_UNIX, SOCK_STREAM)`.
-    pub fn pair(queues: [Arc<WaitQueue>; 2], cred: Ucred) -> (Self, Self) {
-        let (a, b) = ConnEnd::pair(Flavor::Unix, queues, true);
+    /// `socketpair(AF_UNIX, SOCK_STREAM)` (or `SOCK_SEQPACKET`: `packets`).
+    pub fn pair(queues: [Arc<WaitQueue>; 2], cred: Ucred, packets: bool) -> (Self, Self) {
+        let (a, b) = ConnEnd::pair(Flavor::Unix, queues, true, packets);
         let unnamed = || SockAddr::Unix(UnixAddr::Unnamed);
         (
             Self::connected(Domain::Unix, a, unnamed(), unnamed(), cred),
@@ -729,7 +822,7 @@ impl StreamSocket {
         let SockAddr::Unix(target) = addr else {
             return Err(Errno::EINVAL);
         };
-        let listener = match unix::find(target, Kind::Stream, cx)? {
+        let listener = match unix::find(target, self.kind(), cx)? {
             Endpoint::Listener(listener) => listener.upgrade().ok_or(Errno::ECONNREFUSED)?,
             _ => return Err(Errno::ECONNREFUSED),
         };
@@ -851,7 +944,7 @@ impl Transport for StreamSocket {
         if inner.name.is_some() || !matches!(inner.role, Role::Idle) {
             return Err(Errno::EINVAL);
         }
-        inner.name = Some(bind_name(self.domain, Kind::Stream, addr, options, cx)?);
+        inner.name = Some(bind_name(self.domain, self.kind(), addr, options, cx)?);
         Ok(())
     }
 
@@ -888,6 +981,7 @@ impl Transport for StreamSocket {
         }
         let listener = Arc::new(Listener::new(
             self.flavor,
+            self.packets,
             Arc::clone(&self.queue),
             name.addr.clone(),
             backlog,
@@ -1031,10 +1125,10 @@ impl Transport for StreamSocket {
         };
         match &inner.role {
             Role::Connected { end, .. } => {
-                let (len, ancillary) = end.recv(buf, flags, passcred)?;
+                let (len, full_len, ancillary) = end.recv(buf, flags, passcred)?;
                 Ok(Received {
                     len,
-                    full_len: len,
+                    full_len,
                     from,
                     ancillary,
                 })

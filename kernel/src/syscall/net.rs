@@ -117,12 +117,13 @@ fn kind_of(domain: Domain, sock_type: u32, protocol: u64) -> Result<Kind, Errno>
     let kind = match sock_type & SOCK_TYPE_MASK {
         SOCK_STREAM => Kind::Stream,
         SOCK_DGRAM => Kind::Dgram,
+        SOCK_SEQPACKET if domain == Domain::Unix => Kind::Seqpacket,
         _ => return Err(Errno::ESOCKTNOSUPPORT),
     };
     let protocol_ok = match (domain, kind) {
         (Domain::Unix, _) => protocol == 0 || protocol == u64::from(AF_UNIX),
         (_, Kind::Stream) => protocol == 0 || protocol == IPPROTO_TCP,
-        (_, Kind::Dgram) => protocol == 0 || protocol == IPPROTO_UDP,
+        (_, Kind::Dgram | Kind::Seqpacket) => protocol == 0 || protocol == IPPROTO_UDP,
     };
     if protocol_ok {
         Ok(kind)
@@ -355,7 +356,8 @@ fn send_iovecs(
             None => socket.send(data, to),
         }
     };
-    if socket.kind == Kind::Dgram {
+    // A datagram or a record goes whole, in one send.
+    if socket.kind != Kind::Stream {
         if total > DATAGRAM_GATHER_MAX {
             return Err(Errno::EMSGSIZE);
         }
