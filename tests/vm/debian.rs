@@ -502,7 +502,10 @@ http {
             ..LaminaRun::new(target, Path::new("/usr/sbin/nginx"), &args)
         }
         .command();
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut server = ChildGuard::spawn(&mut command).map_err(|e| e.to_string())?;
         let error_log = || fs::read_to_string(volume.path().join("error.log")).unwrap_or_default();
         // The port is published before the VM boots: a request waits in
@@ -512,7 +515,10 @@ http {
             match http_get(port, "/index.html") {
                 Ok(answer) if answer.starts_with("HTTP/1.1 200") => break answer,
                 _ if started.elapsed() > Duration::from_secs(60) => {
-                    return Err(format!("nginx never answered\n--- error.log ---\n{}", error_log()));
+                    return Err(format!(
+                        "nginx never answered\n--- error.log ---\n{}",
+                        error_log()
+                    ));
                 }
                 _ => thread::sleep(Duration::from_millis(200)),
             }
@@ -558,7 +564,10 @@ fn debian_memcached_set_get_through_publish() {
             ..LaminaRun::new(target, Path::new("/usr/bin/memcached"), &args)
         }
         .command();
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut server = ChildGuard::spawn(&mut command).map_err(|e| e.to_string())?;
         let talk = || -> std::io::Result<String> {
             let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
@@ -584,7 +593,9 @@ fn debian_memcached_set_get_through_publish() {
             if let Some(mut e) = server.child.stderr.take() {
                 let _ = e.read_to_string(&mut stderr);
             }
-            return Err(format!("memcached answered {result:?}, expected {expected:?}\n{stderr}"));
+            return Err(format!(
+                "memcached answered {result:?}, expected {expected:?}\n{stderr}"
+            ));
         }
         Ok(())
     });
