@@ -739,6 +739,21 @@ const MSG_WAITFORONE: u32 = 0x10000;
 /// (as Linux does when an error follows a message sent).
 pub fn sendmmsg(p: &mut Process, fd: u64, msgvec: u64, vlen: u64, flags: u64) -> SysResult {
     SocketFile::get(p, fd)?;
+    each_message(p, fd, msgvec, vlen, flags, sendmsg)
+}
+
+/// Runs `op` (`sendmsg` or `recvmsg`) on each `mmsghdr` of `msgvec` in
+/// turn, its byte count written to the entry's `msg_len`; only the first
+/// may wait (the rest are MSG_DONTWAIT). An error on the first is the
+/// call's; a later one ends it with the count done so far, as Linux.
+fn each_message(
+    p: &mut Process,
+    fd: u64,
+    msgvec: u64,
+    vlen: u64,
+    flags: u64,
+    op: fn(&mut Process, u64, u64, u64) -> SysResult,
+) -> SysResult {
     let count = vlen.min(MMSG_MAX);
     for i in 0..count {
         let entry = msgvec + i * MMSGHDR_SIZE;
@@ -747,9 +762,9 @@ pub fn sendmmsg(p: &mut Process, fd: u64, msgvec: u64, vlen: u64, flags: u64) ->
         } else {
             flags | u64::from(MSG_DONTWAIT)
         };
-        match sendmsg(p, fd, entry, flags) {
-            Ok(sent) => {
-                p.mm.copy_out(entry + MMSGHDR_LEN_OFFSET, &(sent as u32).to_le_bytes())?
+        match op(p, fd, entry, flags) {
+            Ok(n) => {
+                p.mm.copy_out(entry + MMSGHDR_LEN_OFFSET, &(n as u32).to_le_bytes())?
             }
             Err(e) if i == 0 => return Err(e),
             Err(_) => return Ok(i),
@@ -783,21 +798,5 @@ pub fn recvmmsg(
         }
     }
     let flags = flags & !u64::from(MSG_WAITFORONE);
-    let count = vlen.min(MMSG_MAX);
-    for i in 0..count {
-        let entry = msgvec + i * MMSGHDR_SIZE;
-        let flags = if i == 0 {
-            flags
-        } else {
-            flags | u64::from(MSG_DONTWAIT)
-        };
-        match recvmsg(p, fd, entry, flags) {
-            Ok(received) => {
-                p.mm.copy_out(entry + MMSGHDR_LEN_OFFSET, &(received as u32).to_le_bytes())?
-            }
-            Err(e) if i == 0 => return Err(e),
-            Err(_) => return Ok(i),
-        }
-    }
-    Ok(count)
+    each_message(p, fd, msgvec, vlen, flags, recvmsg)
 }
