@@ -629,3 +629,137 @@ EOF"#;
         assert_same_as_chroot(target, root, "python-multiprocessing", script)
     });
 }
+
+/// node (Debian's nodejs): `child_process.execSync`, a worker thread,
+/// `fs.watch` seeing a file the program itself writes (inotify), and an
+/// http server answering the program's own request on the loopback.
+#[test]
+fn debian_node_matches_chroot() {
+    let Some(root) = root_with("debian_node_matches_chroot", &["nodejs"]) else {
+        return;
+    };
+    let script = r#"set -e
+cat > t.js <<'JS'
+const http = require('http'), cp = require('child_process'), fs = require('fs');
+const { Worker } = require('worker_threads');
+console.log(cp.execSync('echo from-child').toString().trim());
+const w = new Worker('require("worker_threads").parentPort.postMessage(6 * 7)', { eval: true });
+w.on('message', (m) => {
+  console.log('worker', m);
+  const watcher = fs.watch('.', (event, name) => {
+    if (name !== 'x.txt') return;
+    console.log('watch', event, name);
+    watcher.close();
+    const server = http.createServer((q, r) => r.end('hello ' + q.url)).listen(0, '127.0.0.1', () => {
+      http.get({ port: server.address().port, host: '127.0.0.1', path: '/p' }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => { console.log('http', res.statusCode, body); server.close(); });
+      });
+    });
+  });
+  fs.writeFileSync('x.txt', 'hi');
+});
+JS
+node t.js"#;
+    on_targets(Depth::Full, |target| {
+        assert_same_as_chroot(target, root, "node", script)
+    });
+}
+
+/// PostgreSQL 15 as the `postgres` user (`--user postgres`): initdb on a
+/// volume, `pg_ctl start`, psql over the unix socket in the guest, then
+/// from the host over TCP through `-p` (the root's own psql under chroot,
+/// which shares the host's network), and a clean `pg_ctl stop`.
+#[test]
+fn debian_postgresql_as_its_user() {
+    let Some(root) = root_with("debian_postgresql_as_its_user", &["postgresql-15"]) else {
+        return;
+    };
+    on_targets(Depth::Full, |target| {
+        let volume = Volume::new("postgresql");
+        // The postgres user creates its data directory in the volume.
+        fs::set_permissions(volume.path(), fs::Permissions::from_mode(0o777))
+            .map_err(|e| e.to_string())?;
+        let port = free_host_port();
+        let publish = format!("127.0.0.1:{port}:5432");
+        let volume_arg = format!("{}:{VOLUME}", volume.path().display());
+        // The host's query comes between the guest's, when `ready` is
+        // there; the guest stops the server once `done` is.
+        let script = "set -e
+B=/usr/lib/postgresql/15/bin
+$B/initdb -D /mnt/data -A trust >/dev/null
+$B/pg_ctl -D /mnt/data -l /mnt/log -o '-k /tmp -c listen_addresses=*' -w start >/dev/null
+$B/psql -h /tmp -d postgres -Atc 'create table t(a int); insert into t values (1), (2); select sum(a) from t;'
+touch /mnt/ready
+while [ ! -e /mnt/done ]; do sleep 0.2; done
+$B/psql -h /tmp -d postgres -Atc 'select count(*), sum(a) from t'
+$B/pg_ctl -D /mnt/data -m fast -w stop >/dev/null
+echo stopped";
+        // PostgreSQL's 128 MiB of shared buffers are mapped whole in
+        // lamina (a MAP_SHARED tmpfs mapping is filled when made).
+        let flags = [
+            "-m",
+            "1G",
+            "-v",
+            &volume_arg,
+            "-p",
+            &publish,
+            "--tmpfs",
+            "/tmp",
+            "--tmpfs",
+            "/var/run/postgresql",
+            "--user",
+            "postgres",
+        ];
+        let mut command = LaminaRun {
+            env: GUEST_ENV,
+            flags: &flags,
+            rootfs: Some((root, true)),
+            timeout: "140s",
+            ..LaminaRun::new(target, Path::new("/bin/bash"), &["-c", script])
+        }
+        .command();
+        let server =
+            thread::spawn(move || run_bounded(&mut command, LAMINA_WALL_LIMIT, "lamina run"));
+        let started = Instant::now();
+        while !volume.path().join("ready").exists()
+            && !server.is_finished()
+            && started.elapsed() < Duration::from_secs(120)
+        {
+            thread::sleep(Duration::from_millis(200));
+        }
+        let mut host_query = Command::new("chroot");
+        host_query.arg(root).args([
+            "/usr/lib/postgresql/15/bin/psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-Atc",
+            "insert into t values (39); select sum(a) from t",
+        ]);
+        let host = run_bounded(&mut host_query, NATIVE_WALL_LIMIT, "psql through -p");
+        fs::write(volume.path().join("done"), b"").map_err(|e| e.to_string())?;
+        let finished = server
+            .join()
+            .map_err(|_| "the lamina run panicked".to_string())?;
+        let log = fs::read_to_string(volume.path().join("log")).unwrap_or_default();
+        if host.stdout != "INSERT 0 1\n42\n"
+            || finished.stdout != "3\n3|42\nstopped\n"
+            || finished.status != 0
+        {
+            return Err(format!(
+                "PostgreSQL in lamina\n{}\n{}\n--- server log ---\n{}",
+                describe("host psql through -p", &host),
+                describe("lamina", &finished),
+                truncate(&log)
+            ));
+        }
+        Ok(())
+    });
+}

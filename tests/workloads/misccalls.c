@@ -177,6 +177,27 @@ int main(void)
     struct stat st;
     stat(path, &st);
     printf("  mtime is now: %s\n", st.st_mtim.tv_sec >= before.tv_sec - 1 ? "yes" : "no");
+
+    /* sync_file_range: PostgreSQL's checkpointer flushes with it. */
+    write(fd, "data", 4);
+    printf("sync_file_range write: %s\n",
+           result(syscall(SYS_sync_file_range, fd, 0L, 4L, 2U)));
+    printf("sync_file_range wait+write+wait: %s\n",
+           result(syscall(SYS_sync_file_range, fd, 0L, 0L, 7U)));
+    printf("sync_file_range no flags: %s\n",
+           result(syscall(SYS_sync_file_range, fd, 0L, 0L, 0U)));
+    printf("sync_file_range bad flags: %s\n",
+           result(syscall(SYS_sync_file_range, fd, 0L, 4L, 8U)));
+    printf("sync_file_range negative offset: %s\n",
+           result(syscall(SYS_sync_file_range, fd, -1L, 4L, 2U)));
+    int sync_pipe[2];
+    pipe(sync_pipe);
+    printf("sync_file_range on a pipe: %s\n",
+           result(syscall(SYS_sync_file_range, sync_pipe[0], 0L, 0L, 2U)));
+    printf("sync_file_range bad fd: %s\n",
+           result(syscall(SYS_sync_file_range, 999, 0L, 0L, 2U)));
+    close(sync_pipe[0]);
+    close(sync_pipe[1]);
     close(fd);
     close(dir);
     unlink(path);

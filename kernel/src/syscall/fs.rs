@@ -545,6 +545,41 @@ pub fn fsync(p: &mut Process, fd: u64) -> SysResult {
     p.fds.file(fd)?.object.sync().map(|()| 0)
 }
 
+/// `sync_file_range(fd, offset, nbytes, flags)`: lamina's files have no
+/// write-back of their own to start or wait for, so a range to be written
+/// (or waited on) is made durable as `fsync` makes the whole file; with
+/// no flag it does nothing, as Linux. Linux's checks first: unknown flags
+/// or a negative range are EINVAL, a pipe or socket ESPIPE.
+pub fn sync_file_range(
+    p: &mut Process,
+    fd: u64,
+    offset: u64,
+    nbytes: u64,
+    flags: u64,
+) -> SysResult {
+    const WAIT_BEFORE: u64 = 1;
+    const WRITE: u64 = 2;
+    const WAIT_AFTER: u64 = 4;
+    let file = p.fds.file(fd)?;
+    if flags & !(WAIT_BEFORE | WRITE | WAIT_AFTER) != 0
+        || (offset as i64) < 0
+        || (nbytes as i64) < 0
+        || offset
+            .checked_add(nbytes)
+            .is_none_or(|end| (end as i64) < 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let mode = file.object.stat()?.st_mode & S_IFMT;
+    if !matches!(mode, S_IFREG | S_IFDIR | S_IFBLK | S_IFLNK) {
+        return Err(Errno::ESPIPE);
+    }
+    if flags & (WRITE | WAIT_AFTER) != 0 {
+        file.object.sync()?;
+    }
+    Ok(0)
+}
+
 pub fn utimensat(p: &mut Process, dirfd: u64, path: u64, times: u64, flags: u64) -> SysResult {
     let (node, path) = if path == 0 {
         let (file, node) = fd_node(p, dirfd)?;
@@ -1073,17 +1108,18 @@ pub fn mknodat(p: &mut Process, dirfd: u64, path: u64, mode: u64, _dev: u64) -> 
     if parent.is_dot() || parent.dir.node.lookup(&parent.name, p).is_ok() {
         return Err(Errno::EEXIST);
     }
+    cred::check_dir_change(p, &parent.dir.node)?;
     let perms = mode & 0o7777 & !p.fs.umask;
-    match kind {
-        0 | S_IFREG => parent.dir.node.create(&parent.name, perms).map(drop)?,
+    owner::creating_as(cred::creator(p), || match kind {
+        0 | S_IFREG => parent.dir.node.create(&parent.name, perms).map(drop),
         // EPERM is Linux's answer where the file system does not support
         // the node's type: the 9P root, whose server (QEMU's, with
         // security_model=none) refuses to set up special files.
         _ => match parent.dir.node.mknod(&parent.name, kind | perms) {
-            Ok(_) => {}
-            Err(Errno::EOPNOTSUPP) => return Err(Errno::EPERM),
-            Err(e) => return Err(e),
+            Ok(_) => Ok(()),
+            Err(Errno::EOPNOTSUPP) => Err(Errno::EPERM),
+            Err(e) => Err(e),
         },
-    }
+    })?;
     Ok(0)
 }

@@ -193,6 +193,7 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::FALLOCATE => fs::fallocate(p, a[0], a[1], a[2], a[3]),
         nr::FSYNC | nr::FDATASYNC | nr::SYNCFS => fs::fsync(p, a[0]),
         nr::SYNC => Ok(0),
+        nr::SYNC_FILE_RANGE => fs::sync_file_range(p, a[0], a[1], a[2], a[3]),
         nr::UTIMENSAT => fs::utimensat(p, a[0], a[1], a[2], a[3]),
         nr::CHDIR => fs::chdir(p, a[0]),
         nr::FCHDIR => fs::fchdir(p, a[0]),

@@ -229,7 +229,9 @@ pub fn bind(p: &mut Process, fd: u64, addr: u64, len: u64) -> SysResult {
         }
         other => other,
     };
-    file.socket().bind(&addr, p)?;
+    // A path binds as a node that belongs to the binding process.
+    let creator = super::cred::creator(p);
+    crate::fs::owner::creating_as(creator, || file.socket().bind(&addr, p))?;
     Ok(0)
 }
 
