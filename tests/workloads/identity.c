@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -158,6 +159,12 @@ static void drop_to_user(void)
     printf("created: uid %u gid %u\n", st.st_uid, st.st_gid);
     close(fd);
     printf("unlink new %s, unlink secret (sticky) %s\n", err(unlink(path)), err(unlink(secret)));
+    int sv[2];
+    struct ucred peer;
+    socklen_t len = sizeof peer;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &peer, &len);
+    printf("peer cred uid %u gid %u\n", peer.uid, peer.gid);
 }
 
 static void switch_effective(void)
