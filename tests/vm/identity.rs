@@ -109,6 +109,17 @@ fn user_by_number() {
         // A uid alone gets gid 0, as docker's.
         expect_output(&id(&["--user", "4321"]), "uid=4321 gid=0 groups=0\n")?;
         expect_output(&id(&[]), "uid=0 gid=0 groups=0\n")?;
+        // /proc/PID belongs to the process (ps shows its user).
+        let proc_owner = LaminaRun {
+            flags: &["--user", "1000:1001"],
+            ..LaminaRun::new(
+                target,
+                &w.busybox,
+                &["stat", "-L", "-c", "%u %g", "/proc/self"],
+            )
+        }
+        .run();
+        expect_output(&proc_owner, "1000 1001\n")?;
         // /proc/self/status, and no capabilities left.
         let status = LaminaRun {
             flags: &["-u", "1000:1000"],
