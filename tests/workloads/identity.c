@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -165,6 +166,9 @@ static void drop_to_user(void)
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &peer, &len);
     printf("peer cred uid %u gid %u\n", peer.uid, peer.gid);
+    /* The parent is root's: only SIGCONT, within the session, reaches it. */
+    printf("kill parent 0 %s, SIGCONT %s, self %s\n", err(kill(getppid(), 0)),
+           err(kill(getppid(), SIGCONT)), err(kill(getpid(), 0)));
 }
 
 static void switch_effective(void)

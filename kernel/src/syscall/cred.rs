@@ -393,3 +393,36 @@ pub fn access_creds(p: &Process, effective: bool) -> Credentials {
         c.for_access()
     }
 }
+
+// ---------------------------------------------------------------------------
+// signals
+
+/// Whether the caller may send `signo` to process `target`
+/// (`check_kill_permission`): CAP_KILL, or the sender's real or effective
+/// uid is the target's real or saved uid; SIGCONT within the session
+/// always. A process that is gone is the send's own ESRCH.
+pub fn may_signal(p: &Process, target: u32, signo: u8) -> bool {
+    const SIGCONT: u8 = 18;
+    let me = p.task.pid();
+    let sender = creds(p);
+    if target == me || sender.capable(cred::cap::KILL) {
+        return true;
+    }
+    let found = with_tables(|t| {
+        let session = |pid: u32| t.procs.get(&pid).map(|e| e.sid);
+        let same_session = session(me).is_some() && session(me) == session(target);
+        t.procs
+            .get(&target)
+            .map(|e| (Arc::clone(&e.group), same_session))
+    });
+    let Some((group, same_session)) = found else {
+        return true;
+    };
+    if signo == SIGCONT && same_session {
+        return true;
+    }
+    let target = group.creds.lock();
+    [sender.uid, sender.euid]
+        .iter()
+        .any(|id| *id == target.uid || *id == target.suid)
+}
