@@ -332,10 +332,24 @@ pub fn check_dir_change(p: &Process, dir: &NodeRef) -> Result<(), Errno> {
     check_access(p, dir, MAY_WRITE | MAY_EXEC)
 }
 
+/// Making `name` in `dir`: write and search there; a name that exists is
+/// EEXIST first, as Linux's lookup comes before the permission check
+/// (`mkdir -p` relies on it).
+pub fn check_create(p: &Process, dir: &NodeRef, name: &[u8]) -> Result<(), Errno> {
+    check_dir_change(p, dir).map_err(|e| match dir.lookup(name, p) {
+        Ok(_) => Errno::EEXIST,
+        Err(_) => e,
+    })
+}
+
 /// Removing (or renaming away) `name` from `dir`: write and search, and in
-/// a sticky directory ownership of the entry or the directory (EPERM).
+/// a sticky directory ownership of the entry or the directory (EPERM). A
+/// name that is not there is ENOENT first, as Linux's lookup.
 pub fn check_delete(p: &Process, dir: &NodeRef, name: &[u8]) -> Result<(), Errno> {
-    check_dir_change(p, dir)?;
+    check_dir_change(p, dir).map_err(|e| match dir.lookup(name, p) {
+        Err(Errno::ENOENT) => Errno::ENOENT,
+        _ => e,
+    })?;
     if !has_owners(dir) || creds(p).capable(cred::cap::FOWNER) {
         return Ok(());
     }
