@@ -120,6 +120,21 @@ fn user_by_number() {
         }
         .run();
         expect_output(&proc_owner, "1000 1001\n")?;
+        // The empty root is root's 0755, /tmp everyone's.
+        let writes = LaminaRun {
+            flags: &["--user", "1000:1000"],
+            ..LaminaRun::new(
+                target,
+                &w.busybox,
+                &[
+                    "sh",
+                    "-c",
+                    "touch /x 2>/dev/null; echo $?; touch /tmp/x; echo $?",
+                ],
+            )
+        }
+        .run();
+        expect_output(&writes, "1\n0\n")?;
         // /proc/self/status, and no capabilities left.
         let status = LaminaRun {
             flags: &["-u", "1000:1000"],
