@@ -1,11 +1,15 @@
 //! `lamina-bench`: lamina side by side with a Linux utility VM (Debian's
-//! kernel and a busybox initramfs on the same QEMU `microvm`) and with the
-//! host, under each accelerator. Prints a markdown table, writes
+//! kernel and a busybox initramfs on the same QEMU `microvm`), with gVisor
+//! and with the host, under each accelerator. Prints a markdown table, writes
 //! `bench/results.md` and `bench/chart.png`. Run it through
-//! `scripts/bench-compare`.
+//! `scripts/bench-compare`. gVisor (`runsc`) is the sandbox a user would
+//! pick instead of lamina.
+
+#![deny(unsafe_code)]
 
 mod chart;
 mod cpio;
+mod gvisor;
 mod parse;
 mod report;
 mod rows;
@@ -54,6 +58,8 @@ usage: lamina-bench [--rows LIST] [--runs N] [--repeats N] [--accel tcg,kvm] [--
                   process  fork+exit+wait, fork+execve+wait, pipe throughput, ping-pong
                   net      TCP to a server on the host's 127.0.0.1: round trip, bulk each way
                   stdout   bulk stdout: lamina's ctl channel and serial line, Linux's ttyS0
+                gVisor (runsc) is measured on the boot-to-exit, core, file and
+                process rows
                 (all groups write bench/results.md and bench/chart.png; a subset writes
                 bench/results-GROUPS.md and bench/chart-GROUPS.png, e.g. results-process.md)
   --runs N      boot-to-exit runs per VM, interleaved (default 10, at least 10 for the record)
@@ -94,6 +100,8 @@ impl Accel {
 enum Vm {
     Lamina,
     Linux,
+    /// No VM: gVisor's sandbox (`runsc do`), measured as the third column.
+    Gvisor,
 }
 
 impl Vm {
@@ -101,6 +109,7 @@ impl Vm {
         match self {
             Vm::Lamina => "lamina",
             Vm::Linux => "Linux guest",
+            Vm::Gvisor => "gVisor",
         }
     }
 }
@@ -336,6 +345,13 @@ impl Bench<'_> {
                 ));
                 command
             }
+            // Every gVisor run has the shared directory as its root (the
+            // programs are in its bin/), as lamina's shared rows do;
+            // `run_vm` has checked that runsc runs here.
+            Vm::Gvisor => match &self.prepared.gvisor {
+                Ok(gvisor) => gvisor.command(&share.dir, &Share::guest_program(program), args),
+                Err(why) => unreachable!("a gVisor run without runsc ({why})"),
+            },
         }
     }
 
@@ -362,6 +378,9 @@ impl Bench<'_> {
         if let Some(why) = self.gave_up.get(vm.name()) {
             return Err(why.clone());
         }
+        if let (Vm::Gvisor, Err(why)) = (vm, &self.prepared.gvisor) {
+            return Err(why.clone());
+        }
         if let Wiring::Shared(_) = wiring {
             self.prepared
                 .share
@@ -385,6 +404,12 @@ impl Bench<'_> {
                     .map(|m| m.value * 1000.0);
                 (results, outcome.succeeded() && exited_zero, in_guest)
             }
+            // No guest kernel boots: gVisor has no in-guest boot figure.
+            Vm::Gvisor => (
+                parse::results(&outcome.stdout, None),
+                outcome.succeeded(),
+                None,
+            ),
         };
         if ok || in_guest_ms.is_some() {
             self.booted.insert(vm.name());
@@ -406,7 +431,7 @@ impl Bench<'_> {
         let mut why = run.outcome.failure(bound);
         let enosys = match vm {
             Vm::Lamina => parse::lamina_enosys(&run.outcome.stderr),
-            Vm::Linux => Vec::new(),
+            Vm::Linux | Vm::Gvisor => Vec::new(),
         };
         if !enosys.is_empty() {
             // The last line is lamina's own log; what was missing says more.
@@ -467,14 +492,31 @@ impl Bench<'_> {
         )
     }
 
-    /// Rows a, b and g: `hello` booted `runs` times per VM, interleaved.
+    /// The cell of every gVisor row when runsc cannot run here.
+    fn gvisor_unavailable(&self) -> Option<Cell> {
+        self.prepared
+            .gvisor
+            .as_ref()
+            .err()
+            .map(|_| Cell::NotAvailable(GVISOR_UNAVAILABLE.into()))
+    }
+
+    /// Rows a, b and g: `hello` booted `runs` times per VM (and run in
+    /// gVisor, when it runs here), interleaved.
     fn boot_runs(&mut self, runs: usize) -> BTreeMap<(BootFigure, Vm), Cell> {
         let mut wall = BTreeMap::<&str, Vec<f64>>::new();
         let mut in_guest = BTreeMap::<&str, Vec<f64>>::new();
         let mut rss = BTreeMap::<&str, Vec<f64>>::new();
         let mut failure = BTreeMap::<&str, Cell>::new();
+        let sides: &[Vm] = match self.gvisor_unavailable() {
+            None => &[Vm::Lamina, Vm::Linux, Vm::Gvisor],
+            Some(cell) => {
+                failure.insert(Vm::Gvisor.name(), cell);
+                &[Vm::Lamina, Vm::Linux]
+            }
+        };
         for i in 0..runs {
-            for vm in [Vm::Lamina, Vm::Linux] {
+            for &vm in sides {
                 if failure.contains_key(vm.name()) && self.gave_up.contains_key(vm.name()) {
                     continue;
                 }
@@ -510,7 +552,7 @@ impl Bench<'_> {
             }
         }
         let mut cells = BTreeMap::new();
-        for vm in [Vm::Lamina, Vm::Linux] {
+        for vm in [Vm::Lamina, Vm::Linux, Vm::Gvisor] {
             for (source, samples) in [
                 (BootFigure::Wall, &wall),
                 (BootFigure::InGuest, &in_guest),
@@ -532,6 +574,8 @@ impl Bench<'_> {
         let floor = match vm {
             Vm::Lamina => LAMINA_MIN_MEMORY_MIB,
             Vm::Linux => LINUX_MIN_MEMORY_MIB,
+            // A sandbox on the host's memory has no `-m` to bisect.
+            Vm::Gvisor => return Cell::NotMeasured,
         };
         let passes = |mib: u32, bench: &mut Self| -> Result<bool, String> {
             let run = bench.run_vm(vm, program, &[], mib, bound, Wiring::Plain)?;
@@ -721,6 +765,9 @@ enum IoRow {
         lamina_serial: bool,
     },
 }
+
+/// A gVisor cell when runsc cannot run here; the note says why.
+const GVISOR_UNAVAILABLE: &str = "runsc does not run here";
 
 /// The program of the stdout rows (`bench/programs/zeros.c`).
 const STDOUT_PROGRAM: &str = "zeros";
@@ -948,17 +995,25 @@ fn measure(
                 higher_is_better: row.higher_is_better,
                 lamina,
                 linux,
+                // gVisor is measured on the core, process, file and boot
+                // rows only (`rows::Sides`).
+                gvisor: Cell::NotMeasured,
                 native,
             });
             continue;
         }
-        let mut cells = [Cell::NotMeasured, Cell::NotMeasured];
-        for (slot, vm) in [Vm::Lamina, Vm::Linux].into_iter().enumerate() {
+        let mut cells = [Cell::NotMeasured, Cell::NotMeasured, Cell::NotMeasured];
+        for (slot, vm) in [Vm::Lamina, Vm::Linux, Vm::Gvisor].into_iter().enumerate() {
             let wanted = match vm {
                 Vm::Lamina => sides.lamina,
                 Vm::Linux => sides.linux,
+                Vm::Gvisor => sides.gvisor,
             };
             if !wanted {
+                continue;
+            }
+            if let (Vm::Gvisor, Some(cell)) = (vm, bench.gvisor_unavailable()) {
+                cells[slot] = cell;
                 continue;
             }
             cells[slot] = match row.source {
@@ -986,6 +1041,7 @@ fn measure(
                     let how = match vm {
                         Vm::Lamina => "9P root".to_string(),
                         Vm::Linux => format!("v9fs cache={}", linux_cache.name()),
+                        Vm::Gvisor => "gofer root".to_string(),
                     };
                     let memo = format!("{how} {program} {args:?} {key}");
                     if let Some(cell) = shared_cells.get(&memo) {
@@ -1018,13 +1074,16 @@ fn measure(
                     let bound = bisect_bound(&bench, vm);
                     bench.min_memory(vm, program, bound)
                 }
-                Source::ImageSize => Cell::Samples(vec![match vm {
-                    Vm::Lamina => file_kib(&prepared.lamina_kernel),
-                    Vm::Linux => file_kib(&prepared.vmlinuz) + file_kib(&prepared.initramfs),
-                }]),
+                Source::ImageSize => match vm {
+                    Vm::Lamina => Cell::Samples(vec![file_kib(&prepared.lamina_kernel)]),
+                    Vm::Linux => Cell::Samples(vec![
+                        file_kib(&prepared.vmlinuz) + file_kib(&prepared.initramfs),
+                    ]),
+                    Vm::Gvisor => Cell::NotMeasured,
+                },
             };
         }
-        let [lamina, linux] = cells;
+        let [lamina, linux, gvisor] = cells;
         rows.push(RowResult {
             label: row.label.to_string(),
             short: row.short.to_string(),
@@ -1032,8 +1091,16 @@ fn measure(
             higher_is_better: row.higher_is_better,
             lamina,
             linux,
+            gvisor,
             native: native.get(&index).cloned().unwrap_or(Cell::NotMeasured),
         });
+    }
+    if let Err(why) = &prepared.gvisor {
+        if selected().any(|row| row.sides.gvisor) {
+            bench
+                .notes
+                .push(format!("gVisor: {GVISOR_UNAVAILABLE}: {why}"));
+        }
     }
     Section {
         title: format!("microvm, {}", accel.name().to_uppercase()),
@@ -1168,6 +1235,21 @@ lamina's CPU model under each accelerator is also the Linux guest's: `max` under
   serial line, as before the channels. The Linux guest: its /init runs the program with stdout on
   /dev/console, `console=ttyS0`, QEMU's `-serial stdio` (the 8250 driver, default termios); both serial rows
   show that one figure. Natively: a pipe to the same reader.
+- *gVisor column* (issue 14): Debian's `runsc` (the one on PATH if it runs `hello` here, else Debian's package
+  unpacked into `bench/cache`), no VM and so the same under every accelerator, measured again in each
+  accelerator's section among that section's runs: in the boot runs' rotation (lamina, Linux, gVisor, lamina,
+  ...) and after the Linux guest's repeats of every core, process and file row. One command line:
+  `runsc --root STATE --rootless --network=none --platform=ptrace do -force-overlay=false -cwd / -root SHARE
+  /bin/PROGRAM ARGS`, with SHARE the file rows' shared directory (the same static musl programs in its `bin/`),
+  so the file rows read and write the host directory the other columns do, through runsc's gofer (the root
+  mount's default `--file-access=exclusive`: the sentry caches it as its own); `-force-overlay=false` leaves out
+  `do`'s tmpfs overlay, which would keep the writes in the sandbox. Platform ptrace: this runsc has ptrace and
+  kvm only, and kvm does not start under a nested `kvm_pvm`. *boot to exit* is the wall time of `runsc do
+  hello` (sandbox, gofer and sentry start, the program, teardown); gVisor boots no guest kernel, so *in-guest
+  boot*, *smallest guest memory*, *image size* and *QEMU RSS* are `–`, as are the net and stdout rows. The
+  sandbox sees the host's CPUs (the process programs' pinning is the sentry's own affair), where the guests
+  have one. `lamina/gVisor` is lamina's figure over gVisor's, as `lamina/Linux`. When no runsc runs here the
+  gVisor cells read *n/a* and the note under the table says why.
 ";
 
 /// Where the results and the chart go: `results.md` and `chart.png` for the
@@ -1191,7 +1273,20 @@ fn real_main() -> Result<(), Error> {
         options.accels.retain(|a| *a != Accel::Kvm);
     }
     let layout = Layout::new();
-    let prepared = setup::prepare(&layout, options.build, options.rows.contains(&Group::File))?;
+    let gvisor_wanted = ROWS
+        .iter()
+        .any(|row| options.rows.contains(&row.group) && row.sides.gvisor);
+    let prepared = setup::prepare(
+        &layout,
+        options.build,
+        options.rows.contains(&Group::File),
+        gvisor_wanted,
+    )?;
+    match &prepared.gvisor {
+        Ok(gvisor) => eprintln!("gVisor: {}", gvisor.description),
+        Err(why) if gvisor_wanted => eprintln!("note: gVisor not measured: {why}"),
+        Err(_) => {}
+    }
     eprintln!(
         "Linux guest: {}; modules: {}",
         prepared.vmlinuz.display(),
@@ -1288,11 +1383,17 @@ fn real_main() -> Result<(), Error> {
     } else {
         String::new()
     };
+    let gvisor = match &prepared.gvisor {
+        Ok(runsc) => format!("`{}`, platform {}", runsc.description, gvisor::PLATFORM),
+        Err(why) if gvisor_wanted => format!("not measured: {why}"),
+        Err(_) => "no gVisor row selected".into(),
+    };
     let results = format!(
-        "# lamina versus a Linux utility VM\n\n\
+        "# lamina versus a Linux utility VM and gVisor\n\n\
          Measured {date} on {machine}; {load}.\n\n\
          Command: `{command}`\n\n\
          Linux guest: Debian's `{}` with a busybox initramfs; modules loaded: {}.\n\n\
+         gVisor: {gvisor}.\n\n\
          {table}{chart_link}## Method\n\n{METHOD}",
         prepared
             .vmlinuz

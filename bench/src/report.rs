@@ -78,14 +78,20 @@ pub struct RowResult {
     pub higher_is_better: bool,
     pub lamina: Cell,
     pub linux: Cell,
+    /// gVisor's sandbox (`runsc do`), the peer a user would pick instead.
+    pub gvisor: Cell,
     pub native: Cell,
 }
 
 impl RowResult {
     /// lamina / Linux guest, when both have a figure.
     pub fn ratio(&self) -> Option<f64> {
-        let (lamina, linux) = (self.lamina.value()?, self.linux.value()?);
-        (linux > 0.0).then(|| lamina / linux)
+        lamina_over(&self.lamina, &self.linux)
+    }
+
+    /// lamina / gVisor, when both have a figure.
+    pub fn gvisor_ratio(&self) -> Option<f64> {
+        lamina_over(&self.lamina, &self.gvisor)
     }
 
     /// The ratio with "below 1 = lamina better" on every row: lamina/Linux,
@@ -99,11 +105,24 @@ impl RowResult {
     }
 
     fn ratio_markdown(&self) -> String {
-        match (self.ratio(), &self.lamina) {
-            (None, _) => "–".into(),
-            (Some(ratio), Cell::AtMost(_)) => format!("≤ {}", number(ratio)),
-            (Some(ratio), _) => number(ratio),
-        }
+        ratio_markdown(self.ratio(), &self.lamina)
+    }
+
+    fn gvisor_ratio_markdown(&self) -> String {
+        ratio_markdown(self.gvisor_ratio(), &self.lamina)
+    }
+}
+
+fn lamina_over(lamina: &Cell, other: &Cell) -> Option<f64> {
+    let (lamina, other) = (lamina.value()?, other.value()?);
+    (other > 0.0).then(|| lamina / other)
+}
+
+fn ratio_markdown(ratio: Option<f64>, lamina: &Cell) -> String {
+    match (ratio, lamina) {
+        (None, _) => "–".into(),
+        (Some(ratio), Cell::AtMost(_)) => format!("≤ {}", number(ratio)),
+        (Some(ratio), _) => number(ratio),
     }
 }
 
@@ -145,18 +164,22 @@ pub fn markdown(sections: &[Section]) -> String {
     let mut out = String::new();
     for section in sections {
         let _ = writeln!(out, "### {}\n", section.title);
-        out.push_str("| row | unit | lamina | Linux guest | native | lamina/Linux |\n");
-        out.push_str("| --- | --- | ---: | ---: | ---: | ---: |\n");
+        out.push_str(
+            "| row | unit | lamina | Linux guest | gVisor | native | lamina/Linux | lamina/gVisor |\n",
+        );
+        out.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for row in &section.rows {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 row.label,
                 row.unit,
                 row.lamina.markdown(),
                 row.linux.markdown(),
+                row.gvisor.markdown(),
                 row.native.markdown(),
-                row.ratio_markdown()
+                row.ratio_markdown(),
+                row.gvisor_ratio_markdown()
             );
         }
         if !section.notes.is_empty() {
@@ -183,8 +206,13 @@ mod tests {
             higher_is_better: unit.ends_with("/s"),
             lamina,
             linux,
+            gvisor: Cell::NotMeasured,
             native,
         }
+    }
+
+    fn with_gvisor(row: RowResult, gvisor: Cell) -> RowResult {
+        RowResult { gvisor, ..row }
     }
 
     #[test]
@@ -194,22 +222,47 @@ mod tests {
             Some(parse::LINUX_RESULT_MARKER),
         );
         let lamina = parse::results("syscall_getppid 314.0 ns/call\n", None);
+        // gVisor's output is the program's own, as natively.
+        let gvisor = parse::results("syscall_getppid 31400.0 ns/call\n", None);
         let sections = [Section {
             title: "microvm, TCG".into(),
             rows: vec![
-                row(
-                    "boot to exit",
-                    "ms",
-                    Cell::Samples(vec![82.0, 79.5, 95.3]),
-                    Cell::Samples(vec![4700.0, 4800.0, 4650.0, 4900.0]),
-                    Cell::NotMeasured,
+                with_gvisor(
+                    row(
+                        "boot to exit",
+                        "ms",
+                        Cell::Samples(vec![82.0, 79.5, 95.3]),
+                        Cell::Samples(vec![4700.0, 4800.0, 4650.0, 4900.0]),
+                        Cell::NotMeasured,
+                    ),
+                    Cell::Samples(vec![164.0, 150.0, 200.0]),
                 ),
                 row(
-                    "syscall",
-                    "ns/call",
-                    Cell::samples(vec![lamina["syscall_getppid"].value]),
-                    Cell::samples(vec![linux["syscall_getppid"].value]),
-                    Cell::Samples(vec![104.7]),
+                    "in-guest boot",
+                    "ms",
+                    Cell::Samples(vec![8.0]),
+                    Cell::Samples(vec![1265.4]),
+                    Cell::NotMeasured,
+                ),
+                with_gvisor(
+                    row(
+                        "syscall",
+                        "ns/call",
+                        Cell::samples(vec![lamina["syscall_getppid"].value]),
+                        Cell::samples(vec![linux["syscall_getppid"].value]),
+                        Cell::Samples(vec![104.7]),
+                    ),
+                    Cell::samples(vec![gvisor["syscall_getppid"].value]),
+                ),
+                with_gvisor(
+                    row(
+                        "fork",
+                        "µs",
+                        Cell::Samples(vec![120.0]),
+                        Cell::Samples(vec![240.0]),
+                        Cell::Samples(vec![60.0]),
+                    ),
+                    Cell::NotAvailable("runsc does not run here".into()),
                 ),
                 row(
                     "smallest -m",
@@ -219,18 +272,24 @@ mod tests {
                     Cell::NotMeasured,
                 ),
             ],
-            notes: vec!["Linux guest: did not finish within 30 s".into()],
+            notes: vec![
+                "Linux guest: did not finish within 30 s".into(),
+                "gVisor: runsc does not run here: runsc is not on PATH".into(),
+            ],
         }];
         let expected = "\
 ### microvm, TCG
 
-| row | unit | lamina | Linux guest | native | lamina/Linux |
-| --- | --- | ---: | ---: | ---: | ---: |
-| boot to exit | ms | 82 (79.5–95.3) | 4750 (4650–4900) | – | 0.017 |
-| syscall | ns/call | 314 | 812 | 105 | 0.387 |
-| smallest -m | MiB | ≤ 16 | 40 | – | ≤ 0.400 |
+| row | unit | lamina | Linux guest | gVisor | native | lamina/Linux | lamina/gVisor |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| boot to exit | ms | 82 (79.5–95.3) | 4750 (4650–4900) | 164 (150–200) | – | 0.017 | 0.500 |
+| in-guest boot | ms | 8 | 1265 | – | – | 0.006 | – |
+| syscall | ns/call | 314 | 812 | 31400 | 105 | 0.387 | 0.010 |
+| fork | µs | 120 | 240 | n/a: runsc does not run here | 60 | 0.500 | – |
+| smallest -m | MiB | ≤ 16 | 40 | – | – | ≤ 0.400 | – |
 
 - Linux guest: did not finish within 30 s
+- gVisor: runsc does not run here: runsc is not on PATH
 
 ";
         assert_eq!(markdown(&sections), expected);
@@ -258,6 +317,20 @@ mod tests {
         );
         assert_eq!(fork.ratio(), None);
         assert_eq!(fork.lamina.markdown(), "fails");
+        let gvisor_fails = with_gvisor(
+            row(
+                "pipe",
+                "MB/s",
+                Cell::Samples(vec![900.0]),
+                Cell::Samples(vec![1800.0]),
+                Cell::NotMeasured,
+            ),
+            Cell::Fails("exit status 128: runsc: cannot start the sandbox".into()),
+        );
+        assert_eq!(gvisor_fails.ratio(), Some(0.5));
+        assert_eq!(gvisor_fails.gvisor_ratio(), None);
+        assert_eq!(gvisor_fails.gvisor_ratio_markdown(), "–");
+        assert_eq!(gvisor_fails.gvisor.markdown(), "fails");
     }
 
     #[test]
@@ -271,6 +344,11 @@ mod tests {
         );
         assert_eq!(read.ratio(), Some(0.5));
         assert_eq!(read.cost_ratio(), Some(2.0));
+        // lamina/gVisor is shown as measured, a rate's too: above 1, lamina
+        // reads faster.
+        let read = with_gvisor(read, Cell::Samples(vec![200.0]));
+        assert_eq!(read.gvisor_ratio(), Some(2.0));
+        assert_eq!(read.gvisor_ratio_markdown(), "2");
         let walk = row(
             "walk",
             "ms",

@@ -1,11 +1,13 @@
 //! The rows of the comparison, as data. A new benchmark is usually one more
 //! `Source::Program` entry here plus its program in `bench/programs/`.
 
-/// Which of the three places a row is measured in.
+/// Which of the four places a row is measured in: lamina, the Linux guest,
+/// gVisor (`runsc`, the sandbox a user would pick instead) and natively.
 #[derive(Debug, Clone, Copy)]
 pub struct Sides {
     pub lamina: bool,
     pub linux: bool,
+    pub gvisor: bool,
     pub native: bool,
 }
 
@@ -13,11 +15,23 @@ pub struct Sides {
 pub const VMS: Sides = Sides {
     lamina: true,
     linux: true,
+    gvisor: false,
     native: false,
+};
+/// The VMs and gVisor: a whole run of a program (boot to exit).
+pub const SANDBOXES: Sides = Sides {
+    gvisor: true,
+    ..VMS
+};
+/// The VMs and natively: rows gVisor is not measured on (net, stdout).
+pub const VMS_AND_NATIVE: Sides = Sides {
+    native: true,
+    ..VMS
 };
 pub const ALL: Sides = Sides {
     lamina: true,
     linux: true,
+    gvisor: true,
     native: true,
 };
 
@@ -196,7 +210,7 @@ pub const ROWS: &[Row] = &[
         short: "boot wall",
         unit: "ms",
         source: Source::BootWall,
-        sides: VMS,
+        sides: SANDBOXES,
         higher_is_better: false,
     },
     Row {
@@ -450,7 +464,7 @@ pub const ROWS: &[Row] = &[
             count: NET_ROUNDS,
             key: "net_rtt",
         },
-        sides: ALL,
+        sides: VMS_AND_NATIVE,
         higher_is_better: false,
     },
     Row {
@@ -463,7 +477,7 @@ pub const ROWS: &[Row] = &[
             count: NET_MIB,
             key: "net_send",
         },
-        sides: ALL,
+        sides: VMS_AND_NATIVE,
         higher_is_better: true,
     },
     Row {
@@ -476,7 +490,7 @@ pub const ROWS: &[Row] = &[
             count: NET_MIB,
             key: "net_recv",
         },
-        sides: ALL,
+        sides: VMS_AND_NATIVE,
         higher_is_better: true,
     },
     Row {
@@ -489,7 +503,7 @@ pub const ROWS: &[Row] = &[
             count: STDOUT_64K_COUNT,
             lamina_serial: false,
         },
-        sides: ALL,
+        sides: VMS_AND_NATIVE,
         higher_is_better: true,
     },
     Row {
@@ -502,7 +516,7 @@ pub const ROWS: &[Row] = &[
             count: STDOUT_4K_COUNT,
             lamina_serial: false,
         },
-        sides: ALL,
+        sides: VMS_AND_NATIVE,
         higher_is_better: true,
     },
     Row {
@@ -575,6 +589,23 @@ mod tests {
             .join("programs")
             .join(format!("{name}.c"));
         assert!(source.is_file(), "{}", source.display());
+    }
+
+    /// gVisor is measured on the core, process and file rows and on boot to
+    /// exit; not on the rows of a VM's own (in-guest boot, `-m`, image,
+    /// QEMU's RSS), nor on the net and stdout rows.
+    #[test]
+    fn gvisor_rows() {
+        for row in ROWS {
+            let expected = match row.group {
+                Group::Core | Group::Process | Group::File => true,
+                Group::Boot => matches!(row.source, Source::BootWall),
+                Group::Net | Group::Stdout => false,
+            };
+            assert_eq!(row.sides.gvisor, expected, "{}", row.label);
+            assert!(row.sides.lamina, "{}", row.label);
+        }
+        assert_eq!(ROWS.iter().filter(|row| row.sides.gvisor).count(), 16);
     }
 
     #[test]

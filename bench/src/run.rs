@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use wait4::Wait4;
+
 /// How often an unfinished child is polled; the wall-time resolution.
 const POLL_INTERVAL: Duration = Duration::from_micros(200);
 
@@ -149,7 +151,8 @@ fn bounded_reading<T: Send + Default + 'static>(
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()?;
-    let pid = child.id() as libc::pid_t;
+    let group = rustix::process::Pid::from_raw(child.id() as i32)
+        .ok_or_else(|| io::Error::other("spawned child without a pid"))?;
     let stop = Arc::new(AtomicBool::new(false));
     let stdout = {
         let out = child.stdout.take().expect("piped stdout");
@@ -158,28 +161,16 @@ fn bounded_reading<T: Send + Default + 'static>(
     };
     let stderr = drain(child.stderr.take().expect("piped stderr"));
 
+    // The group the child leads: killing it also ends a QEMU that lamina
+    // started. Once the child is reaped its group may be empty (ESRCH).
+    let kill_group = || {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    };
     let mut timed_out = false;
     let mut stopped = false;
-    let (raw_status, usage) = loop {
-        let mut raw_status = 0;
-        // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let flags = if timed_out || stopped {
-            0
-        } else {
-            libc::WNOHANG
-        };
-        // SAFETY: `pid` is our own unreaped child (std never waits for it:
-        // `child` is only dropped), and both pointers are to live locals.
-        let reaped = unsafe { libc::wait4(pid, &mut raw_status, flags, &mut usage) };
-        if reaped == pid {
-            break (raw_status, usage);
-        }
-        if reaped < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
+    let reaped = loop {
+        if let Some(reaped) = child.try_wait4()? {
+            break reaped;
         }
         if !timed_out && !stopped {
             if started.elapsed() > bound {
@@ -188,8 +179,7 @@ fn bounded_reading<T: Send + Default + 'static>(
                 stopped = true;
             }
             if timed_out || stopped {
-                // SAFETY: plain syscall; the group is the one the child leads.
-                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                kill_group();
                 continue;
             }
         }
@@ -198,17 +188,16 @@ fn bounded_reading<T: Send + Default + 'static>(
     let wall = started.elapsed();
     if !timed_out {
         // Leave nothing of the run behind (e.g. a QEMU orphaned by a crash).
-        // SAFETY: plain syscall on the group the child led.
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        kill_group();
     }
-    let status = libc::WIFEXITED(raw_status).then(|| libc::WEXITSTATUS(raw_status));
+    let status = reaped.status.code();
     let outcome = Outcome {
         status: if timed_out { None } else { status },
         timed_out,
         wall,
         stdout: String::new(),
         stderr: stderr.join().unwrap_or_default(),
-        peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        peak_rss_kib: reaped.rusage.maxrss / 1024,
     };
     Ok((outcome, stdout.join().unwrap_or_default()))
 }
@@ -228,6 +217,19 @@ mod tests {
         assert_eq!(done.stdout, "out\n");
         assert_eq!(done.stderr, "err\n");
         assert!(done.peak_rss_kib > 0);
+
+        // The peak RSS folds in what the child waited for: `dd`'s 32 MiB
+        // buffer, touched by its read of /dev/zero, under `sh`.
+        let grown = bounded(
+            Command::new("sh").args([
+                "-c",
+                "dd if=/dev/zero of=/dev/null bs=32M count=1 2>/dev/null; exit 0",
+            ]),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(grown.status, Some(0));
+        assert!(grown.peak_rss_kib >= 32 * 1024, "{}", grown.peak_rss_kib);
 
         let hung = bounded(
             Command::new("sh").args(["-c", "sleep 5"]),

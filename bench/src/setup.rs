@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::cpio;
+use crate::gvisor::{self, Gvisor};
 use crate::rows::{SEQ_MIB, TREE_ENTRIES};
 use crate::Error;
 
@@ -85,6 +86,8 @@ pub struct Prepared {
     pub font: Option<PathBuf>,
     pub modules: Vec<String>,
     pub share: Share,
+    /// gVisor's runsc, or why it cannot be measured here (or is not wanted).
+    pub gvisor: Result<Gvisor, String>,
     /// Where the output of each failed VM run is kept, one file per run.
     pub failed_logs: PathBuf,
 }
@@ -275,7 +278,7 @@ fn require_tools() -> Result<(), Error> {
 
 /// Downloads `package` with apt (updating the lists once if they do not know
 /// it) and unpacks it under the cache; returns the unpacked tree.
-fn unpacked_deb(layout: &Layout, package: &str) -> Result<PathBuf, Error> {
+pub fn unpacked_deb(layout: &Layout, package: &str) -> Result<PathBuf, Error> {
     let tree = layout.cache.join("pkg").join(package);
     let done = tree.join(".unpacked");
     if done.exists() {
@@ -517,8 +520,14 @@ fn build_programs(layout: &Layout) -> Result<BTreeMap<String, PathBuf>, Error> {
     Ok(programs)
 }
 
-/// Everything a run needs; `file_data`: the file rows' data in the share too.
-pub fn prepare(layout: &Layout, build_lamina: bool, file_data: bool) -> Result<Prepared, Error> {
+/// Everything a run needs; `file_data`: the file rows' data in the share too;
+/// `gvisor`: find (or unpack) runsc and see that it runs here.
+pub fn prepare(
+    layout: &Layout,
+    build_lamina: bool,
+    file_data: bool,
+    gvisor: bool,
+) -> Result<Prepared, Error> {
     require_tools()?;
     fs::create_dir_all(&layout.cache)?;
     if build_lamina {
@@ -550,6 +559,12 @@ pub fn prepare(layout: &Layout, build_lamina: bool, file_data: bool) -> Result<P
     }
     let programs = build_programs(layout)?;
     let share = prepare_share(layout, &programs, file_data)?;
+    let gvisor = if gvisor {
+        step("gVisor: runsc runs hello");
+        gvisor::prepare(layout, &share)
+    } else {
+        Err("no gVisor row selected".into())
+    };
 
     let kernel_tree = unpacked_deb(layout, &kernel_package()?)?;
     let vmlinuz = only_entry(&kernel_tree.join("boot"), "vmlinuz-")?;
@@ -581,6 +596,7 @@ pub fn prepare(layout: &Layout, build_lamina: bool, file_data: bool) -> Result<P
         font,
         modules: modules.into_iter().map(|(name, _)| name).collect(),
         share,
+        gvisor,
         failed_logs,
     })
 }

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::policy::{parse_dns, AddHost, AllowTarget, Hostname, NetMode, Publish};
+use crate::trace::TraceFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,10 +75,16 @@ pub struct RunArgs {
     #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST[:ro]", value_parser = parse_volume)]
     pub volumes: Vec<Volume>,
 
-    /// An in-memory file system at guest path PATH (repeatable; /tmp has one
-    /// always)
+    /// An in-memory file system at guest path PATH (repeatable); without
+    /// --rootfs /tmp is in memory anyway, with it /tmp is the root's own
+    /// unless `--tmpfs /tmp`
     #[arg(long = "tmpfs", value_name = "PATH", value_parser = parse_guest_path)]
     pub tmpfs: Vec<String>,
+
+    /// The size of /dev/shm (a tmpfs), as docker's --shm-size: bytes, or
+    /// with a K, M or G suffix
+    #[arg(long = "shm-size", value_name = "SIZE", default_value = "64M")]
+    pub shm_size: ShmSize,
 
     /// Accelerator; auto = KVM if /dev/kvm opens and is hardware-assisted, else TCG
     #[arg(long, value_enum, default_value_t = AccelChoice::Auto)]
@@ -102,8 +109,19 @@ pub struct RunArgs {
     pub kernel: Option<PathBuf>,
 
     /// Show the kernel log, the VMM's stderr and lamina's decisions on stderr
+    /// (and, at exit, the system calls and ioctls lamina lacks)
     #[arg(long)]
     pub verbose: bool,
+
+    /// Trace every system call of every task, strace -f -T style, with the
+    /// 9P requests and socket messages they cause, to lamina's stderr or to
+    /// FILE (created or truncated); at exit, name the calls lamina lacks
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    pub trace: Option<Option<PathBuf>>,
+
+    /// How --trace writes: text (strace style) or json (one object per line)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = TraceFormat::Text, requires = "trace")]
+    pub trace_format: TraceFormat,
 
     #[command(flatten)]
     pub net: NetArgs,
@@ -285,6 +303,41 @@ impl FromStr for MemorySize {
             .ok_or_else(|| format!("{text} is too large"))?;
         if bytes < MIN_MEMORY_BYTES {
             return Err(format!("{text} is below the minimum of 8M"));
+        }
+        Ok(Self { bytes })
+    }
+}
+
+/// `--shm-size`: /dev/shm's size in bytes (docker's syntax: a count of
+/// bytes, or with a b, k, m or g suffix in either case; more than zero).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShmSize {
+    pub bytes: u64,
+}
+
+impl FromStr for ShmSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let expected =
+            || format!("expected a size like 64M or 1G (suffix K, M or G), not '{text}'");
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (digits, suffix) = text.split_at(split);
+        let unit = match suffix.to_ascii_uppercase().as_str() {
+            "" | "B" => 1,
+            "K" | "KB" | "KIB" => KIB,
+            "M" | "MB" | "MIB" => MIB,
+            "G" | "GB" | "GIB" => GIB,
+            _ => return Err(expected()),
+        };
+        let count: u64 = digits.parse().map_err(|_| expected())?;
+        let bytes = count
+            .checked_mul(unit)
+            .ok_or_else(|| format!("{text} is too large"))?;
+        if bytes == 0 {
+            return Err(format!("--shm-size {text}: the size must be above zero"));
         }
         Ok(Self { bytes })
     }
@@ -503,6 +556,31 @@ mod tests {
     }
 
     #[test]
+    fn trace_flags() {
+        let parse = |argv: &[&str]| {
+            let mut full = vec!["lamina", "run"];
+            full.extend_from_slice(argv);
+            Cli::try_parse_from(full).map(|cli| {
+                let Command::Run(run) = cli.command;
+                run
+            })
+        };
+        let run = parse(&["prog"]).unwrap();
+        assert_eq!(run.trace, None);
+        assert_eq!(run.trace_format, TraceFormat::Text);
+        let run = parse(&["--trace", "prog", "--trace=x"]).unwrap();
+        assert_eq!(run.trace, Some(None));
+        assert_eq!(run.program(), "prog");
+        assert_eq!(run.args(), ["--trace=x"]);
+        let run = parse(&["--trace=/tmp/t.txt", "--trace-format", "json", "prog"]).unwrap();
+        assert_eq!(run.trace, Some(Some(PathBuf::from("/tmp/t.txt"))));
+        assert_eq!(run.trace_format, TraceFormat::Json);
+        // The format needs a trace; formats are named.
+        assert!(parse(&["--trace-format", "json", "prog"]).is_err());
+        assert!(parse(&["--trace", "--trace-format", "xml", "prog"]).is_err());
+    }
+
+    #[test]
     fn workdir_is_absolute() {
         let cli = Cli::try_parse_from(["lamina", "run", "-w", "/srv/app", "prog"]).unwrap();
         let Command::Run(run) = cli.command;
@@ -557,5 +635,29 @@ mod tests {
         assert_eq!(run.tmpfs, ["/scratch"]);
         assert!(run.verbose);
         assert!(parse_guest_path("scratch").is_err());
+        // /tmp may get a tmpfs like any other path (over the root's own).
+        let cli = Cli::try_parse_from(["lamina", "run", "--tmpfs", "/tmp", "prog"]).unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.tmpfs, ["/tmp"]);
+    }
+
+    #[test]
+    fn shm_sizes() {
+        let shm = |argv: &[&str]| {
+            let mut all = vec!["lamina", "run"];
+            all.extend_from_slice(argv);
+            all.push("prog");
+            let Command::Run(run) = Cli::try_parse_from(&all).unwrap().command;
+            run.shm_size.bytes
+        };
+        assert_eq!(shm(&[]), 64 << 20, "docker's default");
+        assert_eq!(shm(&["--shm-size", "1G"]), 1 << 30);
+        assert_eq!(shm(&["--shm-size", "512k"]), 512 << 10);
+        assert_eq!(shm(&["--shm-size", "8m"]), 8 << 20);
+        assert_eq!(shm(&["--shm-size", "4096"]), 4096);
+        assert_eq!(shm(&["--shm-size", "4096b"]), 4096);
+        for bad in ["", "0", "0M", "M", "-1M", "1.5G", "12X", "99999999999999G"] {
+            assert!(bad.parse::<ShmSize>().is_err(), "{bad:?} was accepted");
+        }
     }
 }

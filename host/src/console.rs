@@ -5,8 +5,10 @@ use std::collections::VecDeque;
 use std::io::Write;
 
 use lamina_proto::frame::{self, Decoder, ExitStatus, GuestKind, HostKind};
+use lamina_proto::trace::{Missing, TraceRecord};
 
 use crate::stdin::StdinRead;
+use crate::trace::SharedTrace;
 
 /// How many kernel log lines are kept for error reports.
 pub const LOG_TAIL_LINES: usize = 50;
@@ -25,6 +27,8 @@ pub struct Router<O: Write, E: Write> {
     exit: Option<ExitStatus>,
     malformed_frames: u64,
     stdin_wanted: bool,
+    /// Where Trace and Missing frames go (`--trace`, `--verbose`).
+    trace: Option<SharedTrace>,
 }
 
 /// What the router learned by the end of the stream.
@@ -47,7 +51,14 @@ impl<O: Write, E: Write> Router<O, E> {
             exit: None,
             malformed_frames: 0,
             stdin_wanted: false,
+            trace: None,
         }
+    }
+
+    /// Hands Trace and Missing frames to `trace` (without it they are
+    /// dropped).
+    pub fn set_trace(&mut self, trace: SharedTrace) {
+        self.trace = Some(trace);
     }
 
     /// Whether the guest has asked for stdin.
@@ -77,6 +88,7 @@ impl<O: Write, E: Write> Router<O, E> {
             exit,
             malformed_frames,
             stdin_wanted,
+            trace,
         } = self;
         for &byte in bytes {
             let frame = match decoder.push(byte) {
@@ -115,6 +127,28 @@ impl<O: Write, E: Write> Router<O, E> {
                     log_tail.push_back(line.to_string());
                 }
                 Ok(GuestKind::StdinWanted) => *stdin_wanted = true,
+                Ok(GuestKind::Trace) => match TraceRecord::decode(frame.payload) {
+                    Ok(record) => {
+                        if let Some(trace) = trace {
+                            trace.borrow_mut().record(&record);
+                        }
+                    }
+                    Err(err) => {
+                        *malformed_frames += 1;
+                        tracing::info!("malformed console frame: {err}");
+                    }
+                },
+                Ok(GuestKind::Missing) => match Missing::decode(frame.payload) {
+                    Ok(missing) => {
+                        if let Some(trace) = trace {
+                            trace.borrow_mut().missing(&missing);
+                        }
+                    }
+                    Err(err) => {
+                        *malformed_frames += 1;
+                        tracing::info!("malformed console frame: {err}");
+                    }
+                },
                 Ok(GuestKind::Exit) => match ExitStatus::decode(frame.payload) {
                     Ok(status) if exit.is_none() => *exit = Some(status),
                     Ok(status) => {
@@ -342,5 +376,47 @@ mod tests {
             StdinRead::NotReady
         );
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn trace_frames_reach_the_trace_and_bad_ones_are_skipped() {
+        use lamina_proto::trace::{Missing, MissingKind, TraceKind, TraceRecord};
+        let record = TraceRecord {
+            kind: TraceKind::Net,
+            pid: 2,
+            tid: 3,
+            start_ns: 0,
+            duration_ns: 1_000_000,
+            result: -111,
+            name: "connect",
+            args: "id=1, 127.0.0.1:9",
+            decoration: "",
+        };
+        let mut payload = Vec::new();
+        record.encode(&mut payload);
+        let mut wire = frames(GuestKind::Trace, &payload);
+        wire.extend(frames(GuestKind::Trace, b"\x09garbage"));
+        let mut payload = Vec::new();
+        Missing {
+            kind: MissingKind::Ioctl,
+            name: "ioctl TIOCSTI",
+            count: 1,
+        }
+        .encode(&mut payload);
+        wire.extend(frames(GuestKind::Missing, &payload));
+        wire.extend(frames(GuestKind::Missing, b""));
+        wire.extend(frames(GuestKind::Stdout, b"still here"));
+        let (trace, written) = crate::trace::test_writer();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut router = Router::new(&mut out, &mut err, false);
+        router.set_trace(trace);
+        router.feed(&wire);
+        let report = router.report();
+        assert_eq!(report.malformed_frames, 2);
+        assert_eq!(out, b"still here");
+        assert_eq!(
+            written(),
+            "[3]   net connect(id=1, 127.0.0.1:9) = -1 ECONNREFUSED (Connection refused) <0.001000>\nlamina: not implemented: ioctl TIOCSTI x1\n"
+        );
     }
 }

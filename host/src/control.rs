@@ -11,11 +11,12 @@ use std::fmt;
 use std::io::Write;
 
 use lamina_proto::channel::{Channel, ChannelError, FrameDecoder, Hello, MAX_DATA, TYPE_HELLO};
-use lamina_proto::control::{GuestMsg, HostMsg};
+use lamina_proto::control::{GuestMsg, HostMsg, WindowSize};
 use lamina_proto::flow::SendCredit;
 use lamina_proto::frame::ExitStatus;
 
 use crate::stdin::StdinRead;
+use crate::trace::SharedTrace;
 
 /// How the guest broke the control channel; one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub struct Control {
     broken: Option<ControlError>,
     /// Frames for the guest, not yet written.
     out: Vec<u8>,
+    /// Where Trace and Missing messages go (`--trace`, `--verbose`).
+    trace: Option<SharedTrace>,
 }
 
 impl Default for Control {
@@ -84,7 +87,14 @@ impl Control {
             stdout_closed: false,
             broken: None,
             out,
+            trace: None,
         }
+    }
+
+    /// Hands Trace and Missing messages to `trace` (without it they are
+    /// dropped).
+    pub fn set_trace(&mut self, trace: SharedTrace) {
+        self.trace = Some(trace);
     }
 
     /// The exit status, once the guest has sent it.
@@ -141,6 +151,7 @@ impl Control {
             credit,
             stdin_wanted,
             stdout_closed,
+            trace,
             ..
         } = self;
         while !bytes.is_empty() {
@@ -177,6 +188,16 @@ impl Control {
                     credit.grant(amount)?;
                     *stdin_wanted = true;
                 }
+                GuestMsg::Trace(record) => {
+                    if let Some(trace) = trace {
+                        trace.borrow_mut().record(&record);
+                    }
+                }
+                GuestMsg::Missing(missing) => {
+                    if let Some(trace) = trace {
+                        trace.borrow_mut().missing(&missing);
+                    }
+                }
             }
         }
         Ok(())
@@ -189,6 +210,16 @@ impl Control {
             return Err(err.clone());
         }
         Ok(self.decoder.finish()?)
+    }
+
+    /// Queues lamina's terminal's new size for the guest (dropped once the
+    /// workload is gone or the channel broke: nobody would see it).
+    pub fn window_size(&mut self, size: WindowSize) {
+        if self.exit.is_some() || self.broken.is_some() {
+            return;
+        }
+        let encoded = HostMsg::WindowSize(size).encode(&mut self.out);
+        debug_assert!(encoded.is_ok(), "a fixed-size message");
     }
 
     /// How many stdin bytes may be read now: within the guest's credit,
@@ -292,6 +323,7 @@ mod tests {
             match HostMsg::decode(frame).unwrap() {
                 HostMsg::Stdin(data) => msgs.push((false, data.to_vec())),
                 HostMsg::StdinEof => msgs.push((true, Vec::new())),
+                HostMsg::WindowSize(_) => panic!("no window size expected"),
             }
             rest = &rest[used..];
         }
@@ -437,6 +469,7 @@ mod tests {
                             received.extend_from_slice(data);
                         }
                         HostMsg::StdinEof => eof = true,
+                        HostMsg::WindowSize(_) => panic!("no window size expected"),
                     }
                     rest = &rest[used..];
                 }
@@ -488,6 +521,32 @@ mod tests {
         assert_eq!(control.output(), &[1, 0, 0, 0, 2]);
         // After EOF nothing more is read.
         control.pump_stdin(&mut buf, |_| panic!("read after EOF"));
+    }
+
+    #[test]
+    fn a_resize_is_queued_after_the_hello_and_not_after_the_exit() {
+        let mut control = Control::new();
+        let size = WindowSize {
+            rows: 50,
+            cols: 132,
+            xpixel: 0,
+            ypixel: 0,
+        };
+        control.window_size(size);
+        let mut rest = &control.output()[..];
+        let (frame, used) = Frame::split(rest).unwrap().unwrap();
+        Hello::decode(frame).unwrap();
+        rest = &rest[used..];
+        let (frame, used) = Frame::split(rest).unwrap().unwrap();
+        assert_eq!(HostMsg::decode(frame), Ok(HostMsg::WindowSize(size)));
+        assert_eq!(used, rest.len());
+        let guest = FakeGuest::new().send(GuestMsg::Exit(ExitStatus::Exited(0)));
+        control
+            .receive(&guest.wire, &mut Vec::new(), &mut Vec::new())
+            .unwrap();
+        control.output().clear();
+        control.window_size(size);
+        assert!(control.output().is_empty());
     }
 
     #[test]
@@ -633,5 +692,66 @@ mod tests {
         assert!(control.stdout_closed());
         assert_eq!(stderr, b"kept");
         assert_eq!(control.exit(), Some(ExitStatus::Exited(0)));
+    }
+
+    #[test]
+    fn trace_records_and_missing_calls_reach_the_trace() {
+        use lamina_proto::trace::{Missing, MissingKind, TraceKind, TraceRecord};
+        let record = TraceRecord {
+            kind: TraceKind::Syscall,
+            pid: 1,
+            tid: 1,
+            start_ns: 0,
+            duration_ns: 5_000,
+            result: 3,
+            name: "openat",
+            args: "AT_FDCWD, \"/x\", O_RDONLY",
+            decoration: "",
+        };
+        let missing = Missing {
+            kind: MissingKind::Syscall,
+            name: "eventfd2",
+            count: 2,
+        };
+        let guest = FakeGuest::new()
+            .send(GuestMsg::Trace(record))
+            .send(GuestMsg::Missing(missing))
+            .send(GuestMsg::Exit(ExitStatus::Exited(0)));
+        let (trace, written) = crate::trace::test_writer();
+        let mut control = Control::new();
+        control.set_trace(trace);
+        let (out, err, result) = feed(&mut control, &guest.wire, 3);
+        assert_eq!(result, Ok(()));
+        assert!(out.is_empty() && err.is_empty());
+        assert_eq!(
+            written(),
+            "[1] openat(AT_FDCWD, \"/x\", O_RDONLY) = 3 <0.000005>\nlamina: not implemented: eventfd2 x2\n"
+        );
+        // Without a trace they are dropped; the run goes on.
+        let mut control = Control::new();
+        assert_eq!(feed(&mut control, &guest.wire, 4096).2, Ok(()));
+        assert_eq!(control.exit(), Some(ExitStatus::Exited(0)));
+    }
+
+    /// A malformed trace record is a broken channel, like any malformed
+    /// message: one error, no panic.
+    #[test]
+    fn a_malformed_trace_record_breaks_the_channel() {
+        let mut guest = FakeGuest::new();
+        // A Trace message whose name is not UTF-8.
+        let mut body = vec![1u8];
+        body.extend_from_slice(&[0; 4 + 4 + 8 + 8 + 8]);
+        body.extend_from_slice(&[1, 0xff, 0, 0, 0, 0]);
+        guest
+            .wire
+            .extend_from_slice(&(body.len() as u32 + 1).to_le_bytes());
+        guest.wire.push(5);
+        guest.wire.extend_from_slice(&body);
+        let (trace, _) = crate::trace::test_writer();
+        let mut control = Control::new();
+        control.set_trace(trace);
+        let (_, _, result) = feed(&mut control, &guest.wire, 7);
+        let err = result.unwrap_err();
+        assert_eq!(err.to_string(), "bad trace record text");
     }
 }

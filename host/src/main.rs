@@ -19,6 +19,8 @@ mod run;
 mod service;
 mod stdin;
 mod supervisor;
+mod terminal;
+mod trace;
 mod tsc;
 mod vmm;
 

@@ -76,6 +76,8 @@ pub struct KernelCmdline {
     /// Which of lamina's stdin, stdout, stderr (bits 0, 1, 2) are
     /// terminals, so the workload's `isatty` answers as it would natively.
     pub tty_mask: u8,
+    /// The size of lamina's stdin terminal at start (rows, columns).
+    pub winsize: Option<(u16, u16)>,
     /// The host's TSC rate, which the guest's TSC shares.
     pub tsc_khz: Option<u64>,
     /// Extra tokens from `LAMINA_KERNEL_APPEND` (debugging and tests).
@@ -86,6 +88,9 @@ pub struct KernelCmdline {
     /// kernel (`kvm_pvm`: see [`crate::accel::user_vectors_unsaved`]), so
     /// the kernel switches tasks at system calls rather than anywhere.
     pub preempt_at_syscalls: bool,
+    /// `--trace`: the kernel reports every system call (`trace=1`, read
+    /// with `cmdline_value` as `verbose=1` is).
+    pub trace: bool,
     /// `--user`: who the workload starts as (None: root, no groups).
     pub user: Option<lamina_proto::identity::Identity>,
 }
@@ -100,6 +105,9 @@ impl KernelCmdline {
         if self.tty_mask != 0 {
             tokens.push(format!("tty={}", self.tty_mask));
         }
+        if let Some((rows, cols)) = self.winsize {
+            tokens.push(format!("winsize={rows}x{cols}"));
+        }
         if let Some(khz) = self.tsc_khz {
             tokens.push(format!("tsc_khz={khz}"));
         }
@@ -108,6 +116,9 @@ impl KernelCmdline {
         }
         if self.preempt_at_syscalls {
             tokens.push("preempt=syscall".to_string());
+        }
+        if self.trace {
+            tokens.push("trace=1".to_string());
         }
         if let Some(user) = &self.user {
             let key = String::from_utf8_lossy(lamina_proto::identity::KEY);
@@ -297,10 +308,12 @@ mod tests {
                     verbose: false,
                     epoch_ns: 1_700_000_000_000_000_000,
                     tty_mask: 0,
+                    winsize: None,
                     tsc_khz: None,
                     extra: None,
                     rootfs_tag: None,
                     preempt_at_syscalls: false,
+                    trace: false,
                     user: None,
                 },
             },
@@ -470,6 +483,19 @@ mod tests {
         assert_eq!(args[at + 1], "verbose=1 epoch_ns=1700000000000000000");
         let at = args.iter().position(|a| a == "-m").unwrap();
         assert_eq!(args[at + 1], "1G");
+    }
+
+    #[test]
+    fn trace_reaches_the_kernel() {
+        let mut vm = config(Machine::Microvm, Accel::Tcg);
+        let cmdline = |vm: &VmConfig| {
+            let args = strings(vm.args());
+            let at = args.iter().position(|a| a == "-append").unwrap();
+            args[at + 1].clone()
+        };
+        assert!(!cmdline(&vm).contains("trace"));
+        vm.spec.kernel_cmdline.trace = true;
+        assert!(cmdline(&vm).split(' ').any(|t| t == "trace=1"));
     }
 
     #[test]

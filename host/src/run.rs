@@ -26,6 +26,7 @@ use crate::service::ChannelService;
 use crate::supervisor::{
     self, ChannelListeners, ConsoleSetup, Supervision, NET_SERVICE_TOKENS, TERMINATING_SIGNALS,
 };
+use crate::trace::{self, SharedTrace, TraceWriter};
 use crate::vmm::{self, VmSpec, VmmProcess};
 use crate::{environment, identity};
 
@@ -169,6 +170,12 @@ fn signal_name(signo: u8) -> Option<&'static str> {
 pub fn run(args: RunArgs) -> Result<u8, UserError> {
     // From here on a Ctrl-C is recorded, not fatal: the supervisor sees it.
     let signals = Signals::new(TERMINATING_SIGNALS).context("installing signal handlers")?;
+    if crate::terminal::any_is_terminal() {
+        // The terminal's resizes go to the guest.
+        signals
+            .add_signal(signal_hook::consts::SIGWINCH)
+            .context("installing signal handlers")?;
+    }
     let shares = check_shares(&args)?;
     let rootfs = shares.iter().find(|share| share.tag == ROOTFS_MOUNT_TAG);
     let user = identity::resolve_in_root(args.user.as_ref(), args.rootfs.as_deref())
@@ -184,18 +191,21 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         .as_deref()
         .map_or(&b"/"[..], |dir| dir.as_bytes());
     // What the guest mounts besides its root: "9p TAG PATH" per volume,
-    // "tmpfs - PATH" per --tmpfs (PATH last: it may hold spaces).
+    // "tmpfs - PATH" per --tmpfs (PATH last: it may hold spaces), and
+    // "tmpfs size=BYTES /dev/shm" for --shm-size.
     let mounts: Vec<Vec<u8>> = args
         .volumes
         .iter()
         .zip(shares.iter().filter(|share| share.tag != ROOTFS_MOUNT_TAG))
         .map(|(volume, share)| format!("9p {} {}", share.tag, volume.guest).into_bytes())
+        .chain(std::iter::once(shm_mount_line(args.shm_size)))
         .chain(
             args.tmpfs
                 .iter()
                 .map(|path| format!("tmpfs - {path}").into_bytes()),
         )
         .collect();
+    let trace = trace_writer(&args)?;
     let net = net_setup(&args)?;
     let files = name_files(net.as_ref());
     let bundle = program::bundle(
@@ -251,15 +261,19 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             verbose: args.verbose,
             epoch_ns,
             tty_mask: tty_mask(),
+            winsize: crate::terminal::window_size().map(|size| (size.rows, size.cols)),
             tsc_khz: crate::tsc::host_tsc_khz(kernel_image::cache_dir().as_deref()),
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
             rootfs_tag: rootfs.map(|_| ROOTFS_MOUNT_TAG),
             preempt_at_syscalls: accel == Accel::Kvm && accel::user_vectors_unsaved(),
+            trace: args.trace.is_some(),
             user: Some(user.identity),
         },
     };
     let (vmm, console, channels) = launch(&args, accel, spec, shares, workdir.path())?;
-    let (outcome, console) = supervisor::supervise(Supervision {
+    // Raw until the supervisor returns; the report below is cooked again.
+    let raw_mode = crate::terminal::RawMode::enter();
+    let supervised = supervisor::supervise(Supervision {
         vmm,
         vmm_name: args.vmm.binary(),
         console,
@@ -269,8 +283,17 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         signals,
         timeout: args.timeout,
         verbose: args.verbose,
-    })?;
+        trace: trace.clone(),
+    });
+    drop(raw_mode);
+    let (outcome, console) = supervised?;
     drop(workdir);
+    if let Some(trace) = &trace {
+        let report_missing = args.trace.is_some() || args.verbose;
+        trace
+            .borrow_mut()
+            .finish(report_missing, &mut io::stderr().lock());
+    }
     if console.malformed_frames > 0 {
         tracing::info!(
             "ignored {} malformed console frames",
@@ -284,6 +307,21 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
         &mut io::stderr().lock(),
     );
     Ok(outcome.exit_code())
+}
+
+/// The trace writer for `--trace` (its file opened now, so a bad path
+/// stops the run before the VM starts), or for `--verbose`'s summary of
+/// missing calls; `None` when neither is asked for.
+fn trace_writer(args: &RunArgs) -> Result<Option<SharedTrace>, UserError> {
+    let writer = match &args.trace {
+        Some(file) => {
+            let (sink, to_stderr) = trace::open_sink(file.as_deref()).map_err(UserError::Usage)?;
+            TraceWriter::new(Some(sink), to_stderr, args.trace_format)
+        }
+        None if args.verbose => TraceWriter::new(None, false, args.trace_format),
+        None => return Ok(None),
+    };
+    Ok(Some(writer.shared()))
 }
 
 /// The network of the VM, from the net flags: what the net proxy takes.
@@ -301,6 +339,12 @@ const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
 
 /// Checks the net flags and builds the policy (resolving `--allow-net`
 /// host names) before anything starts. Only QEMU has the net channel.
+/// The bundle's mount line for /dev/shm: a tmpfs of `--shm-size` bytes
+/// (the kernel has one of docker's 64 MiB before it reads the bundle).
+fn shm_mount_line(size: cli::ShmSize) -> Vec<u8> {
+    format!("tmpfs size={} /dev/shm", size.bytes).into_bytes()
+}
+
 fn net_setup(args: &RunArgs) -> Result<Option<NetSetup>, UserError> {
     let net = &args.net;
     if args.vmm != Vmm::Qemu {
@@ -597,6 +641,12 @@ fn tty_mask() -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shm_mount_line_names_the_size_in_bytes() {
+        let size: cli::ShmSize = "128M".parse().unwrap();
+        assert_eq!(shm_mount_line(size), b"tmpfs size=134217728 /dev/shm");
+    }
 
     fn report(outcome: &Outcome, console: &ConsoleReport, verbose: bool) -> String {
         let mut out = Vec::new();

@@ -2,7 +2,8 @@
 //! to its end. It watches
 //!
 //! - the VMM, through a pidfd (its exit status then from `try_wait`);
-//! - SIGINT, SIGTERM and SIGHUP (signal-hook's self-pipe);
+//! - SIGINT, SIGTERM and SIGHUP (signal-hook's self-pipe), and SIGWINCH
+//!   when stdin is a terminal (its new size goes to the guest on ctl);
 //! - `--timeout` and the grace after the exit status, as the poll timeout;
 //! - the serial console: the kernel log, and the workload's stdio framed
 //!   ([`crate::console`]) where there is no ctl channel (Cloud Hypervisor,
@@ -41,6 +42,7 @@ use crate::error::UserError;
 use crate::run::Outcome;
 use crate::service::{ChannelService, TokenRange};
 use crate::stdin::{read_stdin, StdinRead};
+use crate::trace::SharedTrace;
 use crate::vmm::VmmProcess;
 
 /// Signals that make lamina kill the VM and exit 128 + N.
@@ -123,6 +125,8 @@ pub struct Supervision {
     pub signals: Signals,
     pub timeout: Option<Duration>,
     pub verbose: bool,
+    /// Where trace records and missing calls go (`--trace`, `--verbose`).
+    pub trace: Option<SharedTrace>,
 }
 
 /// A source the loop reads from.
@@ -283,6 +287,7 @@ struct Supervisor {
     /// The last turn stopped moving stdin while it still moved.
     stdin_more: bool,
     buf: Vec<u8>,
+    trace: Option<SharedTrace>,
 }
 
 /// Watches the VMM until it exits, the timeout expires or a signal arrives.
@@ -304,6 +309,7 @@ impl Supervisor {
             mut signals,
             timeout,
             verbose,
+            trace,
         } = setup;
         let registry = poll.registry();
         registry
@@ -355,7 +361,11 @@ impl Supervisor {
             stdin_more: false,
             buf: vec![0; READ_BUF_BYTES],
             poll,
+            trace,
         };
+        if let Some(trace) = &supervisor.trace {
+            supervisor.router.set_trace(trace.clone());
+        }
         let registry = supervisor.poll.registry();
         match console {
             ConsoleSetup::Listen(listener) => {
@@ -451,7 +461,12 @@ impl Supervisor {
             for event in events.iter() {
                 match event.token() {
                     SIGNALS => {
-                        if let Some(signo) = self.signals.pending().next() {
+                        let pending: Vec<i32> = self.signals.pending().collect();
+                        for signo in pending {
+                            if signo == signal_hook::consts::SIGWINCH {
+                                self.window_resized();
+                                continue;
+                            }
                             self.vmm.kill();
                             return Ok(Stop::Interrupted(signo));
                         }
@@ -509,6 +524,18 @@ impl Supervisor {
                     return Ok(Stop::GraceExpired(status));
                 }
             }
+        }
+    }
+
+    /// lamina's terminal was resized: the guest's terminal takes the new
+    /// size (and its foreground job gets SIGWINCH) over ctl; the next turn
+    /// writes it.
+    fn window_resized(&mut self) {
+        let Some(size) = crate::terminal::window_size() else {
+            return;
+        };
+        if let Some((_, control)) = &mut self.ctl {
+            control.window_size(size);
         }
     }
 
@@ -607,7 +634,11 @@ impl Supervisor {
         };
         if let Some(conn) = ChannelConn::accept(listener, self.poll.registry(), CTL) {
             tracing::info!("the ctl channel is connected");
-            self.ctl = Some((conn, Control::new()));
+            let mut control = Control::new();
+            if let Some(trace) = &self.trace {
+                control.set_trace(trace.clone());
+            }
+            self.ctl = Some((conn, control));
             self.ctl_listener = None;
         }
     }
@@ -894,7 +925,8 @@ impl Supervisor {
     /// A terminating signal that arrived with the VMM's death, or just
     /// after it.
     fn signal_after_exit(&mut self) -> Option<i32> {
-        if let Some(signo) = self.signals.pending().next() {
+        let terminating = |signo: &i32| *signo != signal_hook::consts::SIGWINCH;
+        if let Some(signo) = self.signals.pending().find(terminating) {
             return Some(signo);
         }
         let end = Instant::now() + SIGNAL_RACE;
@@ -906,7 +938,9 @@ impl Supervisor {
             }
             let _ = self.poll.poll(&mut events, Some(left));
             if events.iter().any(|event| event.token() == SIGNALS) {
-                return self.signals.pending().next();
+                if let Some(signo) = self.signals.pending().find(terminating) {
+                    return Some(signo);
+                }
             }
         }
     }
@@ -960,6 +994,7 @@ mod tests {
                 signals: Signals::new([signal_hook::consts::SIGUSR2]).unwrap(),
                 timeout,
                 verbose: false,
+                trace: None,
             },
             console,
             ctl,

@@ -288,10 +288,12 @@ mod tests {
                 verbose: false,
                 epoch_ns: 7,
                 tty_mask: 0,
+                winsize: None,
                 tsc_khz: Some(2_000_000),
                 extra: None,
                 rootfs_tag: None,
                 preempt_at_syscalls: false,
+                trace: false,
                 user: None,
             },
         }

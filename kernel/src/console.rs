@@ -81,6 +81,16 @@ pub fn output_queue() -> Option<&'static crate::task::wait::WaitQueue> {
     channel::is_up(Channel::Control).then(|| channel::send_queue(Channel::Control))
 }
 
+/// How many bytes one [`write_output`] takes whole now: None on the
+/// serial line, which takes everything.
+pub fn output_room() -> Option<usize> {
+    if !channel::is_up(Channel::Control) {
+        return None;
+    }
+    let room = channel::room(Channel::Control).saturating_sub(HEADER_LEN);
+    Some(room.min(MAX_DATA - HEADER_LEN))
+}
+
 /// Whether a write to stdout or stderr would go through now.
 pub fn output_writable() -> bool {
     !channel::is_up(Channel::Control) || channel::room(Channel::Control) > HEADER_LEN
@@ -93,22 +103,67 @@ pub fn send_exit(status: ExitStatus) {
     if status != ExitStatus::KernelPanic && channel::is_up(Channel::Control) {
         let mut msg = alloc::vec::Vec::new();
         if control::GuestMsg::Exit(status).encode(&mut msg).is_ok() {
-            loop {
-                match channel::send(Channel::Control, &msg) {
-                    Ok(()) => {
-                        channel::flush(Channel::Control, None);
-                        return;
-                    }
-                    Err(Errno::EAGAIN) => {
-                        channel::service();
-                        crate::time::wait_until(crate::time::monotonic_ns() + 200_000);
-                    }
-                    Err(_) => break,
-                }
+            send_waiting(&msg);
+            if channel::is_up(Channel::Control) {
+                channel::flush(Channel::Control, None);
+                return;
             }
         }
     }
     send(GuestKind::Exit, &status.encode());
+}
+
+/// Sends one `--trace` record: on ctl in order with the workload's output
+/// (waiting in place while the host has not taken what came before: a
+/// trace slows the workload down rather than lose records), else on the
+/// serial line.
+pub fn send_trace(record: &lamina_proto::trace::TraceRecord<'_>) {
+    send_diagnostic(
+        &control::GuestMsg::Trace(*record),
+        GuestKind::Trace,
+        |out| record.encode(out),
+    );
+}
+
+/// Sends one line of the missing-call report (see `crate::trace`).
+pub fn send_missing(missing: &lamina_proto::trace::Missing<'_>) {
+    send_diagnostic(
+        &control::GuestMsg::Missing(*missing),
+        GuestKind::Missing,
+        |out| missing.encode(out),
+    );
+}
+
+fn send_diagnostic(
+    msg: &control::GuestMsg<'_>,
+    serial_kind: GuestKind,
+    payload: impl FnOnce(&mut alloc::vec::Vec<u8>),
+) {
+    let mut frame = alloc::vec::Vec::new();
+    if channel::is_up(Channel::Control) {
+        if msg.encode(&mut frame).is_err() {
+            return;
+        }
+        send_waiting(&frame);
+        return;
+    }
+    payload(&mut frame);
+    send(serial_kind, &frame);
+}
+
+/// Sends `frame` on ctl, waiting in place (servicing the channel) until
+/// there is room; gives up only when the channel is gone.
+fn send_waiting(frame: &[u8]) {
+    loop {
+        match channel::send(Channel::Control, frame) {
+            Ok(()) => return,
+            Err(Errno::EAGAIN) => {
+                channel::service();
+                crate::time::wait_until(crate::time::monotonic_ns() + 200_000);
+            }
+            Err(_) => return,
+        }
+    }
 }
 
 /// Formats into a fixed buffer (no heap needed, so a panic can still
@@ -255,6 +310,27 @@ pub fn try_read_stdin(buf: &mut [u8]) -> Option<usize> {
     (stdin.eof || buf.is_empty()).then_some(0)
 }
 
+/// Starts taking stdin now (the terminal's line discipline takes
+/// keystrokes from the start, not at the first read).
+pub fn open_stdin() {
+    STDIN.lock().get_or_insert_with(Stdin::open);
+}
+
+/// Takes up to `max` raw stdin bytes for the terminal's line discipline
+/// (`crate::fs::tty`), and whether the host's stdin has ended with
+/// nothing left.
+pub fn take_stdin(max: usize) -> (alloc::vec::Vec<u8>, bool) {
+    let mut guard = STDIN.lock();
+    let stdin = guard.get_or_insert_with(Stdin::open);
+    drain_uart(stdin);
+    let n = max.min(stdin.pending.len());
+    let bytes: alloc::vec::Vec<u8> = stdin.pending.drain(..n).collect();
+    if n > 0 {
+        stdin.consumed(n);
+    }
+    (bytes, stdin.eof && stdin.pending.is_empty())
+}
+
 /// How many stdin bytes have arrived and wait to be read (`FIONREAD`).
 pub fn stdin_pending() -> usize {
     let mut guard = STDIN.lock();
@@ -281,6 +357,7 @@ pub fn poll_input() {
     };
     if ready {
         STDIN_QUEUE.wake_all();
+        crate::fs::tty::pump();
     }
 }
 
@@ -295,6 +372,18 @@ pub fn stdin_poll() -> (bool, bool) {
 /// A message from the host on ctl (`crate::channel` calls this).
 pub fn receive(frame: Frame<'_>) -> Result<(), ChannelError> {
     let msg = control::HostMsg::decode(frame)?;
+    if let control::HostMsg::WindowSize(size) = msg {
+        crate::fs::tty::resize(
+            lamina_abi::types::Winsize {
+                ws_row: size.rows,
+                ws_col: size.cols,
+                ws_xpixel: size.xpixel,
+                ws_ypixel: size.ypixel,
+            },
+            None,
+        );
+        return Ok(());
+    }
     {
         let mut guard = STDIN.lock();
         // Input before the first credit is past the credit (none).
@@ -307,8 +396,10 @@ pub fn receive(frame: Frame<'_>) -> Result<(), ChannelError> {
                 stdin.pending.extend(data.iter().copied());
             }
             control::HostMsg::StdinEof => stdin.eof = true,
+            control::HostMsg::WindowSize(_) => {}
         }
     }
     STDIN_QUEUE.wake_all();
+    crate::fs::tty::pump();
     Ok(())
 }

@@ -24,6 +24,7 @@ mod random;
 mod syscall;
 mod task;
 mod time;
+mod trace;
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -75,6 +76,7 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     let cmdline = lamina_boot::cmdline(&cmdline);
     let value = |key: &[u8]| lamina_boot::cmdline_value(cmdline, key);
     console::set_verbose(value(b"verbose") == Some(b"1"));
+    trace::enable(value(b"trace") == Some(b"1"));
     task::sched::set_preempt_at_syscalls(value(b"preempt") == Some(b"syscall"));
     arch::init();
     mm::heap::init();
@@ -120,6 +122,19 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
 
     let root = value(b"rootfs").map(mount_root);
     fs::init(root, ttys.stdin && ttys.stdout);
+    // The console is a terminal (job control, the host's window size)
+    // when a standard stream is one on the host.
+    let echo_to = if ttys.stdout {
+        Some(lamina_proto::control::Output::Stdout)
+    } else {
+        ttys.stderr.then_some(lamina_proto::control::Output::Stderr)
+    };
+    fs::tty::init(
+        ttys.stdin || ttys.stdout || ttys.stderr,
+        ttys.stdin,
+        echo_to,
+        value(b"winsize").and_then(parse_winsize),
+    );
 
     let module = modules
         .first()
@@ -173,16 +188,23 @@ fn mount_root(tag: &[u8]) -> (fs::vfs::NodeRef, &'static [u8]) {
     (nine_p_root(tag), b"9p")
 }
 
-/// One of the bundle's mount lines: `9p TAG PATH` (a `--volume`) or
-/// `tmpfs - PATH` (a `--tmpfs`). The host checked PATH: absolute and
-/// normalised.
+/// One of the bundle's mount lines: `9p TAG PATH` (a `--volume`),
+/// `tmpfs - PATH` (a `--tmpfs`) or `tmpfs size=BYTES PATH` (/dev/shm's
+/// `--shm-size`). The host checked PATH: absolute and normalised.
 fn mount_extra(line: &[u8]) {
     let mut parts = line.splitn(3, |&b| b == b' ');
     let (kind, tag, path) = (parts.next(), parts.next(), parts.next());
+    let size = tag
+        .and_then(|tag| tag.strip_prefix(b"size="))
+        .and_then(|digits| core::str::from_utf8(digits).ok()?.parse::<u64>().ok());
     match (kind, tag, path) {
         (Some(b"9p"), Some(tag), Some(path)) => fs::vfs::mount(path, nine_p_root(tag), b"9p"),
         (Some(b"tmpfs"), Some(_), Some(path)) => {
-            fs::vfs::mount(path, fs::tmpfs::TmpNode::new_fs(), b"tmpfs")
+            let root = match size {
+                Some(bytes) => fs::tmpfs::TmpNode::new_sized_fs(bytes),
+                None => fs::tmpfs::TmpNode::new_fs(),
+            };
+            fs::vfs::mount(path, root, b"tmpfs")
         }
         _ => panic!(
             "boot bundle: bad mount line {:?}",
@@ -257,6 +279,13 @@ fn start(bundle: &Bundle<'static>, ttys: process::Ttys, creds: Credentials) -> E
     }
 }
 
+/// `ROWSxCOLS`, the host terminal's size at start.
+fn parse_winsize(value: &[u8]) -> Option<(u16, u16)> {
+    let at = value.iter().position(|&b| b == b'x')?;
+    let number = |digits: &[u8]| u16::try_from(parse_u64(Some(digits))?).ok();
+    Some((number(&value[..at])?, number(&value[at + 1..])?))
+}
+
 fn report_boot_time() {
     let user = USER_ENTRY_TSC.load(Ordering::Relaxed);
     if console::verbose() {
@@ -286,6 +315,9 @@ fn report_boot_time() {
 /// Reports `status` to the host and powers off (the status is on the wire
 /// first: the power-off may end the VM at once).
 fn finish(status: ExitStatus) -> ! {
+    if status != ExitStatus::KernelPanic {
+        trace::report_missing();
+    }
     console::send_exit(status);
     arch::port::serial_drain();
     arch::port::power_off();

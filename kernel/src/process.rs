@@ -248,6 +248,15 @@ impl Image {
             MAX_ARG_BYTES,
         )?;
         mm.write_initial(stack.sp, &stack.bytes)?;
+        // The strings sit at the top of the stack in the order the
+        // builder places them: argv's, envp's, the platform, execfn.
+        let strings_len =
+            |strings: &[&[u8]]| strings.iter().map(|s| s.len() as u64 + 1).sum::<u64>();
+        let execfn = argv.first().copied().unwrap_or(exe_path);
+        let strings_start =
+            STACK_TOP - strings_len(argv) - strings_len(envp) - strings_len(&[b"x86_64", execfn]);
+        let env_start = strings_start + strings_len(argv);
+        mm.set_env_range(env_start, env_start + strings_len(envp));
 
         let ctx = UserContext {
             rip: entry,

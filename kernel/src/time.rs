@@ -15,6 +15,11 @@ use crate::arch::{cpu, irq, port};
 static ENTRY_TSC: AtomicU64 = AtomicU64::new(0);
 static EPOCH_NS: AtomicU64 = AtomicU64::new(0);
 static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds per TSC cycle in 32.32 fixed point, set with the rate: a
+/// conversion is one multiplication and a shift, not the 128-bit division
+/// (a library call) that ran twice on every system call's accounting.
+static NS_PER_CYCLE_FP32: AtomicU64 = AtomicU64::new(0);
+const FP32_SHIFT: u32 = 32;
 
 /// PIT calibration window.
 const CALIBRATION_MS: u64 = 10;
@@ -26,8 +31,16 @@ pub fn init(entry_tsc: u64, epoch_ns: u64, tsc_khz: Option<u64>) {
     ENTRY_TSC.store(entry_tsc, Ordering::Relaxed);
     EPOCH_NS.store(epoch_ns, Ordering::Relaxed);
     if let Some(khz) = tsc_khz.filter(|&k| k > 0) {
-        TSC_KHZ.store(khz, Ordering::Relaxed);
+        set_tsc_khz(khz);
     }
+}
+
+fn set_tsc_khz(khz: u64) {
+    TSC_KHZ.store(khz, Ordering::Relaxed);
+    // 10^6 ns per ms over kHz cycles per ms; rounded to nearest. Any rate
+    // above 1 kHz keeps the quotient within 2^52 (10^6 * 2^32 / 1001).
+    let fp = ((1_000_000u128 << FP32_SHIFT) + u128::from(khz) / 2) / u128::from(khz);
+    NS_PER_CYCLE_FP32.store(fp as u64, Ordering::Relaxed);
 }
 
 pub fn entry_tsc() -> u64 {
@@ -42,21 +55,28 @@ pub fn tsc_khz() -> u64 {
     let measured = port::calibrate_tsc_khz(CALIBRATION_MS, cpu::rdtsc)
         .filter(|&k| k > 0)
         .unwrap_or(FALLBACK_TSC_KHZ);
-    TSC_KHZ.store(measured, Ordering::Relaxed);
+    set_tsc_khz(measured);
     crate::log!("time: TSC at {} kHz", measured);
     measured
 }
 
 /// Converts TSC cycles to nanoseconds.
 pub fn cycles_to_ns(cycles: u64) -> u64 {
-    (u128::from(cycles) * 1_000_000 / u128::from(tsc_khz())) as u64
+    let mut fp = NS_PER_CYCLE_FP32.load(Ordering::Relaxed);
+    if fp == 0 {
+        tsc_khz();
+        fp = NS_PER_CYCLE_FP32.load(Ordering::Relaxed);
+    }
+    ((u128::from(cycles) * u128::from(fp)) >> FP32_SHIFT) as u64
 }
 
 /// Nanoseconds since the kernel's entry.
 pub fn monotonic_ns() -> u64 {
     // The rate first: a first-use calibration takes time, and the reading
     // must come after it.
-    tsc_khz();
+    if NS_PER_CYCLE_FP32.load(Ordering::Relaxed) == 0 {
+        tsc_khz();
+    }
     cycles_to_ns(cpu::rdtsc().saturating_sub(entry_tsc()))
 }
 
@@ -149,4 +169,10 @@ pub fn arm(deadline_ns: Option<u64>) {
             ARMED_NS.store(deadline, Ordering::Relaxed);
         }
     }
+}
+
+/// CLOCK_REALTIME minus CLOCK_MONOTONIC: the host's Unix time at the
+/// kernel's entry (no call sets the clock, so it never changes).
+pub fn realtime_offset_ns() -> u64 {
+    EPOCH_NS.load(Ordering::Relaxed)
 }

@@ -191,7 +191,8 @@ fn sqlite_database_in_the_root() {
 }
 
 /// `-v HOST:GUEST[:ro]` adds shares at guest paths (as `docker run -v`)
-/// and `--tmpfs PATH` an in-memory file system; /proc/mounts lists them.
+/// and `--tmpfs PATH` an in-memory file system; /proc/mounts lists them
+/// (and the tmpfs at /tmp that a root without its own /tmp gets).
 #[test]
 fn volumes_and_tmpfs_mounts() {
     let root = build_rootfs("rootfs-volumes", &[(Path::new(BUSYBOX), "/bin/busybox")]);
@@ -649,4 +650,73 @@ fn parse_proc_stat(line: &str) -> Option<(u32, &str, Vec<&str>)> {
     let (pid, rest) = line.trim_end().split_once(" (")?;
     let (comm, fields) = rest.rsplit_once(") ")?;
     Some((pid.parse().ok()?, comm, fields.split(' ').collect()))
+}
+
+/// With `--rootfs`, `/tmp` is the root's own (as docker and `podman
+/// --rootfs`): a file written there stays in DIR/tmp after the run;
+/// `--tmpfs /tmp` puts an in-memory file system over it instead.
+#[test]
+fn rootfs_tmp_is_the_roots_own() {
+    let root = build_rootfs("rootfs-tmp", &[(Path::new(BUSYBOX), "/bin/busybox")]);
+    fs::create_dir_all(root.join("tmp")).expect("mkdir tmp");
+    let busybox = Path::new("/bin/busybox");
+    let write = |flags: &[&str], name: &str| {
+        let script = format!("echo kept > /tmp/{name} && cat /tmp/{name}");
+        LaminaRun {
+            flags,
+            ..LaminaRun::new(default_target(), busybox, &["sh", "-c", &script])
+        }
+        .in_root(&root)
+        .run()
+    };
+    let run = write(&[], "file");
+    assert_eq!(run.stdout, "kept\n", "{}", describe("lamina", &run));
+    assert_eq!(
+        fs::read_to_string(root.join("tmp/file")).unwrap_or_default(),
+        "kept\n",
+        "the file written to /tmp is not in the root's tmp"
+    );
+    let run = write(&["--tmpfs", "/tmp"], "in-memory");
+    assert_eq!(run.stdout, "kept\n", "{}", describe("lamina", &run));
+    assert!(
+        !root.join("tmp/in-memory").exists(),
+        "--tmpfs /tmp wrote to the root"
+    );
+    fs::remove_dir_all(&root).expect("remove the root");
+}
+
+/// The /proc and /sys files runtimes read (tests/workloads/procsys.c):
+/// /sys's CPU lists and transparent huge pages, /proc/self/status fields,
+/// limits, environ, mountinfo against /proc/mounts and stat, /proc/stat,
+/// loadavg, filesystems and /proc/sys, each parsed in Linux's format and
+/// checked against the system calls; writes refused as Linux refuses them.
+#[test]
+fn proc_and_sys_match_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| {
+                assert_same_as_native(
+                    target,
+                    &w.c("procsys", build),
+                    &[],
+                    &[("A", "1"), ("B", "2")],
+                )
+            })
+    });
+}
+
+/// Named pipes and mknod against Linux (tests/workloads/fifo.c) in the
+/// guest's /tmp (a tmpfs): mkfifo, mknod of FIFOs, sockets and regular
+/// files, the blocking and O_NONBLOCK open rules with another process,
+/// the bytes gone with the last end, errnos.
+#[test]
+fn fifo_matches_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("fifo", build), &[], &[]))
+    });
 }

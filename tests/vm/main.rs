@@ -4,7 +4,9 @@
 //! `kernel.rs` (the kernel's own behaviour and limits), `files.rs` (the file
 //! channel, `--rootfs`, volumes), `processes.rs` (fork, execve, pipes,
 //! signals, threads; shells running scripts), `net.rs` (sockets inside the
-//! guest) and `errors.rs` (lamina's own failures).
+//! guest), `fdkinds.rs` (eventfd, timerfd, signalfd, memfd, POSIX timers,
+//! inotify), `terminal.rs` (lamina on a pty: termios, job control, window
+//! size), `trace.rs` (`--trace`) and `errors.rs` (lamina's own failures).
 //!
 //! Every workload is an unmodified Linux binary: the C programs in
 //! `tests/workloads/` built four ways (musl and glibc, static and
@@ -35,14 +37,19 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 mod channels;
+mod debian;
 mod errors;
+mod fdkinds;
 mod files;
 mod identity;
+mod ipc;
 mod kernel;
 mod net;
 mod netfwd;
 mod processes;
 mod programs;
+mod terminal;
+mod trace;
 
 /// The lamina binary cargo built for this test.
 const LAMINA: &str = env!("CARGO_BIN_EXE_lamina");
@@ -383,6 +390,19 @@ const C_WORKLOADS: &[&str] = &[
     "neterrors",
     "netleak",
     "netfwd",
+    "tracee",
+    "fdkinds",
+    "shm",
+    "sysv",
+    "procsys",
+    "tty",
+    "netmsg",
+    "sigio",
+    "misccalls",
+    "mmsg",
+    "splice",
+    "fifo",
+    "pidfd",
 ];
 const C_FLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 

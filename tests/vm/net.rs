@@ -62,6 +62,14 @@ fn unix_sockets_match_linux() {
     same_as_native_with("netunix", &[]);
 }
 
+/// Socket timeouts and AF_UNIX ancillary data against Linux
+/// (tests/workloads/netmsg.c): SO_RCVTIMEO and SO_SNDTIMEO on every
+/// kind of socket, SCM_RIGHTS and SCM_CREDENTIALS, SOCK_SEQPACKET.
+#[test]
+fn socket_timeouts_and_ancillary_data_match_linux() {
+    same_as_native_with("netmsg", &[]);
+}
+
 /// AF_UNIX paths on the 9P root: the binding stays in the guest (no
 /// socket file is made on the host), and connect, EADDRINUSE and unlink
 /// behave as Linux's (the checks of the node itself are left out; see
@@ -104,6 +112,14 @@ fn tcp_loopback_matches_linux() {
 #[test]
 fn udp_loopback_matches_linux() {
     same_as_native_with("netudp", ipv6_args());
+}
+
+/// sendmmsg and recvmmsg against Linux (tests/workloads/mmsg.c): batches
+/// over an AF_UNIX datagram pair and UDP on the loopback, msg_len,
+/// MSG_TRUNC, MSG_WAITFORONE, errnos.
+#[test]
+fn mmsg_matches_linux() {
+    same_as_native_with("mmsg", &[]);
 }
 
 /// A non-blocking echo server on poll() and on select() serving TCP and

@@ -532,6 +532,61 @@ fn epoll_matches_linux() {
     });
 }
 
+/// Signal-driven I/O against Linux (tests/workloads/sigio.c): FIOASYNC,
+/// O_ASYNC, F_SETOWN/F_GETOWN and their _EX forms, SIGIO to the owner
+/// process or group from sockets and pipes (nginx's master needs it).
+#[test]
+fn sigio_matches_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("sigio", build), &[], &[]))
+    });
+}
+
+/// The small calls real programs make against Linux
+/// (tests/workloads/misccalls.c): close_range, personality, getcpu,
+/// sched_setaffinity, membarrier, the mlock family, utime/utimes/
+/// futimesat, errnos included.
+#[test]
+fn misc_calls_match_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| {
+                assert_same_as_native(target, &w.c("misccalls", build), &[], &[])
+            })
+    });
+}
+
+/// splice, tee and vmsplice against Linux (tests/workloads/splice.c):
+/// files, pipes and sockets through pipes, offsets, a wait for another
+/// process, a 200 KiB round trip, errnos.
+#[test]
+fn splice_matches_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("splice", build), &[], &[]))
+    });
+}
+
+/// Process file descriptors against Linux (tests/workloads/pidfd.c):
+/// pidfd_open, poll until the process ends, pidfd_send_signal with and
+/// without siginfo (which sigtimedwait now reports whole), errnos.
+#[test]
+fn pidfd_matches_linux() {
+    let w = workloads();
+    on_targets(Depth::Full, |target| {
+        [CBuild::MuslStatic, CBuild::GlibcStatic]
+            .iter()
+            .try_for_each(|&build| assert_same_as_native(target, &w.c("pidfd", build), &[], &[]))
+    });
+}
+
 /// execve and its neighbours against Linux (tests/workloads/exec.c): `#!`
 /// scripts, execve's errnos, what survives execve, vfork, posix_spawn,
 /// wait statuses, process groups, /proc/<pid>/. The program re-executes

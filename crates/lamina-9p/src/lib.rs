@@ -18,6 +18,7 @@ pub mod consts;
 mod dirent;
 mod error;
 mod message;
+mod summary;
 mod walk;
 mod wire;
 

@@ -99,16 +99,28 @@ pub const TCGETS: u64 = 0x5401;
 pub const TCSETS: u64 = 0x5402;
 pub const TCSETSW: u64 = 0x5403;
 pub const TCSETSF: u64 = 0x5404;
+pub const TCSBRK: u64 = 0x5409;
+pub const TCFLSH: u64 = 0x540b;
 pub const TIOCSCTTY: u64 = 0x540e;
 pub const TIOCGPGRP: u64 = 0x540f;
 pub const TIOCSPGRP: u64 = 0x5410;
+pub const TIOCOUTQ: u64 = 0x5411;
 pub const TIOCGWINSZ: u64 = 0x5413;
 pub const TIOCSWINSZ: u64 = 0x5414;
 pub const FIONREAD: u64 = 0x541b;
 pub const FIONBIO: u64 = 0x5421;
 pub const TIOCNOTTY: u64 = 0x5422;
+pub const TCSBRKP: u64 = 0x5425;
+pub const TIOCGSID: u64 = 0x5429;
+/// `TCFLSH` queue selectors.
+pub const TCIFLUSH: u64 = 0;
+pub const TCOFLUSH: u64 = 1;
+pub const TCIOFLUSH: u64 = 2;
 pub const FIONCLEX: u64 = 0x5450;
 pub const FIOCLEX: u64 = 0x5451;
+/// Turns signal-driven I/O (`O_ASYNC`) on or off.
+pub const FIOASYNC: u64 = 0x5452;
+pub const FIOQSIZE: u64 = 0x5460;
 
 // fcntl commands.
 pub const F_DUPFD: u64 = 0;
@@ -122,6 +134,16 @@ pub const F_GETLK: u64 = 5;
 pub const F_SETLK: u64 = 6;
 pub const F_SETLKW: u64 = 7;
 pub const F_DUPFD_CLOEXEC: u64 = 1030;
+/// The process (or, negative, process group) `O_ASYNC` signals go to.
+pub const F_SETOWN: u64 = 8;
+pub const F_GETOWN: u64 = 9;
+/// `struct f_owner_ex` forms of the above.
+pub const F_SETOWN_EX: u64 = 15;
+pub const F_GETOWN_EX: u64 = 16;
+/// `f_owner_ex.type`.
+pub const F_OWNER_TID: i32 = 0;
+pub const F_OWNER_PID: i32 = 1;
+pub const F_OWNER_PGRP: i32 = 2;
 /// The only fd flag (`F_GETFD`/`F_SETFD`).
 pub const FD_CLOEXEC: u32 = 1;
 

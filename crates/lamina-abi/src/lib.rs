@@ -13,14 +13,18 @@ extern crate alloc;
 
 pub mod args;
 pub mod auxv;
+pub mod cmsg;
 pub mod cred;
 pub mod dirent;
 pub mod errno;
+pub mod fdkinds;
 pub mod flags;
+pub mod ldisc;
 pub mod nr;
 pub mod signal;
 pub mod socket;
 pub mod stack;
+pub mod trace;
 pub mod types;
 
 pub use errno::Errno;

@@ -15,14 +15,26 @@
 //!
 //! ```text
 //! guest -> host                       host -> guest
-//!  1 Stdout       data...              1 Stdin     data...
-//!  2 Stderr       data...              2 StdinEof  (empty)
-//!  3 Exit         tag[1] value[1]      (the two bytes of frame::ExitStatus)
+//!  1 Stdout       data...              1 Stdin       data...
+//!  2 Stderr       data...              2 StdinEof    (empty)
+//!  3 Exit         tag[1] value[1]      3 WindowSize  rows[2] cols[2] xpixel[2] ypixel[2]
 //!  4 StdinCredit  amount[4]
+//!  5 Trace        a trace::TraceRecord (`lamina run --trace`)
+//!  6 Missing      a trace::Missing (a call lamina lacks, and how often)
+//! (Exit carries the two bytes of frame::ExitStatus)
 //! ```
+//!
+//! The guest sends Trace and Missing only when the host asked for a trace
+//! (the kernel command-line token `trace`) or for `--verbose`.
+//!
+//! `WindowSize` says lamina's terminal was resized (SIGWINCH on the
+//! host): the guest's terminal takes the size (`TIOCGWINSZ`) and sends
+//! SIGWINCH to its foreground process group. The size at start travels
+//! on the kernel command line.
 
 use crate::channel::{check_data, encode_frame, ChannelError, Frame, MAX_DATA};
 use crate::frame::ExitStatus;
+use crate::trace::{Missing, TraceError, TraceRecord};
 use alloc::vec::Vec;
 
 /// Guest to host.
@@ -34,6 +46,10 @@ pub enum GuestMsg<'a> {
     Exit(ExitStatus),
     /// The workload read stdin: the host may send this many more bytes.
     StdinCredit(u32),
+    /// One traced system call or forwarded operation.
+    Trace(TraceRecord<'a>),
+    /// A call lamina lacks, and how many times the workload made it.
+    Missing(Missing<'a>),
 }
 
 /// Host to guest.
@@ -44,6 +60,17 @@ pub enum HostMsg<'a> {
     /// lamina's stdin reached end of file: reads return 0 once the bytes
     /// before it are read.
     StdinEof,
+    /// lamina's terminal has a new size (`struct winsize`'s fields).
+    WindowSize(WindowSize),
+}
+
+/// A terminal's size, as `struct winsize` has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WindowSize {
+    pub rows: u16,
+    pub cols: u16,
+    pub xpixel: u16,
+    pub ypixel: u16,
 }
 
 /// Which of the workload's output streams.
@@ -57,8 +84,11 @@ const G_STDOUT: u8 = 1;
 const G_STDERR: u8 = 2;
 const G_EXIT: u8 = 3;
 const G_STDIN_CREDIT: u8 = 4;
+const G_TRACE: u8 = 5;
+const G_MISSING: u8 = 6;
 const H_STDIN: u8 = 1;
 const H_STDIN_EOF: u8 = 2;
+const H_WINDOW_SIZE: u8 = 3;
 
 impl<'a> GuestMsg<'a> {
     /// Appends this message's frame to `out` (unchanged on error: data
@@ -73,6 +103,14 @@ impl<'a> GuestMsg<'a> {
             }),
             Self::StdinCredit(amount) => encode_frame(out, G_STDIN_CREDIT, |w| {
                 w.u32(amount);
+                Ok(())
+            }),
+            Self::Trace(record) => encode_frame(out, G_TRACE, |w| {
+                record.encode(w.out);
+                Ok(())
+            }),
+            Self::Missing(missing) => encode_frame(out, G_MISSING, |w| {
+                missing.encode(w.out);
                 Ok(())
             }),
         }
@@ -93,6 +131,8 @@ impl<'a> GuestMsg<'a> {
                 }
             }
             G_STDIN_CREDIT => Self::StdinCredit(r.u32()?),
+            G_TRACE => Self::Trace(TraceRecord::decode(r.rest()).map_err(trace_error)?),
+            G_MISSING => Self::Missing(Missing::decode(r.rest()).map_err(trace_error)?),
             other => return Err(ChannelError::UnknownType(other)),
         };
         r.finish()?;
@@ -107,6 +147,13 @@ impl<'a> HostMsg<'a> {
         match *self {
             Self::Stdin(data) => encode_data(out, H_STDIN, data),
             Self::StdinEof => encode_frame(out, H_STDIN_EOF, |_| Ok(())),
+            Self::WindowSize(size) => encode_frame(out, H_WINDOW_SIZE, |w| {
+                w.u16(size.rows);
+                w.u16(size.cols);
+                w.u16(size.xpixel);
+                w.u16(size.ypixel);
+                Ok(())
+            }),
         }
     }
 
@@ -115,10 +162,27 @@ impl<'a> HostMsg<'a> {
         let msg = match frame.msg_type {
             H_STDIN => Self::Stdin(r.data()?),
             H_STDIN_EOF => Self::StdinEof,
+            H_WINDOW_SIZE => Self::WindowSize(WindowSize {
+                rows: r.u16()?,
+                cols: r.u16()?,
+                xpixel: r.u16()?,
+                ypixel: r.u16()?,
+            }),
             other => return Err(ChannelError::UnknownType(other)),
         };
         r.finish()?;
         Ok(msg)
+    }
+}
+
+/// A malformed trace record is a malformed ctl message.
+fn trace_error(e: TraceError) -> ChannelError {
+    match e {
+        TraceError::Truncated => ChannelError::Truncated,
+        TraceError::TrailingBytes(n) => ChannelError::TrailingBytes(n),
+        TraceError::UnknownKind(_) => ChannelError::BadValue("trace record kind"),
+        TraceError::TooLong(_) => ChannelError::BadValue("trace record length"),
+        TraceError::NotUtf8(_) => ChannelError::BadValue("trace record text"),
     }
 }
 
@@ -225,8 +289,36 @@ pub(crate) mod tests {
             &[3, 0, 0, 0, 3, 1, 9],
         );
         check_guest(GuestMsg::StdinCredit(4096), &[5, 0, 0, 0, 4, 0, 0x10, 0, 0]);
+        check_guest(
+            GuestMsg::Missing(crate::trace::Missing {
+                kind: crate::trace::MissingKind::Syscall,
+                name: "pause",
+                count: 1,
+            }),
+            &[
+                12, 0, 0, 0, 6, 1, 1, 0, 0, 0, 5, b'p', b'a', b'u', b's', b'e',
+            ],
+        );
+        // A Trace body is exactly the record's own encoding.
+        let record = crate::trace::tests::openat_record();
+        let mut golden = Vec::new();
+        record.encode(&mut golden);
+        let len = golden.len() as u32 + 1;
+        let mut framed = len.to_le_bytes().to_vec();
+        framed.push(5);
+        framed.extend_from_slice(&golden);
+        check_guest(GuestMsg::Trace(record), &framed);
         check_host(HostMsg::Stdin(b"y"), &[2, 0, 0, 0, 1, b'y']);
         check_host(HostMsg::StdinEof, &[1, 0, 0, 0, 2]);
+        check_host(
+            HostMsg::WindowSize(WindowSize {
+                rows: 40,
+                cols: 0x0102,
+                xpixel: 0,
+                ypixel: 7,
+            }),
+            &[9, 0, 0, 0, 3, 40, 0, 2, 1, 0, 0, 7, 0],
+        );
     }
 
     /// One of each message.
@@ -239,6 +331,9 @@ pub(crate) mod tests {
             GuestMsg::Exit(ExitStatus::OutOfMemory),
             GuestMsg::Exit(ExitStatus::KernelPanic),
             GuestMsg::StdinCredit(u32::MAX),
+            GuestMsg::Trace(crate::trace::tests::every_record()[0]),
+            GuestMsg::Trace(crate::trace::tests::every_record()[3]),
+            GuestMsg::Missing(crate::trace::tests::every_missing()[1]),
         ]
     }
 
@@ -247,6 +342,12 @@ pub(crate) mod tests {
             HostMsg::Stdin(b"input\n"),
             HostMsg::Stdin(b""),
             HostMsg::StdinEof,
+            HostMsg::WindowSize(WindowSize {
+                rows: u16::MAX,
+                cols: 1,
+                xpixel: 2,
+                ypixel: 3,
+            }),
         ]
     }
 
@@ -315,8 +416,18 @@ pub(crate) mod tests {
             Err(ChannelError::Truncated)
         );
         assert_eq!(
-            decode_g(&[1, 0, 0, 0, 5]),
-            Err(ChannelError::UnknownType(5))
+            decode_g(&[1, 0, 0, 0, 7]),
+            Err(ChannelError::UnknownType(7))
+        );
+        // A broken trace record is a channel error like any other.
+        assert_eq!(decode_g(&[1, 0, 0, 0, 5]), Err(ChannelError::Truncated));
+        assert_eq!(
+            decode_g(&[7, 0, 0, 0, 6, 9, 0, 0, 0, 0, 0]),
+            Err(ChannelError::BadValue("trace record kind"))
+        );
+        assert_eq!(
+            decode_g(&[8, 0, 0, 0, 6, 1, 0, 0, 0, 0, 1, 0xff]),
+            Err(ChannelError::BadValue("trace record text"))
         );
         fn decode_h(bytes: &[u8]) -> Result<HostMsg<'_>, ChannelError> {
             HostMsg::decode(Frame::exact(bytes).unwrap())
@@ -326,8 +437,17 @@ pub(crate) mod tests {
             Err(ChannelError::TrailingBytes(1))
         );
         assert_eq!(
-            decode_h(&[1, 0, 0, 0, 3]),
-            Err(ChannelError::UnknownType(3))
+            decode_h(&[1, 0, 0, 0, 4]),
+            Err(ChannelError::UnknownType(4))
+        );
+        // A window size is exactly four u16s.
+        assert_eq!(
+            decode_h(&[5, 0, 0, 0, 3, 1, 0, 2, 0]),
+            Err(ChannelError::Truncated)
+        );
+        assert_eq!(
+            decode_h(&[10, 0, 0, 0, 3, 1, 0, 2, 0, 0, 0, 0, 0, 9]),
+            Err(ChannelError::TrailingBytes(1))
         );
         let mut out = Vec::new();
         assert_eq!(

@@ -31,6 +31,11 @@ pub enum GuestKind {
     /// forwarding only now, so no byte reaches the UART before the guest
     /// has set it up, and a workload that never reads takes no input.
     StdinWanted = 5,
+    /// One traced call (`lamina run --trace`); payload is an encoded
+    /// [`crate::trace::TraceRecord`], never split across frames.
+    Trace = 6,
+    /// A call lamina lacks; payload is an encoded [`crate::trace::Missing`].
+    Missing = 7,
 }
 
 /// Frames the host sends.
@@ -52,6 +57,8 @@ impl TryFrom<u8> for GuestKind {
             3 => Ok(Self::Log),
             4 => Ok(Self::Exit),
             5 => Ok(Self::StdinWanted),
+            6 => Ok(Self::Trace),
+            7 => Ok(Self::Missing),
             other => Err(FrameError::UnknownKind(other)),
         }
     }
@@ -254,6 +261,20 @@ mod tests {
         assert_eq!(encode_all(GuestKind::Exit as u8, &exit), [4, 2, 0, 1, 11]);
     }
 
+    /// A trace record is one frame whose payload is the record's encoding.
+    #[test]
+    fn trace_frames_carry_one_record() {
+        use crate::trace::{tests::every_record, TraceRecord};
+        let record = every_record()[3];
+        let mut payload = Vec::new();
+        record.encode(&mut payload);
+        let frames = decode_all(&encode_all(GuestKind::Trace as u8, &payload));
+        assert_eq!(frames.len(), 1);
+        let (kind, body) = frames[0].clone().unwrap();
+        assert_eq!(GuestKind::try_from(kind), Ok(GuestKind::Trace));
+        assert_eq!(TraceRecord::decode(&body), Ok(record));
+    }
+
     #[test]
     fn long_writes_split_and_reassemble() {
         let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
@@ -293,7 +314,10 @@ mod tests {
     #[test]
     fn kinds_reject_unknown_bytes() {
         assert_eq!(GuestKind::try_from(4), Ok(GuestKind::Exit));
+        assert_eq!(GuestKind::try_from(6), Ok(GuestKind::Trace));
+        assert_eq!(GuestKind::try_from(7), Ok(GuestKind::Missing));
         assert_eq!(GuestKind::try_from(0), Err(FrameError::UnknownKind(0)));
+        assert_eq!(GuestKind::try_from(8), Err(FrameError::UnknownKind(8)));
         assert_eq!(HostKind::try_from(2), Ok(HostKind::StdinEof));
         assert_eq!(HostKind::try_from(7), Err(FrameError::UnknownKind(7)));
     }

@@ -10,6 +10,8 @@
 //!   whatever transport carries them; [`net`] (forwarded sockets) and
 //!   [`control`] (stdio, exit status) are the messages on them, and
 //!   [`flow`] the credit windows that bound every stream.
+//! - [`trace`]: the records of `lamina run --trace`, carried on "ctl" or
+//!   in console frames.
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -22,6 +24,7 @@ pub mod flow;
 pub mod frame;
 pub mod identity;
 pub mod net;
+pub mod trace;
 mod wire;
 
 /// Hostile input: random bytes and random corruptions of valid encodings
@@ -32,6 +35,7 @@ mod hostile_input {
     use crate::bundle::Bundle;
     use crate::channel::{Channel, ChannelError, Frame, FrameDecoder, Hello};
     use crate::frame::{self, Decoder, ExitStatus};
+    use crate::trace::{Missing, TraceRecord};
     use crate::{control, net};
     use alloc::vec;
     use alloc::vec::Vec;
@@ -68,6 +72,16 @@ mod hostile_input {
         frame::encode(4, &ExitStatus::Exited(3).encode(), |p| {
             frames.extend_from_slice(p)
         });
+        let mut record = Vec::new();
+        crate::trace::tests::openat_record().encode(&mut record);
+        frame::encode(frame::GuestKind::Trace as u8, &record, |p| {
+            frames.extend_from_slice(p)
+        });
+        let mut missing = Vec::new();
+        crate::trace::tests::every_missing()[0].encode(&mut missing);
+        frame::encode(frame::GuestKind::Missing as u8, &missing, |p| {
+            frames.extend_from_slice(p)
+        });
         for round in 0..20_000 {
             let mut bytes = if round % 2 == 0 {
                 valid.clone()
@@ -87,6 +101,17 @@ mod hostile_input {
             for &b in &bytes {
                 if let Some(Ok(f)) = decoder.push(b) {
                     let _ = ExitStatus::decode(f.payload);
+                    // Whatever decodes re-encodes to the same bytes.
+                    let mut again = Vec::new();
+                    if let Ok(r) = TraceRecord::decode(f.payload) {
+                        r.encode(&mut again);
+                        assert_eq!(again, f.payload);
+                    }
+                    again.clear();
+                    if let Ok(m) = Missing::decode(f.payload) {
+                        m.encode(&mut again);
+                        assert_eq!(again, f.payload);
+                    }
                 }
             }
         }

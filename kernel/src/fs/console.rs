@@ -5,7 +5,7 @@
 
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
-use lamina_abi::types::{Stat, Termios, Winsize};
+use lamina_abi::types::Stat;
 
 use lamina_proto::control::Output;
 
@@ -13,9 +13,6 @@ use super::file::FileObject;
 use crate::console;
 use crate::mm::vm::AddressSpace;
 
-/// The size the workload sees for a terminal (the host's is not forwarded yet).
-const TTY_ROWS: u16 = 24;
-const TTY_COLS: u16 = 80;
 const TTY_MAJOR: u64 = 136;
 const PIPE_MODE: u32 = S_IFIFO | 0o600;
 const TTY_MODE: u32 = S_IFCHR | 0o620;
@@ -47,6 +44,16 @@ impl ConsoleStream {
     pub fn new(stream: Stream, tty: bool) -> Self {
         Self { stream, tty }
     }
+
+    /// Whether this stream is the terminal (`crate::fs::tty`).
+    pub fn is_tty(&self) -> bool {
+        self.tty
+    }
+
+    /// Whether reads and writes go through the terminal's discipline.
+    fn disciplined(&self) -> bool {
+        self.tty && super::tty::active()
+    }
 }
 
 impl FileObject for ConsoleStream {
@@ -54,10 +61,20 @@ impl FileObject for ConsoleStream {
         if !matches!(self.stream, Stream::Stdin | Stream::Terminal) {
             return Err(Errno::EBADF);
         }
+        if self.disciplined() {
+            return super::tty::read(buf);
+        }
         console::try_read_stdin(buf).ok_or(Errno::EAGAIN)
     }
 
     fn write(&self, _offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        if self.disciplined() {
+            return match self.stream {
+                Stream::Stdout | Stream::Terminal => super::tty::write(Output::Stdout, data),
+                Stream::Stderr => super::tty::write(Output::Stderr, data),
+                Stream::Stdin => Err(Errno::EBADF),
+            };
+        }
         match self.stream {
             Stream::Stdout | Stream::Terminal => console::write_output(Output::Stdout, data),
             Stream::Stderr => console::write_output(Output::Stderr, data),
@@ -77,6 +94,8 @@ impl FileObject for ConsoleStream {
         })
     }
 
+    /// A terminal's requests are `crate::fs::tty::ioctl`'s (they need the
+    /// caller's process group); a stream that is not one answers ENOTTY.
     fn ioctl(&self, request: u64, arg: u64, mm: &mut AddressSpace) -> Result<u64, Errno> {
         match request {
             FIONREAD if matches!(self.stream, Stream::Stdin | Stream::Terminal) => {
@@ -84,31 +103,12 @@ impl FileObject for ConsoleStream {
                 mm.copy_out(arg, &waiting.to_le_bytes())?;
                 Ok(0)
             }
-            _ if !self.tty => Err(Errno::ENOTTY),
-            TCGETS => {
-                mm.copy_out(arg, &Termios::linux_default().to_bytes())?;
-                Ok(0)
-            }
-            TCSETS | TCSETSW | TCSETSF => {
-                mm.read_array::<{ Termios::SIZE }>(arg)?;
-                Ok(0)
-            }
-            TIOCGWINSZ => {
-                let ws = Winsize {
-                    ws_row: TTY_ROWS,
-                    ws_col: TTY_COLS,
-                    ..Winsize::default()
-                };
-                mm.copy_out(arg, &ws.to_bytes())?;
-                Ok(0)
-            }
-            TIOCSWINSZ => Ok(0),
-            TIOCGPGRP => {
-                mm.copy_out(arg, &1u32.to_le_bytes())?;
-                Ok(0)
-            }
             _ => Err(Errno::ENOTTY),
         }
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
     }
 
     /// Readers wait for stdin, writers for room on the channel (`/dev/tty`
@@ -122,13 +122,18 @@ impl FileObject for ConsoleStream {
 
     fn poll(&self, events: u16) -> u16 {
         let (data, hung_up) = match self.stream {
+            Stream::Stdin | Stream::Terminal if self.disciplined() => {
+                let (_, readable, hung_up) = super::tty::input_state();
+                (readable, hung_up)
+            }
             Stream::Stdin | Stream::Terminal => console::stdin_poll(),
             Stream::Stdout | Stream::Stderr => (false, false),
         };
         // As for a pipe: readable while bytes wait, hung up (whatever was
         // asked) once the writer is gone.
         let readable = if data { events & POLLIN } else { 0 };
-        let writable = if self.stream == Stream::Stdin || !console::output_writable() {
+        let stopped = self.disciplined() && super::tty::output_stopped();
+        let writable = if self.stream == Stream::Stdin || !console::output_writable() || stopped {
             0
         } else {
             events & POLLOUT

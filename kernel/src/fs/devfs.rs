@@ -28,6 +28,8 @@ enum Device {
     Random,
     Urandom,
     Tty,
+    /// `/dev/console`: the same terminal, whoever opens it.
+    Console,
 }
 
 impl Device {
@@ -40,6 +42,7 @@ impl Device {
             Self::Random => (1, 8),
             Self::Urandom => (1, 9),
             Self::Tty => (5, 0),
+            Self::Console => (5, 1),
         }
     }
 }
@@ -66,10 +69,17 @@ impl Node for DeviceNode {
     fn open(
         self: Arc<Self>,
         flags: u32,
-        _ctx: &dyn ProcessView,
+        ctx: &dyn ProcessView,
     ) -> Result<Arc<dyn FileObject>, Errno> {
-        if self.device == Device::Tty {
+        if matches!(self.device, Device::Tty | Device::Console) {
             if !CONSOLE_IS_TTY.load(Ordering::Relaxed) {
+                return Err(Errno::ENXIO);
+            }
+            // `/dev/tty` is the caller's controlling terminal: none, ENXIO.
+            let controlling = ctx
+                .caller()
+                .is_none_or(|caller| super::tty::is_controlling_terminal_of(caller.task.pid()));
+            if self.device == Device::Tty && !controlling {
                 return Err(Errno::ENXIO);
             }
             let stream = match flags & O_ACCMODE {
@@ -115,7 +125,7 @@ impl FileObject for DeviceFile {
                 crate::random::fill(buf);
                 Ok(buf.len())
             }
-            Device::Tty => Err(Errno::EIO),
+            Device::Tty | Device::Console => Err(Errno::EIO),
         }
     }
 
@@ -219,6 +229,7 @@ pub fn new(console_is_tty: bool) -> NodeRef {
             (b"random", device(Device::Random)),
             (b"urandom", device(Device::Urandom)),
             (b"tty", device(Device::Tty)),
+            (b"console", device(Device::Console)),
             (b"fd", SynthLink::fixed(fs, b"/proc/self/fd")),
             (b"stdin", standard(0)),
             (b"stdout", standard(1)),

@@ -170,6 +170,27 @@ pub struct OpenFile {
     /// For a directory: None while its own entries are being listed, then
     /// the index of the next mount point to list (see `read_dir`).
     mounts_next: Mutex<Option<u64>>,
+    /// Where `O_ASYNC` signals go (`F_SETOWN`); none at first.
+    owner: Mutex<Owner>,
+}
+
+/// The owner of an open file (`struct f_owner_ex`): the target of its
+/// `O_ASYNC` signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    /// `F_OWNER_TID`, `F_OWNER_PID` or `F_OWNER_PGRP`.
+    pub kind: i32,
+    /// 0: no owner.
+    pub id: crate::task::Tid,
+}
+
+impl Default for Owner {
+    fn default() -> Self {
+        Self {
+            kind: lamina_abi::flags::F_OWNER_PID,
+            id: 0,
+        }
+    }
 }
 
 impl core::fmt::Debug for OpenFile {
@@ -197,6 +218,7 @@ impl OpenFile {
             status: Mutex::new(status),
             offset: Mutex::new(0),
             mounts_next: Mutex::new(None),
+            owner: Mutex::new(Owner::default()),
         })
     }
 
@@ -264,6 +286,50 @@ impl OpenFile {
         *status = (*status & !settable) | (flags & settable);
     }
 
+    pub fn owner(&self) -> Owner {
+        *self.owner.lock()
+    }
+
+    pub fn set_owner(&self, owner: Owner) {
+        *self.owner.lock() = owner;
+    }
+
+    /// Turns `O_ASYNC` on or off and (un)registers the file with its
+    /// object's events; EINVAL-free like Linux: an object with no events (a
+    /// regular file) keeps the flag and never signals.
+    pub fn set_async(self: &Arc<Self>, on: bool) {
+        use lamina_abi::flags::O_ASYNC;
+        self.set_status(O_ASYNC, if on { O_ASYNC } else { 0 });
+        if let Some(queue) = self.object.wait_queue() {
+            queue.set_async(self, on);
+        }
+    }
+
+    /// An event on the object: SIGIO to the owner, if `O_ASYNC` is on and
+    /// there is one. A thread owner (`F_OWNER_TID`) gets it through its
+    /// process, where any thread that does not block SIGIO takes it.
+    pub fn signal_owner(&self) {
+        use crate::task::signal::{send_to_process, Info};
+        use lamina_abi::flags::{F_OWNER_PGRP, O_ASYNC, SIGIO};
+        let owner = self.owner();
+        if self.status() & O_ASYNC == 0 || owner.id == 0 {
+            return;
+        }
+        let info = Info {
+            code: lamina_abi::signal::SI_KERNEL,
+            ..Info::default()
+        };
+        let targets = if owner.kind == F_OWNER_PGRP {
+            crate::task::with_tables(|t| t.group_members(owner.id))
+        } else {
+            let pid = crate::task::with_tables(|t| t.tasks.get(&owner.id).map(|task| task.pid()));
+            alloc::vec![pid.unwrap_or(owner.id)]
+        };
+        for pid in targets {
+            let _ = send_to_process(pid, SIGIO as u8, info, None);
+        }
+    }
+
     pub fn readable(&self) -> bool {
         let status = self.status();
         status & O_PATH == 0 && matches!(status & O_ACCMODE, O_RDONLY | O_RDWR)
@@ -288,7 +354,15 @@ impl OpenFile {
         let mut offset = self.offset.lock();
         let n = self.read_waiting(*offset, buf)?;
         *offset += n as u64;
+        self.was_read(n);
         Ok(n)
+    }
+
+    /// Reports a read of `n` bytes to inotify watches.
+    fn was_read(&self, n: usize) {
+        if n > 0 {
+            super::inotify::accessed(&self.path, false);
+        }
     }
 
     /// `pread(2)`: at `offset`, leaving the shared one alone.
@@ -323,6 +397,7 @@ impl OpenFile {
                 Ok(n)
             }
         }
+        .inspect(|&n| self.was_read(n))
     }
 
     /// A read that finds nothing yet answers EAGAIN whether or not the
@@ -349,7 +424,15 @@ impl OpenFile {
         }
         let n = self.object.write(*offset, data)?;
         *offset += n as u64;
+        self.wrote(n);
         Ok(n)
+    }
+
+    /// Reports a write of `n` bytes to inotify watches.
+    fn wrote(&self, n: usize) {
+        if n > 0 {
+            super::inotify::modified(&self.path);
+        }
     }
 
     /// `write(2)` or `pwrite(2)` (`at`) of a seekable object from `fill`
@@ -381,6 +464,7 @@ impl OpenFile {
                 Ok(n)
             }
         }
+        .inspect(|&n| self.wrote(n))
     }
 
     /// `pwrite(2)`: at `offset`, leaving the shared one alone.
@@ -391,6 +475,8 @@ impl OpenFile {
         if !self.object.seekable() {
             return Err(Errno::ESPIPE);
         }
+        // No inotify report: this is how shared mappings write back,
+        // which Linux does not report.
         self.object.write(offset, data)
     }
 
@@ -415,6 +501,19 @@ impl OpenFile {
         }
         *offset = target;
         Ok(target)
+    }
+}
+
+impl Drop for OpenFile {
+    /// The last descriptor is closed: inotify watches hear of it.
+    fn drop(&mut self) {
+        if super::inotify::watching() && self.status() & O_PATH == 0 {
+            let is_dir = self
+                .object
+                .node()
+                .is_some_and(|node| node.kind() == super::vfs::NodeKind::Directory);
+            super::inotify::closed(&self.path, self.writable(), is_dir);
+        }
     }
 }
 

@@ -4,20 +4,31 @@
 pub mod console;
 pub mod devfs;
 pub mod epoll;
+pub mod eventfd;
 pub mod fd;
+pub mod fifo;
 pub mod file;
+pub mod inotify;
 pub mod owner;
 pub mod p9;
 pub mod pipe;
 pub mod procfs;
+pub mod signalfd;
 pub mod synth;
+pub mod sysfs;
+pub mod timerfd;
 pub mod tmpfs;
+pub mod tty;
 pub mod vfs;
 
-use vfs::NodeRef;
+use vfs::{Node as _, NodeRef};
 
 /// Builds the namespace: `root` at `/` (a fresh tmpfs when there is no
-/// shared root), then /dev, /proc and a tmpfs at /tmp.
+/// shared root), then /dev, /dev/shm, /proc and /sys. A shared root's own
+/// `/tmp` is the workload's `/tmp` (as docker and `podman --rootfs` give
+/// it: what a program leaves there stays in the root); only a root
+/// without one gets a tmpfs there, so `/tmp` always exists. `--tmpfs /tmp`
+/// (a bundle mount line, mounted later) puts a tmpfs over it all the same.
 pub fn init(root: Option<(NodeRef, &'static [u8])>, console_is_tty: bool) {
     let (root, kind) = root.unwrap_or_else(|| {
         let tmp = tmpfs::TmpNode::new_fs();
@@ -30,15 +41,27 @@ pub fn init(root: Option<(NodeRef, &'static [u8])>, console_is_tty: bool) {
                 ..vfs::SetAttr::default()
             },
         );
-        for dir in [&b"dev"[..], b"proc", b"tmp"] {
+        for dir in [&b"dev"[..], b"proc", b"sys"] {
             tmp.add_dir(dir);
         }
+        // World-writable and sticky, as every /tmp.
+        let _ = tmp.mkdir(b"tmp", 0o1777);
         (tmp as NodeRef, b"tmpfs")
     });
     vfs::mount(b"/", root, kind);
     vfs::mount(b"/dev", devfs::new(console_is_tty), b"devtmpfs");
+    vfs::mount(
+        b"/dev/shm",
+        tmpfs::TmpNode::new_sized_fs(tmpfs::DEFAULT_SHM_BYTES),
+        b"tmpfs",
+    );
     vfs::mount(b"/proc", procfs::new(), b"proc");
-    vfs::mount(b"/tmp", tmpfs::TmpNode::new_fs() as NodeRef, b"tmpfs");
+    vfs::mount(b"/sys", sysfs::new(), b"sysfs");
+    let root_has_tmp = vfs::resolve(b"/", b"/tmp", vfs::Last::Follow, &vfs::NoProcess)
+        .is_ok_and(|found| found.node.kind() == vfs::NodeKind::Directory);
+    if !root_has_tmp {
+        vfs::mount(b"/tmp", tmpfs::TmpNode::new_fs() as NodeRef, b"tmpfs");
+    }
 }
 
 /// Puts a file holding `content` at the absolute `path`, in memory over

@@ -14,6 +14,7 @@ use lamina_9p::{self as p9, DirEntries, Qid, Rmsg, Tmsg, WalkNames};
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
 use lamina_abi::types::{Stat, Statfs};
+use lamina_proto::trace::TraceKind;
 use spin::Mutex;
 
 use super::file::FileObject;
@@ -131,6 +132,14 @@ pub fn requests_sent() -> u64 {
     REQUESTS.load(core::sync::atomic::Ordering::Relaxed)
 }
 
+/// A request's name and fields for `--trace`, and when it left.
+fn summarize(request: &[u8], msize: u32) -> Option<(&'static str, alloc::string::String, u64)> {
+    let (_, message) = Tmsg::decode(request, msize).ok()?;
+    let mut fields = alloc::string::String::new();
+    message.write_fields(&mut fields).ok()?;
+    Some((message.name(), fields, crate::time::monotonic_ns()))
+}
+
 fn errno_of(ecode: u32) -> Errno {
     i32::try_from(ecode)
         .ok()
@@ -230,6 +239,7 @@ impl Client {
         let mut encoded = Ok(0);
         let mut reply = Some(reply);
         let mut result = Err(Errno::EIO);
+        let mut traced: Option<(&'static str, alloc::string::String, u64)> = None;
         // An encoder that fails (a bad user pointer) writes nothing: the
         // transport refuses the empty request, and the encoder's own error
         // is the one reported.
@@ -237,7 +247,11 @@ impl Client {
             msize as usize,
             &mut |buffer| {
                 encoded = encode(buffer);
-                *encoded.as_ref().unwrap_or(&0)
+                let len = *encoded.as_ref().unwrap_or(&0);
+                if crate::trace::enabled() {
+                    traced = summarize(&buffer[..len], msize);
+                }
+                len
             },
             &mut |bytes| {
                 result = match Rmsg::decode(bytes, msize) {
@@ -248,6 +262,15 @@ impl Client {
                 };
             },
         );
+        if let Some((name, fields, start_ns)) = traced {
+            let outcome = match (&encoded, &sent, &result) {
+                (Ok(_), Ok(_), Ok(_)) => 0,
+                (Err(e), _, _) => e.to_return() as i64,
+                (_, Err(e), _) => e.to_return() as i64,
+                (_, _, Err(e)) => e.to_return() as i64,
+            };
+            crate::trace::forwarded(TraceKind::P9, name, &fields, start_ns, outcome);
+        }
         encoded?;
         sent?;
         result

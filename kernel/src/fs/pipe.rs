@@ -7,7 +7,7 @@
 //! A write of at most `PIPE_BUF` bytes goes in whole or not at all.
 
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
 use lamina_abi::types::Stat;
@@ -29,8 +29,9 @@ const PIPE_DEV: u64 = 0xd;
 /// One pipe, shared by its two ends.
 pub struct Pipe {
     ring: Mutex<Ring>,
-    reader: AtomicBool,
-    writer: AtomicBool,
+    /// Open read ends and write ends (a FIFO has any number of each).
+    reader: AtomicUsize,
+    writer: AtomicUsize,
     /// Readers, writers and pollers wait here.
     queue: WaitQueue,
     ino: u64,
@@ -44,20 +45,99 @@ pub struct PipeEnd {
 
 /// A new pipe's (read end, write end).
 pub fn new() -> (Arc<PipeEnd>, Arc<PipeEnd>) {
-    let pipe = Arc::new(Pipe {
+    let pipe = unopened(super::vfs::next_ino());
+    (PipeEnd::open(&pipe, false), PipeEnd::open(&pipe, true))
+}
+
+/// A pipe with no ends yet (a FIFO's, whose opens add them); `ino` is the
+/// number `fstat` shows.
+pub fn unopened(ino: u64) -> Arc<Pipe> {
+    Arc::new(Pipe {
         ring: Mutex::new(Ring::new(PIPE_CAPACITY)),
-        reader: AtomicBool::new(true),
-        writer: AtomicBool::new(true),
+        reader: AtomicUsize::new(0),
+        writer: AtomicUsize::new(0),
         queue: WaitQueue::new(),
-        ino: super::vfs::next_ino(),
-    });
-    (
-        Arc::new(PipeEnd {
-            pipe: Arc::clone(&pipe),
-            write: false,
-        }),
-        Arc::new(PipeEnd { pipe, write: true }),
-    )
+        ino,
+    })
+}
+
+impl Pipe {
+    /// How many read ends are open.
+    pub fn readers(&self) -> usize {
+        self.reader.load(Ordering::Relaxed)
+    }
+
+    /// How many write ends are open.
+    pub fn writers(&self) -> usize {
+        self.writer.load(Ordering::Relaxed)
+    }
+
+    /// Counts (`add`) or stops counting an end to come: a FIFO's open
+    /// waiting for the other side counts as an end, as on Linux, so that
+    /// the other side neither waits nor sees end of file meanwhile.
+    pub fn count_pending(&self, write: bool, add: bool) {
+        let count = if write { &self.writer } else { &self.reader };
+        if add {
+            count.fetch_add(1, Ordering::Relaxed);
+        } else {
+            count.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.queue.wake_all();
+    }
+}
+
+/// What splice and tee need of a pipe besides read and write: its bytes
+/// without taking them, and its room.
+impl PipeEnd {
+    /// A new read (or write) end of `pipe`.
+    pub fn open(pipe: &Arc<Pipe>, write: bool) -> Arc<Self> {
+        let count = if write { &pipe.writer } else { &pipe.reader };
+        count.fetch_add(1, Ordering::Relaxed);
+        pipe.queue.wake_all();
+        Arc::new(Self {
+            pipe: Arc::clone(pipe),
+            write,
+        })
+    }
+
+    pub fn is_write_end(&self) -> bool {
+        self.write
+    }
+
+    /// Whether `other` is an end of the same pipe.
+    pub fn same_pipe(&self, other: &PipeEnd) -> bool {
+        Arc::ptr_eq(&self.pipe, &other.pipe)
+    }
+
+    /// Copies up to `buf.len()` bytes from the head, leaving them there.
+    pub fn peek(&self, buf: &mut [u8]) -> usize {
+        self.pipe.ring.lock().peek(0, buf)
+    }
+
+    /// Drops `n` bytes from the head (after a [`PipeEnd::peek`] whose
+    /// bytes went elsewhere) and wakes the writers.
+    pub fn consume(&self, n: usize) {
+        self.pipe.ring.lock().discard(n);
+        self.pipe.queue.wake_all();
+    }
+
+    pub fn room(&self) -> usize {
+        self.pipe.ring.lock().room()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pipe.ring.lock().is_empty()
+    }
+
+    /// Whether the other end is still open somewhere.
+    pub fn peer_open(&self) -> bool {
+        let peer = if self.write {
+            &self.pipe.reader
+        } else {
+            &self.pipe.writer
+        };
+        peer.load(Ordering::Relaxed) > 0
+    }
 }
 
 impl Drop for PipeEnd {
@@ -69,7 +149,7 @@ impl Drop for PipeEnd {
         } else {
             &self.pipe.reader
         };
-        flag.store(false, Ordering::Relaxed);
+        flag.fetch_sub(1, Ordering::Relaxed);
         self.pipe.queue.wake_all();
     }
 }
@@ -87,7 +167,7 @@ impl FileObject for PipeEnd {
             self.pipe.queue.wake_all();
             return Ok(n);
         }
-        if self.pipe.writer.load(Ordering::Relaxed) {
+        if self.pipe.writers() > 0 {
             Err(Errno::EAGAIN)
         } else {
             Ok(0)
@@ -98,7 +178,7 @@ impl FileObject for PipeEnd {
         if !self.write {
             return Err(Errno::EBADF);
         }
-        if !self.pipe.reader.load(Ordering::Relaxed) {
+        if self.pipe.readers() == 0 {
             return Err(Errno::EPIPE);
         }
         if data.is_empty() {
@@ -149,7 +229,7 @@ impl FileObject for PipeEnd {
         let len = self.pipe.ring.lock().len();
         if self.write {
             let mut revents = 0;
-            if !self.pipe.reader.load(Ordering::Relaxed) {
+            if self.pipe.readers() == 0 {
                 revents |= POLLERR;
             }
             if PIPE_CAPACITY - len >= PIPE_BUF {
@@ -161,7 +241,7 @@ impl FileObject for PipeEnd {
             if len > 0 {
                 revents |= events & POLLIN;
             }
-            if !self.pipe.writer.load(Ordering::Relaxed) {
+            if self.pipe.writers() == 0 {
                 revents |= POLLHUP;
             }
             revents
@@ -174,5 +254,9 @@ impl FileObject for PipeEnd {
 
     fn pipe_capacity(&self) -> Option<usize> {
         Some(PIPE_CAPACITY)
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
     }
 }

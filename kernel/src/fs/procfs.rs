@@ -33,6 +33,8 @@ use crate::process::USER_HZ;
 use crate::task::{self, FsContext, Group, Memory, SigActions, State, Tid};
 use crate::time;
 
+mod machine;
+
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 /// The unit of the times in `stat` (`AT_CLKTCK`).
 const NS_PER_TICK: u64 = 1_000_000_000 / USER_HZ;
@@ -71,6 +73,13 @@ pub fn new() -> NodeRef {
         (b"cpuinfo", SynthFile::new(fs, |_| Ok(cpuinfo()))),
         (b"mounts", SynthFile::new(fs, |_| Ok(mounts()))),
         (b"uptime", SynthFile::new(fs, |_| Ok(uptime()))),
+        (b"stat", SynthFile::new(fs, |_| Ok(machine::stat()))),
+        (b"loadavg", SynthFile::new(fs, |_| Ok(machine::loadavg()))),
+        (
+            b"filesystems",
+            SynthFile::new(fs, |_| Ok(machine::FILESYSTEMS.to_vec())),
+        ),
+        (b"sys", machine::sys(fs)),
     ];
     Arc::new(ProcRoot {
         fs,
@@ -133,6 +142,50 @@ fn uptime() -> Vec<u8> {
     let ns = time::monotonic_ns();
     let centis = ns / 10_000_000;
     format!("{}.{:02} 0.00\n", centis / 100, centis % 100).into_bytes()
+}
+
+/// `/proc/PID/mountinfo`: the mount table as /proc/mounts has it, in
+/// Linux's fields (proc(5)): mount id, parent id, the device as `stat`
+/// reports it for the mount's root, root, mount point, options, the
+/// separator, type, source, super options.
+fn mountinfo() -> Vec<u8> {
+    /// The first mount id (Linux's ids start in the twenties too).
+    const FIRST_MOUNT_ID: usize = 21;
+    let table = vfs::mount_roots();
+    let id_of = |path: &[u8]| {
+        table
+            .iter()
+            .position(|(p, _, _)| p == path)
+            .map_or(1, |i| i + FIRST_MOUNT_ID)
+    };
+    let mut out = Vec::new();
+    for (index, (path, kind, root)) in table.iter().enumerate() {
+        // The parent: the mount with the longest path above this one.
+        let parent = table
+            .iter()
+            .filter(|(p, _, _)| {
+                p != path
+                    && (p.as_slice() == b"/"
+                        || path
+                            .strip_prefix(p.as_slice())
+                            .is_some_and(|r| r.starts_with(b"/")))
+            })
+            .max_by_key(|(p, _, _)| p.len())
+            .map_or(1, |(p, _, _)| id_of(p));
+        let dev = root.stat().map_or(0, |s| s.st_dev);
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+        let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+        out.extend_from_slice(
+            format!("{} {parent} {major}:{minor} / ", index + FIRST_MOUNT_ID).as_bytes(),
+        );
+        out.extend_from_slice(path);
+        out.extend_from_slice(b" rw,relatime - ");
+        out.extend_from_slice(kind);
+        out.push(b' ');
+        out.extend_from_slice(kind);
+        out.extend_from_slice(b" rw\n");
+    }
+    out
 }
 
 /// A decimal id (process, thread, descriptor) as /proc names it: digits
@@ -271,18 +324,26 @@ enum Entry {
     Status,
     /// Only in /proc/PID.
     Task,
+    Environ,
+    Limits,
+    Mountinfo,
+    Statm,
 }
 
-const ENTRIES: [(&[u8], Entry); 11] = [
+const ENTRIES: [(&[u8], Entry); 15] = [
     (b"cmdline", Entry::Cmdline),
     (b"comm", Entry::Comm),
     (b"cwd", Entry::Cwd),
+    (b"environ", Entry::Environ),
     (b"exe", Entry::Exe),
     (b"fd", Entry::Fd),
+    (b"limits", Entry::Limits),
     (b"maps", Entry::Maps),
+    (b"mountinfo", Entry::Mountinfo),
     (b"mounts", Entry::Mounts),
     (b"root", Entry::Root),
     (b"stat", Entry::Stat),
+    (b"statm", Entry::Statm),
     (b"status", Entry::Status),
     (b"task", Entry::Task),
 ];
@@ -356,6 +417,10 @@ impl Target {
             Entry::Stat => file(stat),
             Entry::Status => file(status),
             Entry::Task => Arc::new(TaskDir { fs, pid: self.pid }),
+            Entry::Environ => file(environ),
+            Entry::Limits => file(limits),
+            Entry::Mountinfo => file(|_, _| Ok(mountinfo())),
+            Entry::Statm => file(statm),
         }
     }
 }
@@ -990,6 +1055,33 @@ fn stat(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
     Ok(out.into_bytes())
 }
 
+/// `/proc/PID/statm`: sizes in pages (proc(5)): the address space,
+/// resident pages, shared (lamina does not count them apart: 0), the
+/// program's code, libraries (0: counted with the rest), data (every
+/// writable region: data, heap, stack, anonymous memory), dirty (0, as
+/// Linux since 2.6).
+fn statm(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    let thread = snap.thread(target, ctx);
+    let pages = |bytes: u64| bytes / PAGE_SIZE;
+    let (size, resident, text, data) = with_parts(thread, ctx, |parts| {
+        parts.mm.map_or((0, 0, 0, 0), |mm| {
+            let (size, resident) = memory_use(mm);
+            let (mut text, mut data) = (0, 0);
+            for (start, end, prot, image) in mm.regions() {
+                if image && prot.exec {
+                    text += end - start;
+                }
+                if prot.write {
+                    data += end - start;
+                }
+            }
+            (pages(size), resident, pages(text), pages(data))
+        })
+    });
+    Ok(format!("{size} {resident} 0 {text} 0 {data} 0\n").into_bytes())
+}
+
 /// `/proc/PID/status`: the same and more, one `Name:\tvalue` per line.
 fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
     let snap = snapshot(target.pid, ctx)?;
@@ -1044,9 +1136,11 @@ fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
             let (size, resident) = memory_use(mm);
             let _ = write!(
                 out,
-                "VmSize:\t{:8} kB\nVmRSS:\t{:8} kB\n",
+                "VmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nVmSwap:\t{:8} kB\n",
                 size / 1024,
-                resident * PAGE_SIZE / 1024
+                resident * PAGE_SIZE / 1024,
+                // Nothing is ever swapped out.
+                0
             );
         }
         let (ignored, caught) = parts.dispositions;
@@ -1067,6 +1161,80 @@ fn status(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
             u8::from(creds.no_new_privs),
         );
     });
+    Ok(out.into_bytes())
+}
+
+/// The most of the environment /proc/PID/environ shows (Linux reads it
+/// page by page; this bounds the one buffer).
+const ENVIRON_MAX_BYTES: u64 = 256 << 10;
+
+/// `/proc/PID/environ`: the environment strings as they are now in the
+/// process's memory where exec put them (what the process wrote over them
+/// shows, as on Linux), each NUL-terminated; empty for a zombie.
+fn environ(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    let snap = snapshot(target.pid, ctx)?;
+    if snap.zombie {
+        return Ok(Vec::new());
+    }
+    let thread = snap.thread(target, ctx);
+    with_parts(thread, ctx, |parts| {
+        let Some(mm) = parts.mm else {
+            return Ok(Vec::new());
+        };
+        let (start, end) = mm.env_range();
+        let len = end.saturating_sub(start).min(ENVIRON_MAX_BYTES) as usize;
+        let mut bytes = vec![0u8; len];
+        mm.peek(start, &mut bytes)?;
+        Ok(bytes)
+    })
+}
+
+/// `/proc/PID/limits`: the resource limits in Linux's table
+/// (`fs/proc/base.c`: name, soft, hard, unit).
+fn limits(target: Target, ctx: &dyn ProcessView) -> Result<Vec<u8>, Errno> {
+    const NAMES: [(&str, &str); 16] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let snap = snapshot(target.pid, ctx)?;
+    let rlimits = *snap.group.rlimits.lock();
+    let mut out = format!(
+        "{:<25} {:<20} {:<20} {:<10}\n",
+        "Limit", "Soft Limit", "Hard Limit", "Units"
+    );
+    let value = |v: u64| {
+        if v == RLIM_INFINITY {
+            String::from("unlimited")
+        } else {
+            format!("{v}")
+        }
+    };
+    for ((name, unit), limit) in NAMES.iter().zip(rlimits.iter()) {
+        let _ = write!(
+            out,
+            "{name:<25} {:<20} {:<20} ",
+            value(limit.rlim_cur),
+            value(limit.rlim_max)
+        );
+        if !unit.is_empty() {
+            let _ = write!(out, "{unit:<10}");
+        }
+        out.push('\n');
+    }
     Ok(out.into_bytes())
 }
 

@@ -6,6 +6,9 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lamina_abi::dirent::type_of_mode;
 use lamina_abi::errno::Errno;
+use lamina_abi::fdkinds::{
+    F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE,
+};
 use lamina_abi::flags::*;
 use lamina_abi::types::{Stat, Statfs};
 use spin::Mutex;
@@ -27,6 +30,8 @@ enum Content {
     /// A bound AF_UNIX path (`crate::net::unix` finds its socket by the
     /// node's inode).
     Socket,
+    /// A named pipe (`crate::fs::fifo` keeps its pipe, by inode).
+    Fifo,
 }
 
 /// Frames all tmpfs files hold together; like Linux's default `size=50%`,
@@ -34,20 +39,43 @@ enum Content {
 /// ENOSPC instead of starving the workload's own memory.
 static PAGES_IN_USE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-fn take_page() -> Result<u64, Errno> {
+/// `/dev/shm`'s size when the host names none (docker's `--shm-size`
+/// default).
+pub const DEFAULT_SHM_BYTES: u64 = 64 << 20;
+
+/// What one tmpfs instance may hold (its `size=`) and holds, shared by its
+/// nodes; None: only the bound of all tmpfs together.
+#[derive(Debug, Default)]
+pub struct Capacity {
+    limit_pages: Option<u64>,
+    used_pages: core::sync::atomic::AtomicU64,
+}
+
+fn take_page(capacity: &Capacity) -> Result<u64, Errno> {
     use core::sync::atomic::Ordering;
     let (_, total) = crate::mm::frame::stats();
     if PAGES_IN_USE.load(Ordering::Relaxed) >= total / 2 {
         return Err(Errno::ENOSPC);
     }
+    if capacity
+        .limit_pages
+        .is_some_and(|limit| capacity.used_pages.load(Ordering::Relaxed) >= limit)
+    {
+        return Err(Errno::ENOSPC);
+    }
     let frame = crate::mm::frame::alloc_zeroed().ok_or(Errno::ENOSPC)?;
     PAGES_IN_USE.fetch_add(1, Ordering::Relaxed);
+    capacity.used_pages.fetch_add(1, Ordering::Relaxed);
     Ok(frame)
 }
 
-fn give_page(frame: u64) {
-    crate::mm::frame::free(frame);
-    PAGES_IN_USE.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+/// Gives a file's page back. A `MAP_SHARED` mapping may still map the
+/// frame (it counts as a user of its own): the last user frees it.
+fn give_page(capacity: &Capacity, frame: u64) {
+    use core::sync::atomic::Ordering;
+    crate::mm::frame::release(frame);
+    PAGES_IN_USE.fetch_sub(1, Ordering::Relaxed);
+    capacity.used_pages.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// Entries of all tmpfs page indexes together (8 bytes each, in the 4
@@ -78,13 +106,38 @@ const PAGE: u64 = crate::arch::phys::PAGE_SIZE;
 /// A tmpfs file's bytes, in frames of their own (guest RAM, not the kernel
 /// heap), one per 4 KiB page; holes take none. Given back when the file
 /// goes.
-#[derive(Default)]
 struct FilePages {
     len: u64,
     frames: Vec<u64>,
+    capacity: Arc<Capacity>,
 }
 
 impl FilePages {
+    fn new(capacity: &Arc<Capacity>) -> Self {
+        Self {
+            len: 0,
+            frames: Vec::new(),
+            capacity: Arc::clone(capacity),
+        }
+    }
+
+    /// The frames behind the pages `[first, first + count)`, holes filled
+    /// first (a `MAP_SHARED` mapping maps them: what it writes, `read`
+    /// sees, and the other way round). The file's length does not change.
+    fn frames_for(&mut self, first: usize, count: usize) -> Result<Vec<u64>, Errno> {
+        let end = first.checked_add(count).ok_or(Errno::ENOMEM)?;
+        self.grow_index(end)?;
+        let mut frames = Vec::new();
+        frames.try_reserve_exact(count).map_err(|_| Errno::ENOMEM)?;
+        for page in first..end {
+            if self.frames[page] == HOLE {
+                self.frames[page] = take_page(&self.capacity)?;
+            }
+            frames.push(self.frames[page]);
+        }
+        Ok(frames)
+    }
+
     fn read(&self, offset: u64, buf: &mut [u8]) -> usize {
         let end = offset.saturating_add(buf.len() as u64).min(self.len);
         let mut at = offset;
@@ -102,9 +155,8 @@ impl FilePages {
         end.saturating_sub(offset) as usize
     }
 
-    fn write(&mut self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
-        let end = offset + data.len() as u64;
-        let pages = end.div_ceil(PAGE) as usize;
+    /// Makes the page index cover `pages` pages (new ones holes).
+    fn grow_index(&mut self, pages: usize) -> Result<(), Errno> {
         if self.frames.len() < pages {
             // The budget counts the index's capacity, which only Drop gives back.
             let before = self.frames.capacity();
@@ -125,13 +177,19 @@ impl FilePages {
             );
             self.frames.resize(pages, HOLE);
         }
+        Ok(())
+    }
+
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        let end = offset + data.len() as u64;
+        self.grow_index(end.div_ceil(PAGE) as usize)?;
         let mut at = offset;
         while at < end {
             let page = (at / PAGE) as usize;
             let in_page = at % PAGE;
             let n = (PAGE - in_page).min(end - at) as usize;
             if self.frames[page] == HOLE {
-                match take_page() {
+                match take_page(&self.capacity) {
                     Ok(frame) => self.frames[page] = frame,
                     // A short write, as Linux gives when the space runs
                     // out part way.
@@ -155,7 +213,7 @@ impl FilePages {
         let keep = len.div_ceil(PAGE) as usize;
         for frame in self.frames.drain(keep.min(self.frames.len())..) {
             if frame != HOLE {
-                give_page(frame);
+                give_page(&self.capacity, frame);
             }
         }
         if !len.is_multiple_of(PAGE) {
@@ -182,6 +240,9 @@ struct Meta {
     atime_ns: u64,
     mtime_ns: u64,
     ctime_ns: u64,
+    /// File seals (`F_ADD_SEALS`): a file that is not a memfd made with
+    /// `MFD_ALLOW_SEALING` has `F_SEAL_SEAL`, as on Linux's shmem.
+    seals: u32,
 }
 
 /// One tmpfs node.
@@ -189,6 +250,7 @@ pub struct TmpNode {
     this: Weak<TmpNode>,
     ino: u64,
     fs_id: usize,
+    capacity: Arc<Capacity>,
     /// The directory above (a directory's `..`); the root has none.
     parent: Mutex<Weak<TmpNode>>,
     meta: Mutex<Meta>,
@@ -200,13 +262,14 @@ fn now_ns() -> u64 {
 }
 
 impl TmpNode {
-    fn new(fs_id: usize, mode: u32, content: Content) -> Arc<Self> {
+    fn new(fs_id: usize, capacity: Arc<Capacity>, mode: u32, content: Content) -> Arc<Self> {
         let now = now_ns();
         let (uid, gid) = super::owner::creator();
         Arc::new_cyclic(|this| Self {
             this: this.clone(),
             ino: vfs::next_ino(),
             fs_id,
+            capacity,
             parent: Mutex::new(Weak::new()),
             meta: Mutex::new(Meta {
                 mode,
@@ -216,6 +279,7 @@ impl TmpNode {
                 atime_ns: now,
                 mtime_ns: now,
                 ctime_ns: now,
+                seals: F_SEAL_SEAL,
             }),
             content: Mutex::new(content),
         })
@@ -225,9 +289,39 @@ impl TmpNode {
     pub fn new_fs() -> Arc<Self> {
         Self::new(
             vfs::next_fs_id(),
+            Arc::default(),
             S_IFDIR | 0o1777,
             Content::Directory(BTreeMap::new()),
         )
+    }
+
+    /// A new, empty tmpfs whose files may hold at most `size_bytes`
+    /// (rounded up to pages; `mount -o size=`): `/dev/shm`.
+    pub fn new_sized_fs(size_bytes: u64) -> Arc<Self> {
+        let capacity = Capacity {
+            limit_pages: Some(size_bytes.div_ceil(PAGE)),
+            used_pages: Default::default(),
+        };
+        Self::new(
+            vfs::next_fs_id(),
+            Arc::new(capacity),
+            S_IFDIR | 0o1777,
+            Content::Directory(BTreeMap::new()),
+        )
+    }
+
+    /// The frames behind the file's pages from `offset` (page aligned) on,
+    /// as far as `len` bytes and the file's end reach (holes filled), for a
+    /// `MAP_SHARED` mapping to map. EINVAL for a non-file.
+    pub fn shared_frames(&self, offset: u64, len: u64) -> Result<Vec<u64>, Errno> {
+        match &mut *self.content.lock() {
+            Content::File(data) => {
+                let first = (offset / PAGE) as usize;
+                let end = offset.saturating_add(len).min(data.len).div_ceil(PAGE) as usize;
+                data.frames_for(first, end.saturating_sub(first))
+            }
+            _ => Err(Errno::EINVAL),
+        }
     }
 
     /// Adds a subdirectory at build time (the empty root's `/dev`, `/proc`
@@ -239,9 +333,47 @@ impl TmpNode {
     /// Adds a regular file holding `data` at build time (the `/etc` files
     /// lamina makes); it is then an ordinary, writable tmpfs file.
     pub fn add_file(self: &Arc<Self>, name: &[u8], data: &[u8]) -> Result<NodeRef, Errno> {
-        let mut pages = FilePages::default();
+        let mut pages = FilePages::new(&self.capacity);
         pages.write(0, data)?;
         Ok(self.insert(name, S_IFREG | 0o644, Content::File(pages))? as NodeRef)
+    }
+
+    /// A memfd's file (`memfd_create`): a regular file on no path, in
+    /// the one tmpfs all memfds share (as Linux's shmem mount), with
+    /// `seals` to start with.
+    pub fn new_memfd(mode: u32, seals: u32) -> Arc<Self> {
+        static MEMFD_FS_ID: spin::Once<usize> = spin::Once::new();
+        let fs_id = *MEMFD_FS_ID.call_once(vfs::next_fs_id);
+        // Bounded only by what all tmpfs files together may take.
+        let capacity: Arc<Capacity> = Arc::default();
+        let pages = FilePages::new(&capacity);
+        let node = Self::new(fs_id, capacity, S_IFREG | mode, Content::File(pages));
+        node.meta.lock().seals = seals;
+        node
+    }
+
+    pub fn seals(&self) -> u32 {
+        self.meta.lock().seals
+    }
+
+    /// `F_ADD_SEALS`: EPERM once `F_SEAL_SEAL` is set.
+    pub fn add_seals(&self, seals: u32) -> Result<(), Errno> {
+        let mut meta = self.meta.lock();
+        if meta.seals & F_SEAL_SEAL != 0 {
+            return Err(Errno::EPERM);
+        }
+        meta.seals |= seals;
+        Ok(())
+    }
+
+    /// Whether the seals allow the file's size to go from `from` to `to`
+    /// (EPERM otherwise).
+    fn check_resize(&self, from: u64, to: u64) -> Result<(), Errno> {
+        let seals = self.seals();
+        if (to < from && seals & F_SEAL_SHRINK != 0) || (to > from && seals & F_SEAL_GROW != 0) {
+            return Err(Errno::EPERM);
+        }
+        Ok(())
     }
 
     fn touch_mtime(&self) {
@@ -259,7 +391,7 @@ impl TmpNode {
     ) -> Result<Arc<TmpNode>, Errno> {
         vfs::check_name(name)?;
         let is_dir = matches!(content, Content::Directory(_));
-        let node = Self::new(self.fs_id, mode, content);
+        let node = Self::new(self.fs_id, Arc::clone(&self.capacity), mode, content);
         *node.parent.lock() = Arc::downgrade(self);
         {
             let mut content = self.content.lock();
@@ -322,7 +454,7 @@ impl Node for TmpNode {
             Content::File(data) => data.len as i64,
             Content::Symlink(target) => target.len() as i64,
             Content::Directory(_) => BLOCK_SIZE,
-            Content::Socket => 0,
+            Content::Socket | Content::Fifo => 0,
         };
         let meta = self.meta.lock();
         let (atime, atime_nsec) = split_ns(meta.atime_ns);
@@ -400,17 +532,19 @@ impl Node for TmpNode {
         this.insert(
             name,
             S_IFREG | (mode & 0o7777),
-            Content::File(FilePages::default()),
+            Content::File(FilePages::new(&self.capacity)),
         )
         .map(|node| node as NodeRef)
     }
 
     fn mknod(&self, name: &[u8], mode: u32) -> Result<NodeRef, Errno> {
-        if mode & S_IFMT != S_IFSOCK {
-            return Err(Errno::EPERM);
-        }
+        let (kind, content) = match mode & S_IFMT {
+            S_IFSOCK => (S_IFSOCK, Content::Socket),
+            S_IFIFO => (S_IFIFO, Content::Fifo),
+            _ => return Err(Errno::EPERM),
+        };
         let this = self.self_arc()?;
-        this.insert(name, S_IFSOCK | (mode & 0o7777), Content::Socket)
+        this.insert(name, kind | (mode & 0o7777), content)
             .map(|node| node as NodeRef)
     }
 
@@ -551,6 +685,7 @@ impl Node for TmpNode {
             _ => {
                 if flags & O_TRUNC != 0 && matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR) {
                     if let Content::File(data) = &mut *self.content.lock() {
+                        self.check_resize(data.len, 0)?;
                         data.truncate(0);
                     }
                     self.touch_mtime();
@@ -566,15 +701,22 @@ impl Node for TmpNode {
                 return Err(Errno::EFBIG);
             }
             match &mut *self.content.lock() {
-                Content::File(data) => data.truncate(size),
+                Content::File(data) => {
+                    self.check_resize(data.len, size)?;
+                    data.truncate(size)
+                }
                 Content::Directory(_) => return Err(Errno::EISDIR),
-                Content::Symlink(_) | Content::Socket => return Err(Errno::EINVAL),
+                Content::Symlink(_) | Content::Socket | Content::Fifo => return Err(Errno::EINVAL),
             }
             self.touch_mtime();
         }
         let now = now_ns();
         let mut meta = self.meta.lock();
         if let Some(mode) = attr.mode {
+            const EXEC_BITS: u32 = 0o111;
+            if meta.seals & F_SEAL_EXEC != 0 && (meta.mode ^ mode) & EXEC_BITS != 0 {
+                return Err(Errno::EPERM);
+            }
             meta.mode = (meta.mode & S_IFMT) | (mode & 0o7777);
         }
         if let Some(uid) = attr.uid {
@@ -600,7 +742,15 @@ impl Node for TmpNode {
     }
 
     fn statfs(&self) -> Result<Statfs, Errno> {
-        let (free, total) = crate::mm::frame::stats();
+        let (mut free, mut total) = crate::mm::frame::stats();
+        if let Some(limit) = self.capacity.limit_pages {
+            let used = self
+                .capacity
+                .used_pages
+                .load(core::sync::atomic::Ordering::Relaxed);
+            total = limit;
+            free = free.min(limit.saturating_sub(used));
+        }
         Ok(Statfs {
             f_type: TMPFS_MAGIC,
             f_bsize: BLOCK_SIZE,
@@ -643,7 +793,23 @@ impl FileObject for TmpFile {
             .filter(|&end| end <= MAX_FILE_BYTES)
             .ok_or(Errno::EFBIG)?;
         let written = match &mut *self.node.content.lock() {
-            Content::File(data) => data.write(offset, bytes)?,
+            Content::File(data) => {
+                if self.node.seals() & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
+                    return Err(Errno::EPERM);
+                }
+                let mut bytes = bytes;
+                let end = offset + bytes.len() as u64;
+                if end > data.len && self.node.check_resize(data.len, end).is_err() {
+                    // Linux writes a sealed file page by page and stops
+                    // at the first page that would grow it.
+                    let allowed = data.len / PAGE * PAGE;
+                    if allowed <= offset {
+                        return Err(Errno::EPERM);
+                    }
+                    bytes = &bytes[..(allowed - offset) as usize];
+                }
+                data.write(offset, bytes)?
+            }
             _ => return Err(Errno::EINVAL),
         };
         self.node.touch_mtime();
@@ -665,4 +831,21 @@ impl FileObject for TmpFile {
     fn node(&self) -> Option<NodeRef> {
         Some(Arc::clone(&self.node) as NodeRef)
     }
+}
+
+/// The seals of the file behind `node`; None for a node that is not a
+/// tmpfs file (`F_GET_SEALS` answers EINVAL there).
+pub fn seals_of(node: &NodeRef) -> Option<u32> {
+    let node = node.as_any().downcast_ref::<TmpNode>()?;
+    (node.kind() == NodeKind::Regular).then(|| node.seals())
+}
+
+/// `F_ADD_SEALS` on `node` (EINVAL when it is not a tmpfs file).
+pub fn add_seals(node: &NodeRef, seals: u32) -> Result<(), Errno> {
+    let node = node
+        .as_any()
+        .downcast_ref::<TmpNode>()
+        .filter(|n| n.kind() == NodeKind::Regular)
+        .ok_or(Errno::EINVAL)?;
+    node.add_seals(seals)
 }

@@ -275,6 +275,16 @@ pub fn mount_table() -> Vec<(Vec<u8>, &'static [u8])> {
         .collect()
 }
 
+/// Mount points with their file system type and root, for
+/// /proc/PID/mountinfo.
+pub fn mount_roots() -> Vec<(Vec<u8>, &'static [u8], NodeRef)> {
+    MOUNTS
+        .read()
+        .iter()
+        .map(|m| (m.path.clone(), m.kind, Arc::clone(&m.root)))
+        .collect()
+}
+
 /// A node and the canonical absolute path it was reached by.
 #[derive(Clone)]
 pub struct Resolved {

@@ -35,7 +35,7 @@ pub const STACK_SIZE: u64 = 8 << 20;
 /// Anonymous mappings are placed top-down below this.
 const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 30);
 /// Linux's default `vm.max_map_count`.
-const MAX_MAP_COUNT: usize = 65_530;
+pub const MAX_MAP_COUNT: usize = 65_530;
 /// Nothing is mapped below this (null-pointer guard).
 pub const MMAP_MIN: u64 = 0x10000;
 
@@ -115,6 +115,9 @@ pub struct AddressSpace {
     /// Lowest address `find_free` has handed out: the next gap is usually
     /// right below it, which saves a walk over every region.
     mmap_low: u64,
+    /// Where the environment strings of the initial stack lie
+    /// (/proc/PID/environ reads them there, as Linux's `env_start`).
+    env_range: (u64, u64),
 }
 
 impl AddressSpace {
@@ -127,6 +130,7 @@ impl AddressSpace {
             brk_base: 0,
             brk: 0,
             mmap_low: MMAP_TOP,
+            env_range: (0, 0),
         })
     }
 
@@ -168,6 +172,7 @@ impl AddressSpace {
             brk_base: self.brk_base,
             brk: self.brk,
             mmap_low: self.mmap_low,
+            env_range: self.env_range,
         };
         for (&start, vma) in &self.vmas {
             self.root
@@ -212,6 +217,33 @@ impl AddressSpace {
     /// copying them on write.
     pub fn insert_shared(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
         self.insert_backed(start, end, prot, None, true)
+    }
+
+    /// Maps `frames`, one page each from `start`, into the `MAP_SHARED`
+    /// region there: the pages of a tmpfs file or a SysV segment, which
+    /// this space then uses too (one more user counted on each), so every
+    /// process that maps them, and the file's `read` and `write`, see the
+    /// same bytes. ENOMEM when a count or a page table cannot grow (the
+    /// caller unmaps the region).
+    pub fn map_shared_frames(&mut self, start: u64, frames: &[u64]) -> Result<(), Errno> {
+        let (_, vma) = self.vma_at(start).ok_or(Errno::EFAULT)?;
+        let end = start + frames.len() as u64 * PAGE_SIZE;
+        if !vma.shared || vma.end < end {
+            return Err(Errno::EINVAL);
+        }
+        for (page, &frame) in (start..end).step_by(PAGE_SIZE as usize).zip(frames) {
+            if let Some(old) = self.root.unmap(page) {
+                frame::release(old);
+            }
+            if !frame::share(frame) {
+                return Err(Errno::ENOMEM);
+            }
+            if self.root.map(page, frame, vma.prot, &mut Global).is_err() {
+                frame::release(frame);
+                return Err(Errno::ENOMEM);
+            }
+        }
+        Ok(())
     }
 
     /// Whether the region containing `addr` is `MAP_SHARED`.
@@ -584,6 +616,36 @@ impl AddressSpace {
             }
             va += n as u64;
         }
+    }
+
+    pub fn set_env_range(&mut self, start: u64, end: u64) {
+        self.env_range = (start, end);
+    }
+
+    pub fn env_range(&self) -> (u64, u64) {
+        self.env_range
+    }
+
+    /// Reads user memory at `addr` without populating anything, for
+    /// /proc (which sees another process's memory through a shared
+    /// reference): a page never touched reads as zeros, which is what it
+    /// holds in anonymous memory and the stack (not in the program
+    /// image's pages). EFAULT outside every region.
+    pub fn peek(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        Self::check_range(addr, buf.len())?;
+        let mut done = 0;
+        while done < buf.len() {
+            let va = addr + done as u64;
+            let in_page = va % PAGE_SIZE;
+            let chunk = ((PAGE_SIZE - in_page) as usize).min(buf.len() - done);
+            self.vma_at(va).ok_or(Errno::EFAULT)?;
+            match self.root.translate(page_round_down(va)) {
+                Some((frame, _)) => phys::read(frame + in_page, &mut buf[done..done + chunk]),
+                None => buf[done..done + chunk].fill(0),
+            }
+            done += chunk;
+        }
+        Ok(())
     }
 
     pub fn set_brk_base(&mut self, base: u64) {

@@ -41,6 +41,8 @@ struct Message {
     len: usize,
     /// None for an unnamed AF_UNIX sender (`recvfrom` gives no address).
     from: Option<SockAddr>,
+    /// Passed files and the sender's credentials (AF_UNIX).
+    ancillary: super::Ancillary,
 }
 
 struct InboxState {
@@ -90,6 +92,7 @@ impl Inbox {
         from: Option<SockAddr>,
         sender_queue: &Arc<WaitQueue>,
         udp: bool,
+        ancillary: super::Ancillary,
     ) -> Result<(), Errno> {
         {
             let mut state = self.state.lock();
@@ -115,6 +118,7 @@ impl Inbox {
             state.messages.push_back(Message {
                 len: data.len(),
                 from,
+                ancillary,
             });
         }
         self.queue.wake_all();
@@ -231,6 +235,7 @@ impl DgramSocket {
         inner: &mut Inner,
         data: &[u8],
         to: Option<(&SockAddr, &dyn ProcessView)>,
+        ancillary: super::Ancillary,
     ) -> Result<usize, Errno> {
         let target = match to {
             Some((SockAddr::Unix(addr), cx)) => match unix::find(addr, Kind::Dgram, cx)? {
@@ -251,7 +256,7 @@ impl DgramSocket {
             },
         };
         let from = inner.name.as_ref().map(|n| n.addr.clone());
-        target.deliver(data, from, &self.queue, false)?;
+        target.deliver(data, from, &self.queue, false, ancillary)?;
         Ok(data.len())
     }
 
@@ -282,7 +287,13 @@ impl DgramSocket {
         match inet::find_inbox(route, dst.port) {
             Some((inbox, receiver_domain)) => {
                 let from = receiver_domain.inet_addr(InetAddr { ip: source, port });
-                inbox.deliver(data, Some(from), &self.queue, true)?;
+                inbox.deliver(
+                    data,
+                    Some(from),
+                    &self.queue,
+                    true,
+                    super::Ancillary::default(),
+                )?;
             }
             None if connected => self.inbox.set_error(Errno::ECONNREFUSED),
             None => {}
@@ -378,8 +389,28 @@ impl Transport for DgramSocket {
         if self.udp() {
             self.send_udp(&mut inner, data, to, options)
         } else {
-            self.send_unix(&mut inner, data, to)
+            self.send_unix(&mut inner, data, to, super::Ancillary::default())
         }
+    }
+
+    fn send_ancillary(
+        &self,
+        data: &[u8],
+        to: Option<(&SockAddr, &dyn ProcessView)>,
+        options: &AddrOptions,
+        ancillary: super::Ancillary,
+    ) -> Result<usize, Errno> {
+        if self.udp() {
+            return self.send(data, to, options);
+        }
+        let mut inner = self.inner.lock();
+        if inner.shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        if data.len() > self.max_datagram() {
+            return Err(Errno::EMSGSIZE);
+        }
+        self.send_unix(&mut inner, data, to, ancillary)
     }
 
     fn recv(&self, buf: &mut [u8], flags: u32) -> Result<Received, Errno> {
@@ -397,15 +428,20 @@ impl Transport for DgramSocket {
             };
             let len = message.len.min(buf.len());
             state.ring.peek(0, &mut buf[..len]);
-            let received = Received {
+            let mut received = Received {
                 len,
                 full_len: message.len,
                 from: message.from.clone(),
+                ancillary: message.ancillary.clone(),
             };
             if flags & MSG_PEEK != 0 {
                 return Ok(received);
             }
             let full = message.len;
+            // The files go to this receiver alone.
+            if let Some(message) = state.messages.front_mut() {
+                received.ancillary.files = core::mem::take(&mut message.ancillary.files);
+            }
             state.ring.discard(full);
             state.messages.pop_front();
             (received, core::mem::take(&mut state.waiting))

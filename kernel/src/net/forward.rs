@@ -50,6 +50,7 @@ use lamina_proto::net::{
     Family, GuestMsg, HostMsg, Readiness, ReplyValue, Shutdown, SockOpt, SockOptName, SockOptValue,
     SockType, SocketFlags, SocketId, Tag,
 };
+use lamina_proto::trace::TraceKind;
 use spin::Mutex;
 
 use super::{check_heap, remember_waiter, Accepted, Domain, Received, Transport};
@@ -265,6 +266,7 @@ impl Table {
     /// for good). They wait past the backlog's bound, which stays bounded:
     /// one Close per socket, a Credit per half window read.
     fn post_essential(&mut self, msg: &GuestMsg<'_>) -> Result<(), Errno> {
+        crate::trace::forwarded_message(TraceKind::Net, "> ", msg);
         let mut frame = Vec::new();
         msg.encode(&mut frame).map_err(|_| Errno::EINVAL)?;
         self.post_bounded(frame, false)
@@ -292,6 +294,7 @@ impl Table {
 
     /// Sends a message (see [`Self::post`]).
     fn post_msg(&mut self, msg: &GuestMsg<'_>) -> Result<(), Errno> {
+        crate::trace::forwarded_message(TraceKind::Net, "> ", msg);
         let mut frame = Vec::new();
         msg.encode(&mut frame).map_err(|_| Errno::EINVAL)?;
         self.post(frame)
@@ -677,6 +680,16 @@ impl Drop for Conn {
 /// this). An error closes the channel.
 pub fn receive(frame: Frame<'_>) -> Result<(), ChannelError> {
     let msg = HostMsg::decode(frame)?;
+    if crate::trace::enabled() {
+        match msg {
+            HostMsg::Data { sock, data } => crate::trace::forwarded_message(
+                TraceKind::Net,
+                "< ",
+                &format_args!("Data {{ sock: {sock:?}, len: {} }}", data.len()),
+            ),
+            _ => crate::trace::forwarded_message(TraceKind::Net, "< ", &msg),
+        }
+    }
     match msg {
         HostMsg::Reply { tag, result } => {
             let (id, op) = TABLE
@@ -1134,6 +1147,7 @@ impl ForwardStream {
                 len,
                 full_len: len,
                 from: None,
+                ..Received::default()
             });
         }
         if let Some(e) = state.error.take() {
@@ -1498,6 +1512,7 @@ impl ForwardDgram {
             len,
             full_len: full,
             from: Some(from),
+            ..Received::default()
         })
     }
 

@@ -168,7 +168,8 @@ struct Tables {
 impl Tables {
     fn table(&mut self, kind: Kind) -> &mut Table {
         match kind {
-            Kind::Stream => &mut self.tcp,
+            // (No inet SOCK_SEQPACKET: `socket` refuses it.)
+            Kind::Stream | Kind::Seqpacket => &mut self.tcp,
             Kind::Dgram => &mut self.udp,
         }
     }

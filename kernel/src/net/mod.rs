@@ -135,6 +135,9 @@ impl Domain {
 pub enum Kind {
     Stream,
     Dgram,
+    /// AF_UNIX `SOCK_SEQPACKET`: a connection that keeps record
+    /// boundaries (a stream socket whose sends are records).
+    Seqpacket,
 }
 
 impl Kind {
@@ -142,6 +145,7 @@ impl Kind {
         match self {
             Self::Stream => SOCK_STREAM,
             Self::Dgram => SOCK_DGRAM,
+            Self::Seqpacket => SOCK_SEQPACKET,
         }
     }
 }
@@ -258,8 +262,11 @@ pub struct Options {
     sndbuf: Option<u32>,
     rcvbuf: Option<u32>,
     linger: Linger,
-    /// `SO_RCVTIMEO` and `SO_SNDTIMEO` as given (kept, not yet enforced).
+    /// `SO_RCVTIMEO` and `SO_SNDTIMEO` as given (what `getsockopt` shows).
     timeouts: [[u8; 16]; 2],
+    /// The same in nanoseconds: how long a blocking receive (`accept`) and
+    /// send (`connect`) wait before EAGAIN; None waits for ever.
+    timeout_ns: [Option<u64>; 2],
     /// Other integer options by (level, name).
     ints: BTreeMap<(u64, u64), i32>,
 }
@@ -287,12 +294,33 @@ fn int_option(domain: Domain, kind: Kind, level: u64, name: u64) -> Option<(i32,
 }
 
 /// What a receive delivered: `len` bytes copied, `full_len` the size of
-/// the datagram (more than `len` when it was cut), and its sender.
+/// the datagram (more than `len` when it was cut), its sender, and the
+/// ancillary data that came with the bytes (AF_UNIX).
 #[derive(Debug, Default)]
 pub struct Received {
     pub len: usize,
     pub full_len: usize,
     pub from: Option<SockAddr>,
+    pub ancillary: Ancillary,
+}
+
+/// Ancillary data riding with AF_UNIX bytes: open files passed
+/// (`SCM_RIGHTS`: the descriptions themselves, so the receiver's new
+/// descriptors share offsets and flags), and the sender's credentials
+/// (`SCM_CREDENTIALS`).
+#[derive(Clone, Default)]
+pub struct Ancillary {
+    pub files: alloc::vec::Vec<Arc<crate::fs::file::OpenFile>>,
+    pub cred: Option<Ucred>,
+}
+
+impl core::fmt::Debug for Ancillary {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ancillary")
+            .field("files", &self.files.len())
+            .field("cred", &self.cred)
+            .finish()
+    }
 }
 
 /// How a `connect` runs.
@@ -354,6 +382,32 @@ pub trait Transport: Send + Sync {
     /// `flags`).
     fn recv(&self, buf: &mut [u8], flags: u32) -> Result<Received, Errno>;
 
+    /// Sends `data` with ancillary data (an AF_UNIX socket carries it; the
+    /// others have no use for it).
+    fn send_ancillary(
+        &self,
+        data: &[u8],
+        to: Option<(&SockAddr, &dyn ProcessView)>,
+        options: &AddrOptions,
+        ancillary: Ancillary,
+    ) -> Result<usize, Errno> {
+        drop(ancillary);
+        self.send(data, to, options)
+    }
+
+    /// Receives with the ancillary data that came with the bytes;
+    /// `passcred` (the receiver's `SO_PASSCRED`) keeps bytes of different
+    /// senders apart, as Linux does.
+    fn recv_ancillary(
+        &self,
+        buf: &mut [u8],
+        flags: u32,
+        passcred: bool,
+    ) -> Result<Received, Errno> {
+        let _ = passcred;
+        self.recv(buf, flags)
+    }
+
     fn shutdown(&self, how: u64) -> Result<(), Errno>;
 
     fn local_addr(&self) -> SockAddr;
@@ -411,6 +465,9 @@ impl Socket {
             (Domain::Unix, Kind::Stream) => {
                 Box::new(stream::StreamSocket::new(domain, Arc::clone(&queue)))
             }
+            (Domain::Unix, Kind::Seqpacket) => {
+                Box::new(stream::StreamSocket::new_seqpacket(Arc::clone(&queue)))
+            }
             (Domain::Unix, Kind::Dgram) => {
                 Box::new(dgram::DgramSocket::new(domain, Arc::clone(&queue)))
             }
@@ -447,8 +504,9 @@ impl Socket {
         check_heap()?;
         let queues = [Arc::new(WaitQueue::new()), Arc::new(WaitQueue::new())];
         let [a, b]: [Box<dyn Transport>; 2] = match kind {
-            Kind::Stream => {
-                let (a, b) = stream::StreamSocket::pair(queues.clone(), cred);
+            Kind::Stream | Kind::Seqpacket => {
+                let packets = kind == Kind::Seqpacket;
+                let (a, b) = stream::StreamSocket::pair(queues.clone(), cred, packets);
                 [Box::new(a), Box::new(b)]
             }
             Kind::Dgram => {
@@ -461,6 +519,12 @@ impl Socket {
             Self::with_transport(Domain::Unix, kind, qa, a, Options::default()),
             Self::with_transport(Domain::Unix, kind, qb, b, Options::default()),
         ))
+    }
+
+    /// How long a blocking send (`sending`) or receive may wait
+    /// (`SO_SNDTIMEO`, `SO_RCVTIMEO`); None: for ever.
+    pub fn timeout_ns(&self, sending: bool) -> Option<u64> {
+        self.options.lock().timeout_ns[usize::from(sending)]
     }
 
     pub fn queue(&self) -> &WaitQueue {
@@ -514,6 +578,47 @@ impl Socket {
 
     pub fn recv(&self, buf: &mut [u8], flags: u32) -> Result<Received, Errno> {
         self.transport.recv(buf, flags)
+    }
+
+    /// [`Self::send`] with ancillary data.
+    pub fn send_ancillary(
+        &self,
+        data: &[u8],
+        to: Option<(&SockAddr, &dyn ProcessView)>,
+        ancillary: Ancillary,
+    ) -> Result<usize, Errno> {
+        let options = self.options.lock().addr;
+        self.transport.send_ancillary(data, to, &options, ancillary)
+    }
+
+    /// [`Self::recv`] with the ancillary data, the credentials only with
+    /// `SO_PASSCRED`.
+    pub fn recv_ancillary(&self, buf: &mut [u8], flags: u32) -> Result<Received, Errno> {
+        let passcred = self.passcred();
+        let mut received = self.transport.recv_ancillary(buf, flags, passcred)?;
+        if passcred {
+            // Bytes that came with no credentials of their own (none
+            // recorded): the peer's, as `SO_PEERCRED` has them.
+            if received.ancillary.cred.is_none() {
+                received.ancillary.cred = Some(self.transport.peer_cred().unwrap_or(Ucred {
+                    pid: 0,
+                    uid: u32::MAX,
+                    gid: u32::MAX,
+                }));
+            }
+        } else {
+            received.ancillary.cred = None;
+        }
+        Ok(received)
+    }
+
+    /// `SO_PASSCRED`.
+    pub fn passcred(&self) -> bool {
+        self.options
+            .lock()
+            .ints
+            .get(&(SOL_SOCKET, SO_PASSCRED))
+            .is_some_and(|&value| value != 0)
     }
 
     pub fn shutdown(&self, how: u64) -> Result<(), Errno> {
@@ -583,7 +688,19 @@ impl Socket {
                 if !(0..1_000_000).contains(&usec) {
                     return Err(Errno::EDOM);
                 }
-                options.timeouts[usize::from(name == SO_SNDTIMEO)] = bytes;
+                let which = usize::from(name == SO_SNDTIMEO);
+                options.timeouts[which] = bytes;
+                let sec = i64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+                // `sock_set_timeout`: zero waits for ever, a negative time
+                // not at all.
+                options.timeout_ns[which] = match u64::try_from(sec) {
+                    Err(_) => Some(0),
+                    Ok(0) if usec == 0 => None,
+                    Ok(sec) => Some(
+                        sec.saturating_mul(1_000_000_000)
+                            .saturating_add(usec as u64 * 1000),
+                    ),
+                };
             }
             (IPPROTO_IPV6, IPV6_V6ONLY) if self.domain == Domain::Inet6 => {
                 options.addr.v6only = int()? != 0;
@@ -621,7 +738,7 @@ impl Socket {
             (SOL_SOCKET, SO_PROTOCOL) => int(match (self.domain, self.kind) {
                 (Domain::Unix, _) => 0,
                 (_, Kind::Stream) => IPPROTO_TCP as i32,
-                (_, Kind::Dgram) => IPPROTO_UDP as i32,
+                (_, Kind::Dgram | Kind::Seqpacket) => IPPROTO_UDP as i32,
             }),
             (SOL_SOCKET, SO_ERROR) => int(self.transport.take_error().map_or(0, |e| e as i32)),
             (SOL_SOCKET, SO_ACCEPTCONN) => int(i32::from(self.transport.is_listening())),

@@ -61,7 +61,10 @@ fn connect_failed(result: &Result<(), Errno>) -> bool {
 impl RoutedSocket {
     pub fn new(domain: Domain, kind: Kind, queue: Arc<WaitQueue>) -> Self {
         let local: Box<dyn Transport> = match kind {
-            Kind::Stream => Box::new(super::stream::StreamSocket::new(domain, Arc::clone(&queue))),
+            // (No inet SOCK_SEQPACKET: `socket` refuses it.)
+            Kind::Stream | Kind::Seqpacket => {
+                Box::new(super::stream::StreamSocket::new(domain, Arc::clone(&queue)))
+            }
             Kind::Dgram => Box::new(super::dgram::DgramSocket::new(domain, Arc::clone(&queue))),
         };
         Self {
@@ -183,7 +186,7 @@ impl Transport for RoutedSocket {
         let opts = self.host_opts.lock().clone();
         let queue = Arc::clone(&self.queue);
         match self.kind {
-            Kind::Stream => {
+            Kind::Stream | Kind::Seqpacket => {
                 let stream = ForwardStream::new(self.domain, queue, bind, opts)?;
                 let result = stream.connect(addr, call.nonblocking);
                 if !connect_failed(&result) {

@@ -35,7 +35,7 @@ use crate::task::wait::WaitQueue;
 /// what a Linux AF_UNIX writer may have unread before it waits.
 pub const STREAM_CAPACITY: usize = 212_992;
 /// Linux's `somaxconn`: the most a backlog asks for.
-const SOMAXCONN: u32 = 4096;
+pub const SOMAXCONN: u32 = 4096;
 /// TCP connects waiting for room in one listener's backlog (Linux's SYN
 /// queue bound); past it a connect is EAGAIN.
 const MAX_PENDING: usize = 256;
@@ -61,7 +61,34 @@ struct Side {
     error: Option<Errno>,
     /// The end's socket waits here.
     queue: Arc<WaitQueue>,
+    /// Ancillary data of the bytes toward this end, by their place in the
+    /// stream (AF_UNIX): where passed files ride and senders change.
+    records: VecDeque<Record>,
+    /// Bytes pushed into and popped out of `rx` since the start: the
+    /// stream positions of `records`.
+    pushed: u64,
+    popped: u64,
+    /// The credentials of the last bytes pushed, and of the bytes at
+    /// `popped` (before the first record: none known).
+    last_cred: Option<Ucred>,
+    read_cred: Option<Ucred>,
 }
+
+/// The ancillary data of one send's bytes, `start..end` in the stream.
+struct Record {
+    start: u64,
+    end: u64,
+    /// Passed files, taken by the read that starts at `start`.
+    files: Vec<Arc<crate::fs::file::OpenFile>>,
+    cred: Option<Ucred>,
+}
+
+/// Records one end holds at most: past it a send with files waits, and a
+/// change of sender is not recorded (its bytes read as the last one's).
+const MAX_RECORDS: usize = 1024;
+/// The largest `SOCK_SEQPACKET` record: the send buffer less Linux's
+/// overhead (as `unix_dgram_sendmsg` bounds it).
+const MAX_PACKET: usize = STREAM_CAPACITY - 32;
 
 impl Side {
     fn new(queue: Arc<WaitQueue>) -> Self {
@@ -72,6 +99,66 @@ impl Side {
             shut_wr: false,
             error: None,
             queue,
+            records: VecDeque::new(),
+            pushed: 0,
+            popped: 0,
+            last_cred: None,
+            read_cred: None,
+        }
+    }
+
+    /// How much a read at `popped` may take (at most `limit`), and which
+    /// record's files it takes: a read that reaches bytes files ride with
+    /// takes them and ends with that send's bytes; with `passcred` it
+    /// stops where the sender changes. Also the credentials of the bytes
+    /// read.
+    fn read_extent(
+        &self,
+        mut limit: usize,
+        passcred: bool,
+    ) -> (usize, Option<usize>, Option<Ucred>) {
+        let pos = self.popped;
+        let mut cred = self.read_cred;
+        for (index, record) in self.records.iter().enumerate() {
+            if record.start <= pos {
+                cred = record.cred.or(cred);
+                if record.start == pos && !record.files.is_empty() {
+                    let rest = usize::try_from(record.end - pos).unwrap_or(usize::MAX);
+                    return (limit.min(rest), Some(index), cred);
+                }
+                continue;
+            }
+            let offset = usize::try_from(record.start - pos).unwrap_or(usize::MAX);
+            if offset >= limit {
+                break;
+            }
+            // Bytes of different senders never share a read (SO_PASSCRED).
+            if passcred && record.cred != cred {
+                limit = offset;
+                break;
+            }
+            // A read that reaches passed files takes them and ends with
+            // their send's bytes, as `unix_stream_read_generic`.
+            if !record.files.is_empty() {
+                let end = usize::try_from(record.end - pos).unwrap_or(usize::MAX);
+                return (limit.min(end), Some(index), record.cred.or(cred));
+            }
+        }
+        (limit, None, cred)
+    }
+
+    /// `n` bytes were read: records behind the read position go.
+    fn consumed(&mut self, n: usize) {
+        self.popped += n as u64;
+        while let Some(record) = self.records.front() {
+            if record.start > self.popped {
+                break;
+            }
+            self.read_cred = record.cred.or(self.read_cred);
+            if record.end > self.popped {
+                break;
+            }
+            self.records.pop_front();
         }
     }
 }
@@ -84,6 +171,8 @@ const SERVER: usize = 1;
 /// A connection between two ends.
 struct Conn {
     flavor: Flavor,
+    /// `SOCK_SEQPACKET`: every send is a record a read takes whole.
+    packets: bool,
     /// TCP: false while the connect waits for room in the backlog.
     established: bool,
     sides: [Side; 2],
@@ -114,10 +203,16 @@ pub struct ConnEnd {
 
 impl ConnEnd {
     /// A connection's two ends, waiting on `queues`.
-    fn pair(flavor: Flavor, queues: [Arc<WaitQueue>; 2], established: bool) -> (Self, Self) {
+    fn pair(
+        flavor: Flavor,
+        queues: [Arc<WaitQueue>; 2],
+        established: bool,
+        packets: bool,
+    ) -> (Self, Self) {
         let [a, b] = queues;
         let conn = Arc::new(Mutex::new(Conn {
             flavor,
+            packets,
             established,
             sides: [Side::new(a), Side::new(b)],
         }));
@@ -173,7 +268,7 @@ impl ConnEnd {
         self.conn.lock().sides[self.side].rx.len()
     }
 
-    fn send(&self, data: &[u8]) -> Result<usize, Errno> {
+    fn send(&self, data: &[u8], ancillary: super::Ancillary) -> Result<usize, Errno> {
         let (i, j) = (self.side, 1 - self.side);
         let mut conn = self.conn.lock();
         let flavor = conn.flavor;
@@ -200,24 +295,58 @@ impl ConnEnd {
             side.shut_rd = true;
             return Ok(data.len());
         }
-        if data.is_empty() {
+        if data.is_empty() && !conn.packets {
             return Ok(0);
+        }
+        let packets = conn.packets;
+        if packets && data.len() > MAX_PACKET {
+            return Err(Errno::EMSGSIZE);
         }
         let peer = &mut conn.sides[j];
         let n = peer.rx.room().min(data.len());
-        if n == 0 {
+        let has_files = !ancillary.files.is_empty();
+        let full = if packets {
+            // A record goes whole or waits.
+            n < data.len() || peer.records.len() >= MAX_RECORDS
+        } else {
+            n == 0 || (has_files && peer.records.len() >= MAX_RECORDS)
+        };
+        if full {
             return Err(Errno::EAGAIN);
         }
         peer.rx.push(&data[..n])?;
+        let start = peer.pushed;
+        peer.pushed += n as u64;
+        let new_sender = ancillary.cred.is_some() && ancillary.cred != peer.last_cred;
+        if packets || has_files || (new_sender && peer.records.len() < MAX_RECORDS) {
+            // The files go with the first bytes a partial send moved.
+            peer.records.push_back(Record {
+                start,
+                end: start + n as u64,
+                files: ancillary.files,
+                cred: ancillary.cred.or(peer.last_cred),
+            });
+        }
+        if ancillary.cred.is_some() {
+            peer.last_cred = ancillary.cred;
+        }
         let queue = Arc::clone(&peer.queue);
         drop(conn);
         queue.wake_all();
         Ok(n)
     }
 
-    fn recv(&self, buf: &mut [u8], flags: u32) -> Result<usize, Errno> {
+    fn recv(
+        &self,
+        buf: &mut [u8],
+        flags: u32,
+        passcred: bool,
+    ) -> Result<(usize, usize, super::Ancillary), Errno> {
         let (i, j) = (self.side, 1 - self.side);
         let mut conn = self.conn.lock();
+        if conn.packets && conn.established {
+            return self.recv_packet(conn, buf, flags);
+        }
         if !conn.established {
             return match conn.sides[i].error.take() {
                 Some(e) => Err(e),
@@ -225,7 +354,7 @@ impl ConnEnd {
             };
         }
         if buf.is_empty() {
-            return Ok(0);
+            return Ok((0, 0, super::Ancillary::default()));
         }
         let eof = conn.rcv_shutdown(i);
         let side = &mut conn.sides[i];
@@ -241,23 +370,73 @@ impl ConnEnd {
             {
                 return Err(Errno::EAGAIN);
             }
+            let (limit, with_files, cred) = side.read_extent(buf.len().min(available), passcred);
+            let buf = &mut buf[..limit];
             if peek {
-                return Ok(side.rx.peek(0, buf));
+                // A peek sees the files too (new descriptors each time).
+                let files = with_files.map_or_else(Vec::new, |k| side.records[k].files.clone());
+                let n = side.rx.peek(0, buf);
+                return Ok((n, n, super::Ancillary { files, cred }));
             }
             let n = side.rx.pop(buf);
+            let files =
+                with_files.map_or_else(Vec::new, |k| core::mem::take(&mut side.records[k].files));
+            side.consumed(n);
             // Room for the writer.
             let queue = Arc::clone(&conn.sides[j].queue);
             drop(conn);
             queue.wake_all();
-            return Ok(n);
+            return Ok((n, n, super::Ancillary { files, cred }));
         }
         if let Some(e) = side.error.take() {
             return Err(e);
         }
         if eof {
-            return Ok(0);
+            return Ok((0, 0, super::Ancillary::default()));
         }
         Err(Errno::EAGAIN)
+    }
+
+    /// A `SOCK_SEQPACKET` read: the next record whole, cut to `buf` (the
+    /// rest is dropped; its full length tells MSG_TRUNC).
+    fn recv_packet(
+        &self,
+        mut conn: spin::MutexGuard<'_, Conn>,
+        buf: &mut [u8],
+        flags: u32,
+    ) -> Result<(usize, usize, super::Ancillary), Errno> {
+        let (i, j) = (self.side, 1 - self.side);
+        let eof = conn.rcv_shutdown(i);
+        let side = &mut conn.sides[i];
+        let Some(record) = side.records.front_mut() else {
+            if let Some(e) = side.error.take() {
+                return Err(e);
+            }
+            return if eof {
+                Ok((0, 0, super::Ancillary::default()))
+            } else {
+                Err(Errno::EAGAIN)
+            };
+        };
+        let full = usize::try_from(record.end - record.start).unwrap_or(usize::MAX);
+        let cred = record.cred;
+        let n = full.min(buf.len());
+        if flags & MSG_PEEK != 0 {
+            let files = record.files.clone();
+            side.rx.peek(0, &mut buf[..n]);
+            return Ok((n, full, super::Ancillary { files, cred }));
+        }
+        let files = core::mem::take(&mut record.files);
+        side.rx.pop(&mut buf[..n]);
+        side.rx.discard(full - n);
+        // This record alone (an empty one ends where the next starts).
+        side.popped += full as u64;
+        side.records.pop_front();
+        side.read_cred = cred.or(side.read_cred);
+        let queue = Arc::clone(&conn.sides[j].queue);
+        drop(conn);
+        queue.wake_all();
+        Ok((n, full, super::Ancillary { files, cred }))
     }
 
     fn shutdown(&self, read: bool, write: bool) {
@@ -301,7 +480,7 @@ impl ConnEnd {
         if rcv_shut {
             mask |= POLLIN | POLLRDNORM | POLLRDHUP;
         }
-        if !side.rx.is_empty() {
+        if !side.rx.is_empty() || (conn.packets && !side.records.is_empty()) {
             mask |= POLLIN | POLLRDNORM;
         }
         let in_flight = peer.rx.len();
@@ -335,6 +514,8 @@ impl Drop for ConnEnd {
             side.shut_rd = true;
             side.shut_wr = true;
             side.rx = Ring::new(STREAM_CAPACITY);
+            // Files passed to this end and never read close with it.
+            side.records.clear();
             let peer = &mut conn.sides[j];
             if !established {
                 // A connect still waiting: the listener went away.
@@ -380,6 +561,8 @@ struct ListenState {
 /// A listening stream socket's backlog.
 pub struct Listener {
     flavor: Flavor,
+    /// Its connections keep record boundaries (`SOCK_SEQPACKET`).
+    packets: bool,
     /// The listening socket waits here.
     queue: Arc<WaitQueue>,
     /// Its own address (what a client's `getpeername` shows for AF_UNIX).
@@ -397,6 +580,7 @@ fn backlog_len(backlog: u32) -> usize {
 impl Listener {
     fn new(
         flavor: Flavor,
+        packets: bool,
         queue: Arc<WaitQueue>,
         local: SockAddr,
         backlog: u32,
@@ -404,6 +588,7 @@ impl Listener {
     ) -> Self {
         Self {
             flavor,
+            packets,
             queue,
             local,
             cred,
@@ -444,7 +629,7 @@ impl Listener {
         let server_queue = Arc::new(WaitQueue::new());
         let mut queues = [Arc::clone(client_queue), Arc::clone(client_queue)];
         queues[SERVER] = server_queue;
-        let (client, server) = ConnEnd::pair(self.flavor, queues, !full);
+        let (client, server) = ConnEnd::pair(self.flavor, queues, !full, self.packets);
         debug_assert_eq!((client.side, server.side), (CLIENT, SERVER));
         let embryo = Embryo {
             end: server,
@@ -555,12 +740,18 @@ struct Inner {
 pub struct StreamSocket {
     domain: Domain,
     flavor: Flavor,
+    /// `SOCK_SEQPACKET`.
+    packets: bool,
     queue: Arc<WaitQueue>,
     inner: Mutex<Inner>,
 }
 
 impl StreamSocket {
     pub fn new(domain: Domain, queue: Arc<WaitQueue>) -> Self {
+        Self::with_packets(domain, queue, false)
+    }
+
+    fn with_packets(domain: Domain, queue: Arc<WaitQueue>, packets: bool) -> Self {
         Self {
             domain,
             flavor: if domain == Domain::Unix {
@@ -568,6 +759,7 @@ impl StreamSocket {
             } else {
                 Flavor::Tcp
             },
+            packets,
             queue,
             inner: Mutex::new(Inner {
                 name: None,
@@ -575,6 +767,20 @@ impl StreamSocket {
                 connecting: false,
                 error: None,
             }),
+        }
+    }
+
+    /// `socket(AF_UNIX, SOCK_SEQPACKET)`.
+    pub fn new_seqpacket(queue: Arc<WaitQueue>) -> Self {
+        Self::with_packets(Domain::Unix, queue, true)
+    }
+
+    /// The socket type its names and connections are of.
+    fn kind(&self) -> Kind {
+        if self.packets {
+            Kind::Seqpacket
+        } else {
+            Kind::Stream
         }
     }
 
@@ -586,7 +792,8 @@ impl StreamSocket {
         peer_cred: Ucred,
     ) -> Self {
         let queue = end.queue();
-        let socket = Self::new(domain, queue);
+        let packets = end.conn.lock().packets;
+        let socket = Self::with_packets(domain, queue, packets);
         socket.inner.lock().role = Role::Connected {
             end,
             local,
@@ -596,9 +803,9 @@ impl StreamSocket {
         socket
     }
 
-    /// `socketpair(AF_UNIX, SOCK_STREAM)`.
-    pub fn pair(queues: [Arc<WaitQueue>; 2], cred: Ucred) -> (Self, Self) {
-        let (a, b) = ConnEnd::pair(Flavor::Unix, queues, true);
+    /// `socketpair(AF_UNIX, SOCK_STREAM)` (or `SOCK_SEQPACKET`: `packets`).
+    pub fn pair(queues: [Arc<WaitQueue>; 2], cred: Ucred, packets: bool) -> (Self, Self) {
+        let (a, b) = ConnEnd::pair(Flavor::Unix, queues, true, packets);
         let unnamed = || SockAddr::Unix(UnixAddr::Unnamed);
         (
             Self::connected(Domain::Unix, a, unnamed(), unnamed(), cred),
@@ -615,7 +822,7 @@ impl StreamSocket {
         let SockAddr::Unix(target) = addr else {
             return Err(Errno::EINVAL);
         };
-        let listener = match unix::find(target, Kind::Stream, cx)? {
+        let listener = match unix::find(target, self.kind(), cx)? {
             Endpoint::Listener(listener) => listener.upgrade().ok_or(Errno::ECONNREFUSED)?,
             _ => return Err(Errno::ECONNREFUSED),
         };
@@ -737,7 +944,7 @@ impl Transport for StreamSocket {
         if inner.name.is_some() || !matches!(inner.role, Role::Idle) {
             return Err(Errno::EINVAL);
         }
-        inner.name = Some(bind_name(self.domain, Kind::Stream, addr, options, cx)?);
+        inner.name = Some(bind_name(self.domain, self.kind(), addr, options, cx)?);
         Ok(())
     }
 
@@ -774,6 +981,7 @@ impl Transport for StreamSocket {
         }
         let listener = Arc::new(Listener::new(
             self.flavor,
+            self.packets,
             Arc::clone(&self.queue),
             name.addr.clone(),
             backlog,
@@ -867,7 +1075,7 @@ impl Transport for StreamSocket {
             if to.is_some() && self.flavor == Flavor::Unix {
                 return Err(Errno::EISCONN);
             }
-            return end.send(data);
+            return end.send(data, super::Ancillary::default());
         }
         match self.flavor {
             Flavor::Unix if to.is_some() => Err(Errno::EOPNOTSUPP),
@@ -877,7 +1085,37 @@ impl Transport for StreamSocket {
         }
     }
 
+    fn send_ancillary(
+        &self,
+        data: &[u8],
+        to: Option<(&SockAddr, &dyn ProcessView)>,
+        options: &AddrOptions,
+        ancillary: super::Ancillary,
+    ) -> Result<usize, Errno> {
+        if self.flavor != Flavor::Unix {
+            return self.send(data, to, options);
+        }
+        let inner = self.inner.lock();
+        match &inner.role {
+            Role::Connected { .. } if to.is_some() => Err(Errno::EISCONN),
+            Role::Connected { end, .. } => end.send(data, ancillary),
+            _ => {
+                drop(inner);
+                self.send(data, to, options)
+            }
+        }
+    }
+
     fn recv(&self, buf: &mut [u8], flags: u32) -> Result<Received, Errno> {
+        self.recv_ancillary(buf, flags, false)
+    }
+
+    fn recv_ancillary(
+        &self,
+        buf: &mut [u8],
+        flags: u32,
+        passcred: bool,
+    ) -> Result<Received, Errno> {
         let mut inner = self.inner.lock();
         let from = match &inner.role {
             Role::Connected { peer, .. } if self.flavor == Flavor::Unix => {
@@ -887,11 +1125,12 @@ impl Transport for StreamSocket {
         };
         match &inner.role {
             Role::Connected { end, .. } => {
-                let len = end.recv(buf, flags)?;
+                let (len, full_len, ancillary) = end.recv(buf, flags, passcred)?;
                 Ok(Received {
                     len,
-                    full_len: len,
+                    full_len,
                     from,
+                    ancillary,
                 })
             }
             _ => match self.flavor {

@@ -25,9 +25,9 @@ use crate::fs::vfs::{self, Last, ProcessView};
 /// How a bound name is found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Key {
-    /// An abstract name: one namespace per socket type, as Linux hashes
-    /// the type into the name.
-    Abstract(bool, Vec<u8>),
+    /// An abstract name: one namespace per socket type (`SOCK_*`), as
+    /// Linux hashes the type into the name.
+    Abstract(u32, Vec<u8>),
     /// A socket node: its file system and inode.
     Node { fs: usize, ino: u64 },
     /// A path on a file system without socket nodes, canonical.
@@ -96,7 +96,7 @@ impl Drop for Lease {
 }
 
 fn abstract_key(kind: Kind, name: &[u8]) -> Key {
-    Key::Abstract(kind == Kind::Stream, name.to_vec())
+    Key::Abstract(kind.sock_type(), name.to_vec())
 }
 
 fn insert(key: Key, kind: Kind) -> Result<Lease, Errno> {

@@ -6,12 +6,14 @@ use alloc::vec::Vec;
 use lamina_abi::cred::MAY_WRITE;
 use lamina_abi::dirent;
 use lamina_abi::errno::Errno;
+use lamina_abi::fdkinds::{IN_ACCESS, IN_ATTRIB, IN_MODIFY};
 use lamina_abi::flags::*;
 use lamina_abi::types::{Stat, Statx, StatxTimestamp};
 
 use super::{cred, SysResult};
 use crate::fs::fd::Entry;
 use crate::fs::file::OpenFile;
+use crate::fs::inotify;
 use crate::fs::owner;
 use crate::fs::vfs::{self, Last, NodeKind, NodeRef, Resolved, SetAttr, SetTime, PATH_MAX};
 use crate::process::Process;
@@ -94,17 +96,28 @@ fn fd_node(p: &Process, fd: u64) -> Result<(Arc<OpenFile>, NodeRef), Errno> {
 /// descriptor's own (EBADF for one without a node, such as the console),
 /// else the path's.
 fn target_at(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> Result<NodeRef, Errno> {
+    target_path_at(p, dirfd, path, flags).map(|(node, _)| node)
+}
+
+/// [`target_at`], with the canonical path of what it found (for inotify).
+fn target_path_at(
+    p: &mut Process,
+    dirfd: u64,
+    path: u64,
+    flags: u64,
+) -> Result<(NodeRef, Vec<u8>), Errno> {
     let name = read_path(p, path)?;
     if name.is_empty() {
         if flags & u64::from(AT_EMPTY_PATH) == 0 {
             return Err(Errno::ENOENT);
         }
         if dirfd as i32 == AT_FDCWD {
-            return vfs::resolve(b"/", &p.fs.cwd.clone(), Last::Follow, p).map(|r| r.node);
+            return vfs::resolve(b"/", &p.fs.cwd.clone(), Last::Follow, p)
+                .map(|r| (r.node, r.path));
         }
         let file = p.fds.file(dirfd)?;
         return match file.object.node() {
-            Some(node) => Ok(node),
+            Some(node) => Ok((node, file.path.clone())),
             None => Err(Errno::EBADF),
         };
     }
@@ -113,7 +126,13 @@ fn target_at(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> Result<NodeR
     } else {
         Last::Follow
     };
-    resolve_at(p, dirfd, path, last).map(|r| r.node)
+    resolve_at(p, dirfd, path, last).map(|r| (r.node, r.path))
+}
+
+/// Whether `node` is a directory, asked only when an inotify watch
+/// exists to hear it (a 9P node's kind may cost a request).
+fn watched_dir(node: &NodeRef) -> bool {
+    inotify::watching() && node.kind() == NodeKind::Directory
 }
 
 // ---------------------------------------------------------------------------
@@ -134,6 +153,7 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
     } else {
         Last::Follow
     };
+    let mut created = false;
     let resolved = match vfs::resolve(&start, &name, follow, p) {
         Ok(_) if flags & (O_CREAT | O_EXCL) == (O_CREAT | O_EXCL) => return Err(Errno::EEXIST),
         Ok(resolved) => {
@@ -152,6 +172,8 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
             let node = owner::creating_as(cred::creator(p), || {
                 parent.dir.node.create(&parent.name, mode)
             })?;
+            created = true;
+            inotify::created(&parent.child_path(), false);
             Resolved {
                 node,
                 path: parent.child_path(),
@@ -159,10 +181,12 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
         }
         Err(e) => return Err(e),
     };
-    open_resolved(p, resolved, flags)
+    open_resolved(p, resolved, flags, created)
 }
 
-fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32) -> SysResult {
+/// Opens what `resolved` names; `created`: the call just made it (so
+/// O_TRUNC changed nothing).
+fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32, created: bool) -> SysResult {
     let Resolved { node, path } = resolved;
     let kind = node.kind();
     let access = flags & O_ACCMODE;
@@ -185,14 +209,28 @@ fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32) -> SysResult {
     }
     let object = if flags & O_PATH != 0 {
         crate::fs::file::PathOnly::open(Arc::clone(&node))
+    } else if let Some(stat) = fifo_stat(&node)? {
+        let (again, mut seen) = (p.restart.again, p.restart.value);
+        let opened =
+            crate::fs::fifo::open(node.fs_id(), &stat, flags, p.task.tid, again, &mut seen);
+        p.restart.value = seen;
+        opened?
     } else {
+        let object = Arc::clone(&node).open(flags, p)?;
+        inotify::opened(&path, kind == NodeKind::Directory);
+        // After the open, as Linux: a file that cannot be opened for
+        // writing (/proc, /sys: EACCES) is never truncated; and reported
+        // as modified.
         if flags & O_TRUNC != 0 && writes && kind == NodeKind::Regular {
             node.setattr(&SetAttr {
                 size: Some(0),
                 ..SetAttr::default()
             })?;
+            if !created {
+                inotify::modified(&path);
+            }
         }
-        Arc::clone(&node).open(flags, p)?
+        object
     };
     let status = if flags & O_PATH != 0 {
         O_PATH | (flags & O_DIRECTORY)
@@ -207,6 +245,17 @@ fn open_resolved(p: &mut Process, resolved: Resolved, flags: u32) -> SysResult {
             cloexec: flags & O_CLOEXEC != 0,
         },
     )
+}
+
+/// The node's attributes if it is a named pipe, which only tmpfs holds
+/// (only special nodes are asked: a stat per open would cost a 9P
+/// request; a pipe reached through /proc/self/fd is the pipe itself).
+fn fifo_stat(node: &NodeRef) -> Result<Option<lamina_abi::types::Stat>, Errno> {
+    if node.kind() != NodeKind::Other || !node.as_any().is::<crate::fs::tmpfs::TmpNode>() {
+        return Ok(None);
+    }
+    let stat = node.stat()?;
+    Ok((stat.st_mode & S_IFMT == S_IFIFO).then_some(stat))
 }
 
 pub fn open(p: &mut Process, path: u64, flags: u64, mode: u64) -> SysResult {
@@ -331,6 +380,8 @@ pub fn getdents64(p: &mut Process, fd: u64, buf: u64, count: u64) -> SysResult {
         }
         fits
     })?;
+    // Linux reports every listing as an access, an empty one too.
+    inotify::accessed(&file.path, true);
     if too_small {
         return Err(Errno::EINVAL);
     }
@@ -377,7 +428,7 @@ fn set_attr(node: &NodeRef, attr: SetAttr) -> SysResult {
 }
 
 pub fn fchmodat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
-    let node = resolve_at(p, dirfd, path, Last::Follow)?.node;
+    let Resolved { node, path } = resolve_at(p, dirfd, path, Last::Follow)?;
     cred::check_owner(p, &node)?;
     set_attr(
         &node,
@@ -385,11 +436,13 @@ pub fn fchmodat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult 
             mode: Some(mode as u32 & 0o7777),
             ..SetAttr::default()
         },
-    )
+    )?;
+    inotify::attrib(&path, IN_ATTRIB, watched_dir(&node));
+    Ok(0)
 }
 
 pub fn fchmod(p: &mut Process, fd: u64, mode: u64) -> SysResult {
-    let (_, node) = fd_node(p, fd)?;
+    let (file, node) = fd_node(p, fd)?;
     cred::check_owner(p, &node)?;
     set_attr(
         &node,
@@ -397,7 +450,9 @@ pub fn fchmod(p: &mut Process, fd: u64, mode: u64) -> SysResult {
             mode: Some(mode as u32 & 0o7777),
             ..SetAttr::default()
         },
-    )
+    )?;
+    inotify::attrib(&file.path, IN_ATTRIB, watched_dir(&node));
+    Ok(0)
 }
 
 fn owner(uid: u64, gid: u64) -> SetAttr {
@@ -417,15 +472,19 @@ pub fn fchownat(
     gid: u64,
     flags: u64,
 ) -> SysResult {
-    let node = target_at(p, dirfd, path, flags)?;
+    let (node, path) = target_path_at(p, dirfd, path, flags)?;
     cred::check_chown(p, &node, uid as u32, gid as u32)?;
-    set_attr(&node, owner(uid, gid))
+    set_attr(&node, owner(uid, gid))?;
+    inotify::attrib(&path, IN_ATTRIB, watched_dir(&node));
+    Ok(0)
 }
 
 pub fn fchown(p: &mut Process, fd: u64, uid: u64, gid: u64) -> SysResult {
-    let (_, node) = fd_node(p, fd)?;
+    let (file, node) = fd_node(p, fd)?;
     cred::check_chown(p, &node, uid as u32, gid as u32)?;
-    set_attr(&node, owner(uid, gid))
+    set_attr(&node, owner(uid, gid))?;
+    inotify::attrib(&file.path, IN_ATTRIB, watched_dir(&node));
+    Ok(0)
 }
 
 fn truncate_node(node: &NodeRef, length: u64) -> SysResult {
@@ -446,9 +505,11 @@ fn truncate_node(node: &NodeRef, length: u64) -> SysResult {
 }
 
 pub fn truncate(p: &mut Process, path: u64, length: u64) -> SysResult {
-    let node = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?.node;
+    let Resolved { node, path } = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?;
     cred::check_access(p, &node, MAY_WRITE)?;
-    truncate_node(&node, length)
+    truncate_node(&node, length)?;
+    inotify::modified(&path);
+    Ok(0)
 }
 
 pub fn ftruncate(p: &mut Process, fd: u64, length: u64) -> SysResult {
@@ -456,7 +517,9 @@ pub fn ftruncate(p: &mut Process, fd: u64, length: u64) -> SysResult {
     if !file.writable() {
         return Err(Errno::EINVAL);
     }
-    truncate_node(&node, length)
+    truncate_node(&node, length)?;
+    inotify::modified(&file.path);
+    Ok(0)
 }
 
 pub fn fallocate(p: &mut Process, fd: u64, mode: u64, offset: u64, len: u64) -> SysResult {
@@ -473,6 +536,7 @@ pub fn fallocate(p: &mut Process, fd: u64, mode: u64, offset: u64, len: u64) -> 
     let end = offset.checked_add(len).ok_or(Errno::EFBIG)?;
     if end > node.stat()?.st_size as u64 {
         truncate_node(&node, end)?;
+        inotify::modified(&file.path);
     }
     Ok(0)
 }
@@ -482,10 +546,11 @@ pub fn fsync(p: &mut Process, fd: u64) -> SysResult {
 }
 
 pub fn utimensat(p: &mut Process, dirfd: u64, path: u64, times: u64, flags: u64) -> SysResult {
-    let node = if path == 0 {
-        fd_node(p, dirfd)?.1
+    let (node, path) = if path == 0 {
+        let (file, node) = fd_node(p, dirfd)?;
+        (node, file.path.clone())
     } else {
-        target_at(p, dirfd, path, flags)?
+        target_path_at(p, dirfd, path, flags)?
     };
     let (atime, mtime) = if times == 0 {
         (Some(SetTime::Now), Some(SetTime::Now))
@@ -507,7 +572,17 @@ pub fn utimensat(p: &mut Process, dirfd: u64, path: u64, times: u64, flags: u64)
             mtime,
             ..SetAttr::default()
         },
-    )
+    )?;
+    // Linux reports one timestamp alone as an access or a modification.
+    let mask = match (atime, mtime) {
+        (Some(_), None) => IN_ACCESS,
+        (None, Some(_)) => IN_MODIFY,
+        _ => IN_ATTRIB,
+    };
+    if atime.is_some() || mtime.is_some() {
+        inotify::attrib(&path, mask, watched_dir(&node));
+    }
+    Ok(0)
 }
 
 // ---------------------------------------------------------------------------
@@ -522,8 +597,9 @@ pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let mode = (mode as u32) & 0o7777 & !p.fs.umask;
     owner::creating_as(cred::creator(p), || {
         parent.dir.node.mkdir(&parent.name, mode)
-    })
-    .map(|()| 0)
+    })?;
+    inotify::created(&parent.child_path(), true);
+    Ok(0)
 }
 
 pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult {
@@ -546,6 +622,15 @@ pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult
         Ok(()) | Err(Errno::ENOENT) => {}
         Err(e) => return Err(e),
     }
+    // Whether this name is the file's last link: only then is it gone
+    // (asked only when a watch is there to hear it).
+    let last_link = !inotify::watching()
+        || parent
+            .dir
+            .node
+            .lookup(&parent.name, p)
+            .and_then(|node| node.stat())
+            .is_ok_and(|stat| directory || stat.st_nlink <= 1);
     match parent.dir.node.unlink(&parent.name, directory) {
         // A socket bound where the file system keeps no socket nodes.
         Err(Errno::ENOENT)
@@ -553,7 +638,11 @@ pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult
         {
             Ok(0)
         }
-        result => result.map(|()| 0),
+        result => {
+            result?;
+            inotify::removed(&parent.child_path(), directory, last_link);
+            Ok(0)
+        }
     }
 }
 
@@ -587,15 +676,23 @@ pub fn renameat2(
         Err(Errno::ENOENT) => cred::check_dir_change(p, &new.dir.node)?,
         Err(e) => return Err(e),
     }
-    old.dir
-        .node
-        .rename(
-            &old.name,
-            &new.dir.node,
-            &new.name,
-            flags & RENAME_NOREPLACE != 0,
-        )
-        .map(|()| 0)
+    // What inotify reports needs the kinds: looked up only for a watch.
+    let watching = inotify::watching();
+    let is_dir = watching
+        && old
+            .dir
+            .node
+            .lookup(&old.name, p)
+            .is_ok_and(|node| node.kind() == NodeKind::Directory);
+    let replaced = watching && new.dir.node.lookup(&new.name, p).is_ok();
+    old.dir.node.rename(
+        &old.name,
+        &new.dir.node,
+        &new.name,
+        flags & RENAME_NOREPLACE != 0,
+    )?;
+    inotify::moved(&old.child_path(), &new.child_path(), is_dir, replaced);
+    Ok(0)
 }
 
 pub fn linkat(
@@ -611,7 +708,10 @@ pub fn linkat(
     } else {
         Last::NoFollow
     };
-    let target = resolve_at(p, old_dirfd, old_path, follow)?.node;
+    let Resolved {
+        node: target,
+        path: target_path,
+    } = resolve_at(p, old_dirfd, old_path, follow)?;
     let parent = parent_at(p, new_dirfd, new_path)?;
     if parent.is_dot() {
         return Err(Errno::EEXIST);
@@ -623,7 +723,11 @@ pub fn linkat(
         return Err(Errno::EXDEV);
     }
     cred::check_create(p, &parent.dir.node, &parent.name)?;
-    parent.dir.node.link(&parent.name, &target).map(|()| 0)
+    parent.dir.node.link(&parent.name, &target)?;
+    // The file's link count changed, then its new name appeared.
+    inotify::attrib(&target_path, IN_ATTRIB | inotify::SELF_ONLY, false);
+    inotify::created(&parent.child_path(), false);
+    Ok(0)
 }
 
 pub fn symlinkat(p: &mut Process, target: u64, dirfd: u64, path: u64) -> SysResult {
@@ -638,8 +742,9 @@ pub fn symlinkat(p: &mut Process, target: u64, dirfd: u64, path: u64) -> SysResu
     cred::check_create(p, &parent.dir.node, &parent.name)?;
     owner::creating_as(cred::creator(p), || {
         parent.dir.node.symlink(&parent.name, &target)
-    })
-    .map(|()| 0)
+    })?;
+    inotify::created(&parent.child_path(), false);
+    Ok(0)
 }
 
 pub fn chdir(p: &mut Process, path: u64) -> SysResult {
@@ -884,4 +989,109 @@ pub fn listxattr(p: &mut Process, target: XattrTarget, what: u64) -> SysResult {
 pub fn setxattr(p: &mut Process, target: XattrTarget, what: u64) -> SysResult {
     xattr_node(p, target, what)?;
     Err(Errno::EOPNOTSUPP)
+}
+
+/// The times of `utime`, `utimes` and `futimesat`: None (a null pointer)
+/// is "now" for both; else `[atime, mtime]` as seconds and a fraction
+/// counted in `unit_ns` (1000 for a `timeval`'s microseconds; `utimbuf`
+/// has whole seconds only, with no fraction words).
+fn old_times(p: &mut Process, times: u64, timeval: bool) -> Result<SetAttr, Errno> {
+    const USEC_PER_SEC: i64 = 1_000_000;
+    const NSEC_PER_USEC: i64 = 1_000;
+    if times == 0 {
+        return Ok(SetAttr {
+            atime: Some(SetTime::Now),
+            mtime: Some(SetTime::Now),
+            ..SetAttr::default()
+        });
+    }
+    let (atime, mtime) = if timeval {
+        let raw: [u8; 32] = p.mm.read_array(times)?;
+        let get = |i: usize| i64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let time = |sec: i64, usec: i64| {
+            if (0..USEC_PER_SEC).contains(&usec) {
+                Ok(SetTime::At {
+                    sec,
+                    nsec: usec * NSEC_PER_USEC,
+                })
+            } else {
+                Err(Errno::EINVAL)
+            }
+        };
+        (time(get(0), get(1))?, time(get(2), get(3))?)
+    } else {
+        let raw: [u8; 16] = p.mm.read_array(times)?;
+        let get = |i: usize| i64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        (
+            SetTime::At {
+                sec: get(0),
+                nsec: 0,
+            },
+            SetTime::At {
+                sec: get(1),
+                nsec: 0,
+            },
+        )
+    };
+    Ok(SetAttr {
+        atime: Some(atime),
+        mtime: Some(mtime),
+        ..SetAttr::default()
+    })
+}
+
+/// `utime(path, utimbuf)`.
+pub fn utime(p: &mut Process, path: u64, times: u64) -> SysResult {
+    let attr = old_times(p, times, false)?;
+    let node = resolve_at(p, AT_FDCWD as u64, path, Last::Follow)?.node;
+    set_attr(&node, attr)
+}
+
+/// `futimesat(dirfd, path, timeval[2])`; `utimes` is it at the cwd. A
+/// null path means `dirfd` itself (Linux's `do_utimes`).
+pub fn futimesat(p: &mut Process, dirfd: u64, path: u64, times: u64) -> SysResult {
+    let attr = old_times(p, times, true)?;
+    let node = match path {
+        0 if dirfd as i32 == AT_FDCWD => return Err(Errno::EFAULT),
+        0 => fd_node(p, dirfd)?.1,
+        _ => resolve_at(p, dirfd, path, Last::Follow)?.node,
+    };
+    set_attr(&node, attr)
+}
+
+/// `mknodat(dirfd, path, mode, dev)`: a FIFO (`crate::fs::fifo`) or a
+/// socket node in tmpfs, or an empty regular file anywhere; device nodes
+/// are refused (EPERM: lamina has no devices to give them), as are
+/// directories.
+pub fn mknodat(p: &mut Process, dirfd: u64, path: u64, mode: u64, _dev: u64) -> SysResult {
+    let mode = mode as u32;
+    let kind = mode & S_IFMT;
+    match kind {
+        0 | S_IFREG | S_IFIFO | S_IFSOCK => {}
+        S_IFCHR | S_IFBLK | S_IFDIR => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    }
+    let parent = parent_at(p, dirfd, path)?;
+    if parent.is_dot() || parent.dir.node.lookup(&parent.name, p).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    cred::check_dir_change(p, &parent.dir.node)?;
+    let perms = mode & 0o7777 & !p.fs.umask;
+    let creator = cred::creator(p);
+    match kind {
+        0 | S_IFREG => {
+            owner::creating_as(creator, || parent.dir.node.create(&parent.name, perms)).map(drop)?
+        }
+        // EPERM is Linux's answer where the file system does not support
+        // the node's type: the 9P root, whose server (QEMU's, with
+        // security_model=none) refuses to set up special files.
+        _ => match owner::creating_as(creator, || {
+            parent.dir.node.mknod(&parent.name, kind | perms)
+        }) {
+            Ok(_) => {}
+            Err(Errno::EOPNOTSUPP) => return Err(Errno::EPERM),
+            Err(e) => return Err(e),
+        },
+    }
+    Ok(0)
 }

@@ -1,15 +1,17 @@
 //! I/O on descriptors, through the open-file interface (`crate::fs::file`).
 
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use lamina_abi::args::{check_iovcnt, decode_iovecs};
 use lamina_abi::errno::Errno;
 use lamina_abi::flags::*;
 use lamina_abi::types::Iovec;
+use lamina_proto::trace::MissingKind;
 
 use super::SysResult;
 use crate::fs::fd::{Entry, MAX_FDS};
-use crate::fs::file::OpenFile;
+use crate::fs::file::{FileObject, OpenFile};
 use crate::process::Process;
 use crate::task::signal::{self, Info};
 use crate::task::wait::block_on;
@@ -47,6 +49,8 @@ fn write_to(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sys
         );
         return n.map(|n| n as u64);
     }
+    // A background job writing to its terminal (`TOSTOP`) stops first.
+    crate::fs::tty::check_access(p, &*file.object, crate::fs::tty::Access::Write)?;
     let mut chunk = vec![0u8; len.min(IO_CHUNK)];
     let mut done = 0;
     while done < len {
@@ -104,6 +108,8 @@ fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sy
             Err(_) => Ok(done),
         };
     }
+    // A background job reading its terminal stops first (SIGTTIN).
+    crate::fs::tty::check_access(p, &*file.object, crate::fs::tty::Access::Read)?;
     let mut chunk = vec![0u8; len.min(IO_CHUNK)];
     // A stream returns what has arrived (one read); a file or a device
     // fills the whole buffer unless it ends first, as on Linux.
@@ -131,6 +137,10 @@ fn read_from(p: &mut Process, file: &OpenFile, buf: u64, len: u64, at: At) -> Sy
 
 pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.file(fd)?;
+    if file.object.as_socket().is_some() && len > 0 {
+        // As send(2) with no flags (its timeout, its waiting).
+        return super::net::sendto(p, fd, buf, len, 0, 0, 0);
+    }
     // A blocking write to a stream (a pipe) waits until every byte is in,
     // across as many runs as it takes; `progress` counts what went in.
     let done = p.restart.progress.min(len);
@@ -155,6 +165,14 @@ pub fn write(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
 
 pub fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.file(fd)?;
+    if super::fdkinds::as_signalfd(&file).is_some() {
+        // A signalfd reads the reader's own signals.
+        return super::fdkinds::signalfd_read(p, &file, buf, len);
+    }
+    if file.object.as_socket().is_some() && len > 0 {
+        // As recv(2) with no flags (its timeout, its waiting).
+        return super::net::recvfrom(p, fd, buf, len, 0, 0, 0);
+    }
     let result = read_from(p, &file, buf, len, At::Shared);
     wait_or(p, &file, result)
 }
@@ -368,6 +386,40 @@ pub fn dup3(p: &mut Process, old: u64, new: u64, flags: u64, is_dup2: bool) -> S
 
 pub fn ioctl(p: &mut Process, fd: u64, request: u64, arg: u64) -> SysResult {
     let file = p.fds.file(fd)?;
+    let result = ioctl_on(p, fd, &file, request, arg);
+    if result == Err(Errno::ENOTTY) && lacks_ioctl(&*file.object, request) {
+        let name = lamina_abi::trace::ioctl_name(request).unwrap_or("");
+        crate::trace::missing(MissingKind::Ioctl, name, request);
+    }
+    result
+}
+
+/// Whether ENOTTY for `request` on `object` is for want of it in lamina
+/// rather than Linux's own answer: a terminal request (ioctl type 'T')
+/// on something that is no terminal is ENOTTY on Linux too (`isatty`).
+fn lacks_ioctl(object: &dyn FileObject, request: u64) -> bool {
+    const TERMINAL_IOCTL_TYPE: u64 = b'T' as u64;
+    const IOCTL_TYPE_SHIFT: u64 = 8;
+    /// Type 'T' too, but meant for every kind of file.
+    const GENERIC: [u64; 6] = [FIONREAD, FIONBIO, FIOASYNC, FIOCLEX, FIONCLEX, FIOQSIZE];
+    if (request >> IOCTL_TYPE_SHIFT) & 0xff != TERMINAL_IOCTL_TYPE || GENERIC.contains(&request) {
+        return true;
+    }
+    object
+        .stat()
+        .is_ok_and(|st| is_terminal_device(st.st_mode, st.st_rdev))
+}
+
+/// Linux's terminal majors: the virtual consoles and serial lines (4),
+/// /dev/tty, /dev/console and /dev/ptmx (5), the pty slaves (136-143).
+fn is_terminal_device(mode: u32, rdev: u64) -> bool {
+    const S_IFMT: u32 = 0o170000;
+    const S_IFCHR: u32 = 0o020000;
+    let major = (rdev >> 8) & 0xfff;
+    mode & S_IFMT == S_IFCHR && matches!(major, 4 | 5 | 136..=143)
+}
+
+fn ioctl_on(p: &mut Process, fd: u64, file: &Arc<OpenFile>, request: u64, arg: u64) -> SysResult {
     match request {
         FIONBIO => {
             let on = u32::from_le_bytes(p.mm.read_array(arg)?) != 0;
@@ -378,12 +430,24 @@ pub fn ioctl(p: &mut Process, fd: u64, request: u64, arg: u64) -> SysResult {
             p.fds.get_mut(fd)?.cloexec = request == FIOCLEX;
             Ok(0)
         }
+        FIOASYNC => {
+            let on = u32::from_le_bytes(p.mm.read_array(arg)?) != 0;
+            // Linux's answer for an object without asynchronous events.
+            if file.object.wait_queue().is_none() {
+                return Err(Errno::ENOTTY);
+            }
+            file.set_async(on);
+            Ok(0)
+        }
         FIONREAD if file.object.seekable() => {
             // A regular file: the bytes between the offset and the end.
             let size = file.object.size()?;
             let left = size.saturating_sub(file.offset()).min(u64::from(u32::MAX)) as u32;
             p.mm.copy_out(arg, &left.to_le_bytes())?;
             Ok(0)
+        }
+        _ if crate::fs::tty::is_terminal(&*file.object) => {
+            crate::fs::tty::ioctl(p, &*file.object, request, arg)
         }
         _ => file.object.ioctl(request, arg, &mut p.mm),
     }
@@ -405,8 +469,40 @@ pub fn fcntl(p: &mut Process, fd: u64, cmd: u64, arg: u64) -> SysResult {
             .map(|n| n as u64)
             .ok_or(Errno::EBADF),
         F_SETFL => {
-            let settable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+            let settable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
             entry.file.set_status(settable, arg as u32);
+            let async_on = arg as u32 & O_ASYNC != 0;
+            if async_on != (entry.file.status() & O_ASYNC != 0) {
+                entry.file.set_async(async_on);
+            }
+            Ok(0)
+        }
+        F_SETOWN => {
+            // A negative argument names a process group.
+            let id = arg as i32;
+            let kind = if id < 0 { F_OWNER_PGRP } else { F_OWNER_PID };
+            set_owner(&entry.file, kind, id.unsigned_abs())
+        }
+        F_GETOWN => {
+            let owner = entry.file.owner();
+            let id = owner.id as i32;
+            Ok(if owner.kind == F_OWNER_PGRP { -id } else { id } as i64 as u64)
+        }
+        F_SETOWN_EX => {
+            let raw: [u8; 8] = p.mm.read_array(arg)?;
+            let kind = i32::from_le_bytes(raw[..4].try_into().expect("4 bytes"));
+            let id = i32::from_le_bytes(raw[4..].try_into().expect("4 bytes"));
+            if !matches!(kind, F_OWNER_TID | F_OWNER_PID | F_OWNER_PGRP) {
+                return Err(Errno::EINVAL);
+            }
+            set_owner(&entry.file, kind, id.unsigned_abs())
+        }
+        F_GETOWN_EX => {
+            let owner = entry.file.owner();
+            let mut raw = [0u8; 8];
+            raw[..4].copy_from_slice(&owner.kind.to_le_bytes());
+            raw[4..].copy_from_slice(&owner.id.to_le_bytes());
+            p.mm.copy_out(arg, &raw)?;
             Ok(0)
         }
         F_DUPFD | F_DUPFD_CLOEXEC => {
@@ -420,8 +516,30 @@ pub fn fcntl(p: &mut Process, fd: u64, cmd: u64, arg: u64) -> SysResult {
             )
         }
         _ if super::fs::is_lock_command(cmd) => super::fs::fcntl_lock(p, fd, cmd, arg),
+        lamina_abi::fdkinds::F_ADD_SEALS | lamina_abi::fdkinds::F_GET_SEALS => {
+            super::fdkinds::fcntl_seals(p, &entry.file, cmd, arg)
+        }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// `F_SETOWN`, `F_SETOWN_EX`: the owner must exist (ESRCH), except 0,
+/// which removes it.
+fn set_owner(file: &OpenFile, kind: i32, id: u32) -> SysResult {
+    use crate::fs::file::Owner;
+    use crate::task::with_tables;
+    if id != 0 {
+        let exists = with_tables(|t| match kind {
+            F_OWNER_PGRP => !t.group_members(id).is_empty(),
+            F_OWNER_PID => t.procs.get(&id).is_some_and(|e| e.zombie.is_none()),
+            _ => t.tasks.contains_key(&id) || t.current == id,
+        });
+        if !exists {
+            return Err(Errno::ESRCH);
+        }
+    }
+    file.set_owner(Owner { kind, id });
+    Ok(0)
 }
 
 pub fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
@@ -432,4 +550,43 @@ pub fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
 
 pub fn lseek(p: &mut Process, fd: u64, offset: u64, whence: u64) -> SysResult {
     p.fds.file(fd)?.seek(offset as i64, whence)
+}
+
+/// `close_range(first, last, flags)`: closes (or, with
+/// CLOSE_RANGE_CLOEXEC, marks close-on-exec) every descriptor from
+/// `first` to `last`; CLOSE_RANGE_UNSHARE first gives the calling thread
+/// a table of its own if it shares one (`CLONE_FILES`).
+pub fn close_range(p: &mut Process, first: u64, last: u64, flags: u64) -> SysResult {
+    const CLOSE_RANGE_UNSHARE: u64 = 1 << 1;
+    const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
+    let (first, last) = (first as u32, last as u32);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let apply = |table: &mut crate::fs::fd::FdTable| {
+        let open: Vec<u64> = table
+            .iter()
+            .map(|(fd, _)| fd)
+            .filter(|&fd| (u64::from(first)..=u64::from(last)).contains(&fd))
+            .collect();
+        for fd in open {
+            if flags & CLOSE_RANGE_CLOEXEC != 0 {
+                if let Ok(entry) = table.get_mut(fd) {
+                    entry.cloexec = true;
+                }
+            } else {
+                let _ = table.close(fd);
+            }
+        }
+    };
+    if flags & CLOSE_RANGE_UNSHARE != 0 && alloc::sync::Arc::strong_count(&p.task.files) > 1 {
+        // The shared table stays as it is for the other threads; the
+        // dispatcher's guard on it goes when the call returns.
+        let mut own = p.fds.clone();
+        apply(&mut own);
+        p.task.files = alloc::sync::Arc::new(spin::Mutex::new(own));
+        return Ok(0);
+    }
+    apply(&mut p.fds);
+    Ok(0)
 }

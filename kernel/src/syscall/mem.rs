@@ -62,6 +62,9 @@ pub fn mmap(
         {
             return Err(Errno::EACCES);
         }
+        if req.flags.contains(MmapFlags::SHARED) && req.prot.contains(MmapProt::WRITE) {
+            super::fdkinds::check_shared_write_map(&file)?;
+        }
         Some(file)
     };
     let prot = prot_from(req.prot);
@@ -89,6 +92,25 @@ pub fn mmap(
         p.mm.insert(start, start + req.len, prot)?;
     }
     if let Some(file) = file {
+        if req.flags.contains(MmapFlags::SHARED) {
+            if let Some(result) = map_tmpfs_pages(p, &file, start, req.len, req.offset) {
+                if let Err(e) = result {
+                    p.mm.unmap_range(start, start + req.len);
+                    return Err(e);
+                }
+                // A file sealed against writes maps read-only for good,
+                // as Linux clears VM_MAYWRITE then.
+                let sealed = super::fdkinds::check_shared_write_map(&file).is_err();
+                match file.object.node() {
+                    Some(node) if file.writable() && !sealed => {
+                        p.shared_maps
+                            .add_writable_file(start, start + req.len, node)
+                    }
+                    _ => p.shared_maps.add_read_only(start, start + req.len),
+                }
+                return Ok(start);
+            }
+        }
         if let Err(e) = fill_from_file(p, &file, start, req.len, req.offset) {
             p.mm.unmap_range(start, start + req.len);
             return Err(e);
@@ -100,6 +122,27 @@ pub fn mmap(
         }
     }
     Ok(start)
+}
+
+/// A `MAP_SHARED` mapping of a tmpfs file (`/dev/shm`, `/tmp` without a
+/// root) maps the file's own frames: processes that map it (a
+/// `shm_open` segment, a POSIX semaphore's page) and `read`/`write` of
+/// the file all see one copy at once, with nothing to write back. None
+/// for a file of another file system (its pages are copies, see
+/// `crate::mm::shared`). Pages past the file's end are the mapping's own.
+fn map_tmpfs_pages(
+    p: &mut Process,
+    file: &crate::fs::file::OpenFile,
+    start: u64,
+    len: u64,
+    offset: u64,
+) -> Option<Result<(), Errno>> {
+    let node = file.object.node()?;
+    let tmp = node.as_any().downcast_ref::<crate::fs::tmpfs::TmpNode>()?;
+    Some(
+        tmp.shared_frames(offset, len)
+            .and_then(|frames| p.mm.map_shared_frames(start, &frames)),
+    )
 }
 
 /// `msync`: writes the range's shared file pages back now.
@@ -173,6 +216,9 @@ pub fn mprotect(p: &mut Process, addr: u64, len: u64, prot: u64) -> SysResult {
     if start == end {
         return Ok(0);
     }
+    if bits.contains(MmapProt::WRITE) && p.shared_maps.forbids_write(start, end) {
+        return Err(Errno::EACCES);
+    }
     p.mm.protect_range(start, end, prot_from(bits))?;
     Ok(0)
 }
@@ -232,6 +278,66 @@ pub fn madvise(p: &mut Process, addr: u64, len: u64, advice: u64) -> SysResult {
         // The pages read as at first afterwards, as on Linux for private
         // memory: zeros, or the program image's bytes.
         p.mm.discard(start, end);
+    }
+    Ok(0)
+}
+
+/// Whether every page of `[start, end)` is mapped (the mlock calls answer
+/// ENOMEM for a hole, as Linux does).
+fn fully_mapped(p: &Process, start: u64, end: u64) -> bool {
+    let mut at = start;
+    while at < end {
+        match p.mm.prot_at(at) {
+            Some((_, region_end, _)) => at = region_end,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The range `mlock`/`munlock` work on: whole pages around `[addr,
+/// addr + len)` (Linux rounds the start down).
+fn lock_range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
+    let start = page_round_down(addr);
+    let end = addr
+        .checked_add(len)
+        .and_then(page_round_up)
+        .ok_or(Errno::ENOMEM)?;
+    if end > crate::mm::vm::USER_END {
+        return Err(Errno::ENOMEM);
+    }
+    Ok((start, end))
+}
+
+/// `mlock`, `mlock2` and `munlock`: lamina never pages memory out, so
+/// every mapped page stays resident already; the calls check the range
+/// (ENOMEM for unmapped pages) and `mlock2`'s flags.
+pub fn mlock2(p: &mut Process, addr: u64, len: u64, flags: u64) -> SysResult {
+    const MLOCK_ONFAULT: u64 = 1;
+    if flags & !MLOCK_ONFAULT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    munlock(p, addr, len)
+}
+
+pub fn munlock(p: &mut Process, addr: u64, len: u64) -> SysResult {
+    let (start, end) = lock_range(addr, len)?;
+    if !fully_mapped(p, start, end) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(0)
+}
+
+/// `mlockall(flags)`: MCL_CURRENT and/or MCL_FUTURE, optionally with
+/// MCL_ONFAULT; as for `mlock`, residency holds already.
+pub fn mlockall(flags: u64) -> SysResult {
+    const MCL_CURRENT: u64 = 1;
+    const MCL_FUTURE: u64 = 2;
+    const MCL_ONFAULT: u64 = 4;
+    if flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0
+        || flags & (MCL_CURRENT | MCL_FUTURE) == 0
+    {
+        return Err(Errno::EINVAL);
     }
     Ok(0)
 }

@@ -112,6 +112,14 @@ impl HostName {
     }
 }
 
+/// The kernel release `uname` and /proc/sys/kernel/osrelease report.
+pub const KERNEL_RELEASE: &[u8] = b"6.1.0-lamina";
+
+/// The UTS name, for /proc/sys/kernel/hostname.
+pub fn hostname() -> alloc::vec::Vec<u8> {
+    HOSTNAME.lock().get().to_vec()
+}
+
 /// Sets the UTS name at boot (from `/etc/hostname`).
 pub fn set_hostname(name: &[u8]) {
     if !name.is_empty() && name.len() <= HOST_NAME_MAX {
@@ -136,7 +144,7 @@ pub fn uname(p: &mut Process, buf: u64) -> SysResult {
     let uts = Utsname::new(
         b"Linux",
         hostname.get(),
-        b"6.1.0-lamina",
+        KERNEL_RELEASE,
         b"#1 SMP lamina",
         b"x86_64",
         b"(none)",
@@ -244,4 +252,117 @@ pub fn sysinfo(p: &mut Process, info: u64) -> SysResult {
     out[104..108].copy_from_slice(&1u32.to_le_bytes());
     p.mm.copy_out(info, &out)?;
     Ok(0)
+}
+
+/// `personality(2)`: the query value 0xffffffff reads it; any other value
+/// is kept (Linux's answer for every value) and the old one returned. The
+/// flags change nothing here: lamina does not randomize addresses and
+/// has one execution domain.
+pub fn personality(p: &mut Process, persona: u64) -> SysResult {
+    use core::sync::atomic::Ordering;
+    const QUERY: u32 = 0xffff_ffff;
+    let persona = persona as u32;
+    let group = &p.task.group;
+    let old = if persona == QUERY {
+        group.personality.load(Ordering::Relaxed)
+    } else {
+        group.personality.swap(persona, Ordering::Relaxed)
+    };
+    Ok(u64::from(old))
+}
+
+/// `getcpu(cpu, node, cache)`: one CPU, one NUMA node.
+pub fn getcpu(p: &mut Process, cpu: u64, node: u64) -> SysResult {
+    const ONLY_CPU: u32 = 0;
+    const ONLY_NODE: u32 = 0;
+    if cpu != 0 {
+        p.mm.copy_out(cpu, &ONLY_CPU.to_le_bytes())?;
+    }
+    if node != 0 {
+        p.mm.copy_out(node, &ONLY_NODE.to_le_bytes())?;
+    }
+    Ok(0)
+}
+
+/// `sched_setaffinity(pid, len, mask)`: the mask must allow CPU 0, the
+/// one CPU there is (EINVAL otherwise, Linux's answer for a mask of no
+/// online CPU); the task then runs there, as before.
+pub fn sched_setaffinity(p: &mut Process, pid: u64, len: u64, mask: u64) -> SysResult {
+    if pid != 0
+        && !crate::task::with_tables(|t| t.tasks.contains_key(&(pid as u32)))
+        && !crate::task::with_tables(|t| t.procs.contains_key(&(pid as u32)))
+        && pid != u64::from(p.task.tid)
+    {
+        return Err(Errno::ESRCH);
+    }
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let first: [u8; 1] = p.mm.read_array(mask)?;
+    if first[0] & 1 == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// `membarrier(cmd, flags, cpu_id)`. With one CPU every barrier holds by
+/// the time the call returns (a system call orders memory on its CPU), so
+/// the commands only keep Linux's rules: the private expedited ones need
+/// their registration first (EPERM), unknown commands and flags EINVAL.
+pub fn membarrier(p: &mut Process, cmd: u64, flags: u64) -> SysResult {
+    use core::sync::atomic::Ordering;
+    const QUERY: u64 = 0;
+    const GLOBAL: u64 = 1;
+    const GLOBAL_EXPEDITED: u64 = 1 << 1;
+    const REGISTER_GLOBAL_EXPEDITED: u64 = 1 << 2;
+    const PRIVATE_EXPEDITED: u64 = 1 << 3;
+    const REGISTER_PRIVATE_EXPEDITED: u64 = 1 << 4;
+    const PRIVATE_EXPEDITED_SYNC_CORE: u64 = 1 << 5;
+    const REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: u64 = 1 << 6;
+    const PRIVATE_EXPEDITED_RSEQ: u64 = 1 << 7;
+    const REGISTER_PRIVATE_EXPEDITED_RSEQ: u64 = 1 << 8;
+    const FLAG_CPU: u64 = 1;
+    const SUPPORTED: u64 = GLOBAL
+        | GLOBAL_EXPEDITED
+        | REGISTER_GLOBAL_EXPEDITED
+        | PRIVATE_EXPEDITED
+        | REGISTER_PRIVATE_EXPEDITED
+        | PRIVATE_EXPEDITED_SYNC_CORE
+        | REGISTER_PRIVATE_EXPEDITED_SYNC_CORE
+        | PRIVATE_EXPEDITED_RSEQ
+        | REGISTER_PRIVATE_EXPEDITED_RSEQ;
+    let flags_allowed = if cmd == PRIVATE_EXPEDITED_RSEQ {
+        FLAG_CPU
+    } else {
+        0
+    };
+    if flags & !flags_allowed != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let registered = &p.task.mem.membarrier_registered;
+    // Each private command and the registration it needs.
+    let needs = |command: u64| match command {
+        PRIVATE_EXPEDITED => Some(REGISTER_PRIVATE_EXPEDITED),
+        PRIVATE_EXPEDITED_SYNC_CORE => Some(REGISTER_PRIVATE_EXPEDITED_SYNC_CORE),
+        PRIVATE_EXPEDITED_RSEQ => Some(REGISTER_PRIVATE_EXPEDITED_RSEQ),
+        _ => None,
+    };
+    match cmd {
+        QUERY => Ok(SUPPORTED),
+        GLOBAL | GLOBAL_EXPEDITED => Ok(0),
+        REGISTER_GLOBAL_EXPEDITED
+        | REGISTER_PRIVATE_EXPEDITED
+        | REGISTER_PRIVATE_EXPEDITED_SYNC_CORE
+        | REGISTER_PRIVATE_EXPEDITED_RSEQ => {
+            registered.fetch_or(cmd as u32, Ordering::Relaxed);
+            Ok(0)
+        }
+        _ => match needs(cmd) {
+            Some(registration) if registered.load(Ordering::Relaxed) & registration as u32 != 0 => {
+                Ok(0)
+            }
+            Some(_) => Err(Errno::EPERM),
+            None => Err(Errno::EINVAL),
+        },
+    }
 }

@@ -3,21 +3,27 @@
 //! conversion happens here and nowhere else.
 
 mod cred;
+mod fdkinds;
 mod fs;
 mod io;
+pub mod ipc;
 mod mem;
 mod misc;
-pub use misc::set_hostname;
+pub use misc::{hostname, set_hostname, KERNEL_RELEASE};
 mod net;
+mod pidfd;
+pub use pidfd::process_exited;
 mod poll;
 mod process;
 mod signal;
+mod splice;
 mod time;
 
 use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use lamina_abi::errno::Errno;
 use lamina_abi::nr;
+use lamina_proto::trace::MissingKind;
 use spin::Mutex;
 
 use crate::fs::vfs::Last;
@@ -50,6 +56,13 @@ pub type SysResult = Result<u64, Errno>;
 /// in rdi, rsi, rdx, r10, r8, r9; result back in rax). A call that must
 /// wait leaves rax alone, to run again when the task wakes.
 pub fn dispatch(task: &mut Task) -> Flow {
+    if crate::trace::enabled() {
+        return crate::trace::syscall(task, run);
+    }
+    run(task)
+}
+
+fn run(task: &mut Task) -> Flow {
     let c = &task.ctx;
     let n = c.rax;
     let a = [c.rdi, c.rsi, c.rdx, c.r10, c.r8, c.r9];
@@ -68,6 +81,18 @@ pub fn dispatch(task: &mut Task) -> Flow {
             return Flow::Yield;
         }
         _ => {}
+    }
+    // The calls that read the task alone: no locked view to build (four
+    // locks and three reference counts, most of such a call's cost).
+    let quick = match n {
+        nr::GETPID => Some(Ok(u64::from(task.pid()))),
+        nr::GETTID => Some(Ok(u64::from(task.tid))),
+        nr::GETPPID => Some(process::getppid(task)),
+        _ => None,
+    };
+    if let Some(result) = quick {
+        task.ctx.rax = result.unwrap_or_else(Errno::to_return);
+        return Flow::Continue;
     }
     let mem = Arc::clone(&task.mem);
     let files = Arc::clone(&task.files);
@@ -199,9 +224,6 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::SET_TID_ADDRESS => misc::set_tid_address(p, a[0]),
         nr::SET_ROBUST_LIST => misc::set_robust_list(p, a[0], a[1]),
         nr::RSEQ => misc::rseq(p, a[0], a[1], a[2]),
-        nr::GETPID => Ok(u64::from(p.task.pid())),
-        nr::GETTID => Ok(u64::from(p.task.tid)),
-        nr::GETPPID => process::getppid(p),
         nr::GETPGRP => process::getpgid(p, 0),
         nr::GETPGID => process::getpgid(p, a[0]),
         nr::GETSID => process::getsid(p, a[0]),
@@ -285,6 +307,56 @@ fn call(p: &mut Process, n: u64, a: [u64; 6]) -> SysResult {
         nr::TIME => time::time(p, a[0]),
         nr::NANOSLEEP => time::nanosleep(p, a[0]),
         nr::CLOCK_NANOSLEEP => time::clock_nanosleep(p, a[0], a[1], a[2]),
+        nr::EVENTFD => fdkinds::eventfd2(p, a[0], 0),
+        nr::EVENTFD2 => fdkinds::eventfd2(p, a[0], a[1]),
+        nr::TIMERFD_CREATE => fdkinds::timerfd_create(p, a[0], a[1]),
+        nr::TIMERFD_SETTIME => fdkinds::timerfd_settime(p, a[0], a[1], a[2], a[3]),
+        nr::TIMERFD_GETTIME => fdkinds::timerfd_gettime(p, a[0], a[1]),
+        nr::SIGNALFD => fdkinds::signalfd4(p, a[0], a[1], a[2], 0),
+        nr::SIGNALFD4 => fdkinds::signalfd4(p, a[0], a[1], a[2], a[3]),
+        nr::MEMFD_CREATE => fdkinds::memfd_create(p, a[0], a[1]),
+        nr::TIMER_CREATE => fdkinds::timer_create(p, a[0], a[1], a[2]),
+        nr::TIMER_SETTIME => fdkinds::timer_settime(p, a[0], a[1], a[2], a[3]),
+        nr::TIMER_GETTIME => fdkinds::timer_gettime(p, a[0], a[1]),
+        nr::TIMER_GETOVERRUN => fdkinds::timer_getoverrun(p, a[0]),
+        nr::TIMER_DELETE => fdkinds::timer_delete(p, a[0]),
+        nr::INOTIFY_INIT => fdkinds::inotify_init1(p, 0),
+        nr::INOTIFY_INIT1 => fdkinds::inotify_init1(p, a[0]),
+        nr::INOTIFY_ADD_WATCH => fdkinds::inotify_add_watch(p, a[0], a[1], a[2]),
+        nr::INOTIFY_RM_WATCH => fdkinds::inotify_rm_watch(p, a[0], a[1]),
+        nr::SHMGET => ipc::shmget(p, a[0], a[1], a[2]),
+        nr::SHMAT => ipc::shmat(p, a[0], a[1], a[2]),
+        nr::SHMDT => ipc::shmdt(p, a[0]),
+        nr::SHMCTL => ipc::shmctl(p, a[0], a[1], a[2]),
+        nr::SEMGET => ipc::semget(p, a[0], a[1], a[2]),
+        nr::SEMOP => ipc::semop(p, a[0], a[1], a[2]),
+        nr::SEMTIMEDOP => ipc::semtimedop(p, a[0], a[1], a[2], a[3]),
+        nr::SEMCTL => ipc::semctl(p, a[0], a[1], a[2], a[3]),
+        nr::MSGGET => ipc::msgget(p, a[0], a[1]),
+        nr::MSGSND => ipc::msgsnd(p, a[0], a[1], a[2], a[3]),
+        nr::MSGRCV => ipc::msgrcv(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::MSGCTL => ipc::msgctl(p, a[0], a[1], a[2]),
+        nr::SENDMMSG => net::sendmmsg(p, a[0], a[1], a[2], a[3]),
+        nr::RECVMMSG => net::recvmmsg(p, a[0], a[1], a[2], a[3], a[4]),
+        nr::CLOSE_RANGE => io::close_range(p, a[0], a[1], a[2]),
+        nr::PIDFD_OPEN => pidfd::pidfd_open(p, a[0], a[1]),
+        nr::PIDFD_SEND_SIGNAL => pidfd::pidfd_send_signal(p, a[0], a[1], a[2], a[3]),
+        nr::MKNOD => fs::mknodat(p, CWD, a[0], a[1], a[2]),
+        nr::MKNODAT => fs::mknodat(p, a[0], a[1], a[2], a[3]),
+        nr::SPLICE => splice::splice(p, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::TEE => splice::tee(p, a[0], a[1], a[2], a[3]),
+        nr::VMSPLICE => splice::vmsplice(p, a[0], a[1], a[2], a[3]),
+        nr::PERSONALITY => misc::personality(p, a[0]),
+        nr::GETCPU => misc::getcpu(p, a[0], a[1]),
+        nr::SCHED_SETAFFINITY => misc::sched_setaffinity(p, a[0], a[1], a[2]),
+        nr::MEMBARRIER => misc::membarrier(p, a[0], a[1]),
+        nr::MLOCK | nr::MUNLOCK => mem::munlock(p, a[0], a[1]),
+        nr::MLOCK2 => mem::mlock2(p, a[0], a[1], a[2]),
+        nr::MLOCKALL => mem::mlockall(a[0]),
+        nr::MUNLOCKALL => Ok(0),
+        nr::UTIME => fs::utime(p, a[0], a[1]),
+        nr::UTIMES => fs::futimesat(p, CWD, a[0], a[1]),
+        nr::FUTIMESAT => fs::futimesat(p, a[0], a[1], a[2]),
         other => unimplemented(other),
     }
 }
@@ -295,6 +367,7 @@ static REPORTED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
 const MAX_REPORTED: usize = 512;
 
 fn unimplemented(n: u64) -> SysResult {
+    crate::trace::missing(MissingKind::Syscall, nr::name(n).unwrap_or(""), n);
     if crate::console::verbose() {
         let mut reported = REPORTED.lock();
         if reported.len() < MAX_REPORTED && reported.insert(n) {

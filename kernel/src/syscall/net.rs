@@ -15,9 +15,10 @@ use super::io::{raise_sigpipe, read_iovecs, IO_CHUNK};
 use super::SysResult;
 use crate::fs::fd::Entry;
 use crate::fs::file::OpenFile;
-use crate::net::{ConnectCall, Domain, Kind, Received, Socket};
+use crate::net::{Ancillary, ConnectCall, Domain, Kind, Received, Socket};
 use crate::process::Process;
 use crate::task::wait::block_on;
+use lamina_abi::cmsg;
 
 /// The most a datagram may be (larger sends are EMSGSIZE before any
 /// copy): above every family's limit.
@@ -59,7 +60,7 @@ fn finish(
 ) -> SysResult {
     match result {
         Err(Errno::EAGAIN) if !file.nonblocking(flags) => {
-            Err(block_on(p.task.tid, &[file.socket().queue()]))
+            Err(wait_on_socket(p, file.socket(), sending))
         }
         Err(Errno::EPIPE)
             if sending && flags & MSG_NOSIGNAL == 0 && file.socket().raises_sigpipe() =>
@@ -69,6 +70,19 @@ fn finish(
         }
         other => other,
     }
+}
+
+/// A blocking call waits on the socket's queue, as long as the socket's
+/// timeout for sending or receiving allows (`SO_SNDTIMEO`,
+/// `SO_RCVTIMEO`, from the call's first run): EAGAIN once it has passed.
+pub(super) fn wait_on_socket(p: &mut Process, socket: &Socket, sending: bool) -> Errno {
+    if let Some(timeout_ns) = socket.timeout_ns(sending) {
+        p.restart.deadline_after(timeout_ns);
+        if p.restart.timed_out() {
+            return Errno::EAGAIN;
+        }
+    }
+    block_on(p.task.tid, &[socket.queue()])
 }
 
 /// `SOCK_NONBLOCK` and `SOCK_CLOEXEC` of a type or `accept4` flags, as
@@ -103,12 +117,13 @@ fn kind_of(domain: Domain, sock_type: u32, protocol: u64) -> Result<Kind, Errno>
     let kind = match sock_type & SOCK_TYPE_MASK {
         SOCK_STREAM => Kind::Stream,
         SOCK_DGRAM => Kind::Dgram,
+        SOCK_SEQPACKET if domain == Domain::Unix => Kind::Seqpacket,
         _ => return Err(Errno::ESOCKTNOSUPPORT),
     };
     let protocol_ok = match (domain, kind) {
         (Domain::Unix, _) => protocol == 0 || protocol == u64::from(AF_UNIX),
         (_, Kind::Stream) => protocol == 0 || protocol == IPPROTO_TCP,
-        (_, Kind::Dgram) => protocol == 0 || protocol == IPPROTO_UDP,
+        (_, Kind::Dgram | Kind::Seqpacket) => protocol == 0 || protocol == IPPROTO_UDP,
     };
     if protocol_ok {
         Ok(kind)
@@ -246,7 +261,14 @@ pub fn connect(p: &mut Process, fd: u64, addr: u64, len: u64) -> SysResult {
         nonblocking: file.nonblocking(0),
     };
     let result = file.socket().connect(&addr, call).map(|()| 0);
-    finish(p, &file, 0, false, result)
+    // A connect waits as long as SO_SNDTIMEO says; then a TCP connect
+    // goes on in the background (EINPROGRESS), as Linux's.
+    match finish(p, &file, 0, true, result) {
+        Err(Errno::EAGAIN) if file.socket().domain != Domain::Unix && !file.nonblocking(0) => {
+            Err(Errno::EINPROGRESS)
+        }
+        other => other,
+    }
 }
 
 pub fn shutdown(p: &mut Process, fd: u64, how: u64) -> SysResult {
@@ -312,10 +334,30 @@ fn send_iovecs(
     file: &SocketFile,
     iovecs: &[Iovec],
     to: Option<&SockAddr>,
+    mut ancillary: Option<Ancillary>,
 ) -> Result<usize, Errno> {
     let total = iovecs_total_len(iovecs.iter().copied())? as usize;
     let socket = file.socket();
-    if socket.kind == Kind::Dgram {
+    // An AF_UNIX send always carries the sender's credentials (for a
+    // receiver with SO_PASSCRED), and the files with its first bytes.
+    let cred = ancillary.as_ref().and_then(|a| a.cred);
+    let mut send = |p: &Process, data: &[u8]| {
+        let to = to.map(|a| (a, p as &dyn crate::fs::vfs::ProcessView));
+        match ancillary.take() {
+            Some(ancillary) => socket.send_ancillary(data, to, ancillary),
+            None if cred.is_some() => socket.send_ancillary(
+                data,
+                to,
+                Ancillary {
+                    files: Vec::new(),
+                    cred,
+                },
+            ),
+            None => socket.send(data, to),
+        }
+    };
+    // A datagram or a record goes whole, in one send.
+    if socket.kind != Kind::Stream {
         if total > DATAGRAM_GATHER_MAX {
             return Err(Errno::EMSGSIZE);
         }
@@ -327,18 +369,12 @@ fn send_iovecs(
             p.mm.copy_in(v.base, &mut data[at..at + v.len as usize])?;
             at += v.len as usize;
         }
-        return socket.send(
-            &data,
-            to.map(|a| (a, &*p as &dyn crate::fs::vfs::ProcessView)),
-        );
+        return send(p, &data);
     }
     let mut chunk = vec![0u8; total.clamp(1, IO_CHUNK)];
     let mut done = 0;
     if total == 0 {
-        return socket.send(
-            &[],
-            to.map(|a| (a, &*p as &dyn crate::fs::vfs::ProcessView)),
-        );
+        return send(p, &[]);
     }
     for v in iovecs {
         let mut at = 0;
@@ -346,12 +382,7 @@ fn send_iovecs(
             let n = (v.len as usize - at).min(IO_CHUNK);
             let step =
                 p.mm.copy_in(v.base + at as u64, &mut chunk[..n])
-                    .and_then(|()| {
-                        socket.send(
-                            &chunk[..n],
-                            to.map(|a| (a, &*p as &dyn crate::fs::vfs::ProcessView)),
-                        )
-                    });
+                    .and_then(|()| send(p, &chunk[..n]));
             match step {
                 Ok(sent) => {
                     done += sent;
@@ -378,10 +409,20 @@ fn send_and_finish(
     iovecs: &[Iovec],
     to: Option<&SockAddr>,
     flags: u32,
+    control: Option<Ancillary>,
 ) -> SysResult {
+    // AF_UNIX bytes carry their sender's credentials.
+    let ancillary = match control {
+        Some(ancillary) => Some(ancillary),
+        None if file.socket().domain == Domain::Unix => Some(Ancillary {
+            files: Vec::new(),
+            cred: Some(crate::net::cred_of(&*p)),
+        }),
+        None => None,
+    };
     let waits = file.socket().kind == Kind::Stream && !file.nonblocking(flags);
     if !waits {
-        let result = send_iovecs(p, file, iovecs, to).map(|n| n as u64);
+        let result = send_iovecs(p, file, iovecs, to, ancillary).map(|n| n as u64);
         return finish(p, file, flags, true, result);
     }
     let total = iovecs_total_len(iovecs.iter().copied())?;
@@ -398,14 +439,23 @@ fn send_and_finish(
             })
         })
         .collect();
-    let queue = |p: &mut Process| Err(block_on(p.task.tid, &[file.socket().queue()]));
-    match send_iovecs(p, file, &rest, to).map(|n| n as u64) {
+    // Past SO_SNDTIMEO, what went in is the result.
+    let wait = |p: &mut Process, done: u64| match wait_on_socket(p, file.socket(), true) {
+        Errno::EAGAIN => Ok(done),
+        e => Err(e),
+    };
+    // A send going on in a later run: its files went with its first bytes.
+    let ancillary = ancillary.map(|a| Ancillary {
+        files: if done == 0 { a.files } else { Vec::new() },
+        cred: a.cred,
+    });
+    match send_iovecs(p, file, &rest, to, ancillary).map(|n| n as u64) {
         Ok(n) if n > 0 && done + n < total => {
             p.restart.progress = done + n;
-            queue(p)
+            wait(p, done + n)
         }
         Ok(n) => Ok(done + n),
-        Err(Errno::EAGAIN) if done > 0 => queue(p),
+        Err(Errno::EAGAIN) if done > 0 => wait(p, done),
         // The connection failed part way: the bytes that went in count.
         Err(_) if done > 0 => Ok(done),
         Err(e) => finish(p, file, flags, true, Err(e)),
@@ -435,7 +485,7 @@ fn recv_iovecs(
         total.min(IO_CHUNK).min(ready.max(1))
     };
     let mut buf = vec![0u8; want];
-    let received = socket.recv(&mut buf, flags)?;
+    let received = socket.recv_ancillary(&mut buf, flags)?;
     let mut at = 0;
     for v in iovecs {
         if at >= received.len {
@@ -465,7 +515,7 @@ pub fn sendto(
         Some(read_addr(p, file.socket().domain, addr, addr_len)?)
     };
     let iovec = [Iovec { base: buf, len }];
-    send_and_finish(p, &file, &iovec, to.as_ref(), flags)
+    send_and_finish(p, &file, &iovec, to.as_ref(), flags, None)
 }
 
 pub fn recvfrom(
@@ -514,10 +564,7 @@ pub fn sendmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
     let file = SocketFile::get(p, fd)?;
     let flags = flags as u32;
     let header = read_msghdr(p, msg)?;
-    if header.controllen != 0 {
-        // Ancillary data (SCM_RIGHTS, SCM_CREDENTIALS): not yet.
-        return Err(Errno::EOPNOTSUPP);
-    }
+    let control = read_control(p, &file, &header)?;
     let to = if header.name == 0 || header.namelen == 0 {
         None
     } else {
@@ -529,7 +576,61 @@ pub fn sendmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
         )?)
     };
     let iovecs = read_iovecs(p, header.iov, header.iovlen)?;
-    send_and_finish(p, &file, &iovecs, to.as_ref(), flags)
+    send_and_finish(p, &file, &iovecs, to.as_ref(), flags, control)
+}
+
+/// The most control bytes a `sendmsg` may give (Linux's `optmem_max`).
+const CONTROL_MAX: u64 = 20_480;
+
+/// A `sendmsg`'s ancillary data, as Linux's `__scm_send` checks it on
+/// AF_UNIX: open descriptors (EBADF), credentials of an existing process
+/// (ESRCH) with valid ids (EINVAL); the sender's own credentials when it
+/// gives none. Other families check the layout and ignore the rest.
+fn read_control(
+    p: &mut Process,
+    file: &SocketFile,
+    header: &MsgHdr,
+) -> Result<Option<Ancillary>, Errno> {
+    if header.controllen == 0 {
+        return Ok(None);
+    }
+    if header.controllen > CONTROL_MAX {
+        return Err(Errno::ENOBUFS);
+    }
+    let mut bytes = vec![0u8; header.controllen as usize];
+    p.mm.copy_in(header.control, &mut bytes)?;
+    let control = cmsg::parse(&bytes)?;
+    if file.socket().domain != Domain::Unix {
+        // `__sock_cmsg_send` of the other families ignores both.
+        return Ok(None);
+    }
+    let files = control
+        .fds
+        .iter()
+        .map(|&fd| {
+            u64::try_from(fd)
+                .map_err(|_| Errno::EBADF)
+                .and_then(|fd| p.fds.file(fd))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let cred = match control.cred {
+        Some(cred) => {
+            if cred.uid == u32::MAX || cred.gid == u32::MAX {
+                return Err(Errno::EINVAL);
+            }
+            // Root (every lamina workload) may name any process that exists.
+            let exists = crate::task::with_tables(|t| t.procs.contains_key(&cred.pid));
+            if !exists {
+                return Err(Errno::ESRCH);
+            }
+            cred
+        }
+        None => crate::net::cred_of(&*p),
+    };
+    Ok(Some(Ancillary {
+        files,
+        cred: Some(cred),
+    }))
 }
 
 pub fn recvmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
@@ -556,16 +657,63 @@ pub fn recvmsg(p: &mut Process, fd: u64, msg: u64, flags: u64) -> SysResult {
     if received.full_len > received.len {
         msg_flags |= MSG_TRUNC;
     }
-    p.mm.copy_out(msg + MsgHdr::CONTROLLEN_OFFSET, &0u64.to_le_bytes())?;
+    let len = result_len(&received, flags);
+    let room = if header.control == 0 {
+        0
+    } else {
+        usize::try_from(header.controllen).unwrap_or(usize::MAX)
+    };
+    let control = write_control(p, received.ancillary, room, flags)?;
+    if !control.bytes.is_empty() {
+        p.mm.copy_out(header.control, &control.bytes)?;
+    }
+    if control.truncated {
+        msg_flags |= MSG_CTRUNC;
+    }
+    p.mm.copy_out(
+        msg + MsgHdr::CONTROLLEN_OFFSET,
+        &(control.bytes.len() as u64).to_le_bytes(),
+    )?;
     p.mm.copy_out(msg + MsgHdr::FLAGS_OFFSET, &msg_flags.to_le_bytes())?;
-    Ok(result_len(&received, flags))
+    Ok(len)
+}
+
+/// `recvmsg`'s control buffer (`scm_recv`): the credentials first (with
+/// SO_PASSCRED), then the passed files as new descriptors, as many as
+/// the buffer and the descriptor table take; the others close
+/// (MSG_CTRUNC).
+fn write_control(
+    p: &mut Process,
+    ancillary: Ancillary,
+    room: usize,
+    flags: u32,
+) -> Result<cmsg::ReceiveControl, Errno> {
+    let mut control = cmsg::ReceiveControl::new(room);
+    if let Some(cred) = ancillary.cred {
+        control.credentials(cred);
+    }
+    let count = ancillary.files.len();
+    if count == 0 {
+        return Ok(control);
+    }
+    let fit = control.rights_room(count);
+    let cloexec = flags & MSG_CMSG_CLOEXEC != 0;
+    let mut fds = Vec::with_capacity(fit);
+    for file in ancillary.files.into_iter().take(fit) {
+        match p.fds.install_from(0, Entry { file, cloexec }) {
+            Ok(fd) => fds.push(fd as i32),
+            Err(_) => break,
+        }
+    }
+    control.rights(&fds, count);
+    Ok(control)
 }
 
 /// `writev` on a socket: `sendmsg` without an address or flags.
 pub fn sendmsg_iovecs(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
     let file = SocketFile::get(p, fd)?;
     let iovecs = read_iovecs(p, iov, count)?;
-    send_and_finish(p, &file, &iovecs, None, 0)
+    send_and_finish(p, &file, &iovecs, None, 0, None)
 }
 
 /// `readv` on a socket: `recvmsg` without an address or flags.
@@ -574,4 +722,81 @@ pub fn recvmsg_iovecs(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResu
     let iovecs = read_iovecs(p, iov, count)?;
     let result = recv_iovecs(p, &file, &iovecs, 0).map(|r| r.len as u64);
     finish(p, &file, 0, false, result)
+}
+
+/// `struct mmsghdr`: a `msghdr` and the byte count of its message.
+const MMSGHDR_SIZE: u64 = 64;
+const MMSGHDR_LEN_OFFSET: u64 = 56;
+/// Most messages one `sendmmsg`/`recvmmsg` handles (`UIO_MAXIOV`).
+const MMSG_MAX: u64 = 1024;
+/// `recvmmsg`: wait for the first message only.
+const MSG_WAITFORONE: u32 = 0x10000;
+
+/// `sendmmsg(fd, msgvec, vlen, flags)`: `sendmsg` of each message in turn,
+/// its byte count written to its `msg_len`. Only the first may wait: a
+/// call that blocks runs again from the start, so once messages have gone
+/// the rest are sent without waiting and the call returns how many went
+/// (as Linux does when an error follows a message sent).
+pub fn sendmmsg(p: &mut Process, fd: u64, msgvec: u64, vlen: u64, flags: u64) -> SysResult {
+    SocketFile::get(p, fd)?;
+    each_message(p, fd, msgvec, vlen, flags, sendmsg)
+}
+
+/// Runs `op` (`sendmsg` or `recvmsg`) on each `mmsghdr` of `msgvec` in
+/// turn, its byte count written to the entry's `msg_len`; only the first
+/// may wait (the rest are MSG_DONTWAIT). An error on the first is the
+/// call's; a later one ends it with the count done so far, as Linux.
+fn each_message(
+    p: &mut Process,
+    fd: u64,
+    msgvec: u64,
+    vlen: u64,
+    flags: u64,
+    op: fn(&mut Process, u64, u64, u64) -> SysResult,
+) -> SysResult {
+    let count = vlen.min(MMSG_MAX);
+    for i in 0..count {
+        let entry = msgvec + i * MMSGHDR_SIZE;
+        let flags = if i == 0 {
+            flags
+        } else {
+            flags | u64::from(MSG_DONTWAIT)
+        };
+        match op(p, fd, entry, flags) {
+            Ok(n) => {
+                p.mm.copy_out(entry + MMSGHDR_LEN_OFFSET, &(n as u32).to_le_bytes())?
+            }
+            Err(e) if i == 0 => return Err(e),
+            Err(_) => return Ok(i),
+        }
+    }
+    Ok(count)
+}
+
+/// `recvmmsg(fd, msgvec, vlen, flags, timeout)`: `recvmsg` into each
+/// message in turn. Only the first may wait (a call that blocks runs again
+/// from the start, which would lose the messages taken): after it, the
+/// call takes what is there and returns, which is MSG_WAITFORONE's rule
+/// and, for a `timeout`, what Linux's check after each message gives
+/// once the time is short.
+pub fn recvmmsg(
+    p: &mut Process,
+    fd: u64,
+    msgvec: u64,
+    vlen: u64,
+    flags: u64,
+    timeout: u64,
+) -> SysResult {
+    const NSEC_PER_SEC: i64 = 1_000_000_000;
+    SocketFile::get(p, fd)?;
+    if timeout != 0 {
+        let raw: [u8; 16] = p.mm.read_array(timeout)?;
+        let sec = i64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
+        let nsec = i64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
+        if sec < 0 || !(0..NSEC_PER_SEC).contains(&nsec) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let flags = flags & !u64::from(MSG_WAITFORONE);
+    each_message(p, fd, msgvec, vlen, flags, recvmsg)
 }

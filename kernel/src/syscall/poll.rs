@@ -35,6 +35,7 @@ struct Watch {
 /// (`timeout_ns` None: without end; Some(0): not at all).
 fn watch(p: &mut Process, watches: &mut [Watch], timeout_ns: Option<u64>) -> Result<usize, Errno> {
     let mut ready = 0;
+    let _poller = crate::fs::signalfd::Poller::checking(p.task.pending);
     for w in watches.iter_mut() {
         w.revents = match &w.file {
             Some(file) => {
@@ -382,7 +383,9 @@ fn epoll_wait_core(
         return Err(Errno::EINVAL);
     }
     let ep_file = epoll_at(p, epfd)?;
+    let poller = crate::fs::signalfd::Poller::checking(p.task.pending);
     let (ready, files) = as_epoll(&ep_file).collect(max as usize);
+    drop(poller);
     if !ready.is_empty() {
         let mut out = vec![0u8; ready.len() * EPOLL_EVENT_LEN];
         for (slot, (revents, data)) in out.chunks_exact_mut(EPOLL_EVENT_LEN).zip(&ready) {

@@ -18,7 +18,7 @@ use crate::process::{Image, LoadError, Process};
 use crate::task::signal::{self as sig, Info};
 use crate::task::wait::{block_on, WaitQueue};
 use crate::task::{
-    self, sched, with_tables, FsContext, Group, Memory, ProcEntry, State, Task, Tid,
+    self, read_tables, sched, with_tables, FsContext, Group, Memory, ProcEntry, State, Task, Tid,
 };
 use crate::time;
 
@@ -210,6 +210,10 @@ pub fn clone(
         );
         *child.comm.lock() = g.comm.lock().clone();
         *child.creds.lock() = g.creds.lock().clone();
+        child.personality.store(
+            g.personality.load(core::sync::atomic::Ordering::Relaxed),
+            core::sync::atomic::Ordering::Relaxed,
+        );
         child
     };
 
@@ -502,6 +506,8 @@ pub fn execveat(
     sched::load_memory(&mem);
     p.task.mem = mem;
     p.fds.close_on_exec();
+    // POSIX timers do not survive execve (Linux's exit_itimers).
+    p.task.group.posix_timers.lock().clear();
     let task = &mut *p.task;
     let actions = {
         let mut actions = *task.sigactions.lock();
@@ -782,9 +788,9 @@ pub fn waitid(p: &mut Process, idtype: u64, id: u64, infop: u64, options: u64) -
     }
 }
 
-pub fn getppid(p: &mut Process) -> SysResult {
-    let me = p.task.pid();
-    Ok(u64::from(with_tables(|t| {
+pub fn getppid(task: &Task) -> SysResult {
+    let me = task.pid();
+    Ok(u64::from(read_tables(|t| {
         t.procs.get(&me).map_or(0, |e| e.parent)
     })))
 }
@@ -796,21 +802,21 @@ fn target_pid(p: &Process, pid: u64) -> Result<Tid, Errno> {
         return Err(Errno::EINVAL);
     }
     let pid = if pid == 0 { p.task.pid() } else { pid as Tid };
-    with_tables(|t| t.procs.contains_key(&pid))
+    read_tables(|t| t.procs.contains_key(&pid))
         .then_some(pid)
         .ok_or(Errno::ESRCH)
 }
 
 pub fn getpgid(p: &mut Process, pid: u64) -> SysResult {
     let pid = target_pid(p, pid)?;
-    Ok(u64::from(with_tables(|t| {
+    Ok(u64::from(read_tables(|t| {
         t.procs.get(&pid).map_or(0, |e| e.pgid)
     })))
 }
 
 pub fn getsid(p: &mut Process, pid: u64) -> SysResult {
     let pid = target_pid(p, pid)?;
-    Ok(u64::from(with_tables(|t| {
+    Ok(u64::from(read_tables(|t| {
         t.procs.get(&pid).map_or(0, |e| e.sid)
     })))
 }
@@ -1074,29 +1080,45 @@ pub fn prctl(p: &mut Process, option: u64, arg2: u64) -> SysResult {
 // ---------------------------------------------------------------------------
 // futex
 
-/// Futex wait queues by (address space, user address). Private and shared
-/// futexes key the same way: lamina's shared memory between processes is
-/// only what fork leaves copy-on-write, where Linux too keys by address
-/// space and address.
+/// Futex wait queues by (address space, user address), or for an address
+/// in a `MAP_SHARED` region by ([`SHARED_FUTEX`], physical address): such
+/// a page is the same frame in every process that maps it, at whatever
+/// address (a fork's shared anonymous memory, a tmpfs file, a SysV
+/// segment), as Linux keys a shared futex by its page. Private memory
+/// keys by address space and address, as on Linux.
 static FUTEXES: Mutex<BTreeMap<(usize, u64), Arc<WaitQueue>>> = Mutex::new(BTreeMap::new());
 
-fn futex_queue(mem: &Arc<Memory>, addr: u64) -> Arc<WaitQueue> {
-    let key = (Arc::as_ptr(mem) as usize, addr);
+/// The owner part of a shared futex's key (no `Memory` is at address 0).
+const SHARED_FUTEX: usize = 0;
+
+/// The key of the futex at `addr` of the calling process (see [`FUTEXES`]).
+fn futex_key(p: &mut Process, addr: u64) -> Result<(usize, u64), Errno> {
+    if p.mm.is_shared(addr) {
+        let frame = p.mm.fault(addr, false, false)?;
+        return Ok((SHARED_FUTEX, frame + addr % crate::arch::phys::PAGE_SIZE));
+    }
+    Ok((Arc::as_ptr(&p.task.mem) as usize, addr))
+}
+
+fn futex_queue(key: (usize, u64)) -> Arc<WaitQueue> {
     Arc::clone(FUTEXES.lock().entry(key).or_default())
 }
 
-/// A waiter whose wait ended without a wake (a timeout) leaves the
-/// futex's queue, and the queue goes when no one else waits: the table
-/// stays as small as the set of futexes being waited on.
+/// A waiter whose wait ended without a wake (a timeout, a signal) leaves
+/// the futex's queue, and the queue goes when no one else waits: the table
+/// stays as small as the set of futexes being waited on. A shared futex's
+/// key is not at hand here, so the waiter also leaves every shared queue
+/// (the table holds only the futexes being waited on).
 pub fn futex_forget(mem: &Arc<Memory>, addr: u64, tid: Tid) {
     let key = (Arc::as_ptr(mem) as usize, addr);
     let mut futexes = FUTEXES.lock();
-    if let Some(queue) = futexes.get(&key) {
-        queue.remove(tid);
-        if queue.is_empty() && Arc::strong_count(queue) == 1 {
-            futexes.remove(&key);
+    futexes.retain(|&(owner, at), queue| {
+        if (owner, at) != key && owner != SHARED_FUTEX {
+            return true;
         }
-    }
+        queue.remove(tid);
+        !(queue.is_empty() && Arc::strong_count(queue) == 1)
+    });
 }
 
 /// An address space is gone: its futex queues go with it (their waiters
@@ -1107,9 +1129,14 @@ pub fn futex_forget_memory(mem: *const Memory) {
         .retain(|&(owner, _), _| owner != mem as usize);
 }
 
-/// Wakes up to `n` waiters on the futex at `addr` of `mem`.
+/// Wakes up to `n` waiters on the futex at `addr` of `mem` (private
+/// memory: a thread's `clear_child_tid`).
 pub fn futex_wake_address(mem: &Arc<Memory>, addr: u64, n: usize) -> usize {
-    let key = (Arc::as_ptr(mem) as usize, addr);
+    futex_wake_key((Arc::as_ptr(mem) as usize, addr), n)
+}
+
+/// Wakes up to `n` waiters on the futex keyed `key`.
+fn futex_wake_key(key: (usize, u64), n: usize) -> usize {
     let queue = FUTEXES.lock().get(&key).cloned();
     let Some(queue) = queue else { return 0 };
     let woken = queue.wake(n);
@@ -1167,7 +1194,7 @@ pub fn futex(
             if p.restart.timed_out() {
                 return Err(Errno::ETIMEDOUT);
             }
-            let queue = futex_queue(&p.task.mem, uaddr);
+            let queue = futex_queue(futex_key(p, uaddr)?);
             Err(block_on(p.task.tid, &[&queue]))
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
@@ -1175,7 +1202,7 @@ pub fn futex(
                 return Err(Errno::EINVAL);
             }
             let n = (val as u32).min(i32::MAX as u32) as usize;
-            Ok(futex_wake_address(&p.task.mem, uaddr, n) as u64)
+            Ok(futex_wake_key(futex_key(p, uaddr)?, n) as u64)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             if cmd == FUTEX_CMP_REQUEUE {
@@ -1184,8 +1211,8 @@ pub fn futex(
                     return Err(Errno::EAGAIN);
                 }
             }
-            let from = futex_queue(&p.task.mem, uaddr);
-            let to = futex_queue(&p.task.mem, uaddr2);
+            let from = futex_queue(futex_key(p, uaddr)?);
+            let to = futex_queue(futex_key(p, uaddr2)?);
             let woken = from.wake((val as u32).min(i32::MAX as u32) as usize);
             let moved = from.requeue(&to, (timeout as u32).min(i32::MAX as u32) as usize);
             Ok((woken + moved) as u64)
@@ -1233,9 +1260,9 @@ fn futex_wake_op(
         5 => (old as i32) >= (cmparg as i32),
         _ => return Err(Errno::ENOSYS),
     };
-    let mut woken = futex_wake_address(&p.task.mem, uaddr, val as usize);
+    let mut woken = futex_wake_key(futex_key(p, uaddr)?, val as usize);
     if passes {
-        woken += futex_wake_address(&p.task.mem, uaddr2, val2 as usize);
+        woken += futex_wake_key(futex_key(p, uaddr2)?, val2 as usize);
     }
     Ok(woken as u64)
 }

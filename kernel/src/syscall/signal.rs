@@ -148,40 +148,10 @@ pub fn rt_sigtimedwait(
         return Err(Errno::EINVAL);
     }
     let wanted = p.mm.read_u64(set)? & !UNBLOCKABLE;
-    let own = p.task.pending & wanted;
-    let shared = p.task.group.pending.load(Ordering::Relaxed) & wanted;
-    let (bits, from_own) = if own != 0 {
-        (own, true)
-    } else {
-        (shared, false)
-    };
-    if bits != 0 {
-        let signo = bits.trailing_zeros() as u8 + 1;
-        if from_own {
-            p.task.pending &= !bit(signo);
-        } else {
-            p.task
-                .group
-                .pending
-                .fetch_and(!bit(signo), Ordering::Relaxed);
-        }
-        let target = if from_own { p.task.tid } else { p.task.pid() };
-        let (details, more) = crate::task::signal::take_info(target, signo);
-        if more {
-            // Another instance of a real-time signal stays pending.
-            if from_own {
-                p.task.pending |= bit(signo);
-            } else {
-                p.task.group.add_pending(bit(signo));
-            }
-        }
+    if let Some((signo, details)) = crate::task::signal::dequeue(p.task, wanted) {
         if info != 0 {
-            let si = lamina_abi::signal::SigInfo::kill(
-                u32::from(signo),
-                details.code,
-                details.pid as i32,
-                0,
-            );
+            // As a handler would get it (sigqueue's value, a child's status).
+            let si = crate::task::frame::siginfo(signo, &details);
             p.mm.copy_out(info, &si.to_bytes())?;
         }
         return Ok(u64::from(signo));

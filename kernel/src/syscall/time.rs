@@ -55,7 +55,13 @@ pub(super) fn timeval_bytes(ns: u64) -> [u8; 16] {
 
 pub fn clock_gettime(p: &mut Process, clock_id: u64, tp: u64) -> SysResult {
     let id = decode_clock_id(clock_id)?;
-    p.mm.copy_out(tp, &timespec(now_ns(id)).to_bytes())?;
+    let ns = match id {
+        // The process's user and system time, the clock its CPU-time
+        // POSIX timers count (`crate::task::posix_timer`).
+        ClockId::ProcessCputime => crate::task::posix_timer::process_cpu_ns(&p.task.group),
+        _ => now_ns(id),
+    };
+    p.mm.copy_out(tp, &timespec(ns).to_bytes())?;
     Ok(0)
 }
 

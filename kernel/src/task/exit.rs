@@ -103,6 +103,10 @@ pub fn reap_thread(mut task: Box<Task>) {
     let Some((parent, exit_signal, parent_group, init_group)) = ended else {
         return;
     };
+    crate::syscall::ipc::process_ended(pid);
+    // A session leader's end hangs up its controlling terminal.
+    crate::fs::tty::process_exited(pid);
+    crate::syscall::process_exited();
     if let Some(init) = init_group {
         init.child_events.wake_all();
     }

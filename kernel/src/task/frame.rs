@@ -63,7 +63,9 @@ fn on_altstack(stack: &StackT, sp: u64) -> bool {
     stack.ss_flags != SS_DISABLE && sp > stack.ss_sp && sp - stack.ss_sp <= stack.ss_size
 }
 
-fn siginfo(sig: u8, info: &Info) -> SigInfo {
+/// The `siginfo_t` a handler or `sigtimedwait` gets for `sig` sent with
+/// `info`.
+pub fn siginfo(sig: u8, info: &Info) -> SigInfo {
     let signo = u32::from(sig);
     let mut si = SigInfo::kernel(signo);
     si.code = info.code;
@@ -83,6 +85,14 @@ fn siginfo(sig: u8, info: &Info) -> SigInfo {
             if info.code > 0 =>
         {
             SigFields::Fault { addr: info.addr }
+        }
+        _ if info.code == lamina_abi::signal::SI_TIMER => {
+            let (tid, overrun) = info.timer.unwrap_or_default();
+            SigFields::Timer {
+                tid,
+                overrun,
+                value: info.value,
+            }
         }
         _ if info.code == lamina_abi::signal::SI_QUEUE => SigFields::Queue {
             pid: info.pid as i32,

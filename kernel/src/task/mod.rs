@@ -13,15 +13,17 @@
 
 pub mod exit;
 pub mod frame;
+pub mod posix_timer;
 pub mod sched;
 pub mod signal;
+pub mod timer;
 pub mod wait;
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use lamina_abi::cred::Credentials;
 use lamina_abi::types::{KernelSigaction, Rlimit, StackT};
 use lamina_proto::frame::ExitStatus;
@@ -37,6 +39,13 @@ use wait::{Restart, WaitQueue};
 pub type Tid = u32;
 
 pub const SIGNALS: usize = 64;
+/// One above the highest thread id (Linux's `pid_max` on 64-bit).
+pub const PID_MAX: Tid = 4_194_304;
+/// CPUs the scheduler runs tasks on (/sys, /proc/stat, /proc/cpuinfo).
+pub const CPU_COUNT: u32 = 1;
+
+/// [`Group::exiting`]'s mark that the process is going away.
+const EXITING: u32 = 1;
 
 /// An address space and its `MAP_SHARED` file mappings (shared by
 /// `CLONE_VM`).
@@ -44,6 +53,9 @@ pub const SIGNALS: usize = 64;
 pub struct Memory {
     pub space: Mutex<AddressSpace>,
     pub shared: Mutex<SharedMappings>,
+    /// The `membarrier` commands this address space registered for
+    /// (`MEMBARRIER_CMD_REGISTER_*` bits); none after execve.
+    pub membarrier_registered: core::sync::atomic::AtomicU32,
 }
 
 impl Memory {
@@ -51,6 +63,7 @@ impl Memory {
         Arc::new(Self {
             space: Mutex::new(space),
             shared: Mutex::new(SharedMappings::default()),
+            membarrier_registered: core::sync::atomic::AtomicU32::new(0),
         })
     }
 }
@@ -92,8 +105,10 @@ pub struct Group {
     /// A child changed state: `wait4` callers of this process wait here.
     pub child_events: WaitQueue,
     /// Set once the process is going away (`exit_group`, a fatal signal):
-    /// every thread exits at its next return to user mode.
-    pub exiting: Mutex<Option<ExitStatus>>,
+    /// every thread exits at its next return to user mode. An atomic, as
+    /// the scheduler reads it on every return to user mode: 0 while the
+    /// process lives, else [`EXITING`] with the status's two bytes.
+    exiting: AtomicU32,
     /// CPU time in nanoseconds: user, system, and that of reaped children.
     pub user_ns: AtomicU64,
     pub system_ns: AtomicU64,
@@ -103,11 +118,18 @@ pub struct Group {
     pub start_ns: u64,
     /// `alarm`/`ITIMER_REAL`: (deadline, interval), monotonic ns.
     pub alarm: Mutex<Option<(u64, u64)>>,
+    /// The alarm's name in the kernel's timer list.
+    pub alarm_timer: timer::TimerId,
+    /// POSIX timers (`timer_create`), by id.
+    pub posix_timers: Mutex<BTreeMap<i32, Arc<posix_timer::PosixTimer>>>,
     /// Stopped by SIGSTOP (or a terminal stop signal) until SIGCONT.
     pub stopped: core::sync::atomic::AtomicBool,
     /// Who the process is (uids, gids, groups, capabilities): shared by
     /// its threads, copied by fork, kept (and transformed) by execve.
     pub creds: Mutex<Credentials>,
+    /// `personality(2)`'s value (0: PER_LINUX); inherited by fork, kept by
+    /// execve.
+    pub personality: core::sync::atomic::AtomicU32,
 }
 
 impl Group {
@@ -121,29 +143,38 @@ impl Group {
             rlimits: Mutex::new(rlimits),
             pending: AtomicU64::new(0),
             child_events: WaitQueue::new(),
-            exiting: Mutex::new(None),
+            exiting: AtomicU32::new(0),
             user_ns: AtomicU64::new(0),
             system_ns: AtomicU64::new(0),
             children_user_ns: AtomicU64::new(0),
             children_system_ns: AtomicU64::new(0),
             start_ns: crate::time::monotonic_ns(),
             alarm: Mutex::new(None),
+            alarm_timer: timer::new_id(),
+            posix_timers: Mutex::new(BTreeMap::new()),
             stopped: core::sync::atomic::AtomicBool::new(false),
             creds: Mutex::new(Credentials::container_root()),
+            personality: core::sync::atomic::AtomicU32::new(0),
         })
     }
 
     /// The process's exit status once it is going away.
     pub fn exiting(&self) -> Option<ExitStatus> {
-        *self.exiting.lock()
+        let word = self.exiting.load(Ordering::Acquire);
+        if word == 0 {
+            return None;
+        }
+        let [_, _, tag, value] = word.to_le_bytes();
+        ExitStatus::decode(&[tag, value]).ok()
     }
 
     /// Starts the process's end with `status` (the first reason wins).
     pub fn begin_exit(&self, status: ExitStatus) {
-        let mut exiting = self.exiting.lock();
-        if exiting.is_none() {
-            *exiting = Some(status);
-        }
+        let [tag, value] = status.encode();
+        let word = EXITING | u32::from_le_bytes([0, 0, tag, value]);
+        let _ = self
+            .exiting
+            .compare_exchange(0, word, Ordering::AcqRel, Ordering::Acquire);
     }
 
     pub fn is_stopped(&self) -> bool {
@@ -257,8 +288,11 @@ pub struct Tables {
 
 pub static TABLES: Mutex<Option<Tables>> = Mutex::new(None);
 
-/// Runs `f` on the tables (created on first use).
+/// Runs `f` on the tables (created on first use). A change may move the
+/// timer's deadline (a task woken or put to sleep), so the scheduler
+/// looks at the timer again before the next return to user mode.
 pub fn with_tables<R>(f: impl FnOnce(&mut Tables) -> R) -> R {
+    sched::timer_wish_changed();
     let mut guard = TABLES.lock();
     f(guard.get_or_insert_with(|| Tables {
         next_tid: 1,
@@ -266,11 +300,23 @@ pub fn with_tables<R>(f: impl FnOnce(&mut Tables) -> R) -> R {
     }))
 }
 
+/// Runs `f` on the tables without changing them (the system calls that
+/// only look, such as `getppid`, leave the timer alone).
+pub fn read_tables<R>(f: impl FnOnce(&Tables) -> R) -> R {
+    let guard = TABLES.lock();
+    match guard.as_ref() {
+        Some(tables) => f(tables),
+        None => f(&Tables {
+            next_tid: 1,
+            ..Tables::default()
+        }),
+    }
+}
+
 impl Tables {
     /// A fresh thread id: the lowest unused one above the last handed
     /// out, as Linux cycles pids (wrapping below `PID_MAX`).
     pub fn alloc_tid(&mut self) -> Tid {
-        const PID_MAX: Tid = 4_194_304;
         loop {
             let tid = self.next_tid;
             self.next_tid = if tid + 1 >= PID_MAX { 2 } else { tid + 1 };
@@ -281,6 +327,12 @@ impl Tables {
                 return tid;
             }
         }
+    }
+
+    /// Thread ids handed out since boot (/proc/stat's `processes`), as far
+    /// as the ids have not wrapped.
+    pub fn tids_handed_out(&self) -> u64 {
+        u64::from(self.next_tid.saturating_sub(1))
     }
 
     /// Process ids in the process group `pgid`.

@@ -14,10 +14,10 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use lamina_proto::frame::ExitStatus;
 
-use super::{signal, with_tables, Memory, State, Task, Tid};
+use super::{read_tables, signal, with_tables, Memory, State, Task, Tid};
 use crate::arch::user::{self, Trap};
 use crate::arch::{cpu, irq};
 use crate::syscall::{self, Flow};
@@ -35,8 +35,7 @@ const SYSCALL_PREEMPT_GRACE_NS: u64 = 200_000_000;
 /// system call is a function call, across which no vector register is
 /// live). A task that makes no system call is still switched after
 /// [`SYSCALL_PREEMPT_GRACE_NS`], so it cannot starve the others.
-static PREEMPT_AT_SYSCALLS: core::sync::atomic::AtomicBool =
-    core::sync::atomic::AtomicBool::new(false);
+static PREEMPT_AT_SYSCALLS: AtomicBool = AtomicBool::new(false);
 
 pub fn set_preempt_at_syscalls(on: bool) {
     PREEMPT_AT_SYSCALLS.store(on, Ordering::Relaxed);
@@ -49,6 +48,16 @@ static LOADED_MEM: AtomicUsize = AtomicUsize::new(0);
 static LOADED_TASK: AtomicU64 = AtomicU64::new(0);
 /// When the running task's slice ends (monotonic ns).
 static SLICE_END: AtomicU64 = AtomicU64::new(0);
+/// Something the timer's deadline depends on (the run queue, the
+/// sleepers, the alarms, the running slice) may have changed since
+/// [`arm_timer`] last looked: most system calls change none of it, and
+/// skipping the look keeps their return to user mode short.
+static TIMER_WISH_STALE: AtomicBool = AtomicBool::new(true);
+
+/// Notes that the timer's deadline may have to move.
+pub fn timer_wish_changed() {
+    TIMER_WISH_STALE.store(true, Ordering::Relaxed);
+}
 
 /// Forgets `mem` as the loaded address space (it is going away; the
 /// caller has switched the CPU off it).
@@ -111,7 +120,7 @@ pub fn run(first: Box<Task>) -> ExitStatus {
     crate::boot_report_ready();
     loop {
         service_events();
-        if let Some(status) = with_tables(|t| t.procs.get(&1).and_then(|e| e.zombie)) {
+        if let Some(status) = read_tables(|t| t.procs.get(&1).and_then(|e| e.zombie)) {
             return status;
         }
         let next = with_tables(|t| {
@@ -130,6 +139,7 @@ pub fn run(first: Box<Task>) -> ExitStatus {
         };
         switch_in(&mut task);
         SLICE_END.store(time::monotonic_ns() + SLICE_NS, Ordering::Relaxed);
+        timer_wish_changed();
         let outcome = run_slice(&mut task);
         task.fpu.save();
         switch_out(task, outcome);
@@ -190,32 +200,20 @@ fn switch_out(task: Box<Task>, outcome: Outcome) {
 
 /// Runs `task` until it blocks, exits or its slice ends.
 fn run_slice(task: &mut Task) -> Outcome {
+    // Whether the return to user mode must look at everything below: not
+    // after a system call that left nothing for it to do (the common case,
+    // kept to a few loads).
+    let mut full_return = true;
     loop {
-        // A process going away takes its threads wherever they wait.
-        if task.group.exiting().is_some() {
-            return Outcome::Exited;
-        }
-        if task.in_syscall {
-            task.in_syscall = false;
-            if let Some(outcome) = resume_syscall(task) {
+        if full_return {
+            if let Some(outcome) = prepare_return(task) {
                 return outcome;
             }
-            if task.group.exiting().is_some() {
-                return Outcome::Exited;
-            }
         }
-        signal::deliver(task);
-        if task.group.exiting().is_some() {
-            return Outcome::Exited;
-        }
-        if task.group.is_stopped() {
-            // Off the CPU until SIGCONT (or SIGKILL) wakes it.
-            return Outcome::Blocked;
-        }
-        arm_timer();
         account(task, false);
         let trap = user::run(&mut task.ctx);
         account(task, true);
+        full_return = true;
         match trap {
             Trap::Interrupt => {
                 service_events();
@@ -234,6 +232,8 @@ fn run_slice(task: &mut Task) -> Outcome {
                 if PREEMPT_AT_SYSCALLS.load(Ordering::Relaxed) && should_yield() {
                     return Outcome::Preempted;
                 }
+                full_return = !quiet_return(task);
+                continue;
             }
             Trap::Exception {
                 vector,
@@ -242,6 +242,45 @@ fn run_slice(task: &mut Task) -> Outcome {
             } => signal::exception(task, vector, error_code, cr2),
         }
     }
+}
+
+/// Everything due before `task` goes back to user mode: the end of its
+/// process, a blocked call's next run, signals, a stop, the timer.
+/// `Some` when the task leaves the CPU instead.
+fn prepare_return(task: &mut Task) -> Option<Outcome> {
+    // A process going away takes its threads wherever they wait.
+    if task.group.exiting().is_some() {
+        return Some(Outcome::Exited);
+    }
+    if task.in_syscall {
+        task.in_syscall = false;
+        if let Some(outcome) = resume_syscall(task) {
+            return Some(outcome);
+        }
+        if task.group.exiting().is_some() {
+            return Some(Outcome::Exited);
+        }
+    }
+    signal::deliver(task);
+    if task.group.exiting().is_some() {
+        return Some(Outcome::Exited);
+    }
+    if task.group.is_stopped() {
+        // Off the CPU until SIGCONT (or SIGKILL) wakes it.
+        return Some(Outcome::Blocked);
+    }
+    arm_timer();
+    None
+}
+
+/// Whether a system call that just completed left [`prepare_return`]
+/// nothing to do: no exit, no signal to deliver or mask to restore, no
+/// stop, no change the timer must follow.
+fn quiet_return(task: &Task) -> bool {
+    task.group.exiting().is_none()
+        && !signal::has_work(task)
+        && !task.group.is_stopped()
+        && !TIMER_WISH_STALE.load(Ordering::Relaxed)
 }
 
 /// Adds the time since the last mark to the task's user (`to_kernel`:
@@ -287,13 +326,14 @@ fn resume_syscall(task: &mut Task) -> Option<Outcome> {
 
 fn should_yield() -> bool {
     time::monotonic_ns() >= SLICE_END.load(Ordering::Relaxed)
-        && with_tables(|t| !t.run_queue.is_empty())
+        && read_tables(|t| !t.run_queue.is_empty())
 }
 
 /// Arms the timer for the sooner of the slice's end (when others wait to
 /// run) and the soonest sleeper's deadline.
 fn arm_timer() {
-    let (others, sleeper) = with_tables(|t| {
+    TIMER_WISH_STALE.store(false, Ordering::Relaxed);
+    let (others, sleeper) = read_tables(|t| {
         (
             !t.run_queue.is_empty(),
             t.sleepers.first().map(|&(deadline, _)| deadline),
@@ -311,7 +351,7 @@ fn arm_timer() {
             }
         });
     }
-    let alarm = signal::next_alarm();
+    let alarm = super::timer::next_deadline();
     // A channel device without an interrupt (virtio-PCI) is looked at
     // even while one task runs on without giving up the CPU: at the next
     // tick of a 10 ms grid, so that the wish (and the timer, each write a
@@ -326,10 +366,10 @@ fn arm_timer() {
 
 /// Nothing to run: sleeps until an interrupt or the soonest deadline.
 fn idle() {
-    let sleeper = with_tables(|t| t.sleepers.first().map(|&(deadline, _)| deadline));
+    let sleeper = read_tables(|t| t.sleepers.first().map(|&(deadline, _)| deadline));
     // A device without an interrupt is looked at again this soon.
     let poll = crate::channel::poll_interval_ns().map(|ns| time::monotonic_ns() + ns);
-    let deadline = [sleeper, signal::next_alarm(), poll]
+    let deadline = [sleeper, super::timer::next_deadline(), poll]
         .into_iter()
         .flatten()
         .min();
@@ -374,5 +414,5 @@ pub fn service_events() {
             }
         });
     }
-    signal::fire_alarms(now);
+    super::timer::fire(now);
 }

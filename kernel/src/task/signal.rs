@@ -11,8 +11,7 @@
 //! SIGTTOU are ignored, SIGCONT only wakes.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeSet;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lamina_abi::errno::Errno;
@@ -20,7 +19,7 @@ use lamina_abi::flags::*;
 use lamina_proto::frame::ExitStatus;
 use spin::Mutex;
 
-use super::{sched, with_tables, Group, Task, Tid};
+use super::{sched, timer, with_tables, Group, Task, Tid};
 use crate::arch::user::FpuState;
 
 pub const SIGILL: u8 = 4;
@@ -76,8 +75,10 @@ pub struct Info {
     pub pid: u32,
     pub status: i32,
     pub addr: u64,
-    /// `sigqueue`'s value.
+    /// `sigqueue`'s value, or a POSIX timer's `sigev_value`.
     pub value: u64,
+    /// A POSIX timer's signal (`SI_TIMER`): its id and overrun count.
+    pub timer: Option<(i32, i32)>,
 }
 
 /// Details of pending signals that carry more than their number.
@@ -108,6 +109,118 @@ pub fn take_info(target: Tid, sig: u8) -> (Info, bool) {
     };
     let more = infos.iter().any(|&(t, s, _)| t == target && s == sig);
     (info, more)
+}
+
+/// Takes the lowest pending signal of `wanted` from `task` (its own
+/// first, then its process's), as `rt_sigtimedwait` and a signalfd read
+/// do; a real-time signal sent more than once stays pending for the
+/// next.
+pub fn dequeue(task: &mut Task, wanted: u64) -> Option<(u8, Info)> {
+    let own = task.pending & wanted;
+    let shared = task.group.pending.load(Ordering::Relaxed) & wanted;
+    let (bits, from_own) = if own != 0 {
+        (own, true)
+    } else if shared != 0 {
+        (shared, false)
+    } else {
+        return None;
+    };
+    let sig = bits.trailing_zeros() as u8 + 1;
+    let target = if from_own { task.tid } else { task.group.pid };
+    let (info, more) = take_info(target, sig);
+    if !more {
+        if from_own {
+            task.pending &= !bit(sig);
+        } else {
+            task.group.pending.fetch_and(!bit(sig), Ordering::Relaxed);
+        }
+    }
+    Some((sig, info))
+}
+
+/// Adds `more` overruns to POSIX timer `timer_id`'s signal `sig` still
+/// queued for `target` (a process or a thread); false when none is (the
+/// timer then sends a new one). Linux counts an expiry while the
+/// previous signal waits as an overrun of that signal.
+pub fn add_timer_overrun(target: Tid, sig: u8, timer_id: i32, more: u64) -> Option<i32> {
+    let mut infos = INFOS.lock();
+    let info = infos.iter_mut().find_map(|(t, s, info)| {
+        (*t == target && *s == sig && info.timer.is_some_and(|(id, _)| id == timer_id))
+            .then_some(info)
+    })?;
+    let (id, overrun) = info.timer?;
+    let overrun = i64::from(overrun)
+        .saturating_add(i64::try_from(more).unwrap_or(i64::MAX))
+        .min(i64::from(i32::MAX)) as i32;
+    info.timer = Some((id, overrun));
+    Some(overrun)
+}
+
+/// Thread-directed signals sent from the scheduler's event step (a POSIX
+/// timer's `SIGEV_THREAD_ID`) to the task on the CPU, which is not in
+/// the tables then: it takes them at its next delivery.
+static DEFERRED: Mutex<Vec<(Tid, u8)>> = Mutex::new(Vec::new());
+static ANY_DEFERRED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Sends `sig` to thread `tid` from outside any task (a timer's expiry);
+/// ESRCH when the thread is gone.
+pub fn send_to_thread_from_kernel(tid: Tid, sig: u8, info: Info) -> Result<(), Errno> {
+    let found = with_tables(|t| {
+        if let Some(target) = t.tasks.get(&tid) {
+            return Some(Some((
+                Arc::clone(&target.group),
+                Arc::clone(&target.sigactions),
+                target.sigmask,
+            )));
+        }
+        (t.current == tid && tid != 0).then_some(None)
+    });
+    match found.ok_or(Errno::ESRCH)? {
+        Some((group, actions, mask)) => {
+            if sig == SIGKILL_ {
+                kill_group(&group, ExitStatus::Signaled(SIGKILL_));
+                return Ok(());
+            }
+            if dropped_on_send(&actions.lock(), mask, sig) {
+                return Ok(());
+            }
+            remember(tid, sig, info);
+            with_tables(|t| {
+                if let Some(target) = t.tasks.get_mut(&tid) {
+                    target.pending |= bit(sig);
+                }
+            });
+        }
+        None => {
+            remember(tid, sig, info);
+            let mut deferred = DEFERRED.lock();
+            // Pending signals coalesce: one entry per (thread, signal).
+            if !deferred.contains(&(tid, sig)) {
+                deferred.push((tid, sig));
+            }
+            ANY_DEFERRED.store(true, Ordering::Relaxed);
+        }
+    }
+    sched::wake(tid);
+    Ok(())
+}
+
+/// Moves signals deferred for `task` (see [`DEFERRED`]) to its pending set.
+fn take_deferred(task: &mut Task) {
+    if !ANY_DEFERRED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut deferred = DEFERRED.lock();
+    deferred.retain(|&(tid, sig)| {
+        if tid == task.tid {
+            task.pending |= bit(sig);
+            false
+        } else {
+            // A thread that went away leaves nothing behind.
+            with_tables(|t| t.tasks.contains_key(&tid) || t.current == tid)
+        }
+    });
+    ANY_DEFERRED.store(!deferred.is_empty(), Ordering::Relaxed);
 }
 
 /// Whether `sig` sent now would do nothing (ignored, not blocked).
@@ -305,6 +418,15 @@ pub fn kill_group(group: &Group, status: ExitStatus) {
 
 /// The next deliverable signal: thread-directed first, lowest number
 /// first (SIGKILL never waits here: it ends the group when sent).
+/// Whether [`deliver`] has anything to do for `task`: a signal it does
+/// not block, or a mask to restore after `rt_sigsuspend` (or a signal a
+/// timer sent to a running thread: see [`DEFERRED`]).
+pub fn has_work(task: &Task) -> bool {
+    task.saved_sigmask.is_some()
+        || next_signal(task).is_some()
+        || ANY_DEFERRED.load(Ordering::Relaxed)
+}
+
 fn next_signal(task: &Task) -> Option<(u8, bool)> {
     let own = task.pending & !task.sigmask;
     if own != 0 {
@@ -392,6 +514,7 @@ fn restartable(nr: u64) -> bool {
 /// Delivers pending signals before the return to user mode: runs the
 /// default action or sets up the handler's frame.
 pub fn deliver(task: &mut Task) {
+    take_deferred(task);
     loop {
         let Some((sig, own)) = next_signal(task) else {
             if let Some(mask) = task.saved_sigmask.take() {
@@ -524,67 +647,46 @@ fn signal_for_exception(vector: u8) -> u8 {
     }
 }
 
-/// Pending alarms: (deadline, pid), soonest first.
-static ALARMS: Mutex<BTreeSet<(u64, Tid)>> = Mutex::new(BTreeSet::new());
-
 /// Sets process `group`'s alarm (`alarm`, `setitimer(ITIMER_REAL)`):
-/// None cancels. Returns the old (deadline, interval).
-pub fn set_alarm(group: &Group, alarm: Option<(u64, u64)>) -> Option<(u64, u64)> {
+/// None cancels. Returns the old (deadline, interval). The alarm is one
+/// of the kernel's timers (`super::timer`), the process its target.
+pub fn set_alarm(group: &Arc<Group>, alarm: Option<(u64, u64)>) -> Option<(u64, u64)> {
     let mut slot = group.alarm.lock();
     let old = *slot;
-    let mut alarms = ALARMS.lock();
     if let Some((deadline, _)) = old {
-        alarms.remove(&(deadline, group.pid));
+        timer::disarm(group.alarm_timer, deadline);
     }
     if let Some((deadline, _)) = alarm {
-        alarms.insert((deadline, group.pid));
+        let target: Weak<dyn timer::Expire> = Arc::downgrade(group) as Weak<dyn timer::Expire>;
+        timer::arm(group.alarm_timer, deadline, target);
     }
     *slot = alarm;
     old
 }
 
-pub fn next_alarm() -> Option<u64> {
-    ALARMS.lock().first().map(|&(deadline, _)| deadline)
-}
-
-/// Sends SIGALRM for every alarm due at `now` (re-arming interval timers).
-pub fn fire_alarms(now: u64) {
-    loop {
-        let due = {
-            let mut alarms = ALARMS.lock();
-            match alarms.first() {
-                Some(&(deadline, pid)) if deadline <= now => {
-                    alarms.pop_first();
-                    Some(pid)
-                }
-                _ => None,
-            }
-        };
-        let Some(pid) = due else { return };
-        let group = with_tables(|t| t.procs.get(&pid).map(|e| Arc::clone(&e.group)));
-        let Some(group) = group else { continue };
+impl timer::Expire for Group {
+    /// The alarm is due: SIGALRM for the process, re-armed by its
+    /// interval (a process gone or a zombie keeps no alarm).
+    fn expire(&self, deadline: u64, now: u64) -> Option<u64> {
         let next = {
-            let mut slot = group.alarm.lock();
-            match *slot {
-                Some((_, interval)) if interval > 0 => {
-                    let next = (now.saturating_add(interval), interval);
-                    *slot = Some(next);
-                    Some(next)
-                }
-                _ => {
-                    *slot = None;
-                    None
-                }
+            let mut slot = self.alarm.lock();
+            let (armed, interval) = (*slot)?;
+            if armed != deadline {
+                return None;
             }
+            let (_, next) = timer::periods(deadline, interval, now);
+            *slot = next.map(|at| (at, interval));
+            next
         };
-        if let Some((deadline, _)) = next {
-            ALARMS.lock().insert((deadline, pid));
-        }
         let info = Info {
             code: SI_KERNEL,
             ..Info::default()
         };
-        let _ = send_to_process(pid, SIGALRM, info, None);
+        if send_to_process(self.pid, SIGALRM, info, None).is_err() {
+            *self.alarm.lock() = None;
+            return None;
+        }
+        next
     }
 }
 

@@ -14,24 +14,55 @@
 //! child's pid, whether a futex wake came) lives in the task's
 //! [`Restart`] state, cleared when the call completes.
 
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lamina_abi::errno::Errno;
 use spin::Mutex;
 
 use super::Tid;
 use crate::arch::cpu;
+use crate::fs::file::OpenFile;
 use crate::time;
 
 /// Tasks waiting for one kind of event.
 #[derive(Debug, Default)]
 pub struct WaitQueue {
     waiters: Mutex<Vec<Tid>>,
+    /// Open files with `O_ASYNC` on this object: each event also signals
+    /// their owners (`F_SETOWN`), Linux's `fasync` list.
+    async_files: Mutex<Vec<Weak<OpenFile>>>,
 }
 
 impl WaitQueue {
     pub const fn new() -> Self {
         Self {
             waiters: Mutex::new(Vec::new()),
+            async_files: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Signal-driven I/O: `file`'s owner gets SIGIO on each event from now
+    /// on (`on`), or no longer.
+    pub fn set_async(&self, file: &Arc<OpenFile>, on: bool) {
+        let mut files = self.async_files.lock();
+        files.retain(|f| f.strong_count() > 0 && !core::ptr::eq(f.as_ptr(), Arc::as_ptr(file)));
+        if on {
+            files.push(Arc::downgrade(file));
+        }
+    }
+
+    /// Sends SIGIO to the owners of the `O_ASYNC` files on this object.
+    fn signal_async_owners(&self) {
+        let files: Vec<Arc<OpenFile>> = {
+            let mut files = self.async_files.lock();
+            if files.is_empty() {
+                return;
+            }
+            files.retain(|f| f.strong_count() > 0);
+            files.iter().filter_map(Weak::upgrade).collect()
+        };
+        for file in files {
+            file.signal_owner();
         }
     }
 
@@ -49,6 +80,7 @@ impl WaitQueue {
         for tid in waiters {
             super::sched::wake(tid);
         }
+        self.signal_async_owners();
     }
 
     /// Wakes at most `n` waiters (futex); returns how many.

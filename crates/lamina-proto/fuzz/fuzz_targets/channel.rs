@@ -1,11 +1,13 @@
 //! Any bytes, as a channel stream: the first byte sets the size of the
 //! pieces the stream decoder is fed, and every frame it yields is decoded
-//! as a Hello and as each message of the "net" and "ctl" channels. Errors
+//! as a Hello and as each message of the "net" and "ctl" channels, and its
+//! body as the trace records the serial console carries. Errors
 //! are fine, panics are not, and whatever decodes re-encodes to the same
 //! bytes (the unbounded twin of the crate's `channel_streams_never_panic`).
 #![no_main]
 
 use lamina_proto::channel::{Frame, FrameDecoder, Hello};
+use lamina_proto::trace::{Missing, TraceRecord};
 use lamina_proto::{control, net};
 use libfuzzer_sys::fuzz_target;
 
@@ -32,6 +34,17 @@ fn decode_every_way(frame: Frame<'_>, bytes: &[u8]) {
     }
     if let Ok(msg) = control::HostMsg::decode(frame) {
         check(msg.encode(&mut again).is_ok(), &mut again);
+    }
+    // The same bodies as serial-frame payloads (GuestKind::Trace, ::Missing).
+    let body = &bytes[lamina_proto::channel::HEADER_LEN..];
+    if let Ok(record) = TraceRecord::decode(body) {
+        record.encode(&mut again);
+        assert_eq!(again.as_slice(), body);
+        again.clear();
+    }
+    if let Ok(missing) = Missing::decode(body) {
+        missing.encode(&mut again);
+        assert_eq!(again.as_slice(), body);
     }
 }
 
