@@ -109,6 +109,32 @@ fn user_by_number() {
         // A uid alone gets gid 0, as docker's.
         expect_output(&id(&["--user", "4321"]), "uid=4321 gid=0 groups=0\n")?;
         expect_output(&id(&[]), "uid=0 gid=0 groups=0\n")?;
+        // /proc/PID belongs to the process (ps shows its user).
+        let proc_owner = LaminaRun {
+            flags: &["--user", "1000:1001"],
+            ..LaminaRun::new(
+                target,
+                &w.busybox,
+                &["stat", "-L", "-c", "%u %g", "/proc/self"],
+            )
+        }
+        .run();
+        expect_output(&proc_owner, "1000 1001\n")?;
+        // The empty root is root's 0755, /tmp everyone's.
+        let writes = LaminaRun {
+            flags: &["--user", "1000:1000"],
+            ..LaminaRun::new(
+                target,
+                &w.busybox,
+                &[
+                    "sh",
+                    "-c",
+                    "touch /x 2>/dev/null; echo $?; touch /tmp/x; echo $?",
+                ],
+            )
+        }
+        .run();
+        expect_output(&writes, "1\n0\n")?;
         // /proc/self/status, and no capabilities left.
         let status = LaminaRun {
             flags: &["-u", "1000:1000"],
@@ -135,7 +161,8 @@ fn user_by_number() {
 #[test]
 fn user_by_name_from_the_root() {
     let root = users_root();
-    on_targets(Depth::Smoke, |target| {
+    // --rootfs: QEMU only until the vsock transport.
+    on_targets(Depth::Representative, |target| {
         let run = |flags: &[&str], args: &[&str]| {
             LaminaRun {
                 flags,
@@ -225,7 +252,8 @@ fn container_environment() {
     )
     .expect("writing the env file");
     let env_file = env_file.to_str().expect("a UTF-8 path").to_owned();
-    on_targets(Depth::Smoke, |target| {
+    // --hostname: QEMU only until the vsock transport.
+    on_targets(Depth::Representative, |target| {
         let run = |flags: &[&str]| {
             LaminaRun {
                 flags,
@@ -268,4 +296,89 @@ fn container_environment() {
              FROM_FILE=file value\nFROM_HOST_VIA_FILE=yes\nOVERRIDDEN=flag\nHOME=/\n",
         )
     });
+}
+
+/// lamina run by an unprivileged host user: QEMU cannot chown, so files
+/// stay that user's on the host, and the guest keeps the owner a
+/// workload gave them (a non-root creator owns its files and may reopen
+/// them; a root chown shows in the guest). Needs root to become another
+/// user (setpriv); skipped with a note otherwise.
+#[test]
+fn unprivileged_host_keeps_owners_in_the_guest() {
+    use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
+    const HOST_UID: u32 = 65000;
+    let is_root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !is_root || !setpriv.exists() {
+        eprintln!("skipped: needs root and /usr/bin/setpriv to run lamina as another user");
+        return;
+    }
+    let scratch = RemoveOnDrop(
+        std::env::temp_dir().join(format!("lamina-unprivileged-{}", std::process::id())),
+    );
+    let root = scratch.0.join("root");
+    let cache = scratch.0.join("cache");
+    let lamina = scratch.0.join("lamina");
+    for dir in [&root.join("bin"), &root.join("data"), &cache] {
+        fs::create_dir_all(dir).expect("creating the scratch tree");
+    }
+    fs::copy(BUSYBOX, root.join("bin/busybox")).expect("copying busybox");
+    fs::copy(LAMINA, &lamina).expect("copying lamina");
+    fs::set_permissions(root.join("data"), fs::Permissions::from_mode(0o777)).expect("chmod");
+    fs::set_permissions(&scratch.0, fs::Permissions::from_mode(0o755)).expect("chmod");
+    for path in [
+        &root,
+        &root.join("bin"),
+        &root.join("data"),
+        &cache,
+        &lamina,
+    ] {
+        chown(path, Some(HOST_UID), Some(HOST_UID)).expect("chown the scratch tree");
+    }
+    let script = "touch /data/made && echo kept > /data/made && cat /data/made && \
+                  stat -c '%u %g' /data/made && chown 0 /data/made; echo chown=$?";
+    let run = |flags: &[&str], script: &str| {
+        let mut command = Command::new(setpriv);
+        command
+            .args([
+                "--reuid",
+                &HOST_UID.to_string(),
+                "--regid",
+                &HOST_UID.to_string(),
+            ])
+            .args(["--clear-groups", "env", "-i"])
+            .arg(format!("XDG_CACHE_HOME={}", cache.display()))
+            .arg("PATH=/usr/bin:/bin")
+            .arg(&lamina)
+            .args(["run", "--timeout", LAMINA_TIMEOUT_ARG, "--rootfs"])
+            .arg(&root)
+            .args(flags)
+            .args(["/bin/busybox", "sh", "-c", script]);
+        run_bounded(&mut command, LAMINA_WALL_LIMIT, "unprivileged lamina run")
+    };
+    let user = run(&["--user", "104:110"], script);
+    let host = fs::metadata(root.join("data/made")).map(|m| (m.uid(), m.gid()));
+    let root_chown = run(&[], "touch /r && chown 5:6 /r && stat -c '%u %g' /r");
+    let checks = [
+        (
+            user.stdout == "kept\n104 110\nchown=1\n",
+            "uid 104 owns what it made",
+        ),
+        (
+            host.as_ref().ok() == Some(&(HOST_UID, HOST_UID)),
+            "the host file is the host user's",
+        ),
+        (
+            root_chown.stdout == "5 6\n",
+            "a root chown shows in the guest",
+        ),
+    ];
+    for (ok, what) in checks {
+        assert!(
+            ok,
+            "{what}: host owner {host:?}\n{}\n{}",
+            describe("--user 104:110", &user),
+            describe("root", &root_chown)
+        );
+    }
 }

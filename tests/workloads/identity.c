@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,6 +47,7 @@ static const char *errname(int e)
     case ENOENT: return "ENOENT";
     case EFAULT: return "EFAULT";
     case ESRCH: return "ESRCH";
+    case EEXIST: return "EEXIST";
     default: return "E?";
     }
 }
@@ -158,6 +161,27 @@ static void drop_to_user(void)
     printf("created: uid %u gid %u\n", st.st_uid, st.st_gid);
     close(fd);
     printf("unlink new %s, unlink secret (sticky) %s\n", err(unlink(path)), err(unlink(secret)));
+    /* In root's 0755 directory: an existing name is EEXIST, a missing
+     * one ENOENT, before the EACCES of a change (mkdir -p relies on it). */
+    char locked[4200], sub[4300], other[4300];
+    snprintf(locked, sizeof locked, "%s/locked", dir);
+    snprintf(sub, sizeof sub, "%s/sub", locked);
+    snprintf(other, sizeof other, "%s/other", locked);
+    printf("locked: mkdir sub %s, mkdir other %s, symlink sub %s, unlink missing %s",
+           err(mkdir(sub, 0755)), err(mkdir(other, 0755)), err(symlink("x", sub)),
+           err(unlink(other)));
+    printf(", rmdir sub %s, rename in %s, rename out %s, create %s\n", err(rmdir(sub)),
+           err(rename(mine, other)), err(rename(sub, path)),
+           err(open(other, O_CREAT | O_WRONLY, 0600)));
+    int sv[2];
+    struct ucred peer;
+    socklen_t len = sizeof peer;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &peer, &len);
+    printf("peer cred uid %u gid %u\n", peer.uid, peer.gid);
+    /* The parent is root's: only SIGCONT, within the session, reaches it. */
+    printf("kill parent 0 %s, SIGCONT %s, self %s\n", err(kill(getppid(), 0)),
+           err(kill(getppid(), SIGCONT)), err(kill(getpid(), 0)));
 }
 
 static void switch_effective(void)
@@ -252,6 +276,11 @@ int main(int argc, char **argv)
     fd = open(mine, O_CREAT | O_WRONLY | O_TRUNC, 0600);
     close(fd);
     chown(mine, 1000, 1000);
+    char locked[4200], sub[4300];
+    snprintf(locked, sizeof locked, "%s/locked", dir);
+    snprintf(sub, sizeof sub, "%s/sub", locked);
+    mkdir(locked, 0755);
+    mkdir(sub, 0755);
     ids("start");
     caps("start");
     files("start");
@@ -262,6 +291,8 @@ int main(int argc, char **argv)
     scenario("errors", errors);
     unlink(secret);
     unlink(mine);
+    rmdir(sub);
+    rmdir(locked);
     rmdir(dir);
     return 0;
 }

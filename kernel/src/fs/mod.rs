@@ -32,6 +32,15 @@ use vfs::{Node as _, NodeRef};
 pub fn init(root: Option<(NodeRef, &'static [u8])>, console_is_tty: bool) {
     let (root, kind) = root.unwrap_or_else(|| {
         let tmp = tmpfs::TmpNode::new_fs();
+        // The empty root is root's 0755 as a container's `/` (a `--user`
+        // workload cannot write there); a new tmpfs is otherwise 1777.
+        let _ = vfs::Node::setattr(
+            &*tmp,
+            &vfs::SetAttr {
+                mode: Some(0o755),
+                ..vfs::SetAttr::default()
+            },
+        );
         for dir in [&b"dev"[..], b"proc", b"sys"] {
             tmp.add_dir(dir);
         }

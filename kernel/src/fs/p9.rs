@@ -57,7 +57,25 @@ pub struct Client {
     fids: Mutex<FidNumbers>,
     fs_id: usize,
     directories: Mutex<DirectoryCache>,
+    /// Owners the guest gave files that the host could not (see
+    /// [`GuestOwners`]).
+    owners: Mutex<GuestOwners>,
 }
+
+/// Ownership kept in the guest, by the host's inode number (`qid.path`),
+/// for the files whose chown the host refused: QEMU's
+/// `security_model=none` chowns as the user who runs lamina, so run by an
+/// unprivileged user it cannot give a file to another uid or gid. The
+/// guest then sees, for this run, the owner it asked for (a file a
+/// non-root process creates is its own, as the process expects to reopen
+/// it), while on the host the file stays that user's. Bounded: beyond
+/// [`GUEST_OWNERS_MAX`] files a refused chown is EPERM as the host said.
+#[derive(Default)]
+struct GuestOwners {
+    by_inode: BTreeMap<u64, (u32, u32)>,
+}
+
+const GUEST_OWNERS_MAX: usize = 2048;
 
 /// Directories walked before, by their path in the export, so that a path
 /// walk does not re-walk (and clunk) every directory above its last
@@ -142,6 +160,7 @@ impl Client {
             }),
             fs_id: vfs::next_fs_id(),
             directories: Mutex::new(DirectoryCache::default()),
+            owners: Mutex::new(GuestOwners::default()),
         };
         let agreed = client.rpc_tagged(
             p9::NOTAG,
@@ -360,6 +379,18 @@ fn kind_of_qid(qid: &Qid) -> NodeKind {
     }
 }
 
+impl Client {
+    /// `attr` as `stat` shows it, with the owner the guest keeps, if any.
+    fn stat_of(&self, attr: &p9::Attr) -> Stat {
+        let mut stat = stat_of(attr, self.fs_id);
+        if let Some(&(uid, gid)) = self.owners.lock().by_inode.get(&attr.qid.path) {
+            stat.st_uid = uid;
+            stat.st_gid = gid;
+        }
+        stat
+    }
+}
+
 fn stat_of(attr: &p9::Attr, fs_id: usize) -> Stat {
     Stat {
         st_dev: fs_id as u64,
@@ -400,26 +431,44 @@ impl P9Node {
         self.child_node(name).map(|node| node as NodeRef)
     }
 
-    /// A node the guest just created belongs to its creator's fsuid: the
-    /// server made it with the attaching user's uid (root) and the gid
-    /// the request named, so another uid takes a chown. QEMU
+    /// A node the guest just created belongs to its creator's fsuid and
+    /// fsgid: the server made it with the attaching user's uid (root) and
+    /// the gid the request named, so another creator takes a chown. QEMU
     /// (`security_model=none`) chowns as whoever runs it: run by an
-    /// unprivileged user, the host refuses (EPERM), as it already
-    /// silently refused the create's own chown, and the file stays that
-    /// user's, which is what the guest then sees; that is not an error
-    /// for the create.
+    /// unprivileged user, the host silently kept the file that user's at
+    /// the create and refuses this chown, and the guest keeps the owner
+    /// ([`GuestOwners`]).
     fn give_to_creator(&self) {
-        let (uid, _) = super::owner::creator();
-        if uid != ROOT_UID {
+        let (uid, gid) = super::owner::creator();
+        if (uid, gid) != (ROOT_UID, ROOT_UID) {
             let _ = self.setattr(&SetAttr {
                 uid: Some(uid),
+                gid: Some(gid),
                 ..SetAttr::default()
             });
         }
     }
 
+    /// The host refused to chown this node to `uid`/`gid` (None: keep
+    /// that one): the guest keeps the owner, while there is room.
+    fn keep_owner_in_guest(&self, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
+        let attr = self.client.getattr(&self.fid)?;
+        let current = self.client.stat_of(&attr);
+        let mut owners = self.client.owners.lock();
+        if owners.by_inode.len() >= GUEST_OWNERS_MAX
+            && !owners.by_inode.contains_key(&attr.qid.path)
+        {
+            return Err(Errno::EPERM);
+        }
+        owners.by_inode.insert(
+            attr.qid.path,
+            (uid.unwrap_or(current.st_uid), gid.unwrap_or(current.st_gid)),
+        );
+        Ok(())
+    }
+
     fn give_child_to_creator(&self, name: &[u8]) {
-        if super::owner::creator().0 != ROOT_UID {
+        if super::owner::creator() != (ROOT_UID, ROOT_UID) {
             if let Ok(node) = self.child_node(name) {
                 node.give_to_creator();
             }
@@ -485,7 +534,7 @@ impl Node for P9Node {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(stat_of(&self.client.getattr(&self.fid)?, self.client.fs_id))
+        Ok(self.client.stat_of(&self.client.getattr(&self.fid)?))
     }
 
     fn lookup(&self, name: &[u8], _ctx: &dyn ProcessView) -> Result<NodeRef, Errno> {
@@ -582,6 +631,12 @@ impl Node for P9Node {
             (false, true) => return Err(Errno::EISDIR),
             _ => {}
         }
+        // The host may reuse the inode number: a kept owner goes with it.
+        let kept_inode = if self.client.owners.lock().by_inode.is_empty() {
+            None
+        } else {
+            child.stat().ok().map(|st| st.st_ino)
+        };
         drop(child);
         if directory {
             self.client.forget_directories();
@@ -596,7 +651,11 @@ impl Node for P9Node {
                 Rmsg::Unlinkat => Ok(()),
                 _ => Err(Errno::EIO),
             },
-        )
+        )?;
+        if let Some(inode) = kept_inode {
+            self.client.owners.lock().by_inode.remove(&inode);
+        }
+        Ok(())
     }
 
     fn rename(
@@ -697,7 +756,7 @@ impl Node for P9Node {
             set.mtime_sec = sec;
             set.mtime_nsec = nsec;
         }
-        self.client.rpc(
+        let result = self.client.rpc(
             &Tmsg::Setattr {
                 fid: self.fid.id,
                 attr: set,
@@ -706,7 +765,27 @@ impl Node for P9Node {
                 Rmsg::Setattr => Ok(()),
                 _ => Err(Errno::EIO),
             },
-        )
+        );
+        // A chown alone that the host refuses: the caller passed the
+        // guest's own permission check, so the guest keeps the owner.
+        let chown_only = attr.mode.is_none()
+            && attr.size.is_none()
+            && attr.atime.is_none()
+            && attr.mtime.is_none()
+            && (attr.uid.is_some() || attr.gid.is_some());
+        match result {
+            Err(Errno::EPERM) if chown_only => self.keep_owner_in_guest(attr.uid, attr.gid),
+            // The host made the change: a kept owner no longer holds.
+            Ok(())
+                if (attr.uid.is_some() || attr.gid.is_some())
+                    && !self.client.owners.lock().by_inode.is_empty() =>
+            {
+                let inode = self.client.getattr(&self.fid)?.qid.path;
+                self.client.owners.lock().by_inode.remove(&inode);
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     fn statfs(&self) -> Result<Statfs, Errno> {
@@ -873,10 +952,10 @@ impl FileObject for P9File {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(stat_of(
-            &self.node.client.getattr(&self.fid)?,
-            self.node.client.fs_id,
-        ))
+        Ok(self
+            .node
+            .client
+            .stat_of(&self.node.client.getattr(&self.fid)?))
     }
 
     fn poll(&self, events: u16) -> u16 {

@@ -436,8 +436,20 @@ impl Node for ProcDir {
         NodeKind::Directory
     }
 
+    /// Owned by the process's effective ids, as Linux's (`ps` reads
+    /// its USER column here).
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(self.fs.stat(self.target.ino(0), S_IFDIR | 0o555, 2))
+        let mut stat = self.fs.stat(self.target.ino(0), S_IFDIR | 0o555, 2);
+        let group = task::with_tables(|t| {
+            t.procs
+                .get(&self.target.pid)
+                .map(|e| alloc::sync::Arc::clone(&e.group))
+        });
+        if let Some(group) = group {
+            let creds = group.creds.lock();
+            (stat.st_uid, stat.st_gid) = (creds.euid, creds.egid);
+        }
+        Ok(stat)
     }
 
     fn lookup(&self, name: &[u8], _ctx: &dyn ProcessView) -> Result<NodeRef, Errno> {

@@ -499,15 +499,10 @@ impl Socket {
     }
 
     /// `socketpair`: two AF_UNIX sockets connected to each other, made by
-    /// process `pid`.
-    pub fn pair(kind: Kind, pid: u32) -> Result<(Arc<Self>, Arc<Self>), Errno> {
+    /// the process whose credentials are `cred`.
+    pub fn pair(kind: Kind, cred: Ucred) -> Result<(Arc<Self>, Arc<Self>), Errno> {
         check_heap()?;
         let queues = [Arc::new(WaitQueue::new()), Arc::new(WaitQueue::new())];
-        let cred = Ucred {
-            pid,
-            uid: 0,
-            gid: 0,
-        };
         let [a, b]: [Box<dyn Transport>; 2] = match kind {
             Kind::Stream | Kind::Seqpacket => {
                 let packets = kind == Kind::Seqpacket;

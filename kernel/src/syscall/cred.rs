@@ -332,10 +332,24 @@ pub fn check_dir_change(p: &Process, dir: &NodeRef) -> Result<(), Errno> {
     check_access(p, dir, MAY_WRITE | MAY_EXEC)
 }
 
+/// Making `name` in `dir`: write and search there; a name that exists is
+/// EEXIST first, as Linux's lookup comes before the permission check
+/// (`mkdir -p` relies on it).
+pub fn check_create(p: &Process, dir: &NodeRef, name: &[u8]) -> Result<(), Errno> {
+    check_dir_change(p, dir).map_err(|e| match dir.lookup(name, p) {
+        Ok(_) => Errno::EEXIST,
+        Err(_) => e,
+    })
+}
+
 /// Removing (or renaming away) `name` from `dir`: write and search, and in
-/// a sticky directory ownership of the entry or the directory (EPERM).
+/// a sticky directory ownership of the entry or the directory (EPERM). A
+/// name that is not there is ENOENT first, as Linux's lookup.
 pub fn check_delete(p: &Process, dir: &NodeRef, name: &[u8]) -> Result<(), Errno> {
-    check_dir_change(p, dir)?;
+    check_dir_change(p, dir).map_err(|e| match dir.lookup(name, p) {
+        Err(Errno::ENOENT) => Errno::ENOENT,
+        _ => e,
+    })?;
     if !has_owners(dir) || creds(p).capable(cred::cap::FOWNER) {
         return Ok(());
     }
@@ -392,4 +406,37 @@ pub fn access_creds(p: &Process, effective: bool) -> Credentials {
     } else {
         c.for_access()
     }
+}
+
+// ---------------------------------------------------------------------------
+// signals
+
+/// Whether the caller may send `signo` to process `target`
+/// (`check_kill_permission`): CAP_KILL, or the sender's real or effective
+/// uid is the target's real or saved uid; SIGCONT within the session
+/// always. A process that is gone is the send's own ESRCH.
+pub fn may_signal(p: &Process, target: u32, signo: u8) -> bool {
+    const SIGCONT: u8 = 18;
+    let me = p.task.pid();
+    let sender = creds(p);
+    if target == me || sender.capable(cred::cap::KILL) {
+        return true;
+    }
+    let found = with_tables(|t| {
+        let session = |pid: u32| t.procs.get(&pid).map(|e| e.sid);
+        let same_session = session(me).is_some() && session(me) == session(target);
+        t.procs
+            .get(&target)
+            .map(|e| (Arc::clone(&e.group), same_session))
+    });
+    let Some((group, same_session)) = found else {
+        return true;
+    };
+    if signo == SIGCONT && same_session {
+        return true;
+    }
+    let target = group.creds.lock();
+    [sender.uid, sender.euid]
+        .iter()
+        .any(|id| *id == target.uid || *id == target.suid)
 }

@@ -628,7 +628,7 @@ pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
     if parent.is_dot() {
         return Err(Errno::EEXIST);
     }
-    cred::check_dir_change(p, &parent.dir.node)?;
+    cred::check_create(p, &parent.dir.node, &parent.name)?;
     let mode = (mode as u32) & 0o7777 & !p.fs.umask;
     owner::creating_as(cred::creator(p), || {
         parent.dir.node.mkdir(&parent.name, mode)
@@ -705,8 +705,10 @@ pub fn renameat2(
         return Err(Errno::EXDEV);
     }
     cred::check_delete(p, &old.dir.node, &old.name)?;
+    // The new name need not exist; its directory must be writable.
     match cred::check_delete(p, &new.dir.node, &new.name) {
-        Ok(()) | Err(Errno::ENOENT) => {}
+        Ok(()) => {}
+        Err(Errno::ENOENT) => cred::check_dir_change(p, &new.dir.node)?,
         Err(e) => return Err(e),
     }
     // What inotify reports needs the kinds: looked up only for a watch.
@@ -755,7 +757,7 @@ pub fn linkat(
     if target.fs_id() != parent.dir.node.fs_id() {
         return Err(Errno::EXDEV);
     }
-    cred::check_dir_change(p, &parent.dir.node)?;
+    cred::check_create(p, &parent.dir.node, &parent.name)?;
     parent.dir.node.link(&parent.name, &target)?;
     // The file's link count changed, then its new name appeared.
     inotify::attrib(&target_path, IN_ATTRIB | inotify::SELF_ONLY, false);
@@ -772,7 +774,7 @@ pub fn symlinkat(p: &mut Process, target: u64, dirfd: u64, path: u64) -> SysResu
     if parent.is_dot() {
         return Err(Errno::EEXIST);
     }
-    cred::check_dir_change(p, &parent.dir.node)?;
+    cred::check_create(p, &parent.dir.node, &parent.name)?;
     owner::creating_as(cred::creator(p), || {
         parent.dir.node.symlink(&parent.name, &target)
     })?;

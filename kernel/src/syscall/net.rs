@@ -154,7 +154,7 @@ pub fn socketpair(
     if domain != Domain::Unix {
         return Err(Errno::EOPNOTSUPP);
     }
-    let (a, b) = Socket::pair(kind, p.task.pid())?;
+    let (a, b) = Socket::pair(kind, crate::net::cred_of(p))?;
     let fd_a = install(p, a, status, cloexec)?;
     let fd_b = match install(p, b, status, cloexec) {
         Ok(fd) => fd,

@@ -906,7 +906,12 @@ pub fn kill(p: &mut Process, pid: u64, signo: u64) -> SysResult {
         return Err(Errno::ESRCH);
     }
     let mut sent = false;
+    let mut denied = false;
     for target in targets {
+        if !super::cred::may_signal(p, target, signo) {
+            denied = true;
+            continue;
+        }
         let current = (target == me).then_some(&mut *p.task);
         if let Ok(handled) = sig::send_to_process_for(target, signo, info, current) {
             sent = true;
@@ -917,10 +922,12 @@ pub fn kill(p: &mut Process, pid: u64, signo: u64) -> SysResult {
             p.task.yield_after_call |= handled && target != me;
         }
     }
-    if sent {
-        Ok(0)
-    } else {
-        Err(Errno::ESRCH)
+    match (sent, denied) {
+        (true, _) => Ok(0),
+        // Linux's kill(-1) counts a refused process as reached.
+        (false, true) if pid == -1 => Ok(0),
+        (false, true) => Err(Errno::EPERM),
+        (false, false) => Err(Errno::ESRCH),
     }
 }
 
