@@ -118,6 +118,13 @@ pub fn user_vectors_unsaved() -> bool {
     std::path::Path::new(KVM_PVM_MODULE).exists()
 }
 
+/// Whether the guest may return to user mode with `sysretq` under
+/// `accel`: everywhere but `kvm_pvm`, where it triple-faults on Intel
+/// hosts (design.md); under TCG it is far cheaper than `iretq`.
+pub fn sysret_allowed(accel: Accel) -> bool {
+    accel == Accel::Tcg || !std::path::Path::new(KVM_PVM_MODULE).exists()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

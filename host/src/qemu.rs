@@ -88,6 +88,9 @@ pub struct KernelCmdline {
     /// kernel (`kvm_pvm`: see [`crate::accel::user_vectors_unsaved`]), so
     /// the kernel switches tasks at system calls rather than anywhere.
     pub preempt_at_syscalls: bool,
+    /// The guest may return to user mode with `sysretq`
+    /// ([`crate::accel::sysret_allowed`]).
+    pub sysret: bool,
     /// `--trace`: the kernel reports every system call (`trace=1`, read
     /// with `cmdline_value` as `verbose=1` is).
     pub trace: bool,
@@ -116,6 +119,9 @@ impl KernelCmdline {
         }
         if self.preempt_at_syscalls {
             tokens.push("preempt=syscall".to_string());
+        }
+        if self.sysret {
+            tokens.push("sysret=1".to_string());
         }
         if self.trace {
             tokens.push("trace=1".to_string());
@@ -313,6 +319,7 @@ mod tests {
                     extra: None,
                     rootfs_tag: None,
                     preempt_at_syscalls: false,
+                    sysret: false,
                     trace: false,
                     user: None,
                 },

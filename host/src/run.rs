@@ -266,6 +266,7 @@ pub fn run(args: RunArgs) -> Result<u8, UserError> {
             extra: std::env::var(KERNEL_APPEND_ENV).ok(),
             rootfs_tag: rootfs.map(|_| ROOTFS_MOUNT_TAG),
             preempt_at_syscalls: accel == Accel::Kvm && accel::user_vectors_unsaved(),
+            sysret: accel::sysret_allowed(accel),
             trace: args.trace.is_some(),
             user: Some(user.identity),
         },

@@ -293,6 +293,7 @@ mod tests {
                 extra: None,
                 rootfs_tag: None,
                 preempt_at_syscalls: false,
+                sysret: false,
                 trace: false,
                 user: None,
             },

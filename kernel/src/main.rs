@@ -78,6 +78,7 @@ extern "C" fn lamina_kernel_main(start_info_paddr: u64, entry_tsc: u64) -> ! {
     console::set_verbose(value(b"verbose") == Some(b"1"));
     trace::enable(value(b"trace") == Some(b"1"));
     task::sched::set_preempt_at_syscalls(value(b"preempt") == Some(b"syscall"));
+    arch::trap::allow_sysret(value(b"sysret") == Some(b"1"));
     arch::init();
     mm::heap::init();
 
