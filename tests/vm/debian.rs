@@ -689,6 +689,9 @@ fn debian_postgresql_as_its_user() {
         let script = "set -e
 B=/usr/lib/postgresql/15/bin
 $B/initdb -D /mnt/data -A trust >/dev/null
+# Published connections come from the host's side (10.0.2.2), as docker's
+# come from its bridge: let them in, as the postgres image does.
+echo 'host all all all trust' >> /mnt/data/pg_hba.conf
 $B/pg_ctl -D /mnt/data -l /mnt/log -o '-k /tmp -c listen_addresses=*' -w start >/dev/null
 $B/psql -h /tmp -d postgres -Atc 'create table t(a int); insert into t values (1), (2); select sum(a) from t;'
 touch /mnt/ready
@@ -750,7 +753,7 @@ echo stopped";
             .map_err(|_| "the lamina run panicked".to_string())?;
         let log = fs::read_to_string(volume.path().join("log")).unwrap_or_default();
         if host.stdout != "INSERT 0 1\n42\n"
-            || finished.stdout != "3\n3|42\nstopped\n"
+            || finished.stdout != "CREATE TABLE\nINSERT 0 2\n3\n3|42\nstopped\n"
             || finished.status != 0
         {
             return Err(format!(
@@ -758,6 +761,91 @@ echo stopped";
                 describe("host psql through -p", &host),
                 describe("lamina", &finished),
                 truncate(&log)
+            ));
+        }
+        Ok(())
+    });
+}
+
+/// Least share of the root's programs whose `--version` must match
+/// chroot's (issue 14: above 99 %).
+const CORPUS_MIN_IDENTICAL: f64 = 0.99;
+/// The corpus run's bound (some 400 programs, each at most 10 s).
+const CORPUS_WALL_LIMIT: Duration = Duration::from_secs(960);
+/// Programs whose `--version` output depends on the machine, not lamina:
+/// hostname (lamina's default "lamina" vs the host's), uname's node.
+const CORPUS_MACHINE_DEPENDENT: &[&str] = &["hostname", "uname", "dnsdomainname", "domainname"];
+
+/// Every ELF program in the root's /usr/bin and /usr/sbin run with
+/// `--version` (stdin /dev/null, at most 10 s each) in lamina and under
+/// chroot: at least [`CORPUS_MIN_IDENTICAL`] of them print the same and
+/// exit with the same status; the others are listed.
+#[test]
+fn debian_version_corpus_matches_chroot() {
+    let Some(root) = root_with("debian_version_corpus_matches_chroot", &["coreutils"]) else {
+        return;
+    };
+    let mut programs = Vec::new();
+    for dir in ["usr/bin", "usr/sbin"] {
+        let Ok(entries) = fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_elf = fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
+                && fs::read(&path).is_ok_and(|bytes| bytes.starts_with(b"\x7fELF"));
+            if is_elf && !CORPUS_MACHINE_DEPENDENT.contains(&name.as_str()) {
+                programs.push(format!("/{dir}/{name}"));
+            }
+        }
+    }
+    programs.sort();
+    let script = format!(
+        "for p in {}; do echo \"=== $p\"; timeout -s KILL 10 \"$p\" --version </dev/null 2>/dev/null | head -c 2000; echo \"status ${{PIPESTATUS[0]}}\"; done",
+        programs.join(" ")
+    );
+    on_targets(Depth::Full, |target| {
+        let native_volume = Volume::new("corpus-native");
+        let native = run_in_chroot(root, native_volume.path(), &script);
+        let lamina_volume = Volume::new("corpus-lamina");
+        // run_in_lamina's options, with time for some 400 programs.
+        let volume_arg = format!("{}:{VOLUME}", lamina_volume.path().display());
+        let flags = ["-v", &volume_arg, "-w", VOLUME, "--tmpfs", "/tmp"];
+        let mut command = LaminaRun {
+            env: GUEST_ENV,
+            flags: &flags,
+            rootfs: Some((root, true)),
+            timeout: "900s",
+            ..LaminaRun::new(target, Path::new("/bin/bash"), &["-c", &script])
+        }
+        .command();
+        let lamina = run_bounded(&mut command, CORPUS_WALL_LIMIT, "lamina run (corpus)");
+        let split = |out: &str| -> std::collections::BTreeMap<String, String> {
+            out.split("=== ")
+                .filter_map(|block| block.split_once('\n'))
+                .map(|(name, rest)| (name.to_string(), rest.to_string()))
+                .collect()
+        };
+        let (native, lamina) = (split(&native.stdout), split(&lamina.stdout));
+        let differing: Vec<&String> = native
+            .iter()
+            .filter(|(name, out)| lamina.get(*name) != Some(out))
+            .map(|(name, _)| name)
+            .collect();
+        let identical = native.len() - differing.len();
+        let share = identical as f64 / native.len().max(1) as f64;
+        note(&format!(
+            "--version corpus on {target}: {identical} of {} identical to chroot; differing: {differing:?}",
+            native.len()
+        ));
+        if native.len() < programs.len() * 9 / 10 || share < CORPUS_MIN_IDENTICAL {
+            return Err(format!(
+                "--version corpus: {identical} of {} programs identical to chroot ({:.1} %, at least {:.0} % wanted; {} programs listed); differing: {differing:?}",
+                native.len(),
+                share * 100.0,
+                CORPUS_MIN_IDENTICAL * 100.0,
+                programs.len()
             ));
         }
         Ok(())
