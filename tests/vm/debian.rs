@@ -851,3 +851,44 @@ fn debian_version_corpus_matches_chroot() {
         Ok(())
     });
 }
+
+/// node's http server in the guest, reached from the host through `-p`.
+#[test]
+fn debian_node_http_through_publish() {
+    let Some(root) = root_with("debian_node_http_through_publish", &["nodejs"]) else {
+        return;
+    };
+    on_targets(Depth::Full, |target| {
+        let port = free_host_port();
+        let publish = format!("127.0.0.1:{port}:8080");
+        let flags = ["-p", &publish, "--tmpfs", "/tmp"];
+        let server_js = "require('http').createServer((q, r) => r.end('hello from node ' + q.url)).listen(8080)";
+        let args = ["-e", server_js];
+        let mut command = LaminaRun {
+            env: GUEST_ENV,
+            flags: &flags,
+            rootfs: Some((root, true)),
+            timeout: "100s",
+            ..LaminaRun::new(target, Path::new("/usr/bin/node"), &args)
+        }
+        .command();
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut server = ChildGuard::spawn(&mut command).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let answer = loop {
+            match http_get(port, "/x") {
+                Ok(answer) if answer.starts_with("HTTP/1.1 200") => break answer,
+                _ if started.elapsed() > Duration::from_secs(60) => break String::new(),
+                _ => thread::sleep(Duration::from_millis(200)),
+            }
+        };
+        let _ = server.child.kill();
+        if !answer.ends_with("hello from node /x") {
+            return Err(format!("node through -p answered {:?}", truncate(&answer)));
+        }
+        Ok(())
+    });
+}
