@@ -458,6 +458,38 @@ fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     Ok(answer)
 }
 
+/// A server from the read-only root (`program args`, a tmpfs at /tmp and
+/// `flags`) in lamina, its `guest_port` published on a free port of the
+/// host's loopback (returned): the port is bound before the VM boots, so
+/// a connection waits in the guest's backlog until the server accepts.
+fn published_server(
+    target: Target,
+    root: &Path,
+    program: &str,
+    args: &[&str],
+    flags: &[&str],
+    guest_port: u16,
+) -> Result<(ChildGuard, u16), String> {
+    let port = free_host_port();
+    let publish = format!("127.0.0.1:{port}:{guest_port}");
+    let mut all_flags = vec!["-p", &publish, "--tmpfs", "/tmp"];
+    all_flags.extend_from_slice(flags);
+    let mut command = LaminaRun {
+        env: GUEST_ENV,
+        flags: &all_flags,
+        rootfs: Some((root, true)),
+        timeout: "100s",
+        ..LaminaRun::new(target, Path::new(program), args)
+    }
+    .command();
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let server = ChildGuard::spawn(&mut command).map_err(|e| e.to_string())?;
+    Ok((server, port))
+}
+
 /// nginx (master and one worker, `daemon off;`) serves a `-v` directory
 /// through `-p`; 50 concurrent requests are all answered with the file.
 #[test]
@@ -489,24 +521,16 @@ http {
 }
 ";
         fs::write(volume.path().join("nginx.conf"), conf).map_err(|e| e.to_string())?;
-        let port = free_host_port();
-        let publish = format!("127.0.0.1:{port}:80");
         let volume_arg = format!("{}:{VOLUME}", volume.path().display());
-        let flags = ["-v", &volume_arg, "-p", &publish, "--tmpfs", "/tmp"];
         let args = ["-e", "/mnt/error.log", "-c", "/mnt/nginx.conf"];
-        let mut command = LaminaRun {
-            env: GUEST_ENV,
-            flags: &flags,
-            rootfs: Some((root, true)),
-            timeout: "100s",
-            ..LaminaRun::new(target, Path::new("/usr/sbin/nginx"), &args)
-        }
-        .command();
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut server = ChildGuard::spawn(&mut command).map_err(|e| e.to_string())?;
+        let (mut server, port) = published_server(
+            target,
+            root,
+            "/usr/sbin/nginx",
+            &args,
+            &["-v", &volume_arg],
+            80,
+        )?;
         let error_log = || fs::read_to_string(volume.path().join("error.log")).unwrap_or_default();
         // The port is published before the VM boots: a request waits in
         // the guest's backlog until nginx accepts it.
@@ -552,23 +576,9 @@ fn debian_memcached_set_get_through_publish() {
         return;
     };
     on_targets(Depth::Full, |target| {
-        let port = free_host_port();
-        let publish = format!("127.0.0.1:{port}:11211");
-        let flags = ["-p", &publish, "--tmpfs", "/tmp"];
         let args = ["-u", "root", "-l", "0.0.0.0", "-p", "11211"];
-        let mut command = LaminaRun {
-            env: GUEST_ENV,
-            flags: &flags,
-            rootfs: Some((root, true)),
-            timeout: "100s",
-            ..LaminaRun::new(target, Path::new("/usr/bin/memcached"), &args)
-        }
-        .command();
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut server = ChildGuard::spawn(&mut command).map_err(|e| e.to_string())?;
+        let (mut server, port) =
+            published_server(target, root, "/usr/bin/memcached", &args, &[], 11211)?;
         let talk = || -> std::io::Result<String> {
             let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
             stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -859,24 +869,9 @@ fn debian_node_http_through_publish() {
         return;
     };
     on_targets(Depth::Full, |target| {
-        let port = free_host_port();
-        let publish = format!("127.0.0.1:{port}:8080");
-        let flags = ["-p", &publish, "--tmpfs", "/tmp"];
         let server_js = "require('http').createServer((q, r) => r.end('hello from node ' + q.url)).listen(8080)";
-        let args = ["-e", server_js];
-        let mut command = LaminaRun {
-            env: GUEST_ENV,
-            flags: &flags,
-            rootfs: Some((root, true)),
-            timeout: "100s",
-            ..LaminaRun::new(target, Path::new("/usr/bin/node"), &args)
-        }
-        .command();
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut server = ChildGuard::spawn(&mut command).map_err(|e| e.to_string())?;
+        let (mut server, port) =
+            published_server(target, root, "/usr/bin/node", &["-e", server_js], &[], 8080)?;
         let started = Instant::now();
         let answer = loop {
             match http_get(port, "/x") {
