@@ -187,7 +187,10 @@ lamina_syscall_entry:
     mov rax, [rip + {user_rsp_scratch}]
     mov [rsp + {rsp}], rax
     mov qword ptr [rsp + {vector}], {syscall_vector}
-    jmp lamina_return_to_kernel
+    /* SFMASK cleared DF and AC already: no popfq (under TCG a helper
+       call on every system call). */
+    mov rsp, [rip + {kernel_rsp}]
+    jmp lamina_return_to_kernel_flags_clean
 
 lamina_return_to_kernel:
     mov rsp, [rip + {kernel_rsp}]
@@ -195,6 +198,7 @@ lamina_return_to_kernel:
        (popfq, not clac: clac hangs under our KVM). */
     push 2
     popfq
+lamina_return_to_kernel_flags_clean:
     pop r15
     pop r14
     pop r13
