@@ -1,6 +1,6 @@
 //! CPU identification and control-register setup.
 
-use core::arch::x86_64::{__cpuid_count, _rdtsc, CpuidResult};
+use core::arch::x86_64::{__cpuid_count, CpuidResult};
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 use x86_64::registers::model_specific::{Efer, EferFlags};
 
@@ -115,13 +115,23 @@ pub fn init() {
 }
 
 /// Reads the time-stamp counter (`lfence; rdtsc`: `rdtscp` hangs under our KVM).
+/// Inline assembly rather than `_mm_lfence`, which the soft-float kernel
+/// cannot inline (it needs SSE2) and so cost a call on every system call.
+#[inline]
 pub fn rdtsc() -> u64 {
-    // SAFETY: `lfence` and `rdtsc` have no memory effects and are always available.
-    #[allow(unused_unsafe)]
+    let (low, high): (u32, u32);
+    // SAFETY: `lfence` and `rdtsc` have no memory effects and are always
+    // available on x86_64; they write only eax and edx.
     unsafe {
-        core::arch::x86_64::_mm_lfence();
-        _rdtsc()
+        core::arch::asm!(
+            "lfence",
+            "rdtsc",
+            out("eax") low,
+            out("edx") high,
+            options(nomem, nostack, preserves_flags)
+        );
     }
+    (u64::from(high) << 32) | u64::from(low)
 }
 
 /// A hardware random number, when the CPU has `rdrand`.
