@@ -287,25 +287,38 @@ impl FromStr for MemorySize {
     fn from_str(text: &str) -> Result<Self, String> {
         let expected =
             || format!("expected a size like 256M or 1G (suffix K, M or G), not '{text}'");
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(expected)?;
-        let (digits, suffix) = text.split_at(split);
-        let unit = match suffix.to_ascii_uppercase().as_str() {
-            "K" | "KB" | "KIB" => KIB,
-            "M" | "MB" | "MIB" => MIB,
-            "G" | "GB" | "GIB" => GIB,
-            _ => return Err(expected()),
-        };
-        let count: u64 = digits.parse().map_err(|_| expected())?;
-        let bytes = count
-            .checked_mul(unit)
-            .ok_or_else(|| format!("{text} is too large"))?;
+        // A bare count is not a memory size (docker's -m needs a unit).
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(expected());
+        }
+        let bytes = parse_size(text).ok_or_else(expected)??;
         if bytes < MIN_MEMORY_BYTES {
             return Err(format!("{text} is below the minimum of 8M"));
         }
         Ok(Self { bytes })
     }
+}
+
+/// A count of bytes with an optional B, K, M or G suffix (any case, KB
+/// and KiB too): None when it does not parse, an error when it overflows.
+fn parse_size(text: &str) -> Option<Result<u64, String>> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, suffix) = text.split_at(split);
+    let unit = match suffix.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => KIB,
+        "M" | "MB" | "MIB" => MIB,
+        "G" | "GB" | "GIB" => GIB,
+        _ => return None,
+    };
+    let count: u64 = digits.parse().ok()?;
+    Some(
+        count
+            .checked_mul(unit)
+            .ok_or_else(|| format!("{text} is too large")),
+    )
 }
 
 /// `--shm-size`: /dev/shm's size in bytes (docker's syntax: a count of
@@ -321,21 +334,7 @@ impl FromStr for ShmSize {
     fn from_str(text: &str) -> Result<Self, String> {
         let expected =
             || format!("expected a size like 64M or 1G (suffix K, M or G), not '{text}'");
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (digits, suffix) = text.split_at(split);
-        let unit = match suffix.to_ascii_uppercase().as_str() {
-            "" | "B" => 1,
-            "K" | "KB" | "KIB" => KIB,
-            "M" | "MB" | "MIB" => MIB,
-            "G" | "GB" | "GIB" => GIB,
-            _ => return Err(expected()),
-        };
-        let count: u64 = digits.parse().map_err(|_| expected())?;
-        let bytes = count
-            .checked_mul(unit)
-            .ok_or_else(|| format!("{text} is too large"))?;
+        let bytes = parse_size(text).ok_or_else(expected)??;
         if bytes == 0 {
             return Err(format!("--shm-size {text}: the size must be above zero"));
         }

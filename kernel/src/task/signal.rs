@@ -177,19 +177,7 @@ pub fn send_to_thread_from_kernel(tid: Tid, sig: u8, info: Info) -> Result<(), E
     });
     match found.ok_or(Errno::ESRCH)? {
         Some((group, actions, mask)) => {
-            if sig == SIGKILL_ {
-                kill_group(&group, ExitStatus::Signaled(SIGKILL_));
-                return Ok(());
-            }
-            if dropped_on_send(&actions.lock(), mask, sig) {
-                return Ok(());
-            }
-            remember(tid, sig, info);
-            with_tables(|t| {
-                if let Some(target) = t.tasks.get_mut(&tid) {
-                    target.pending |= bit(sig);
-                }
-            });
+            return send_to_tabled_thread(tid, &group, &actions, mask, sig, info);
         }
         None => {
             remember(tid, sig, info);
@@ -378,8 +366,23 @@ pub fn send_to_thread(task: &mut Task, tid: Tid, sig: u8, info: Info) -> Result<
     if sig == 0 {
         return Ok(());
     }
+    send_to_tabled_thread(tid, &group, &actions, mask, sig, info)
+}
+
+/// Sends `sig` to thread `tid`, off the CPU in the tables, whose process,
+/// actions and mask the caller looked up: SIGKILL ends the process, a
+/// signal its action ignores is dropped, anything else is pending on the
+/// thread, which wakes.
+fn send_to_tabled_thread(
+    tid: Tid,
+    group: &Arc<Group>,
+    actions: &Mutex<super::SigActions>,
+    mask: u64,
+    sig: u8,
+    info: Info,
+) -> Result<(), Errno> {
     if sig == SIGKILL_ {
-        kill_group(&group, ExitStatus::Signaled(SIGKILL_));
+        kill_group(group, ExitStatus::Signaled(SIGKILL_));
         return Ok(());
     }
     if dropped_on_send(&actions.lock(), mask, sig) {
